@@ -1,0 +1,51 @@
+"""Every bound shoal enforces, in one place, with the relations between them.
+
+Names put the unit and qualifier last (``object_name_bytes_max``). Values follow
+Ceph's defaults where Ceph has one (the option name is given).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- object store ---------------------------------------------------------
+#: ``osd_max_object_name_len``: object names longer than this (UTF-8 bytes) are EINVAL.
+object_name_bytes_max: Final = 2048
+#: ``osd_max_object_namespace_len``.
+namespace_bytes_max: Final = 256
+#: ``osd_max_attr_name_len``.
+xattr_name_bytes_max: Final = 100
+#: ``osd_max_attr_size`` is 0 (unlimited) in Ceph; we bound a single value.
+xattr_value_bytes_max: Final = 64 * 1024
+#: ``osd_max_omap_entries_per_request`` bounds omap listings and bulk sets.
+omap_entries_per_request_max: Final = 1024
+omap_key_bytes_max: Final = 4096
+omap_value_bytes_max: Final = 16 * 1024 * 1024
+#: ``osd_max_object_size`` (128 MiB): no object may grow past this.
+object_size_bytes_max: Final = 128 * 1024 * 1024
+#: One object listing page.
+list_page_entries_max: Final = 10_000
+#: Data writes up to this size into an existing object go through the redo
+#: log (atomic after a crash); a write that replaces the whole object never does.
+redo_inline_bytes_max: Final = 128 * 1024 * 1024
+
+# --- pools ----------------------------------------------------------------
+pool_name_bytes_max: Final = 256
+#: ``mon_max_pool_pg_num``.
+pg_num_max: Final = 65536
+#: ``osd_pool_default_pg_num``.
+pg_num_default: Final = 32
+pools_max: Final = 1024
+
+# --- cephx ----------------------------------------------------------------
+entity_name_bytes_max: Final = 256
+caps_string_bytes_max: Final = 4096
+
+# --- local store tuning ---------------------------------------------------
+#: Open data-file descriptors kept per process.
+fd_cache_entries_max: Final = 256
+
+assert omap_entries_per_request_max <= list_page_entries_max
+assert redo_inline_bytes_max <= object_size_bytes_max
+assert 1 <= pg_num_default <= pg_num_max
+assert xattr_name_bytes_max < object_name_bytes_max

@@ -1,0 +1,321 @@
+"""The object-store interface: pools of named objects with data, xattrs and omap.
+
+Modelled on librados (``Rados``/``Ioctx``). Two embedded implementations live
+beside it (:mod:`.memory`, :mod:`.local`); the Ceph adapter implements the same
+interface over librados.
+
+Semantics shared by every implementation (the contract suite checks them):
+
+- Object names are opaque strings of 1..``limits.object_name_bytes_max`` UTF-8 bytes.
+- Reading or stat-ing a missing object raises :class:`~shoal.errors.ObjectNotFound`;
+  reads past the end are short (``b""`` at or past the end).
+- ``write``, ``write_full``, ``append``, ``truncate``, ``set_xattr``, ``omap_set``
+  create the object; ``zero`` never creates or extends it; a write past the end
+  extends the object with zeros in between.
+- A missing xattr raises :class:`~shoal.errors.NoData`.
+- Every mutation bumps the object's version; one ``operate`` is all-or-nothing.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from types import TracebackType
+from typing import TypeVar
+
+from shoal import errors, limits
+from shoal.objstore._ops import (
+    MethodFlags,
+    ObjectContext,
+    WriteOp,
+    apply_steps,
+    check_extent,
+    check_name,
+    check_omap_key,
+    check_xattr,
+    lookup_method,
+)
+from shoal.objstore._types import ObjectPage, ObjectStat, OmapPage, PoolInfo, PoolStats
+
+__all__ = ["IoCtx", "ObjectStore", "check_pool_name"]
+
+T = TypeVar("T")
+
+
+def check_pool_name(name: str) -> None:
+    """Refuse empty, over-long or control-character pool names (EINVAL)."""
+    if not name or len(name.encode()) > limits.pool_name_bytes_max:
+        raise errors.InvalidArgument(
+            f"pool name must be 1..{limits.pool_name_bytes_max} bytes"
+        )
+    if any(ord(c) < 32 for c in name) or "/" in name:
+        raise errors.InvalidArgument(f"pool name {name!r} contains '/' or a control character")
+
+
+class IoCtx(ABC):
+    """A handle on one pool (and one namespace, default ``""``).
+
+    All data offsets and lengths are in bytes. Thread-safe.
+    """
+
+    def __init__(self, pool: PoolInfo) -> None:
+        self._pool = pool
+        self._namespace = ""
+
+    # --- identity ---------------------------------------------------------
+    @property
+    def pool_name(self) -> str:
+        return self._pool.name
+
+    @property
+    def pool_id(self) -> int:
+        return self._pool.id
+
+    def get_namespace(self) -> str:
+        return self._namespace
+
+    def set_namespace(self, namespace: str) -> None:
+        if len(namespace.encode()) > limits.namespace_bytes_max:
+            raise errors.InvalidArgument("namespace too long")
+        self._namespace = namespace
+
+    def __enter__(self: T) -> T:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:  # noqa: B027  (optional hook)
+        """Release the handle. Further calls are undefined."""
+
+    # --- what an implementation provides --------------------------------
+    @abstractmethod
+    def _transact(self, oid: str, mutate: bool, fn: Callable[[ObjectContext], T]) -> T:
+        """Run ``fn`` against a view of ``oid`` atomically; commit iff it returns.
+
+        With ``mutate`` False the view must not be changed.
+        """
+
+    @abstractmethod
+    def list_objects(
+        self, prefix: str = "", cursor: str | None = None, max_entries: int = 1000
+    ) -> ObjectPage:
+        """Names in this namespace starting with ``prefix``, sorted, after ``cursor``."""
+
+    @abstractmethod
+    def flush(self) -> None:
+        """Make every acknowledged mutation durable (survives power loss)."""
+
+    # --- data ---------------------------------------------------------------
+    def read(self, oid: str, length: int = 8192, offset: int = 0) -> bytes:
+        check_name(oid)
+        if length < 0 or offset < 0:
+            raise errors.InvalidArgument("offset and length must be >= 0")
+        return self._transact(oid, False, lambda c: c.read(offset, length))
+
+    def write(self, oid: str, data: bytes, offset: int = 0) -> None:
+        check_name(oid)
+        check_extent(offset, len(data))
+        self._transact(oid, True, lambda c: c.write(bytes(data), offset))
+
+    def write_full(self, oid: str, data: bytes) -> None:
+        check_name(oid)
+        check_extent(0, len(data))
+        self._transact(oid, True, lambda c: c.write_full(bytes(data)))
+
+    def append(self, oid: str, data: bytes) -> None:
+        check_name(oid)
+        self._transact(oid, True, lambda c: c.append(bytes(data)))
+
+    def stat(self, oid: str) -> ObjectStat:
+        check_name(oid)
+        return self._transact(oid, False, lambda c: c.stat())
+
+    def trunc(self, oid: str, size: int) -> None:
+        check_name(oid)
+        check_extent(size, 0)
+        self._transact(oid, True, lambda c: c.truncate(size))
+
+    def zero(self, oid: str, offset: int, length: int) -> None:
+        check_name(oid)
+        if offset < 0 or length < 0:
+            raise errors.InvalidArgument("offset and length must be >= 0")
+        self._transact(oid, True, lambda c: c.zero(offset, length))
+
+    def remove_object(self, oid: str) -> None:
+        check_name(oid)
+        self._transact(oid, True, lambda c: c.remove())
+
+    def create(self, oid: str, exclusive: bool = True) -> None:
+        check_name(oid)
+        self._transact(oid, True, lambda c: c.create(exclusive))
+
+    # --- xattrs -----------------------------------------------------------
+    def get_xattr(self, oid: str, name: str) -> bytes:
+        check_name(oid)
+        check_xattr(name)
+        return self._transact(oid, False, lambda c: c.get_xattr(name))
+
+    def get_xattrs(self, oid: str) -> dict[str, bytes]:
+        check_name(oid)
+        return self._transact(oid, False, lambda c: c.get_xattrs())
+
+    def set_xattr(self, oid: str, name: str, value: bytes) -> None:
+        check_name(oid)
+        check_xattr(name, value)
+        self._transact(oid, True, lambda c: c.set_xattr(name, bytes(value)))
+
+    def rm_xattr(self, oid: str, name: str) -> None:
+        check_name(oid)
+        check_xattr(name)
+        self._transact(oid, True, lambda c: c.rm_xattr(name))
+
+    # --- omap ---------------------------------------------------------------
+    def omap_set(self, oid: str, items: Mapping[str, bytes]) -> None:
+        check_name(oid)
+        if len(items) > limits.omap_entries_per_request_max:
+            raise errors.InvalidArgument(
+                f"at most {limits.omap_entries_per_request_max} omap entries per request"
+            )
+        for k, v in items.items():
+            check_omap_key(k, v)
+        copy = {k: bytes(v) for k, v in items.items()}
+        self._transact(oid, True, lambda c: c.omap_set(copy))
+
+    def omap_get_vals(
+        self,
+        oid: str,
+        start_after: str = "",
+        filter_prefix: str = "",
+        max_return: int = limits.omap_entries_per_request_max,
+    ) -> OmapPage:
+        """Entries with keys > ``start_after`` and starting with ``filter_prefix``."""
+        check_name(oid)
+        if not 0 < max_return <= limits.omap_entries_per_request_max:
+            raise errors.InvalidArgument(
+                f"max_return must be 1..{limits.omap_entries_per_request_max}"
+            )
+        return self._transact(
+            oid, False, lambda c: c.omap_get_vals(start_after, filter_prefix, max_return)
+        )
+
+    def omap_iter(self, oid: str, filter_prefix: str = "") -> Iterator[tuple[str, bytes]]:
+        """Every entry (paged underneath); not one atomic snapshot."""
+        after = ""
+        while True:
+            page = self.omap_get_vals(oid, after, filter_prefix)
+            yield from page.items
+            if not page.more or not page.items:
+                return
+            after = page.items[-1][0]
+
+    def omap_get_vals_by_keys(self, oid: str, keys: Iterable[str]) -> dict[str, bytes]:
+        """Present keys only; missing keys are left out."""
+        check_name(oid)
+        wanted = list(keys)
+        return self._transact(oid, False, lambda c: c.omap_get_vals_by_keys(wanted))
+
+    def omap_rm_keys(self, oid: str, keys: Iterable[str]) -> None:
+        check_name(oid)
+        doomed = list(keys)
+        self._transact(oid, True, lambda c: c.omap_rm_keys(doomed))
+
+    def omap_clear(self, oid: str) -> None:
+        check_name(oid)
+        self._transact(oid, True, lambda c: c.omap_clear())
+
+    # --- compound and class ops -------------------------------------------
+    def operate(self, oid: str, op: WriteOp) -> None:
+        """Apply every step of ``op`` to ``oid`` or none of them."""
+        check_name(oid)
+        for step in op.steps:
+            _check_step(step.kind, step.args)
+        self._transact(oid, True, lambda c: apply_steps(c, op.steps))
+
+    def execute(self, oid: str, cls: str, method: str, data: bytes = b"") -> bytes:
+        """Run object class method ``cls.method`` on ``oid`` atomically.
+
+        Raises NotSupported for an unknown method; the method's own errors pass through.
+        """
+        check_name(oid)
+        m = lookup_method(cls, method)
+        mutate = bool(m.flags & MethodFlags.WR)
+        return self._transact(oid, mutate, lambda c: m.fn(c, bytes(data)))
+
+
+def _check_step(kind: str, args: tuple[object, ...]) -> None:
+    if kind in ("write",):
+        data, offset = args
+        assert isinstance(data, bytes) and isinstance(offset, int)
+        check_extent(offset, len(data))
+    elif kind in ("write_full", "append"):
+        data = args[0]
+        assert isinstance(data, bytes)
+        check_extent(0, len(data))
+    elif kind == "truncate":
+        size = args[0]
+        assert isinstance(size, int)
+        check_extent(size, 0)
+    elif kind in ("set_xattr", "rm_xattr", "cmp_xattr"):
+        check_xattr(str(args[0]))
+
+
+class ObjectStore(ABC):
+    """A set of pools (the RADOS cluster as the object layer sees it). Thread-safe."""
+
+    def __enter__(self: T) -> T:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @abstractmethod
+    def create_pool(self, name: str, pg_num: int = limits.pg_num_default) -> PoolInfo:
+        """Raises PoolExists, InvalidArgument (bad name or pg_num)."""
+
+    @abstractmethod
+    def delete_pool(self, name: str) -> None:
+        """Delete the pool and every object in it. Raises PoolNotFound."""
+
+    @abstractmethod
+    def list_pools(self) -> list[PoolInfo]:
+        """Pools in id order."""
+
+    @abstractmethod
+    def get_pool(self, name_or_id: str | int) -> PoolInfo:
+        """Raises PoolNotFound."""
+
+    @abstractmethod
+    def set_pool_application(
+        self, name: str, app: str, enabled: bool = True, key: str | None = None, value: str = ""
+    ) -> PoolInfo:
+        """Enable/disable ``app`` on a pool, or set ``key=value`` in its metadata."""
+
+    @abstractmethod
+    def pool_stats(self, name: str) -> PoolStats: ...
+
+    @abstractmethod
+    def open_ioctx(self, pool: str | int) -> IoCtx:
+        """Raises PoolNotFound."""
+
+    @abstractmethod
+    def flush(self) -> None:
+        """Make every acknowledged mutation in any pool durable."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+def check_pg_num(pg_num: int) -> None:
+    if not isinstance(pg_num, int) or not 1 <= pg_num <= limits.pg_num_max:
+        raise errors.InvalidArgument(f"pg_num must be 1..{limits.pg_num_max}, got {pg_num!r}")

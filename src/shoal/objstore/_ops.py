@@ -1,0 +1,367 @@
+"""Compound operations on one object, and the context they run against.
+
+A :class:`WriteOp` is a list of steps (preconditions and mutations) applied to a
+single object all-or-nothing, as a RADOS ``ObjectWriteOperation``. Steps are
+plain data so that a Ceph adapter can translate them to librados calls; the
+embedded stores interpret them with :func:`apply_steps` against an
+:class:`ObjectContext` (a transactional view of one object).
+
+Object classes (``execute``) are Python functions registered per class and
+method with RD/WR flags, running against the same :class:`ObjectContext`.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from shoal import errors, limits
+from shoal.objstore._types import ObjectStat, OmapPage
+
+__all__ = [
+    "ClassMethod",
+    "CmpXattrOp",
+    "MethodFlags",
+    "ObjectContext",
+    "Step",
+    "WriteOp",
+    "apply_steps",
+    "check_name",
+    "check_omap_key",
+    "check_xattr",
+    "lookup_method",
+    "register_method",
+]
+
+CmpXattrOp = Literal["eq", "ne", "gt", "gte", "lt", "lte"]
+_CMP: dict[str, Callable[[bytes, bytes], bool]] = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+}
+
+
+def check_name(oid: str) -> None:
+    """Refuse object names that are empty or longer than the limit (EINVAL)."""
+    if not isinstance(oid, str) or not oid:
+        raise errors.InvalidArgument("object name must be a non-empty string")
+    if len(oid.encode("utf-8", "surrogatepass")) > limits.object_name_bytes_max:
+        raise errors.InvalidArgument(
+            f"object name longer than {limits.object_name_bytes_max} bytes"
+        )
+
+
+def check_xattr(name: str, value: bytes | None = None) -> None:
+    """Refuse xattr names/values out of bounds (EINVAL)."""
+    if not name or len(name.encode()) > limits.xattr_name_bytes_max:
+        raise errors.InvalidArgument(
+            f"xattr name must be 1..{limits.xattr_name_bytes_max} bytes"
+        )
+    if value is not None and len(value) > limits.xattr_value_bytes_max:
+        raise errors.InvalidArgument(
+            f"xattr value longer than {limits.xattr_value_bytes_max} bytes"
+        )
+
+
+def check_omap_key(key: str, value: bytes | None = None) -> None:
+    """Refuse omap keys/values out of bounds (EINVAL)."""
+    if len(key.encode("utf-8", "surrogatepass")) > limits.omap_key_bytes_max:
+        raise errors.InvalidArgument(f"omap key longer than {limits.omap_key_bytes_max} bytes")
+    if value is not None and len(value) > limits.omap_value_bytes_max:
+        raise errors.InvalidArgument(
+            f"omap value longer than {limits.omap_value_bytes_max} bytes"
+        )
+
+
+def check_extent(offset: int, length: int) -> None:
+    """Refuse negative extents and extents ending past the object size limit."""
+    if offset < 0 or length < 0:
+        raise errors.InvalidArgument("offset and length must be >= 0")
+    if offset + length > limits.object_size_bytes_max:
+        raise errors.NoSpace(
+            f"object would exceed {limits.object_size_bytes_max} bytes (osd_max_object_size)"
+        )
+
+
+class ObjectContext(ABC):
+    """A transactional view of one object, used by compound ops and classes.
+
+    Reads see the effect of earlier mutations in the same transaction. Errors
+    are :mod:`shoal.errors` instances; raising aborts the whole transaction.
+    """
+
+    oid: str
+
+    @abstractmethod
+    def exists(self) -> bool: ...
+
+    @abstractmethod
+    def stat(self) -> ObjectStat:
+        """Raises ObjectNotFound."""
+
+    @abstractmethod
+    def read(self, offset: int, length: int) -> bytes:
+        """Short read past the end. Raises ObjectNotFound."""
+
+    @abstractmethod
+    def create(self, exclusive: bool) -> None:
+        """Create an empty object; with ``exclusive`` an existing one is EEXIST."""
+
+    @abstractmethod
+    def write(self, data: bytes, offset: int) -> None: ...
+
+    @abstractmethod
+    def write_full(self, data: bytes) -> None: ...
+
+    @abstractmethod
+    def truncate(self, size: int) -> None: ...
+
+    @abstractmethod
+    def zero(self, offset: int, length: int) -> None:
+        """Zero a range inside the object; never extends it; no-op if absent."""
+
+    @abstractmethod
+    def remove(self) -> None:
+        """Raises ObjectNotFound."""
+
+    @abstractmethod
+    def get_xattr(self, name: str) -> bytes:
+        """Raises ObjectNotFound, NoData."""
+
+    @abstractmethod
+    def get_xattrs(self) -> dict[str, bytes]: ...
+
+    @abstractmethod
+    def set_xattr(self, name: str, value: bytes) -> None: ...
+
+    @abstractmethod
+    def rm_xattr(self, name: str) -> None:
+        """Raises ObjectNotFound, NoData."""
+
+    @abstractmethod
+    def omap_get_vals(self, start_after: str, filter_prefix: str, max_return: int) -> OmapPage: ...
+
+    @abstractmethod
+    def omap_get_vals_by_keys(self, keys: Iterable[str]) -> dict[str, bytes]: ...
+
+    @abstractmethod
+    def omap_set(self, items: Mapping[str, bytes]) -> None: ...
+
+    @abstractmethod
+    def omap_rm_keys(self, keys: Iterable[str]) -> None: ...
+
+    @abstractmethod
+    def omap_clear(self) -> None: ...
+
+    def append(self, data: bytes) -> None:
+        size = self.stat().size if self.exists() else 0
+        self.write(data, size)
+
+
+# --- compound operations --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a WriteOp: ``kind`` names an ObjectContext verb or a check."""
+
+    kind: str
+    args: tuple[object, ...] = ()
+    reads: bool = False  # needs read access (caps 'r')
+
+
+@dataclass
+class WriteOp:
+    """An all-or-nothing compound mutation of one object (a RADOS write op).
+
+    Build it with the chained methods, then pass it to ``IoCtx.operate``::
+
+        op = WriteOp().assert_exists().cmp_xattr("lock", "eq", b"me").write(b"x", 0)
+    """
+
+    steps: list[Step] = field(default_factory=list)
+
+    def _add(self, kind: str, *args: object, reads: bool = False) -> WriteOp:
+        self.steps.append(Step(kind, args, reads))
+        return self
+
+    # preconditions
+    def assert_exists(self) -> WriteOp:
+        """Fail with ObjectNotFound unless the object exists."""
+        return self._add("assert_exists", reads=True)
+
+    def assert_version(self, version: int) -> WriteOp:
+        """Fail unless the object's version equals ``version``.
+
+        Raises OutOfRange when the object is newer, Overflow when it is older
+        (librados ``assert_version``).
+        """
+        return self._add("assert_version", version, reads=True)
+
+    def cmp_xattr(self, name: str, op: CmpXattrOp, value: bytes) -> WriteOp:
+        """Fail with Canceled unless ``xattr <op> value`` (a missing xattr is b"")."""
+        if op not in _CMP:
+            raise errors.InvalidArgument(f"unknown xattr comparison {op!r}")
+        return self._add("cmp_xattr", name, op, value, reads=True)
+
+    # mutations
+    def create(self, exclusive: bool = True) -> WriteOp:
+        return self._add("create", exclusive)
+
+    def write(self, data: bytes, offset: int = 0) -> WriteOp:
+        return self._add("write", bytes(data), offset)
+
+    def write_full(self, data: bytes) -> WriteOp:
+        return self._add("write_full", bytes(data))
+
+    def append(self, data: bytes) -> WriteOp:
+        return self._add("append", bytes(data))
+
+    def truncate(self, size: int) -> WriteOp:
+        return self._add("truncate", size)
+
+    def zero(self, offset: int, length: int) -> WriteOp:
+        return self._add("zero", offset, length)
+
+    def remove(self) -> WriteOp:
+        return self._add("remove")
+
+    def set_xattr(self, name: str, value: bytes) -> WriteOp:
+        return self._add("set_xattr", name, bytes(value))
+
+    def rm_xattr(self, name: str) -> WriteOp:
+        return self._add("rm_xattr", name)
+
+    def omap_set(self, items: Mapping[str, bytes]) -> WriteOp:
+        return self._add("omap_set", {k: bytes(v) for k, v in items.items()})
+
+    def omap_rm_keys(self, keys: Iterable[str]) -> WriteOp:
+        return self._add("omap_rm_keys", tuple(keys))
+
+    def omap_clear(self) -> WriteOp:
+        return self._add("omap_clear")
+
+    @property
+    def needs_read(self) -> bool:
+        return any(s.reads for s in self.steps)
+
+    @property
+    def needs_write(self) -> bool:
+        return any(not s.reads for s in self.steps)
+
+
+def apply_steps(ctx: ObjectContext, steps: Iterable[Step]) -> None:
+    """Run ``steps`` in order against ``ctx``; the caller commits or rolls back."""
+    for step in steps:
+        a = step.args
+        match step.kind:
+            case "assert_exists":
+                if not ctx.exists():
+                    raise errors.ObjectNotFound(f"object {ctx.oid!r} does not exist")
+            case "assert_version":
+                want = int(a[0])  # type: ignore[call-overload]
+                have = ctx.stat().version if ctx.exists() else 0
+                if have > want:
+                    raise errors.OutOfRange(f"object {ctx.oid!r} is at version {have} > {want}")
+                if have < want:
+                    raise errors.Overflow(f"object {ctx.oid!r} is at version {have} < {want}")
+            case "cmp_xattr":
+                name, op, value = str(a[0]), str(a[1]), a[2]
+                assert isinstance(value, bytes)
+                if not ctx.exists():
+                    raise errors.ObjectNotFound(f"object {ctx.oid!r} does not exist")
+                try:
+                    have_value = ctx.get_xattr(name)
+                except errors.NoData:
+                    have_value = b""
+                if not _CMP[op](have_value, value):
+                    raise errors.Canceled(f"xattr {name!r} comparison {op} failed")
+            case "create":
+                ctx.create(bool(a[0]))
+            case "write":
+                assert isinstance(a[0], bytes) and isinstance(a[1], int)
+                ctx.write(a[0], a[1])
+            case "write_full":
+                assert isinstance(a[0], bytes)
+                ctx.write_full(a[0])
+            case "append":
+                assert isinstance(a[0], bytes)
+                ctx.append(a[0])
+            case "truncate":
+                assert isinstance(a[0], int)
+                ctx.truncate(a[0])
+            case "zero":
+                assert isinstance(a[0], int) and isinstance(a[1], int)
+                ctx.zero(a[0], a[1])
+            case "remove":
+                ctx.remove()
+            case "set_xattr":
+                assert isinstance(a[1], bytes)
+                ctx.set_xattr(str(a[0]), a[1])
+            case "rm_xattr":
+                ctx.rm_xattr(str(a[0]))
+            case "omap_set":
+                assert isinstance(a[0], dict)
+                ctx.omap_set(a[0])
+            case "omap_rm_keys":
+                assert isinstance(a[0], tuple)
+                ctx.omap_rm_keys(a[0])
+            case "omap_clear":
+                ctx.omap_clear()
+            case _:
+                raise errors.InvalidArgument(f"unknown compound step {step.kind!r}")
+
+
+# --- object classes ------------------------------------------------------------
+
+
+class MethodFlags(enum.IntFlag):
+    """Like Ceph's CLS_METHOD_RD / CLS_METHOD_WR."""
+
+    RD = 1
+    WR = 2
+
+
+ClassFn = Callable[[ObjectContext, bytes], bytes]
+
+
+@dataclass(frozen=True)
+class ClassMethod:
+    cls: str
+    name: str
+    flags: MethodFlags
+    fn: ClassFn
+
+
+_REGISTRY: dict[tuple[str, str], ClassMethod] = {}
+
+
+def register_method(cls: str, name: str, flags: MethodFlags) -> Callable[[ClassFn], ClassFn]:
+    """Decorator registering ``fn(ctx, input) -> output`` as ``cls.name``."""
+
+    def deco(fn: ClassFn) -> ClassFn:
+        key = (cls, name)
+        assert key not in _REGISTRY, f"class method {cls}.{name} registered twice"
+        _REGISTRY[key] = ClassMethod(cls, name, flags, fn)
+        return fn
+
+    return deco
+
+
+def lookup_method(cls: str, name: str) -> ClassMethod:
+    """Raises NotSupported (EOPNOTSUPP) for an unknown class or method, as the OSD does."""
+    _load_builtin_classes()
+    try:
+        return _REGISTRY[(cls, name)]
+    except KeyError:
+        raise errors.NotSupported(f"no object class method {cls}.{name}") from None
+
+
+def _load_builtin_classes() -> None:
+    from shoal.objstore import _cls_hello  # noqa: F401  (registers on import)

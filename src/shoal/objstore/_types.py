@@ -1,0 +1,63 @@
+"""Plain value types of the object layer (frozen dataclasses, no behaviour)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+__all__ = ["ObjectPage", "ObjectStat", "OmapPage", "PoolInfo", "PoolStats"]
+
+
+@dataclass(frozen=True)
+class PoolInfo:
+    """A pool as ``ceph osd pool ls detail`` knows it.
+
+    ``applications`` maps an application name (``rbd``) to its key/value metadata.
+    ``id`` values start at 1 and are never reused within one store.
+    """
+
+    id: int
+    name: str
+    pg_num: int
+    created: float
+    applications: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    """``stored_bytes``: sum of logical object sizes; ``objects``: object count."""
+
+    stored_bytes: int
+    objects: int
+
+
+@dataclass(frozen=True)
+class ObjectStat:
+    """``size`` in bytes, ``mtime`` in seconds since the epoch, ``version`` > 0.
+
+    ``version`` grows with every mutation of the object and is never reused for
+    the same name, even after the object was removed and created again.
+    """
+
+    size: int
+    mtime: float
+    version: int
+
+
+@dataclass(frozen=True)
+class ObjectPage:
+    """One page of an object listing, sorted by name.
+
+    ``cursor`` is None on the last page; otherwise pass it back to get the next.
+    """
+
+    names: list[str]
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class OmapPage:
+    """Omap entries in key order; ``more`` is True when the listing was cut short."""
+
+    items: list[tuple[str, bytes]]
+    more: bool
