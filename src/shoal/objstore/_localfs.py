@@ -1,0 +1,202 @@
+"""File-level helpers of the local store: PG locks, a descriptor cache, hole punching.
+
+PG locks combine an in-process mutex (threads) with ``flock`` on a per-PG lock
+file (processes). The lock file's first byte is the PG's *dirty* flag: a writer
+sets it before committing a transaction whose file actions (redo log) are not
+yet applied and clears it after; whoever finds it set must replay the redo log.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import fcntl
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from shoal import limits
+
+__all__ = ["FdCache", "PgLocks", "punch_hole"]
+
+_FALLOC_FL_KEEP_SIZE = 0x01
+_FALLOC_FL_PUNCH_HOLE = 0x02
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+_fallocate = _libc.fallocate
+_fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+_fallocate.restype = ctypes.c_int
+
+
+def punch_hole(fd: int, offset: int, length: int) -> None:
+    """Zero ``[offset, offset+length)`` without changing the file size.
+
+    Deallocates the blocks where the filesystem supports it; otherwise writes zeros.
+    """
+    if length <= 0:
+        return
+    if _fallocate(fd, _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE, offset, length) == 0:
+        return
+    chunk = b"\0" * min(length, 1 << 20)
+    end = offset + length
+    while offset < end:
+        n = min(len(chunk), end - offset)
+        os.pwrite(fd, chunk[:n], offset)
+        offset += n
+
+
+class PgLocks:
+    """Shared/exclusive locks per (pool id, pg), across threads and processes."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._guard = threading.Lock()
+        self._mutexes: dict[tuple[int, int], threading.Lock] = {}
+        self._fds: dict[tuple[int, int], int] = {}
+        self._dir_strs: dict[tuple[int, int], str] = {}
+
+    def pg_dir(self, pool: int, pg: int) -> Path:
+        return self._root / str(pool) / f"{pg:04x}"
+
+    def pg_dir_str(self, pool: int, pg: int) -> str:
+        """``pg_dir`` as a string, cached (hot path)."""
+        key = (pool, pg)
+        d = self._dir_strs.get(key)
+        if d is None:
+            d = self._dir_strs[key] = str(self.pg_dir(pool, pg))
+        return d
+
+    def _fd(self, pool: int, pg: int) -> tuple[threading.Lock, int]:
+        key = (pool, pg)
+        with self._guard:
+            mutex = self._mutexes.get(key)
+            if mutex is None:
+                mutex = self._mutexes[key] = threading.Lock()
+            fd = self._fds.get(key)
+            if fd is None:
+                d = self.pg_dir(pool, pg)
+                d.mkdir(parents=True, exist_ok=True)
+                fd = os.open(d / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                self._fds[key] = fd
+            return mutex, fd
+
+    @contextmanager
+    def hold(self, pool: int, pg: int, exclusive: bool) -> Iterator[int]:
+        """Hold the PG lock; yields the lock file descriptor (for the dirty flag)."""
+        mutex, fd = self._fd(pool, pg)
+        with mutex:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                yield fd
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    @staticmethod
+    def is_dirty(fd: int) -> bool:
+        return os.pread(fd, 1, 0) == b"\x01"
+
+    @staticmethod
+    def set_dirty(fd: int, dirty: bool) -> None:
+        os.pwrite(fd, b"\x01" if dirty else b"\x00", 0)
+
+    def forget_pool(self, pool: int) -> None:
+        """Close the lock files of a deleted pool."""
+        with self._guard:
+            for key in [k for k in self._fds if k[0] == pool]:
+                os.close(self._fds.pop(key))
+
+    def close(self) -> None:
+        with self._guard:
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds.clear()
+
+
+class FdCache:
+    """An LRU of open data-file descriptors, keyed by path.
+
+    Callers must hold the PG lock of the file they use, so an entry is never
+    closed while another thread of this process reads or writes through it:
+    eviction skips entries that are in use.
+    """
+
+    def __init__(self, capacity: int = limits.fd_cache_entries_max) -> None:
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self._fds: OrderedDict[str, int] = OrderedDict()
+        self._users: dict[str, int] = {}
+        self._dirty: set[str] = set()
+
+    def mark_dirty(self, path: str) -> None:
+        """Remember that ``path`` holds data not yet made durable by ``sync_all``."""
+        with self._lock:
+            self._dirty.add(path)
+
+    @contextmanager
+    def open(self, path: str, create: bool = False, truncate: bool = False) -> Iterator[int]:
+        """Yield a descriptor for ``path`` (O_RDWR). Raises FileNotFoundError unless create."""
+        fd = self._acquire(path, create, truncate)
+        try:
+            yield fd
+        finally:
+            with self._lock:
+                self._users[path] -= 1
+                if self._users[path] == 0:
+                    del self._users[path]
+                self._evict()
+
+    def _acquire(self, path: str, create: bool, truncate: bool) -> int:
+        with self._lock:
+            fd = self._fds.get(path)
+            if fd is not None and not truncate:
+                self._fds.move_to_end(path)
+                self._users[path] = self._users.get(path, 0) + 1
+                return fd
+        flags = os.O_RDWR | os.O_CLOEXEC
+        if create:
+            flags |= os.O_CREAT
+        if truncate:
+            flags |= os.O_TRUNC
+        new_fd = os.open(path, flags, 0o600)
+        with self._lock:
+            old = self._fds.pop(path, None)
+            if old is not None and old != new_fd:
+                os.close(old)
+            self._fds[path] = new_fd
+            self._users[path] = self._users.get(path, 0) + 1
+        return new_fd
+
+    def _evict(self) -> None:
+        for path in list(self._fds):
+            if len(self._fds) <= self._capacity:
+                return
+            if path not in self._users:
+                fd = self._fds.pop(path)
+                if path in self._dirty:
+                    self._dirty.discard(path)
+                    os.fdatasync(fd)
+                os.close(fd)
+
+    def drop(self, path: str) -> None:
+        """Close ``path``'s descriptor (before unlinking the file)."""
+        with self._lock:
+            fd = self._fds.pop(path, None)
+            self._dirty.discard(path)
+            if fd is not None:
+                os.close(fd)
+
+    def sync_all(self) -> None:
+        """fdatasync every file written since the last call."""
+        with self._lock:
+            for p in self._dirty:
+                if p in self._fds:
+                    os.fdatasync(self._fds[p])
+            self._dirty.clear()
+
+    def close(self) -> None:
+        with self._lock:
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds.clear()
