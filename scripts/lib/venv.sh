@@ -1,20 +1,35 @@
 # Shared by scripts/: create .venv (Python 3.11) and install shoal with its test extras.
+# Works on a fresh Debian 12 as root: installs python3/python3-venv from Debian if missing.
+_find_py311() {
+  local c
+  for c in "${SHOAL_PYTHON:-}" python3.11 python3; do
+    [ -n "$c" ] || continue
+    if command -v "$c" >/dev/null 2>&1 &&
+       "$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+      echo "$c"; return 0
+    fi
+  done
+  return 1
+}
+
 ensure_venv() {
-  local py="${SHOAL_PYTHON:-}"
-  if [ -z "$py" ]; then
-    for c in python3.11 python3; do
-      if command -v "$c" >/dev/null && "$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then py=$c; break; fi
-    done
+  local py
+  if ! py=$(_find_py311); then
+    echo "installing Python 3.11 from Debian's packages" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+    py=$(_find_py311)
   fi
-  if [ -z "$py" ]; then
-    echo "installing python3.11 from Debian" >&2
-    apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
-    py=python3
+  if [ ! -x .venv/bin/python ]; then
+    if ! "$py" -m venv .venv 2>/dev/null; then
+      rm -rf .venv
+      echo "installing python3-venv from Debian's packages" >&2
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+      "$py" -m venv .venv
+    fi
   fi
-  if [ ! -x .venv/bin/python ]; then "$py" -m venv .venv; fi
   local stamp=.venv/.shoal-installed
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v 'is ignored' || true
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v 'is ignored' || true
     .venv/bin/python -c 'import shoal, pytest' && touch "$stamp"
   fi
 }
