@@ -16,7 +16,8 @@ layers raise; the edges (CLI, HTTP apps, the Ceph adapters) translate::
     ├── Busy                            EBUSY    409
     ├── NotEmpty                        ENOTEMPTY 409
     ├── InvalidArgument                 EINVAL   400
-    │   └── BadCaps                     (cephx capability string)
+    │   ├── BadCaps                     (cephx capability string)
+    │   └── NameTooLong                 ENAMETOOLONG
     ├── OutOfRange                      ERANGE   400
     ├── Overflow                        EOVERFLOW 400
     ├── Canceled                        ECANCELED 409  (a compare precondition failed)
@@ -24,6 +25,7 @@ layers raise; the edges (CLI, HTTP apps, the Ceph adapters) translate::
     ├── AuthenticationFailed            EACCES   401   (wrong or unknown key)
     ├── ReadOnly                        EROFS    409
     ├── NoSpace                         ENOSPC   413
+    ├── TooLarge                        EFBIG    413   (past osd_max_object_size)
     ├── NotSupported                    EOPNOTSUPP 501
     ├── TimedOut                        ETIMEDOUT 503
     └── Unavailable                     EIO      503   (backend down / misconfigured)
@@ -44,6 +46,7 @@ __all__ = [
     "Canceled",
     "EntityNotFound",
     "InvalidArgument",
+    "NameTooLong",
     "NoData",
     "NoSpace",
     "NotEmpty",
@@ -58,6 +61,7 @@ __all__ = [
     "ReadOnly",
     "ShoalError",
     "TimedOut",
+    "TooLarge",
     "Unavailable",
     "error_for_errno",
 ]
@@ -140,6 +144,10 @@ class BadCaps(InvalidArgument):
     pass
 
 
+class NameTooLong(InvalidArgument):
+    errno = _errno.ENAMETOOLONG
+
+
 class OutOfRange(ShoalError):
     errno = _errno.ERANGE
     http_status = 400
@@ -182,6 +190,12 @@ class NoSpace(ShoalError):
     safe = True
 
 
+class TooLarge(ShoalError):
+    errno = _errno.EFBIG
+    http_status = 413
+    safe = True
+
+
 class NotSupported(ShoalError):
     errno = _errno.EOPNOTSUPP
     http_status = 501
@@ -214,6 +228,8 @@ _BY_ERRNO: dict[int, type[ShoalError]] = {
     _errno.EACCES: AuthenticationFailed,
     _errno.EROFS: ReadOnly,
     _errno.ENOSPC: NoSpace,
+    _errno.EFBIG: TooLarge,
+    _errno.ENAMETOOLONG: NameTooLong,
     _errno.EOPNOTSUPP: NotSupported,
     _errno.ETIMEDOUT: TimedOut,
 }

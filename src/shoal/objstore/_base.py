@@ -9,10 +9,13 @@ Semantics shared by every implementation (the contract suite checks them):
 - Object names are opaque strings of 1..``limits.object_name_bytes_max`` UTF-8 bytes.
 - Reading or stat-ing a missing object raises :class:`~shoal.errors.ObjectNotFound`;
   reads past the end are short (``b""`` at or past the end).
-- ``write``, ``write_full``, ``append``, ``truncate``, ``set_xattr``, ``omap_set``
-  create the object; ``zero`` never creates or extends it; a write past the end
-  extends the object with zeros in between.
-- A missing xattr raises :class:`~shoal.errors.NoData`.
+- ``write``, ``write_full``, ``append``, ``set_xattr``, ``omap_set`` create the
+  object; ``truncate`` and ``zero`` never create it, ``zero`` never extends it; a
+  write past the end extends the object with zeros in between.
+- ``read`` with ``length == 0`` reads the whole object (as the OSD does).
+- Reading a missing xattr raises :class:`~shoal.errors.NoData`; removing one succeeds.
+- A read-only call (including a class method without the WR flag) on a missing
+  object raises ObjectNotFound before anything runs.
 - Every mutation bumps the object's version; one ``operate`` is all-or-nothing.
 """
 
@@ -34,6 +37,7 @@ from shoal.objstore._ops import (
     check_omap_key,
     check_xattr,
     lookup_method,
+    utf8_len,
 )
 from shoal.objstore._types import ObjectPage, ObjectStat, OmapPage, PoolInfo, PoolStats
 
@@ -44,7 +48,7 @@ T = TypeVar("T")
 
 def check_pool_name(name: str) -> None:
     """Refuse empty, over-long or control-character pool names (EINVAL)."""
-    if not name or len(name.encode()) > limits.pool_name_bytes_max:
+    if not name or utf8_len(name, "pool name") > limits.pool_name_bytes_max:
         raise errors.InvalidArgument(
             f"pool name must be 1..{limits.pool_name_bytes_max} bytes"
         )
@@ -75,7 +79,7 @@ class IoCtx(ABC):
         return self._namespace
 
     def set_namespace(self, namespace: str) -> None:
-        if len(namespace.encode()) > limits.namespace_bytes_max:
+        if utf8_len(namespace, "namespace") > limits.namespace_bytes_max:
             raise errors.InvalidArgument("namespace too long")
         self._namespace = namespace
 
@@ -116,7 +120,8 @@ class IoCtx(ABC):
         check_name(oid)
         if length < 0 or offset < 0:
             raise errors.InvalidArgument("offset and length must be >= 0")
-        return self._transact(oid, False, lambda c: c.read(offset, length))
+        want = length or limits.object_size_bytes_max
+        return self._transact(oid, False, lambda c: c.read(offset, want))
 
     def write(self, oid: str, data: bytes, offset: int = 0) -> None:
         check_name(oid)
@@ -245,7 +250,14 @@ class IoCtx(ABC):
         check_name(oid)
         m = lookup_method(cls, method)
         mutate = bool(m.flags & MethodFlags.WR)
-        return self._transact(oid, mutate, lambda c: m.fn(c, bytes(data)))
+        payload = bytes(data)
+
+        def run(c: ObjectContext) -> bytes:
+            if not mutate and not c.exists():
+                raise errors.ObjectNotFound(f"object {oid!r} does not exist")
+            return m.fn(c, payload)
+
+        return self._transact(oid, mutate, run)
 
 
 def _check_step(kind: str, args: tuple[object, ...]) -> None:
@@ -261,8 +273,30 @@ def _check_step(kind: str, args: tuple[object, ...]) -> None:
         size = args[0]
         assert isinstance(size, int)
         check_extent(size, 0)
-    elif kind in ("set_xattr", "rm_xattr", "cmp_xattr"):
+    elif kind == "set_xattr":
+        assert isinstance(args[1], bytes)
+        check_xattr(str(args[0]), args[1])
+    elif kind in ("rm_xattr", "cmp_xattr"):
         check_xattr(str(args[0]))
+    elif kind == "omap_set":
+        items = args[0]
+        assert isinstance(items, dict)
+        if len(items) > limits.omap_entries_per_request_max:
+            raise errors.InvalidArgument(
+                f"at most {limits.omap_entries_per_request_max} omap entries per request"
+            )
+        for k, v in items.items():
+            check_omap_key(k, v)
+    elif kind == "omap_rm_keys":
+        keys = args[0]
+        assert isinstance(keys, tuple)
+        for k in keys:
+            check_omap_key(str(k))
+    elif kind == "zero":
+        offset, length = args
+        assert isinstance(offset, int) and isinstance(length, int)
+        if offset < 0 or length < 0:
+            raise errors.InvalidArgument("offset and length must be >= 0")
 
 
 class ObjectStore(ABC):
@@ -299,7 +333,12 @@ class ObjectStore(ABC):
     def set_pool_application(
         self, name: str, app: str, enabled: bool = True, key: str | None = None, value: str = ""
     ) -> PoolInfo:
-        """Enable/disable ``app`` on a pool, or set ``key=value`` in its metadata."""
+        """Enable or disable an application on a pool, or edit its key/value metadata.
+
+        Without ``key``: enable (idempotent) or drop the application (no-op if
+        absent). With ``key``: set ``key=value`` (``enabled``) or remove the key;
+        NotFound if the application is not enabled on the pool.
+        """
 
     @abstractmethod
     def pool_stats(self, name: str) -> PoolStats: ...
@@ -317,5 +356,8 @@ class ObjectStore(ABC):
 
 
 def check_pg_num(pg_num: int) -> None:
-    if not isinstance(pg_num, int) or not 1 <= pg_num <= limits.pg_num_max:
-        raise errors.InvalidArgument(f"pg_num must be 1..{limits.pg_num_max}, got {pg_num!r}")
+    """EINVAL for a non-positive pg_num, ERANGE above ``mon_max_pool_pg_num``."""
+    if not isinstance(pg_num, int) or pg_num < 1:
+        raise errors.InvalidArgument(f"pg_num must be a positive integer, got {pg_num!r}")
+    if pg_num > limits.pg_num_max:
+        raise errors.OutOfRange(f"pg_num {pg_num} > mon_max_pool_pg_num {limits.pg_num_max}")

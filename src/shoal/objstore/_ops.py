@@ -47,19 +47,27 @@ _CMP: dict[str, Callable[[bytes, bytes], bool]] = {
 }
 
 
+def utf8_len(text: str, what: str) -> int:
+    """Length of ``text`` in UTF-8 bytes; InvalidArgument if it is not valid UTF-8."""
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise errors.InvalidArgument(f"{what} is not valid UTF-8") from None
+
+
 def check_name(oid: str) -> None:
-    """Refuse object names that are empty or longer than the limit (EINVAL)."""
+    """Refuse empty names (EINVAL) and names longer than the limit (ENAMETOOLONG)."""
     if not isinstance(oid, str) or not oid:
         raise errors.InvalidArgument("object name must be a non-empty string")
-    if len(oid.encode("utf-8", "surrogatepass")) > limits.object_name_bytes_max:
-        raise errors.InvalidArgument(
+    if utf8_len(oid, "object name") > limits.object_name_bytes_max:
+        raise errors.NameTooLong(
             f"object name longer than {limits.object_name_bytes_max} bytes"
         )
 
 
 def check_xattr(name: str, value: bytes | None = None) -> None:
     """Refuse xattr names/values out of bounds (EINVAL)."""
-    if not name or len(name.encode()) > limits.xattr_name_bytes_max:
+    if not name or utf8_len(name, "xattr name") > limits.xattr_name_bytes_max:
         raise errors.InvalidArgument(
             f"xattr name must be 1..{limits.xattr_name_bytes_max} bytes"
         )
@@ -71,7 +79,7 @@ def check_xattr(name: str, value: bytes | None = None) -> None:
 
 def check_omap_key(key: str, value: bytes | None = None) -> None:
     """Refuse omap keys/values out of bounds (EINVAL)."""
-    if len(key.encode("utf-8", "surrogatepass")) > limits.omap_key_bytes_max:
+    if utf8_len(key, "omap key") > limits.omap_key_bytes_max:
         raise errors.InvalidArgument(f"omap key longer than {limits.omap_key_bytes_max} bytes")
     if value is not None and len(value) > limits.omap_value_bytes_max:
         raise errors.InvalidArgument(
@@ -84,7 +92,7 @@ def check_extent(offset: int, length: int) -> None:
     if offset < 0 or length < 0:
         raise errors.InvalidArgument("offset and length must be >= 0")
     if offset + length > limits.object_size_bytes_max:
-        raise errors.NoSpace(
+        raise errors.TooLarge(
             f"object would exceed {limits.object_size_bytes_max} bytes (osd_max_object_size)"
         )
 
@@ -120,7 +128,8 @@ class ObjectContext(ABC):
     def write_full(self, data: bytes) -> None: ...
 
     @abstractmethod
-    def truncate(self, size: int) -> None: ...
+    def truncate(self, size: int) -> None:
+        """Cut or zero-extend to ``size``; a no-op on a missing object (as the OSD)."""
 
     @abstractmethod
     def zero(self, offset: int, length: int) -> None:
@@ -142,7 +151,7 @@ class ObjectContext(ABC):
 
     @abstractmethod
     def rm_xattr(self, name: str) -> None:
-        """Raises ObjectNotFound, NoData."""
+        """Raises ObjectNotFound; removing an absent xattr succeeds (as the OSD)."""
 
     @abstractmethod
     def omap_get_vals(self, start_after: str, filter_prefix: str, max_return: int) -> OmapPage: ...
@@ -266,6 +275,8 @@ def apply_steps(ctx: ObjectContext, steps: Iterable[Step]) -> None:
                     raise errors.ObjectNotFound(f"object {ctx.oid!r} does not exist")
             case "assert_version":
                 want = int(a[0])  # type: ignore[call-overload]
+                if want == 0:
+                    raise errors.InvalidArgument("assert_version needs a version > 0")
                 have = ctx.stat().version if ctx.exists() else 0
                 if have > want:
                     raise errors.OutOfRange(f"object {ctx.oid!r} is at version {have} > {want}")

@@ -50,7 +50,7 @@ from typing import TypeVar
 from shoal import errors, limits
 from shoal.objstore._base import IoCtx, ObjectStore, check_pg_num, check_pool_name
 from shoal.objstore._localfs import FdCache, PgLocks, punch_hole
-from shoal.objstore._ops import ObjectContext
+from shoal.objstore._ops import ObjectContext, check_extent
 from shoal.objstore._placement import file_digest, pg_of
 from shoal.objstore._types import ObjectPage, ObjectStat, OmapPage, PoolInfo, PoolStats
 
@@ -204,6 +204,7 @@ class _LocalContext(ObjectContext):
         self._change()
 
     def write(self, data: bytes, offset: int) -> None:
+        check_extent(offset, len(data))
         self._change()
         self._actions.append(("w", offset, len(data), data))
         self._size = max(self._size, offset + len(data))
@@ -215,6 +216,9 @@ class _LocalContext(ObjectContext):
         self._size = len(data)
 
     def truncate(self, size: int) -> None:
+        check_extent(size, 0)
+        if not self._exists:
+            return
         self._change()
         self._actions.append(("t", size, 0, None))
         self._size = size
@@ -265,11 +269,9 @@ class _LocalContext(ObjectContext):
     def rm_xattr(self, name: str) -> None:
         self._need()
         self._change()
-        cur = self._db.execute(
+        self._db.execute(
             "DELETE FROM xattrs WHERE pool=? AND ns=? AND name=? AND key=?", (*self._key, name)
         )
-        if cur.rowcount == 0:
-            raise errors.NoData(f"object {self.oid!r} has no xattr {name!r}")
 
     # --- omap ---------------------------------------------------------------
     def omap_get_vals(self, start_after: str, filter_prefix: str, max_return: int) -> OmapPage:
@@ -610,12 +612,16 @@ class LocalStore(ObjectStore):
         try:
             pool = self.get_pool(name)
             apps = {a: dict(m) for a, m in pool.applications.items()}
-            if not enabled:
+            if key is None and enabled:
+                apps.setdefault(app, {})
+            elif key is None:
                 apps.pop(app, None)
+            elif app not in apps:
+                raise errors.NotFound(f"application {app!r} is not enabled on pool {name!r}")
+            elif enabled:
+                apps[app][key] = value
             else:
-                meta = apps.setdefault(app, {})
-                if key is not None:
-                    meta[key] = value
+                apps[app].pop(key, None)
             db.execute("UPDATE pools SET apps = ? WHERE id = ?", (json.dumps(apps), pool.id))
             db.execute("COMMIT")
         except BaseException:
