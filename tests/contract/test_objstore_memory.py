@@ -11,9 +11,10 @@ from shoal.objstore import ObjectStore
 from shoal.objstore.memory import MemoryStore
 
 from .objstore_contract import ObjectStoreContract
+from .snapshot_contract import SnapshotContract
 
 
-class TestMemoryStore(ObjectStoreContract):
+class TestMemoryStore(ObjectStoreContract, SnapshotContract):
     @pytest.fixture
     def store(self) -> Iterator[ObjectStore]:
         with MemoryStore() as store:

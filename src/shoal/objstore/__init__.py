@@ -15,13 +15,19 @@ from shoal.objstore._ops import ObjectContext as ObjectContext
 from shoal.objstore._ops import WriteOp as WriteOp
 from shoal.objstore._ops import lookup_method as lookup_method
 from shoal.objstore._ops import register_method as register_method
+from shoal.objstore._types import SNAP_HEAD as SNAP_HEAD
+from shoal.objstore._types import CloneInfo as CloneInfo
 from shoal.objstore._types import ObjectPage as ObjectPage
 from shoal.objstore._types import ObjectStat as ObjectStat
 from shoal.objstore._types import OmapPage as OmapPage
 from shoal.objstore._types import PoolInfo as PoolInfo
 from shoal.objstore._types import PoolStats as PoolStats
+from shoal.objstore._types import SnapContext as SnapContext
+from shoal.objstore._types import SnapSet as SnapSet
 
 __all__ = [
+    "SNAP_HEAD",
+    "CloneInfo",
     "IoCtx",
     "MethodFlags",
     "ObjectContext",
@@ -31,6 +37,8 @@ __all__ = [
     "OmapPage",
     "PoolInfo",
     "PoolStats",
+    "SnapContext",
+    "SnapSet",
     "WriteOp",
     "check_pg_num",
     "check_pool_name",

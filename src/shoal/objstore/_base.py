@@ -17,12 +17,17 @@ Semantics shared by every implementation (the contract suite checks them):
 - A read-only call (including a class method without the WR flag) on a missing
   object raises ObjectNotFound before anything runs.
 - Every mutation bumps the object's version; one ``operate`` is all-or-nothing.
+- Self-managed snapshots (see the section in :class:`IoCtx`): a handle reads at
+  its read snap and writes with its snap context; any mutation through a handle
+  reading a snap raises ReadOnly (EROFS) before touching anything;
+  ``list_objects`` lists objects that have a head only; rolling back an object
+  that has neither head nor clones is a no-op.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TypeVar
 
@@ -39,7 +44,16 @@ from shoal.objstore._ops import (
     lookup_method,
     utf8_len,
 )
-from shoal.objstore._types import ObjectPage, ObjectStat, OmapPage, PoolInfo, PoolStats
+from shoal.objstore._types import (
+    SNAP_HEAD,
+    ObjectPage,
+    ObjectStat,
+    OmapPage,
+    PoolInfo,
+    PoolStats,
+    SnapContext,
+    SnapSet,
+)
 
 __all__ = ["IoCtx", "ObjectStore", "check_pool_name"]
 
@@ -65,6 +79,8 @@ class IoCtx(ABC):
     def __init__(self, pool: PoolInfo) -> None:
         self._pool = pool
         self._namespace = ""
+        self._read_snap = SNAP_HEAD
+        self._snapc = SnapContext(0, ())
 
     # --- identity ---------------------------------------------------------
     @property
@@ -74,6 +90,24 @@ class IoCtx(ABC):
     @property
     def pool_id(self) -> int:
         return self._pool.id
+
+    def get_pool_name(self) -> str:
+        """librados ``Ioctx.get_pool_name()``."""
+        return self._pool.name
+
+    def get_pool_id(self) -> int:
+        return self._pool.id
+
+    def open_pool(self, pool: str | int) -> IoCtx:
+        """A handle on another pool of the same cluster, with the same credentials.
+
+        Raises PoolNotFound. (RBD needs it for parents in other pools.)
+        """
+        raise errors.NotSupported(f"{type(self).__name__} cannot open other pools")
+
+    def list_pools(self) -> list[PoolInfo]:
+        """Every pool of the cluster this handle belongs to, in id order."""
+        raise errors.NotSupported(f"{type(self).__name__} cannot list pools")
 
     def get_namespace(self) -> str:
         return self._namespace
@@ -96,6 +130,66 @@ class IoCtx(ABC):
 
     def close(self) -> None:  # noqa: B027  (optional hook)
         """Release the handle. Further calls are undefined."""
+
+    @abstractmethod
+    def dup(self) -> IoCtx:
+        """A new handle on the same pool and namespace, with snap state reset."""
+
+    # --- self-managed snapshots (librados names) ----------------------------
+    #
+    # RADOS semantics: a write carrying a snap context whose ``seq`` is newer
+    # than the object's snapset ``seq`` first preserves the current head as a
+    # clone (clone id = snapc.seq, covering the snaps in snapc newer than the
+    # old snapset seq), then applies the write. A read at snap S returns the
+    # head when S > snapset.seq, else the oldest clone with id >= S if that
+    # clone covers S, else ObjectNotFound (the object did not exist at S).
+
+    def set_read(self, snap_id: int) -> None:
+        """Read at ``snap_id`` from now on (``SNAP_HEAD`` for the live head).
+
+        While a snap is set, mutations through this handle raise ReadOnly (EROFS).
+        """
+        if snap_id != SNAP_HEAD and snap_id <= 0:
+            raise errors.InvalidArgument(f"bad snap id {snap_id}")
+        self._read_snap = snap_id
+
+    def get_read(self) -> int:
+        return self._read_snap
+
+    def set_self_managed_snap_write(self, snaps: Sequence[int], seq: int | None = None) -> None:
+        """Use snap context (``seq``, ``snaps``) for writes through this handle.
+
+        ``snaps`` are the existing snap ids of whatever the objects belong to
+        (an RBD image); ``seq`` defaults to the largest of them (0 if none) and
+        must not be smaller than any of them.
+        """
+        ordered = tuple(sorted(set(snaps), reverse=True))
+        seq_value = ordered[0] if seq is None and ordered else (seq or 0)
+        if seq_value < 0 or (ordered and (ordered[-1] <= 0 or seq_value < ordered[0])):
+            raise errors.InvalidArgument(f"bad snap context seq={seq_value} snaps={ordered}")
+        self._snapc = SnapContext(seq_value, ordered)
+
+    def get_snap_context(self) -> SnapContext:
+        return self._snapc
+
+    @abstractmethod
+    def create_self_managed_snap(self) -> int:
+        """Allocate a new snap id in this pool (ids grow, start at 1, never reused)."""
+
+    @abstractmethod
+    def remove_self_managed_snap(self, snap_id: int) -> None:
+        """Forget ``snap_id`` in this pool: drop it from every clone, delete clones
+        left covering no snap. Idempotent for a removed id; a never-allocated id
+        is InvalidArgument."""
+
+    @abstractmethod
+    def rollback_self_managed_snap(self, oid: str, snap_id: int) -> None:
+        """Make the head of ``oid`` what it was at ``snap_id`` (removing it if it
+        did not exist then), honouring this handle's write snap context."""
+
+    @abstractmethod
+    def list_snaps(self, oid: str) -> SnapSet:
+        """The object's snapset (head and clones). ObjectNotFound if it has neither."""
 
     # --- what an implementation provides --------------------------------
     @abstractmethod

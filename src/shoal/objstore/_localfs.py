@@ -1,4 +1,5 @@
-"""File-level helpers of the local store: PG locks, a descriptor cache, hole punching.
+"""File-level helpers of the local store: PG locks, a descriptor cache, hole
+punching, and hole-preserving file copies (for snapshot clones).
 
 PG locks combine an in-process mutex (threads) with ``flock`` on a per-PG lock
 file (processes). The lock file's first byte is the PG's *dirty* flag: a writer
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import fcntl
 import os
 import threading
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from shoal import limits
 
-__all__ = ["FdCache", "PgLocks", "punch_hole"]
+__all__ = ["FdCache", "PgLocks", "copy_sparse", "punch_hole"]
 
 _FALLOC_FL_KEEP_SIZE = 0x01
 _FALLOC_FL_PUNCH_HOLE = 0x02
@@ -45,6 +47,61 @@ def punch_hole(fd: int, offset: int, length: int) -> None:
         n = min(len(chunk), end - offset)
         os.pwrite(fd, chunk[:n], offset)
         offset += n
+
+
+#: errnos meaning "this kernel/filesystem cannot do that here": fall back.
+_UNSUPPORTED = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP}
+
+
+def copy_sparse(src: int, dst: int, length: int) -> None:
+    """Copy bytes ``[0, length)`` of ``src`` to the same offsets of ``dst``.
+
+    ``dst`` must read as zeros there (a new, empty file). Only the data extents
+    of ``src`` (``SEEK_DATA``/``SEEK_HOLE``) are copied, so holes stay holes;
+    the copy itself is ``copy_file_range`` (in-kernel, or a reflink where the
+    filesystem shares blocks), with a ``pread``/``pwrite`` fallback. Does not
+    change the size of ``dst`` beyond the last data byte copied.
+    """
+    pos = 0
+    while pos < length:
+        try:
+            start = os.lseek(src, pos, os.SEEK_DATA)
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:  # nothing but holes from pos on
+                return
+            if exc.errno not in _UNSUPPORTED:
+                raise
+            _copy_range(src, dst, pos, length - pos)
+            return
+        if start >= length:
+            return
+        end = min(os.lseek(src, start, os.SEEK_HOLE), length)
+        _copy_range(src, dst, start, end - start)
+        pos = end
+
+
+def _copy_range(src: int, dst: int, offset: int, count: int) -> None:
+    """Copy ``count`` bytes at ``offset`` (same offset in both); stops early at EOF."""
+    while count > 0:
+        try:
+            n = os.copy_file_range(src, dst, count, offset, offset)
+        except OSError as exc:
+            if exc.errno not in _UNSUPPORTED:
+                raise
+            n = -1
+        if n < 0:  # no in-kernel copy here: do it by hand
+            while count > 0:
+                chunk = os.pread(src, min(count, 1 << 20), offset)
+                if not chunk:
+                    return
+                os.pwrite(dst, chunk, offset)
+                offset += len(chunk)
+                count -= len(chunk)
+            return
+        if n == 0:
+            return
+        offset += n
+        count -= n
 
 
 class PgLocks:

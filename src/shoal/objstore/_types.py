@@ -5,7 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["ObjectPage", "ObjectStat", "OmapPage", "PoolInfo", "PoolStats"]
+__all__ = [
+    "SNAP_HEAD",
+    "CloneInfo",
+    "ObjectPage",
+    "ObjectStat",
+    "OmapPage",
+    "PoolInfo",
+    "PoolStats",
+    "SnapContext",
+    "SnapSet",
+]
+
+#: librados ``LIBRADOS_SNAP_HEAD`` (CEPH_NOSNAP as a signed value): the live head.
+SNAP_HEAD = -2
 
 
 @dataclass(frozen=True)
@@ -61,3 +74,32 @@ class OmapPage:
 
     items: list[tuple[str, bytes]]
     more: bool
+
+
+@dataclass(frozen=True)
+class SnapContext:
+    """The snap context writes carry: ``seq`` and existing ``snaps``, newest first."""
+
+    seq: int
+    snaps: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CloneInfo:
+    """One clone of an object: ``id`` (the snap seq it was made at), the snap
+    ids it covers (ascending) and its size in bytes."""
+
+    id: int
+    snaps: tuple[int, ...]
+    size: int
+
+
+@dataclass(frozen=True)
+class SnapSet:
+    """An object's snapshot state: ``seq`` of the last write's snap context,
+    its clones (ascending id), and whether the head exists (and its size)."""
+
+    seq: int
+    clones: tuple[CloneInfo, ...]
+    head_exists: bool
+    head_size: int

@@ -2,7 +2,8 @@
 
 Layout under ``root``::
 
-    store.db                      SQLite (WAL): pools, object metadata, xattrs, omap, redo log
+    store.db                      SQLite (WAL): pools, object metadata, xattrs, omap,
+                                  snapsets, redo log
     pgs/<pool id>/<pg>/lock       per-PG lock file; byte 0 is the PG's dirty flag
     pgs/<pool id>/<pg>/<digest>.<gen>   object data (sparse file); digest = blake2b(ns, name)
 
@@ -32,6 +33,35 @@ redo log), applied to the file after the commit, and replayed by the next user
 of the PG if the writer died in between (the PG's dirty flag says so). Replay is
 idempotent: each logged action sets bytes or a size, so replaying any suffix of
 the log in order reproduces the committed state.
+
+**Snapshots** (RADOS self-managed snaps; semantics in :class:`~shoal.objstore.IoCtx`).
+Object, xattr and omap rows are keyed by ``snap``: ``SNAP_HEAD`` for the head,
+the clone id for a clone. ``snapsets`` holds an object's ``seq`` while it has a
+head or a clone (and a non-zero seq); ``clone_snaps`` lists the snaps each clone
+covers (keyed by snap first, so trimming a snap finds its clones). Each pool
+counts its snap ids (``pools.snap_seq``) and remembers removed ones
+(``removed_snaps``).
+
+- Each data file belongs to exactly one row. When a write makes a clone, the
+  clone row takes over the head's data file (no copy) and the head moves to a
+  new generation that starts as a hole-preserving copy of the old data
+  (``copy_file_range`` of the data extents), with the write's actions applied
+  on top before the commit: this is the new-generation path, so the clone
+  costs no redo log and is atomic like any other operation. Clone files are
+  never written again (a replay may re-apply redo actions logged before the
+  clone was made; they set the bytes the file already holds). A rollback
+  copies the clone's file into a new head generation the same way.
+- A read at snap S finds the snapset ``seq``; if S is newer it reads the head,
+  else the oldest clone with id >= S if ``clone_snaps`` says it covers S.
+  ``list_objects`` and ``pool_stats`` count heads only (as RADOS lists heads).
+- ``remove_self_managed_snap`` marks the snap removed and trims it from every
+  clone of the pool in one transaction, holding (in PG order) the exclusive
+  locks of every PG with a clone to trim; clone files left to nobody are
+  unlinked through the redo log, like any other unlink after a commit.
+- The non-snapshot hot path makes no extra statement: a writer gets the
+  snapset ``seq`` from the query that already fetches the head row (one more
+  index lookup in it; readers at the head skip even that), and a handle
+  without a snap context never looks further.
 """
 
 from __future__ import annotations
@@ -49,31 +79,54 @@ from typing import TypeVar
 
 from shoal import errors, limits
 from shoal.objstore._base import IoCtx, ObjectStore, check_pg_num, check_pool_name
-from shoal.objstore._localfs import FdCache, PgLocks, punch_hole
-from shoal.objstore._ops import ObjectContext, check_extent
+from shoal.objstore._localfs import FdCache, PgLocks, copy_sparse, punch_hole
+from shoal.objstore._ops import ObjectContext, check_extent, check_name
 from shoal.objstore._placement import file_digest, pg_of
-from shoal.objstore._types import ObjectPage, ObjectStat, OmapPage, PoolInfo, PoolStats
+from shoal.objstore._types import (
+    SNAP_HEAD,
+    CloneInfo,
+    ObjectPage,
+    ObjectStat,
+    OmapPage,
+    PoolInfo,
+    PoolStats,
+    SnapContext,
+    SnapSet,
+)
 
 __all__ = ["LocalStore"]
 
 T = TypeVar("T")
 
-_SCHEMA = """
+_SCHEMA_VERSION = 2
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta VALUES ('seq', 0), ('next_pool_id', 1), ('schema', 1);
+INSERT OR IGNORE INTO meta VALUES ('seq', 0), ('next_pool_id', 1), ('schema', {_SCHEMA_VERSION});
 CREATE TABLE IF NOT EXISTS pools(
     id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, pg_num INTEGER NOT NULL,
-    created REAL NOT NULL, apps TEXT NOT NULL DEFAULT '{}');
+    created REAL NOT NULL, apps TEXT NOT NULL DEFAULT '{{}}',
+    snap_seq INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS objects(
-    pool INTEGER NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, size INTEGER NOT NULL,
-    mtime REAL NOT NULL, version INTEGER NOT NULL, gen INTEGER NOT NULL,
-    PRIMARY KEY(pool, ns, name)) WITHOUT ROWID;
+    pool INTEGER NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, snap INTEGER NOT NULL,
+    size INTEGER NOT NULL, mtime REAL NOT NULL, version INTEGER NOT NULL, gen INTEGER NOT NULL,
+    PRIMARY KEY(pool, ns, name, snap)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS xattrs(
-    pool INTEGER NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, key TEXT NOT NULL,
-    value BLOB NOT NULL, PRIMARY KEY(pool, ns, name, key)) WITHOUT ROWID;
+    pool INTEGER NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, snap INTEGER NOT NULL,
+    key TEXT NOT NULL, value BLOB NOT NULL,
+    PRIMARY KEY(pool, ns, name, snap, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS omap(
-    pool INTEGER NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, key TEXT NOT NULL,
-    value BLOB NOT NULL, PRIMARY KEY(pool, ns, name, key)) WITHOUT ROWID;
+    pool INTEGER NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, snap INTEGER NOT NULL,
+    key TEXT NOT NULL, value BLOB NOT NULL,
+    PRIMARY KEY(pool, ns, name, snap, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapsets(
+    pool INTEGER NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY(pool, ns, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS clone_snaps(
+    pool INTEGER NOT NULL, snap INTEGER NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL,
+    clone INTEGER NOT NULL, PRIMARY KEY(pool, snap, ns, name, clone)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS clone_snaps_obj ON clone_snaps(pool, ns, name, clone);
+CREATE TABLE IF NOT EXISTS removed_snaps(
+    pool INTEGER NOT NULL, snap INTEGER NOT NULL, PRIMARY KEY(pool, snap)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS redo(
     seq INTEGER PRIMARY KEY, pool INTEGER NOT NULL, pg INTEGER NOT NULL, path TEXT NOT NULL,
     kind TEXT NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL, data BLOB);
@@ -82,6 +135,26 @@ CREATE INDEX IF NOT EXISTS redo_pg ON redo(pool, pg);
 
 # A file action: (kind, offset, length, data). kinds: w(rite) t(runcate) z(ero) u(nlink)
 _Action = tuple[str, int, int, bytes | None]
+_UNLINK: _Action = ("u", 0, 0, None)
+
+#: A writer's view: the head row of an object and its snapset seq (NULL: no
+#: snapset), in the one query the hot path makes anyway.
+_HEAD_SQL = (
+    "SELECT p.id, o.size, o.mtime, o.version, o.gen, s.seq FROM pools p"
+    f" LEFT JOIN objects o ON o.pool = p.id AND o.ns = ?1 AND o.name = ?2 AND o.snap = {SNAP_HEAD}"
+    " LEFT JOIN snapsets s ON s.pool = p.id AND s.ns = ?1 AND s.name = ?2"
+    " WHERE p.id = ?3"
+)
+#: A reader's view of the head (readers never need the snapset).
+_HEAD_READ_SQL = (
+    "SELECT p.id, o.size, o.mtime, o.version, o.gen, NULL FROM pools p"
+    f" LEFT JOIN objects o ON o.pool = p.id AND o.ns = ?1 AND o.name = ?2 AND o.snap = {SNAP_HEAD}"
+    " WHERE p.id = ?3"
+)
+_NO_SNAPC = SnapContext(0, ())
+#: (size, mtime, version, gen, snapset seq); all None for a missing object.
+_Meta = tuple[int | None, float | None, int | None, int | None, int | None]
+_ABSENT: _Meta = (None, None, None, None, None)
 
 
 def _apply_action(fds: FdCache, path: str, action: _Action, create: bool = False) -> None:
@@ -128,31 +201,51 @@ def _overlay(buf: bytearray, window: int, actions: Iterable[_Action]) -> None:
 
 
 class _LocalContext(ObjectContext):
-    """One object inside one transaction of the local store."""
+    """One object inside one transaction of the local store.
 
-    def __init__(self, io: LocalIoCtx, db: sqlite3.Connection, oid: str, mutate: bool) -> None:
+    ``snap`` is ``SNAP_HEAD`` for the head (the only view that may change) or the
+    id of the clone being read; ``meta`` is that row as :data:`_Meta`; ``snapc``
+    is the snap context of the writes.
+    """
+
+    # Defaults for state that the hot path rarely changes (saves assignments).
+    _fresh = False  # the head's data goes to a new generation file
+    _clone_took = False  # a clone made by this transaction owns _orig_gen
+    _touched = False
+
+    def __init__(
+        self,
+        io: LocalIoCtx,
+        db: sqlite3.Connection,
+        oid: str,
+        mutate: bool,
+        snap: int,
+        meta: _Meta,
+        snapc: SnapContext = _NO_SNAPC,
+    ) -> None:
         self.oid = oid
         self._io = io
         self._db = db
         self._mutate = mutate
-        self._key = (io.pool_id, io.get_namespace(), oid)
-        row = db.execute(
-            "SELECT p.id, o.size, o.mtime, o.version, o.gen FROM pools p LEFT JOIN objects o"
-            " ON o.pool = p.id AND o.ns = ? AND o.name = ? WHERE p.id = ?",
-            (self._key[1], oid, io.pool_id),
-        ).fetchone()
-        if row is None:
-            raise errors.PoolNotFound(f"pool {io.pool_name!r} does not exist")
-        self._orig_exists = row[1] is not None
-        self._orig_size: int = row[1] or 0
-        self._orig_gen: int = row[4] or 0
+        self._key = (io.pool_id, io.get_namespace(), oid, snap)
+        size, mtime, version, gen, ss_seq = meta
+        self._orig_exists = size is not None
+        self._orig_size: int = size or 0
+        self._orig_gen: int = gen or 0
         self._exists = self._orig_exists
         self._size = self._orig_size
-        self._mtime: float = row[2] or 0.0
-        self._version: int = row[3] or 0
+        self._mtime: float = mtime or 0.0
+        self._version: int = version or 0
+        # The data as it stands is the file of generation ``_base_gen`` (0: none)
+        # cut to ``_base_size``, with ``_actions`` applied on top.
+        self._base_gen = self._orig_gen
+        self._base_size = self._orig_size
         self._actions: list[_Action] = []
-        self._replace = False
-        self._touched = False
+        self._ss_seq: int = ss_seq or 0
+        self._ss_row = ss_seq is not None
+        self._snapc = snapc
+        # The first change must first run make_writeable (a newer snap context).
+        self._snapc_pending = snapc.seq > self._ss_seq
 
     # --- helpers ------------------------------------------------------------
     def _path(self, gen: int) -> str:
@@ -165,10 +258,59 @@ class _LocalContext(ObjectContext):
     def _change(self, create: bool = True) -> None:
         if not self._mutate:
             raise errors.PermissionDenied("a read-only operation tried to modify the object")
+        if self._snapc_pending:
+            self._snapc_pending = False
+            self._make_writeable()
         if create and not self._exists:
             self._exists = True
             self._size = 0
         self._touched = True
+
+    def _make_writeable(self) -> None:
+        """Before the first change under a newer snap context: preserve the head as
+        a clone if the context holds live snaps the object has not seen, and
+        advance the snapset seq (RADOS ``make_writeable``)."""
+        snapc = self._snapc
+        db = self._db
+        pool, ns, name, _ = self._key
+        snaps = [s for s in snapc.snaps if s > self._ss_seq]
+        removed: set[int] = set()
+        for i in range(0, len(snaps), 500):  # stay far below SQLite's parameter limit
+            chunk = snaps[i : i + 500]
+            removed.update(
+                r[0]
+                for r in db.execute(
+                    "SELECT snap FROM removed_snaps WHERE pool = ? AND snap IN"
+                    f" ({','.join('?' * len(chunk))})",
+                    (pool, *chunk),
+                )
+            )
+        snaps = [s for s in snaps if s not in removed]
+        if self._orig_exists and snaps:
+            clone = snapc.seq
+            db.execute(
+                "INSERT INTO objects VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (pool, ns, name, clone, self._orig_size, self._mtime, self._version,
+                 self._orig_gen),
+            )
+            for table in ("xattrs", "omap"):
+                db.execute(
+                    f"INSERT INTO {table} SELECT pool, ns, name, ?, key, value FROM {table}"
+                    f" WHERE pool = ? AND ns = ? AND name = ? AND snap = {SNAP_HEAD}",
+                    (clone, pool, ns, name),
+                )
+            db.executemany(
+                "INSERT INTO clone_snaps VALUES (?, ?, ?, ?, ?)",
+                [(pool, s, ns, name, clone) for s in snaps],
+            )
+            if self._orig_gen:
+                self._clone_took = True
+                self._fresh = True
+        db.execute(
+            "INSERT OR REPLACE INTO snapsets VALUES (?, ?, ?, ?)", (pool, ns, name, snapc.seq)
+        )
+        self._ss_seq = snapc.seq
+        self._ss_row = True
 
     # --- data ---------------------------------------------------------------
     def exists(self) -> bool:
@@ -183,11 +325,11 @@ class _LocalContext(ObjectContext):
         end = min(offset + length, self._size)
         if end <= offset:
             return b""
-        base_end = 0 if (self._replace or self._orig_gen == 0) else min(end, self._orig_size)
+        base_end = min(end, self._base_size) if self._base_gen else 0
         raw = b""
         if base_end > offset:
             try:
-                with self._io.store.fds.open(self._path(self._orig_gen)) as fd:
+                with self._io.store.fds.open(self._path(self._base_gen)) as fd:
                     raw = os.pread(fd, base_end - offset, offset)
             except FileNotFoundError:
                 raw = b""
@@ -211,7 +353,8 @@ class _LocalContext(ObjectContext):
 
     def write_full(self, data: bytes) -> None:
         self._change()
-        self._replace = True
+        self._fresh = True
+        self._base_gen = self._base_size = 0
         self._actions = [("w", 0, len(data), data)] if data else []
         self._size = len(data)
 
@@ -234,18 +377,52 @@ class _LocalContext(ObjectContext):
     def remove(self) -> None:
         self._need()
         self._change(create=False)
-        self._db.execute("DELETE FROM xattrs WHERE pool=? AND ns=? AND name=?", self._key)
-        self._db.execute("DELETE FROM omap WHERE pool=? AND ns=? AND name=?", self._key)
+        for table in ("xattrs", "omap"):
+            self._db.execute(
+                f"DELETE FROM {table} WHERE pool=? AND ns=? AND name=? AND snap=?", self._key
+            )
         self._exists = False
-        self._replace = True
+        self._fresh = True
+        self._base_gen = self._base_size = 0
         self._actions = []
         self._size = 0
+
+    # --- snapshots ----------------------------------------------------------
+    def rollback_to(self, snap_id: int) -> None:
+        """Make the head what it was at ``snap_id`` (RADOS ``_rollback_to``)."""
+        if snap_id > self._ss_seq:
+            # Unchanged since then: the op is only a write (snap context, version).
+            if self._exists:
+                self._change(create=False)
+            return
+        pool, ns, name, _ = self._key
+        clone = _clone_at(self._db, pool, ns, name, snap_id)
+        if clone is None:
+            if self._exists:
+                self.remove()
+            return
+        clone_id, size, _, _, gen = clone
+        self._change()
+        for table in ("xattrs", "omap"):
+            self._db.execute(
+                f"DELETE FROM {table} WHERE pool = ? AND ns = ? AND name = ? AND snap = ?",
+                self._key,
+            )
+            self._db.execute(
+                f"INSERT INTO {table} SELECT pool, ns, name, {SNAP_HEAD}, key, value"
+                f" FROM {table} WHERE pool = ? AND ns = ? AND name = ? AND snap = ?",
+                (pool, ns, name, clone_id),
+            )
+        self._fresh = True
+        self._base_gen, self._base_size = gen, size
+        self._actions = []
+        self._size = size
 
     # --- xattrs -------------------------------------------------------------
     def get_xattr(self, name: str) -> bytes:
         self._need()
         row = self._db.execute(
-            "SELECT value FROM xattrs WHERE pool=? AND ns=? AND name=? AND key=?",
+            "SELECT value FROM xattrs WHERE pool=? AND ns=? AND name=? AND snap=? AND key=?",
             (*self._key, name),
         ).fetchone()
         if row is None:
@@ -255,7 +432,8 @@ class _LocalContext(ObjectContext):
     def get_xattrs(self) -> dict[str, bytes]:
         self._need()
         rows = self._db.execute(
-            "SELECT key, value FROM xattrs WHERE pool=? AND ns=? AND name=? ORDER BY key",
+            "SELECT key, value FROM xattrs WHERE pool=? AND ns=? AND name=? AND snap=?"
+            " ORDER BY key",
             self._key,
         )
         return {k: bytes(v) for k, v in rows}
@@ -263,21 +441,22 @@ class _LocalContext(ObjectContext):
     def set_xattr(self, name: str, value: bytes) -> None:
         self._change()
         self._db.execute(
-            "INSERT OR REPLACE INTO xattrs VALUES (?, ?, ?, ?, ?)", (*self._key, name, value)
+            "INSERT OR REPLACE INTO xattrs VALUES (?, ?, ?, ?, ?, ?)", (*self._key, name, value)
         )
 
     def rm_xattr(self, name: str) -> None:
         self._need()
         self._change()
         self._db.execute(
-            "DELETE FROM xattrs WHERE pool=? AND ns=? AND name=? AND key=?", (*self._key, name)
+            "DELETE FROM xattrs WHERE pool=? AND ns=? AND name=? AND snap=? AND key=?",
+            (*self._key, name),
         )
 
     # --- omap ---------------------------------------------------------------
     def omap_get_vals(self, start_after: str, filter_prefix: str, max_return: int) -> OmapPage:
         self._need()
         rows = self._db.execute(
-            "SELECT key, value FROM omap WHERE pool=? AND ns=? AND name=? AND key > ?"
+            "SELECT key, value FROM omap WHERE pool=? AND ns=? AND name=? AND snap=? AND key > ?"
             " AND key >= ? ORDER BY key LIMIT ?",
             (*self._key, start_after, filter_prefix, max_return + 1),
         ).fetchall()
@@ -294,7 +473,7 @@ class _LocalContext(ObjectContext):
         out: dict[str, bytes] = {}
         for k in keys:
             row = self._db.execute(
-                "SELECT value FROM omap WHERE pool=? AND ns=? AND name=? AND key=?",
+                "SELECT value FROM omap WHERE pool=? AND ns=? AND name=? AND snap=? AND key=?",
                 (*self._key, k),
             ).fetchone()
             if row is not None:
@@ -304,7 +483,7 @@ class _LocalContext(ObjectContext):
     def omap_set(self, items: Mapping[str, bytes]) -> None:
         self._change()
         self._db.executemany(
-            "INSERT OR REPLACE INTO omap VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO omap VALUES (?, ?, ?, ?, ?, ?)",
             [(*self._key, k, v) for k, v in items.items()],
         )
 
@@ -312,59 +491,106 @@ class _LocalContext(ObjectContext):
         self._need()
         self._change()
         self._db.executemany(
-            "DELETE FROM omap WHERE pool=? AND ns=? AND name=? AND key=?",
+            "DELETE FROM omap WHERE pool=? AND ns=? AND name=? AND snap=? AND key=?",
             [(*self._key, k) for k in keys],
         )
 
     def omap_clear(self) -> None:
         self._need()
         self._change()
-        self._db.execute("DELETE FROM omap WHERE pool=? AND ns=? AND name=?", self._key)
+        self._db.execute("DELETE FROM omap WHERE pool=? AND ns=? AND name=? AND snap=?", self._key)
 
     # --- commit -------------------------------------------------------------
     def commit(self, seq: int) -> list[tuple[str, _Action]]:
         """Write this object's metadata in the open SQLite transaction.
 
-        Data that replaces the object is written to a new file now; other file
-        actions are logged (redo) and returned for the caller to apply after
-        the commit. ``seq`` is this transaction's unique sequence number.
+        Data that replaces the object (or must leave its file to a clone) is
+        written to a new file now; other file actions are logged (redo) and
+        returned for the caller to apply after the commit. ``seq`` is this
+        transaction's unique sequence number.
         """
         if not self._touched:
             return []
         post: list[tuple[str, _Action]] = []
         old_path = self._path(self._orig_gen) if self._orig_gen else None
+        unlink_old = old_path is not None and not self._clone_took
         if not self._exists:
             if self._orig_exists:
-                self._db.execute("DELETE FROM objects WHERE pool=? AND ns=? AND name=?", self._key)
-            if old_path:
-                post.append((old_path, ("u", 0, 0, None)))
+                self._db.execute(
+                    "DELETE FROM objects WHERE pool=? AND ns=? AND name=? AND snap=?", self._key
+                )
+            if unlink_old:
+                assert old_path is not None
+                post.append((old_path, _UNLINK))
+            if self._ss_row:
+                self._drop_snapset_if_unused()
             return post
         gen = self._orig_gen
-        if self._replace or (gen == 0 and self._actions):
+        if self._fresh or (gen == 0 and self._actions):
             gen = self._write_new_generation(seq)
-            if old_path:
-                post.append((old_path, ("u", 0, 0, None)))
+            if unlink_old:
+                assert old_path is not None
+                post.append((old_path, _UNLINK))
         elif self._actions:
             assert old_path is not None
             post.extend((old_path, a) for a in self._actions)
         self._db.execute(
-            "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (*self._key, self._size, time.time(), seq, gen),
         )
         return post
+
+    def _drop_snapset_if_unused(self) -> None:
+        """The head is gone: forget the snapset unless a clone remains."""
+        pool, ns, name, _ = self._key
+        if not self._db.execute(
+            "SELECT 1 FROM objects WHERE pool=? AND ns=? AND name=? AND snap>0 LIMIT 1",
+            (pool, ns, name),
+        ).fetchone():
+            self._db.execute(
+                "DELETE FROM snapsets WHERE pool=? AND ns=? AND name=?", (pool, ns, name)
+            )
 
     def _write_new_generation(self, seq: int) -> int:
         if self._size == 0 and not self._actions:
             return 0
         path = self._path(seq)
         fds = self._io.store.fds
-        with fds.open(path, create=True, truncate=True):
-            pass
+        with fds.open(path, create=True, truncate=True) as fd:
+            if self._base_gen and self._base_size:
+                try:
+                    with fds.open(self._path(self._base_gen)) as src:
+                        copy_sparse(src, fd, self._base_size)
+                except FileNotFoundError:
+                    pass
         for action in self._actions:
             _apply_action(fds, path, action)
         _apply_action(fds, path, ("t", self._size, 0, None))
         self._io.store.note_new_file(path)
         return seq
+
+
+def _clone_at(
+    db: sqlite3.Connection, pool: int, ns: str, name: str, snap_id: int
+) -> tuple[int, int, float, int, int] | None:
+    """(clone id, size, mtime, version, gen) of the clone readers at ``snap_id``
+    see, if any.
+
+    That is the oldest clone with id >= ``snap_id``, if it covers ``snap_id``
+    (RADOS ``find_object_context``); the caller has checked that ``snap_id`` is
+    not newer than the snapset seq (then the head answers).
+    """
+    row = db.execute(
+        "SELECT snap, size, mtime, version, gen FROM objects"
+        " WHERE pool=? AND ns=? AND name=? AND snap>=? ORDER BY snap LIMIT 1",
+        (pool, ns, name, snap_id),
+    ).fetchone()
+    if row is None or not db.execute(
+        "SELECT 1 FROM clone_snaps WHERE pool=? AND snap=? AND ns=? AND name=? AND clone=?",
+        (pool, snap_id, ns, name, row[0]),
+    ).fetchone():
+        return None
+    return int(row[0]), int(row[1]), float(row[2]), int(row[3]), int(row[4])
 
 
 class LocalIoCtx(IoCtx):
@@ -374,15 +600,56 @@ class LocalIoCtx(IoCtx):
         super().__init__(pool)
         self.store = store
 
-    def data_path(self, oid: str, gen: int) -> str:
+    def dup(self) -> LocalIoCtx:
+        twin = LocalIoCtx(self.store, self._pool)
+        twin.set_namespace(self._namespace)
+        return twin
+
+    def open_pool(self, pool: str | int) -> LocalIoCtx:
+        return self.store.open_ioctx(pool)
+
+    def list_pools(self) -> list[PoolInfo]:
+        return self.store.list_pools()
+
+    def data_path(self, oid: str, gen: int, namespace: str | None = None) -> str:
         pg = pg_of(oid, self._pool.pg_num)
         d = self.store.locks.pg_dir_str(self._pool.id, pg)
-        return f"{d}/{file_digest(self._namespace, oid)}.{gen:x}"
+        ns = self._namespace if namespace is None else namespace
+        return f"{d}/{file_digest(ns, oid)}.{gen:x}"
+
+    def _context(self, db: sqlite3.Connection, oid: str, mutate: bool) -> _LocalContext:
+        """The view of ``oid`` this handle reads (its head, or what its read snap sees)."""
+        ns, pool = self._namespace, self._pool.id
+        snap = self._read_snap
+        if snap != SNAP_HEAD:
+            row = db.execute(
+                "SELECT p.id, s.seq FROM pools p LEFT JOIN snapsets s"
+                " ON s.pool = p.id AND s.ns = ? AND s.name = ? WHERE p.id = ?",
+                (ns, oid, pool),
+            ).fetchone()
+            if row is None:
+                raise errors.PoolNotFound(f"pool {self.pool_name!r} does not exist")
+            if snap <= (row[1] or 0):
+                clone = _clone_at(db, pool, ns, oid, snap)
+                if clone is None:
+                    return _LocalContext(self, db, oid, mutate, snap, _ABSENT)
+                clone_id, size, mtime, version, gen = clone
+                return _LocalContext(
+                    self, db, oid, mutate, clone_id, (size, mtime, version, gen, None)
+                )
+        row = db.execute(_HEAD_SQL if mutate else _HEAD_READ_SQL, (ns, oid, pool)).fetchone()
+        if row is None:
+            raise errors.PoolNotFound(f"pool {self.pool_name!r} does not exist")
+        return _LocalContext(self, db, oid, mutate, SNAP_HEAD, row[1:], self._snapc)
 
     def _transact(self, oid: str, mutate: bool, fn: Callable[[ObjectContext], T]) -> T:
         pg = pg_of(oid, self._pool.pg_num)
         locks = self.store.locks
         if mutate:
+            if self._read_snap != SNAP_HEAD:
+                raise errors.ReadOnly(
+                    f"cannot modify {oid!r} through a handle reading a snapshot"
+                )
             with locks.hold(self._pool.id, pg, exclusive=True) as lock_fd:
                 if PgLocks.is_dirty(lock_fd):
                     self.store.replay(self._pool.id, pg, lock_fd)
@@ -390,7 +657,15 @@ class LocalIoCtx(IoCtx):
         while True:
             with locks.hold(self._pool.id, pg, exclusive=False) as lock_fd:
                 if not PgLocks.is_dirty(lock_fd):
-                    return fn(_LocalContext(self, self.store.db(), oid, False))
+                    db = self.store.db()
+                    if self._read_snap != SNAP_HEAD:
+                        return fn(self._context(db, oid, False))
+                    row = db.execute(
+                        _HEAD_READ_SQL, (self._namespace, oid, self._pool.id)
+                    ).fetchone()
+                    if row is None:
+                        raise errors.PoolNotFound(f"pool {self.pool_name!r} does not exist")
+                    return fn(_LocalContext(self, db, oid, False, SNAP_HEAD, row[1:]))
             with locks.hold(self._pool.id, pg, exclusive=True) as lock_fd:
                 if PgLocks.is_dirty(lock_fd):
                     self.store.replay(self._pool.id, pg, lock_fd)
@@ -401,7 +676,7 @@ class LocalIoCtx(IoCtx):
         db.execute("BEGIN IMMEDIATE")
         post: list[tuple[str, _Action]] = []
         try:
-            ctx = _LocalContext(self, db, oid, True)
+            ctx = self._context(db, oid, True)
             result = fn(ctx)
             seq = db.execute("UPDATE meta SET v = v + 1 WHERE k = 'seq' RETURNING v").fetchone()[0]
             store.clear_applied_redo(db, self._pool.id, pg)
@@ -424,6 +699,172 @@ class LocalIoCtx(IoCtx):
             store.note_redo(self._pool.id, pg)
         return result
 
+    # --- self-managed snapshots ---------------------------------------------
+    def create_self_managed_snap(self) -> int:
+        db = self.store.db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            rows = db.execute(
+                "UPDATE pools SET snap_seq = snap_seq + 1 WHERE id = ? RETURNING snap_seq",
+                (self._pool.id,),
+            ).fetchall()
+            if not rows:
+                raise errors.PoolNotFound(f"pool {self.pool_name!r} does not exist")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return int(rows[0][0])
+
+    def remove_self_managed_snap(self, snap_id: int) -> None:
+        """Mark ``snap_id`` removed and trim it from every clone, in one transaction.
+
+        Holds the exclusive locks of every PG with a clone to trim (taken in PG
+        order, before the SQLite write lock, like every writer). If a clone
+        appeared in another PG between looking and locking, start over with the
+        larger set.
+        """
+        if snap_id <= 0:
+            raise errors.InvalidArgument(f"bad snap id {snap_id}")
+        store, pool = self.store, self._pool.id
+        pgs: set[int] = set()
+        while True:
+            with contextlib.ExitStack() as stack:
+                lock_fds: dict[int, int] = {}
+                for pg in sorted(pgs):
+                    fd = stack.enter_context(store.locks.hold(pool, pg, exclusive=True))
+                    if PgLocks.is_dirty(fd):
+                        store.replay(pool, pg, fd)
+                    lock_fds[pg] = fd
+                missing = self._trim(snap_id, lock_fds)
+                if not missing:
+                    return
+            pgs |= missing
+
+    def _trim(self, snap_id: int, lock_fds: dict[int, int]) -> set[int]:
+        """Trim with the PGs of ``lock_fds`` held; returns the PGs that would be
+        needed too (nothing done) or an empty set (done)."""
+        store, pool, pg_num = self.store, self._pool.id, self._pool.pg_num
+        db = store.db()
+        db.execute("BEGIN IMMEDIATE")
+        post: list[tuple[int, str]] = []  # (pg, data file to unlink)
+        try:
+            row = db.execute("SELECT snap_seq FROM pools WHERE id = ?", (pool,)).fetchone()
+            if row is None:
+                raise errors.PoolNotFound(f"pool {self.pool_name!r} does not exist")
+            if snap_id > row[0]:
+                raise errors.InvalidArgument(
+                    f"snap id {snap_id} was never allocated in pool {self.pool_name!r}"
+                )
+            victims = db.execute(
+                "SELECT ns, name, clone FROM clone_snaps WHERE pool = ? AND snap = ?",
+                (pool, snap_id),
+            ).fetchall()
+            missing = {pg_of(name, pg_num) for _, name, _ in victims} - set(lock_fds)
+            if missing:
+                db.execute("ROLLBACK")
+                return missing
+            db.execute("INSERT OR IGNORE INTO removed_snaps VALUES (?, ?)", (pool, snap_id))
+            for pg in lock_fds:
+                store.clear_applied_redo(db, pool, pg)
+            db.execute("DELETE FROM clone_snaps WHERE pool = ? AND snap = ?", (pool, snap_id))
+            for ns, name, clone in victims:
+                path = self._drop_clone_if_unused(db, ns, name, clone)
+                if path is not None:
+                    post.append((pg_of(name, pg_num), path))
+            if post:
+                db.executemany(
+                    "INSERT INTO redo(pool, pg, path, kind, off, len, data)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(pool, pg, store.rel(path), *_UNLINK) for pg, path in post],
+                )
+                for pg in {pg for pg, _ in post}:
+                    PgLocks.set_dirty(lock_fds[pg], True)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        for _, path in post:
+            _apply_action(store.fds, path, _UNLINK)
+        for pg in {pg for pg, _ in post}:
+            PgLocks.set_dirty(lock_fds[pg], False)
+            store.note_redo(pool, pg)
+        return set()
+
+    def _drop_clone_if_unused(
+        self, db: sqlite3.Connection, ns: str, name: str, clone: int
+    ) -> str | None:
+        """Delete a clone that covers no snap any more (and the snapset if nothing
+        is left); returns its data file to unlink, if any."""
+        pool = self._pool.id
+        if db.execute(
+            "SELECT 1 FROM clone_snaps WHERE pool=? AND ns=? AND name=? AND clone=? LIMIT 1",
+            (pool, ns, name, clone),
+        ).fetchone():
+            return None
+        key = (pool, ns, name, clone)
+        row = db.execute(
+            "SELECT gen FROM objects WHERE pool=? AND ns=? AND name=? AND snap=?", key
+        ).fetchone()
+        for table in ("objects", "xattrs", "omap"):
+            db.execute(f"DELETE FROM {table} WHERE pool=? AND ns=? AND name=? AND snap=?", key)
+        if not db.execute(
+            "SELECT 1 FROM objects WHERE pool=? AND ns=? AND name=? LIMIT 1", (pool, ns, name)
+        ).fetchone():
+            db.execute("DELETE FROM snapsets WHERE pool=? AND ns=? AND name=?", (pool, ns, name))
+        if row is None or not row[0]:
+            return None
+        return self.data_path(name, int(row[0]), ns)
+
+    def rollback_self_managed_snap(self, oid: str, snap_id: int) -> None:
+        check_name(oid)
+        if self._read_snap != SNAP_HEAD:
+            raise errors.ReadOnly(f"cannot roll back {oid!r} through a handle reading a snapshot")
+        if snap_id <= 0:
+            raise errors.InvalidArgument(f"bad snap id {snap_id}")
+
+        def rollback(ctx: ObjectContext) -> None:
+            assert isinstance(ctx, _LocalContext)
+            ctx.rollback_to(snap_id)
+
+        self._transact(oid, True, rollback)
+
+    def list_snaps(self, oid: str) -> SnapSet:
+        check_name(oid)
+        db = self.store.db()
+        ns, pool = self._namespace, self._pool.id
+        db.execute("BEGIN")  # one consistent read of the metadata
+        try:
+            row = db.execute(
+                "SELECT p.id, s.seq FROM pools p LEFT JOIN snapsets s"
+                " ON s.pool = p.id AND s.ns = ? AND s.name = ? WHERE p.id = ?",
+                (ns, oid, pool),
+            ).fetchone()
+            if row is None:
+                raise errors.PoolNotFound(f"pool {self.pool_name!r} does not exist")
+            rows = db.execute(
+                "SELECT snap, size FROM objects WHERE pool=? AND ns=? AND name=? ORDER BY snap",
+                (pool, ns, oid),
+            ).fetchall()
+            covered: dict[int, list[int]] = {}
+            for clone, snap in db.execute(
+                "SELECT clone, snap FROM clone_snaps WHERE pool=? AND ns=? AND name=?"
+                " ORDER BY clone, snap",
+                (pool, ns, oid),
+            ):
+                covered.setdefault(clone, []).append(snap)
+        finally:
+            db.execute("ROLLBACK")
+        if not rows:
+            raise errors.ObjectNotFound(f"object {oid!r} does not exist")
+        head = [size for snap, size in rows if snap == SNAP_HEAD]
+        clones = tuple(
+            CloneInfo(snap, tuple(covered.get(snap, ())), size)
+            for snap, size in rows
+            if snap != SNAP_HEAD
+        )
+        return SnapSet(row[1] or 0, clones, bool(head), head[0] if head else 0)
+
     def list_objects(
         self, prefix: str = "", cursor: str | None = None, max_entries: int = 1000
     ) -> ObjectPage:
@@ -433,7 +874,7 @@ class LocalIoCtx(IoCtx):
         self.store.get_pool(self._pool.id)
         rows = db.execute(
             "SELECT name FROM objects WHERE pool=? AND ns=? AND name >= ? AND name > ?"
-            " ORDER BY name LIMIT ?",
+            f" AND snap = {SNAP_HEAD} ORDER BY name LIMIT ?",
             (self._pool.id, self._namespace, prefix, cursor or "", max_entries + 1),
         ).fetchall()
         names: list[str] = []
@@ -492,6 +933,12 @@ class LocalStore(ObjectStore):
             for stmt in _SCHEMA.split(";"):
                 if stmt.strip():
                     db.execute(stmt)
+            version = db.execute("SELECT v FROM meta WHERE k = 'schema'").fetchone()[0]
+            if version != _SCHEMA_VERSION:
+                raise errors.Unavailable(
+                    f"{self._db_path} has store schema {version}; this shoal reads"
+                    f" schema {_SCHEMA_VERSION} only"
+                )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -563,7 +1010,8 @@ class LocalStore(ObjectStore):
             ).fetchone()[0]
             now = time.time()
             db.execute(
-                "INSERT INTO pools VALUES (?, ?, ?, ?, '{}')", (pool_id, name, pg_num, now)
+                "INSERT INTO pools(id, name, pg_num, created) VALUES (?, ?, ?, ?)",
+                (pool_id, name, pg_num, now),
             )
             db.execute("COMMIT")
         except BaseException:
@@ -579,7 +1027,9 @@ class LocalStore(ObjectStore):
             if row is None:
                 raise errors.PoolNotFound(f"pool '{name}' does not exist")
             pool_id = row[0]
-            for table in ("objects", "xattrs", "omap", "redo"):
+            for table in (
+                "objects", "xattrs", "omap", "snapsets", "clone_snaps", "removed_snaps", "redo"
+            ):
                 db.execute(f"DELETE FROM {table} WHERE pool = ?", (pool_id,))
             db.execute("DELETE FROM pools WHERE id = ?", (pool_id,))
             db.execute("COMMIT")
@@ -632,7 +1082,9 @@ class LocalStore(ObjectStore):
     def pool_stats(self, name: str) -> PoolStats:
         pool = self.get_pool(name)
         row = self.db().execute(
-            "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM objects WHERE pool = ?", (pool.id,)
+            "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM objects"
+            f" WHERE pool = ? AND snap = {SNAP_HEAD}",
+            (pool.id,),
         ).fetchone()
         return PoolStats(int(row[0]), int(row[1]))
 
@@ -684,6 +1136,7 @@ class LocalStore(ObjectStore):
         return removed
 
     def _scrub_pg(self, db: sqlite3.Connection, io: LocalIoCtx, pg: int, pg_dir: Path) -> int:
+        """Remove the PG's files that no head or clone row refers to."""
         wanted: set[str] = set()
         rows = db.execute(
             "SELECT ns, name, gen FROM objects WHERE pool = ? AND gen != 0", (io.pool_id,)

@@ -25,6 +25,20 @@ those of the interface (see :mod:`shoal.objstore._base`), following librados:
   handle opened on it raises PoolNotFound from then on, even if a pool of the
   same name is created again (handles are bound to the pool id).
 - After :meth:`MemoryStore.close` every call raises Unavailable.
+
+Self-managed snapshots (RADOS semantics, see :class:`~shoal.objstore.IoCtx`):
+
+- Each pool counts its snap ids (1, 2, ...) and remembers the removed ones.
+- Each object with snapshot history has a snapset: ``seq`` and its clones, each
+  an immutable committed :class:`_Object` plus the snap ids it covers. Making a
+  clone costs nothing: committed objects are never changed, so the clone simply
+  keeps the head object the transaction started from.
+- A committed, dirty transaction whose snap context ``seq`` is newer than the
+  snapset's first preserves the old head as clone ``snapc.seq`` (covering the
+  context's snaps newer than the old ``seq`` that were not removed), then sets
+  the snapset ``seq`` and commits the new head.
+- Removing a snap trims it from every clone of the pool at once, dropping clones
+  left covering nothing, and snapsets left with neither head nor clone.
 """
 
 from __future__ import annotations
@@ -37,8 +51,18 @@ from typing import TypeVar
 
 from shoal import errors, limits
 from shoal.objstore._base import IoCtx, ObjectStore, check_pg_num, check_pool_name
-from shoal.objstore._ops import ObjectContext, check_extent, check_omap_key, check_xattr
-from shoal.objstore._types import ObjectPage, ObjectStat, OmapPage, PoolInfo, PoolStats
+from shoal.objstore._ops import ObjectContext, check_extent, check_name, check_omap_key, check_xattr
+from shoal.objstore._types import (
+    SNAP_HEAD,
+    CloneInfo,
+    ObjectPage,
+    ObjectStat,
+    OmapPage,
+    PoolInfo,
+    PoolStats,
+    SnapContext,
+    SnapSet,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -60,13 +84,33 @@ class _Object:
 
 
 @dataclass
+class _Clone:
+    """A preserved state of an object: the committed head it was, and the
+    snap ids it answers for (ascending, never empty)."""
+
+    obj: _Object
+    snaps: list[int]
+
+
+@dataclass
+class _SnapSet:
+    """Snapshot state of one object; exists while the head or a clone does."""
+
+    seq: int = 0
+    clones: dict[int, _Clone] = field(default_factory=dict)  # by clone id
+
+
+@dataclass
 class _Pool:
     id: int
     name: str
     pg_num: int
     created: float
     applications: dict[str, dict[str, str]] = field(default_factory=dict)
-    objects: dict[_Key, _Object] = field(default_factory=dict)
+    objects: dict[_Key, _Object] = field(default_factory=dict)  # heads
+    snapsets: dict[_Key, _SnapSet] = field(default_factory=dict)
+    snap_seq: int = 0  # last allocated snap id
+    removed_snaps: set[int] = field(default_factory=set)
 
     def info(self) -> PoolInfo:
         """A snapshot (the caller may keep it; later changes do not show)."""
@@ -273,8 +317,42 @@ class _MemoryIoCtx(IoCtx):
         super().__init__(pool)
         self._store = store
 
+    def dup(self) -> IoCtx:
+        twin = _MemoryIoCtx(self._store, self._pool)
+        twin.set_namespace(self._namespace)
+        return twin
+
+    def open_pool(self, pool: str | int) -> IoCtx:
+        return self._store.open_ioctx(pool)
+
+    def list_pools(self) -> list[PoolInfo]:
+        return self._store.list_pools()
+
     def _transact(self, oid: str, mutate: bool, fn: Callable[[ObjectContext], T]) -> T:
-        return self._store._transact(self.pool_id, (self._namespace, oid), mutate, fn)
+        if mutate and self._read_snap != SNAP_HEAD:
+            raise errors.ReadOnly(f"cannot modify {oid!r} through a handle reading a snapshot")
+        return self._store._transact(
+            self.pool_id, (self._namespace, oid), mutate, fn, self._read_snap, self._snapc
+        )
+
+    # --- self-managed snapshots ---------------------------------------------------
+    def create_self_managed_snap(self) -> int:
+        return self._store._create_snap(self.pool_id)
+
+    def remove_self_managed_snap(self, snap_id: int) -> None:
+        self._store._remove_snap(self.pool_id, snap_id)
+
+    def rollback_self_managed_snap(self, oid: str, snap_id: int) -> None:
+        check_name(oid)
+        if self._read_snap != SNAP_HEAD:
+            raise errors.ReadOnly(f"cannot roll back {oid!r} through a handle reading a snapshot")
+        if snap_id <= 0:
+            raise errors.InvalidArgument(f"bad snap id {snap_id}")
+        self._store._rollback(self.pool_id, (self._namespace, oid), snap_id, self._snapc)
+
+    def list_snaps(self, oid: str) -> SnapSet:
+        check_name(oid)
+        return self._store._list_snaps(self.pool_id, (self._namespace, oid))
 
     def list_objects(
         self, prefix: str = "", cursor: str | None = None, max_entries: int = 1000
@@ -324,9 +402,17 @@ class MemoryStore(ObjectStore):
             return self._pool_by_id(name_or_id)
         return self._pool_by_name(name_or_id)
 
-    def _commit(self, pool: _Pool, key: _Key, obj: _Object | None) -> None:
+    def _commit(
+        self, pool: _Pool, key: _Key, obj: _Object | None, snapc: SnapContext
+    ) -> None:
+        """Make ``obj`` the head (None: remove it), preserving the old head first
+        as a clone if ``snapc`` asks for one."""
+        _make_writeable(pool, key, snapc)
         if obj is None:
             pool.objects.pop(key, None)
+            ss = pool.snapsets.get(key)
+            if ss is not None and not ss.clones:
+                del pool.snapsets[key]
             return
         self._last_version += 1
         obj.version = self._last_version
@@ -335,19 +421,98 @@ class MemoryStore(ObjectStore):
 
     # --- used by _MemoryIoCtx ------------------------------------------------
     def _transact(
-        self, pool_id: int, key: _Key, mutate: bool, fn: Callable[[ObjectContext], T]
+        self,
+        pool_id: int,
+        key: _Key,
+        mutate: bool,
+        fn: Callable[[ObjectContext], T],
+        read_snap: int,
+        snapc: SnapContext,
     ) -> T:
-        """Run ``fn`` on a view of the object; commit its changes iff it returns."""
+        """Run ``fn`` on a view of the object; commit its changes iff it returns.
+
+        Reads see the object as it was at ``read_snap``; mutations (only at the
+        head) honour ``snapc``.
+        """
         with self._lock:
             pool = self._pool_by_id(pool_id)
-            committed = pool.objects.get(key)
+            if read_snap == SNAP_HEAD:
+                committed = pool.objects.get(key)
+            else:
+                committed = _at_snap(pool, key, read_snap)
             if committed is None and not mutate:
                 raise _missing(key[1])
             ctx = _MemoryContext(key[1], committed, writable=mutate)
             result = fn(ctx)
             if ctx.dirty:
-                self._commit(pool, key, ctx.result)
+                self._commit(pool, key, ctx.result, snapc)
             return result
+
+    def _create_snap(self, pool_id: int) -> int:
+        with self._lock:
+            pool = self._pool_by_id(pool_id)
+            pool.snap_seq += 1
+            return pool.snap_seq
+
+    def _remove_snap(self, pool_id: int, snap_id: int) -> None:
+        """Forget ``snap_id``: trim it from every clone of the pool, now."""
+        with self._lock:
+            pool = self._pool_by_id(pool_id)
+            if not 0 < snap_id <= pool.snap_seq:
+                raise errors.InvalidArgument(
+                    f"snap id {snap_id} was never allocated in pool {pool.name!r}"
+                )
+            if snap_id in pool.removed_snaps:
+                return
+            pool.removed_snaps.add(snap_id)
+            for key, ss in list(pool.snapsets.items()):
+                for clone_id, clone in list(ss.clones.items()):
+                    if snap_id in clone.snaps:
+                        clone.snaps.remove(snap_id)
+                        if not clone.snaps:
+                            del ss.clones[clone_id]
+                if not ss.clones and key not in pool.objects:
+                    del pool.snapsets[key]
+
+    def _rollback(self, pool_id: int, key: _Key, snap_id: int, snapc: SnapContext) -> None:
+        """Make the head what it was at ``snap_id`` (a write under ``snapc``)."""
+        with self._lock:
+            pool = self._pool_by_id(pool_id)
+            head = pool.objects.get(key)
+            ss = pool.snapsets.get(key)
+            if snap_id > (ss.seq if ss is not None else 0):
+                # Unchanged since the snap: only the write itself happens.
+                if head is not None:
+                    self._commit(pool, key, replace(head), snapc)
+                return
+            target = _at_snap(pool, key, snap_id)
+            if target is None:
+                if head is not None:
+                    self._commit(pool, key, None, snapc)
+                return
+            # ``target`` is committed (never changed); the new head shares its
+            # parts until a later transaction copies them on change.
+            self._commit(pool, key, replace(target), snapc)
+
+    def _list_snaps(self, pool_id: int, key: _Key) -> SnapSet:
+        with self._lock:
+            pool = self._pool_by_id(pool_id)
+            head = pool.objects.get(key)
+            ss = pool.snapsets.get(key)
+            if head is None and (ss is None or not ss.clones):
+                raise _missing(key[1])
+            clones: tuple[CloneInfo, ...] = ()
+            if ss is not None:
+                clones = tuple(
+                    CloneInfo(cid, tuple(ss.clones[cid].snaps), len(ss.clones[cid].obj.data))
+                    for cid in sorted(ss.clones)
+                )
+            return SnapSet(
+                ss.seq if ss is not None else 0,
+                clones,
+                head is not None,
+                len(head.data) if head is not None else 0,
+            )
 
     def _list_objects(
         self, pool_id: int, namespace: str, prefix: str, cursor: str | None, max_entries: int
@@ -444,6 +609,34 @@ class MemoryStore(ObjectStore):
         with self._lock:
             self._closed = True
             self._pools.clear()
+
+
+def _at_snap(pool: _Pool, key: _Key, snap_id: int) -> _Object | None:
+    """The object as readers at ``snap_id`` see it (None: it did not exist then)."""
+    ss = pool.snapsets.get(key)
+    if ss is None or snap_id > ss.seq:
+        return pool.objects.get(key)
+    for clone_id in sorted(ss.clones):
+        if clone_id >= snap_id:
+            clone = ss.clones[clone_id]
+            return clone.obj if snap_id in clone.snaps else None
+    return None
+
+
+def _make_writeable(pool: _Pool, key: _Key, snapc: SnapContext) -> None:
+    """Before a write under ``snapc``: preserve the head as a clone if the
+    context holds snaps the object has not seen yet, and advance its ``seq``."""
+    ss = pool.snapsets.get(key)
+    seq = ss.seq if ss is not None else 0
+    if snapc.seq <= seq:
+        return
+    if ss is None:
+        ss = pool.snapsets[key] = _SnapSet()
+    head = pool.objects.get(key)
+    snaps = sorted(s for s in snapc.snaps if s > seq and s not in pool.removed_snaps)
+    if head is not None and snaps:
+        ss.clones[snapc.seq] = _Clone(head, snaps)
+    ss.seq = snapc.seq
 
 
 def _toggle_application(pool: _Pool, app: str, enabled: bool) -> None:
