@@ -1,0 +1,45 @@
+"""The ``shoal`` command: ``shoal [global options] {ceph,rbd} ...``.
+
+The CLI only parses arguments and calls :mod:`shoal.cluster`; each command group
+lives in its own module (:mod:`shoal.cli.ceph`, :mod:`shoal.cli.rbd`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import click
+
+from shoal import __version__
+from shoal.cli._common import GlobalOptions, global_options
+from shoal.cli.ceph import ceph
+from shoal.cli.rbd import rbd
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@global_options
+@click.version_option(__version__, prog_name="shoal")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """shoal: OpenStack-compatible block storage with Ceph RBD semantics.
+
+    Runs an embedded Ceph-like cluster in a data directory (created on first
+    use): ceph.conf, ceph.client.admin.keyring, mon/mon.db and the object
+    store in osd/. Global options may also follow the command group.
+    """
+    ctx.ensure_object(GlobalOptions)
+
+
+cli.add_command(ceph)
+cli.add_command(rbd)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point; exits with the command's status."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="shoal")
+
+
+if __name__ == "__main__":
+    main()

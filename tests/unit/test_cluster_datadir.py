@@ -1,0 +1,140 @@
+"""The data directory: location, layout, ceph.conf, and race-safe creation."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shoal import errors
+from shoal.cluster import default_data_dir, ensure_data_dir, keys
+from shoal.cluster._conf import normalize_option, parse_conf
+from shoal.cluster._mondb import MonDB
+from shoal.cluster.datadir import ADMIN_CAPS
+
+
+def test_default_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SHOAL_DATA_DIR", str(tmp_path / "env"))
+    assert default_data_dir() == tmp_path / "env"
+    monkeypatch.delenv("SHOAL_DATA_DIR")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert default_data_dir() == tmp_path / "xdg" / "shoal"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_data_dir() == tmp_path / "home" / ".local" / "share" / "shoal"
+
+
+def test_first_use_creates_the_layout(data_dir: Path) -> None:
+    layout = ensure_data_dir(data_dir)
+    assert layout.is_initialized()
+    conf = layout.load_conf()
+    assert conf.get("fsid") == layout.fsid()
+    assert conf.get_bool("mon allow pool delete", "mon") is True
+    keyring = layout.keyring_path("client.admin")
+    assert stat.S_IMODE(keyring.stat().st_mode) == 0o600
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    (entry,) = keys.parse_keyring(keyring.read_text())
+    assert entry.entity == "client.admin" and dict(entry.caps) == ADMIN_CAPS
+    db = MonDB(layout.mon_db_path)
+    try:
+        admin = db.get_entity("client.admin")
+        assert admin is not None and admin.key == entry.key
+        assert db.get_value("created") is not None and db.osdmap_epoch() == 1
+        journal = db._query("PRAGMA journal_mode")[0][0]
+        assert journal == "wal"
+    finally:
+        db.close()
+
+
+def test_second_use_changes_nothing(data_dir: Path) -> None:
+    first = ensure_data_dir(data_dir)
+    before = (first.conf_path.read_text(), first.keyring_path("client.admin").read_text())
+    second = ensure_data_dir(data_dir)
+    assert (second.conf_path.read_text(),
+            second.keyring_path("client.admin").read_text()) == before
+
+
+def test_a_lost_admin_keyring_is_rewritten_from_the_monitor(data_dir: Path) -> None:
+    layout = ensure_data_dir(data_dir)
+    text = layout.keyring_path("client.admin").read_text()
+    layout.keyring_path("client.admin").unlink()
+    ensure_data_dir(data_dir)
+    assert layout.keyring_path("client.admin").read_text() == text
+
+
+CHILD = """
+import sys
+from pathlib import Path
+from shoal.cluster import ensure_data_dir
+layout = ensure_data_dir(Path(sys.argv[1]))
+print(layout.fsid(), layout.keyring_path("client.admin").read_text().split()[3])
+"""
+
+
+def test_concurrent_initialisation_ends_with_one_fsid_and_one_key(data_dir: Path) -> None:
+    procs = [
+        subprocess.Popen([sys.executable, "-c", CHILD, str(data_dir)], stdout=subprocess.PIPE,
+                         text=True)
+        for _ in range(6)
+    ]
+    outputs = {proc.communicate(timeout=60)[0] for proc in procs}
+    assert all(proc.returncode == 0 for proc in procs)
+    assert len(outputs) == 1
+    fsid = outputs.pop().split()[0]
+    assert ensure_data_dir(data_dir).fsid() == fsid
+
+
+def test_unwritable_location_is_unavailable(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(errors.Unavailable, match="cannot initialise data directory"):
+        ensure_data_dir(blocker / "data")
+
+
+def test_missing_fsid_is_reported(data_dir: Path) -> None:
+    layout = ensure_data_dir(data_dir)
+    layout.conf_path.write_text("[global]\n\tfoo = bar\n")
+    with pytest.raises(errors.Unavailable, match="missing or invalid fsid"):
+        layout.fsid()
+
+
+# --- ceph.conf ---------------------------------------------------------------------
+
+
+def test_conf_syntax() -> None:
+    conf = parse_conf(
+        "# comment\n; other comment\n[global]\n  fsid = abc  # trailing\n"
+        "[mon]\n\tMon-Allow_pool  delete = 'false'\n\n"
+    )
+    assert conf.get("fsid") == "abc"
+    assert conf.get("mon_allow_pool_delete", "mon") == "false"
+    assert conf.get("mon_allow_pool_delete") is None
+    assert conf.get_bool("mon allow pool delete", "mon", default=True) is False
+    assert conf.get_bool("absent", default=True) is True
+
+
+def test_mon_section_falls_back_to_global() -> None:
+    conf = parse_conf("[global]\nmon allow pool delete = yes\n")
+    assert conf.get_bool("mon allow pool delete", "mon") is True
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("fsid = x\n", "outside any section"), ("[global]\njunk\n", "cannot parse")],
+)
+def test_conf_errors(text: str, message: str) -> None:
+    with pytest.raises(errors.InvalidArgument, match=message):
+        parse_conf(text)
+
+
+def test_conf_bad_boolean() -> None:
+    conf = parse_conf("[mon]\nmon allow pool delete = perhaps\n")
+    with pytest.raises(errors.InvalidArgument, match="is not a boolean"):
+        conf.get_bool("mon allow pool delete", "mon")
+
+
+def test_normalize_option() -> None:
+    assert normalize_option(" Mon Allow-Pool__delete ") == "mon_allow_pool_delete"
