@@ -37,6 +37,22 @@ pg_num_max: Final = 65536
 pg_num_default: Final = 32
 pools_max: Final = 1024
 
+# --- rbd ------------------------------------------------------------------
+#: ``rbd_default_order`` range (object size 4 KiB .. 32 MiB).
+rbd_order_min: Final = 12
+rbd_order_max: Final = 25
+rbd_order_default: Final = 22
+#: Largest image we accept (bytes); librbd's own bound is far higher.
+image_size_bytes_max: Final = 1 << 60
+image_name_bytes_max: Final = 4096
+snap_name_bytes_max: Final = 4096
+#: Snapshots per image (``rbd snap limit`` default is unlimited; we bound it).
+snaps_per_image_max: Final = 1024
+#: ``rbd_max_clone_depth`` upper bound we accept in configuration.
+clone_depth_max: Final = 64
+#: One diff-stream ``w`` record (bytes) accepted by import-diff.
+diff_record_bytes_max: Final = 1 << 30
+
 # --- cephx ----------------------------------------------------------------
 entity_name_bytes_max: Final = 256
 caps_string_bytes_max: Final = 4096
@@ -49,3 +65,5 @@ assert omap_entries_per_request_max <= list_page_entries_max
 assert redo_inline_bytes_max <= object_size_bytes_max
 assert 1 <= pg_num_default <= pg_num_max
 assert xattr_name_bytes_max < object_name_bytes_max
+assert rbd_order_min <= rbd_order_default <= rbd_order_max
+assert (1 << rbd_order_max) <= object_size_bytes_max

@@ -1,0 +1,243 @@
+"""``diff_iterate``: which extents changed between a snapshot and the image.
+
+Fast path (``fast-diff`` with valid object maps): the object maps of the end
+point and of every snapshot after ``from_snapshot`` say which objects may have
+changed (a map marks EXISTS what was written in the interval it closes), so the
+cost follows the number of objects that exist, not the image size. The objects
+found are then compared block by block (4 KiB) to report exact extents.
+
+Slow path (no usable object map): every object in the range is examined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from shoal import errors
+from shoal.objstore import SNAP_HEAD, IoCtx
+from shoal.rbd._features import FEATURE_FAST_DIFF
+from shoal.rbd._objectmap import ObjectMap, ObjectState
+from shoal.rbd._striping import object_count, object_to_image
+
+if TYPE_CHECKING:
+    from shoal.rbd._image import Image
+
+__all__ = ["diff_iterate"]
+
+BLOCK = 4096
+Extent = tuple[int, int, bool]
+
+
+def diff_iterate(
+    img: Image,
+    offset: int,
+    length: int,
+    from_snapshot: str | None,
+    cb: Callable[[int, int, bool], Any],
+    include_parent: bool,
+    whole_object: bool,
+) -> None:
+    length = img._clip(offset, length)
+    end = offset + length
+    from_id = None
+    if from_snapshot is not None:
+        from_id = int(img._snap_by_name(from_snapshot)["id"])
+        if img.snapshot_id() != SNAP_HEAD and from_id >= img.snapshot_id():
+            raise errors.InvalidArgument("from_snapshot must be older than the open snapshot")
+    changes = _object_changes(img, from_id)
+    extents: list[Extent] = []
+    for objectno, exists in sorted(changes.items()):
+        extents.extend(_object_extents(img, objectno, exists, from_id, whole_object))
+    if include_parent and from_id is None:
+        extents.extend(_parent_extents(img, changes, whole_object))
+    for off, n, exists in _merge(_clip(extents, offset, end)):
+        cb(off, n, exists)
+
+
+def _object_changes(img: Image, from_id: int | None) -> dict[int, bool]:
+    """objectno → exists-at-end, for objects that may differ from ``from_id``."""
+    end_id = img.snapshot_id()
+    count = object_count(img.layout, img.size())
+    maps = _maps(img, from_id, end_id) if img.features() & FEATURE_FAST_DIFF else None
+    if maps is None:
+        return _slow_changes(img, from_id, count)
+    from_map, interval_maps, end_map = maps
+    out: dict[int, bool] = {}
+    for objectno, state in end_map.iter_present(0, min(count, end_map.count)):
+        if state == ObjectState.PENDING:
+            continue
+        if (
+            from_map is None
+            or not _exists(from_map, objectno)
+            or any(_dirty(m, objectno) for m in interval_maps)
+        ):
+            out[objectno] = True
+    if from_map is not None:
+        for objectno, _state in from_map.iter_present(0, min(count, from_map.count)):
+            if objectno not in out and not _exists(end_map, objectno):
+                out[objectno] = False
+    return out
+
+
+def _dirty(m: ObjectMap, objectno: int) -> bool:
+    """Written during the interval the map closes."""
+    return objectno < m.count and m[objectno] == ObjectState.EXISTS
+
+
+def _exists(m: ObjectMap, objectno: int) -> bool:
+    return objectno < m.count and m[objectno] in (ObjectState.EXISTS, ObjectState.EXISTS_CLEAN)
+
+
+def _maps(
+    img: Image, from_id: int | None, end_id: int
+) -> tuple[ObjectMap | None, list[ObjectMap], ObjectMap] | None:
+    end_map = img._snap_object_map(end_id)
+    if end_map is None:
+        return None
+    from_map = None
+    if from_id is not None:
+        from_map = img._snap_object_map(from_id)
+        if from_map is None:
+            return None
+    interval: list[ObjectMap] = []
+    for snap_id in sorted(img._snapshots()):
+        if (from_id is None or snap_id > from_id) and (end_id == SNAP_HEAD or snap_id < end_id):
+            m = img._snap_object_map(snap_id)
+            if m is None:
+                return None
+            interval.append(m)
+    interval.append(end_map)
+    return from_map, interval, end_map
+
+
+def _slow_changes(img: Image, from_id: int | None, count: int) -> dict[int, bool]:
+    out: dict[int, bool] = {}
+    for objectno in range(count):
+        at_end = _read_object(img, objectno, img.snapshot_id())
+        at_from = _read_object(img, objectno, from_id) if from_id is not None else None
+        if at_end is not None and at_end != at_from:
+            out[objectno] = True
+        elif at_end is None and at_from is not None:
+            out[objectno] = False
+    return out
+
+
+def _read_object(img: Image, objectno: int, snap_id: int) -> bytes | None:
+    io: IoCtx = img._md.dup()
+    io.set_read(snap_id)
+    try:
+        return io.read(img._oid(objectno), 0)
+    except errors.ObjectNotFound:
+        return None
+
+
+def _image_ranges(img: Image, objectno: int) -> list[tuple[int, int, int]]:
+    """(object offset, image offset, length) pieces of one object."""
+    return img._object_image_ranges(objectno, img.size())
+
+
+def _object_extents(
+    img: Image, objectno: int, exists: bool, from_id: int | None, whole_object: bool
+) -> list[Extent]:
+    pieces = _image_ranges(img, objectno)
+    if whole_object or not exists:
+        return [(img_off, n, exists) for _o, img_off, n in pieces]
+    new = _read_object(img, objectno, img.snapshot_id()) or b""
+    old = (_read_object(img, objectno, from_id) or b"") if from_id is not None else None
+    out: list[Extent] = []
+    for obj_off, img_off, n in pieces:
+        for b in range(0, n, BLOCK):
+            lo, hi = obj_off + b, obj_off + min(b + BLOCK, n)
+            chunk = new[lo:hi]
+            if old is None:
+                if chunk.strip(b"\0"):
+                    out.append((img_off + b, hi - lo, True))
+            elif chunk.ljust(hi - lo, b"\0") != old[lo:hi].ljust(hi - lo, b"\0"):
+                out.append((img_off + b, hi - lo, True))
+    return out
+
+
+def _parent_extents(img: Image, child: dict[int, bool], whole_object: bool) -> list[Extent]:
+    """The parent's data inside the overlap, where the clone has no object of its own."""
+    spec = img.parent_spec()
+    if spec is None or spec.overlap == 0:
+        return []
+    parent = img._parent_image(spec)
+    found: list[Extent] = []
+
+    def collect(off: int, n: int, exists: bool) -> None:
+        if exists:
+            found.append((off, n, True))
+
+    parent.diff_iterate(0, min(spec.overlap, img.size()), None, collect, True, whole_object)
+    own = _child_objects(img, child)
+    out: list[Extent] = []
+    for off, n, exists in found:
+        for lo, hi in _subtract(off, off + n, own, img):
+            out.append((lo, hi - lo, exists))
+    return out
+
+
+def _child_objects(img: Image, changes: dict[int, bool]) -> set[int]:
+    """Objects the clone holds itself (which hide the parent's data)."""
+    own = {n for n, exists in changes.items() if exists}
+    io: IoCtx = img._md.dup()
+    io.set_read(img.snapshot_id())
+    count = object_count(img.layout, img.size())
+    prefix = img.block_name_prefix() + "."
+    if img.snapshot_id() == SNAP_HEAD:
+        cursor: str | None = None
+        while True:
+            page = io.list_objects(prefix, cursor, 1000)
+            own.update(int(o[len(prefix):], 16) for o in page.names)
+            cursor = page.cursor
+            if cursor is None:
+                return own
+    for objectno in range(count):
+        try:
+            io.stat(img._oid(objectno))
+            own.add(objectno)
+        except errors.ObjectNotFound:
+            pass
+    return own
+
+
+def _subtract(lo: int, hi: int, own: set[int], img: Image) -> list[tuple[int, int]]:
+    """Parts of image range [lo, hi) not stored in the clone's own objects."""
+    covered: list[tuple[int, int]] = []
+    for objectno in own:
+        for img_off, n in object_to_image(img.layout, objectno, 0, img.layout.object_size):
+            covered.append((img_off, img_off + n))
+    covered.sort()
+    out = []
+    pos = lo
+    for c_lo, c_hi in covered:
+        if c_hi <= pos or c_lo >= hi:
+            continue
+        if c_lo > pos:
+            out.append((pos, c_lo))
+        pos = max(pos, c_hi)
+    if pos < hi:
+        out.append((pos, hi))
+    return out
+
+
+def _clip(extents: list[Extent], lo: int, hi: int) -> list[Extent]:
+    out = []
+    for off, n, exists in extents:
+        a, b = max(off, lo), min(off + n, hi)
+        if a < b:
+            out.append((a, b - a, exists))
+    return out
+
+
+def _merge(extents: list[Extent]) -> list[Extent]:
+    out: list[Extent] = []
+    for off, n, exists in sorted(extents):
+        if out and out[-1][2] == exists and out[-1][0] + out[-1][1] >= off:
+            p_off, p_n, _ = out[-1]
+            out[-1] = (p_off, max(p_off + p_n, off + n) - p_off, exists)
+        else:
+            out.append((off, n, exists))
+    return out

@@ -1,0 +1,398 @@
+"""``RBD``: pool-level image operations (librbd's ``rbd.RBD``).
+
+Every multi-object operation is ordered so that one atomic step commits it and
+a crash before that step leaves nothing visible:
+
+- create / clone: header (and for a clone its ``rbd_children`` entry) first;
+  the ``rbd_directory`` entry commits. Leftovers are invisible and ignored.
+- remove: the directory entry goes first (commit); data, maps, header follow.
+- trash move/restore: one directory step and one trash step, each atomic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from shoal import errors, limits
+from shoal.objstore import IoCtx, WriteOp
+from shoal.rbd import _cls
+from shoal.rbd._errors import (
+    ArgumentOutOfRange,
+    ImageBusy,
+    ImageExists,
+    ImageHasSnapshots,
+    ImageNotFound,
+)
+from shoal.rbd._features import (
+    FEATURE_LAYERING,
+    FEATURE_OBJECT_MAP,
+    FEATURE_STRIPINGV2,
+    FEATURES_DEFAULT,
+    check_features,
+)
+from shoal.rbd._image import (
+    Image,
+    ParentSpec,
+    header_oid,
+    id_oid,
+    object_map_oid,
+    resolve_image_id,
+)
+from shoal.rbd._lock import is_alive
+from shoal.rbd._objectmap import ObjectMap
+from shoal.rbd._striping import Layout, object_count
+
+__all__ = ["RBD", "RbdOptions"]
+
+DIRECTORY = "rbd_directory"
+TRASH = "rbd_trash"
+CHILDREN = "rbd_children"
+
+
+@dataclass(frozen=True)
+class RbdOptions:
+    """Client options from ceph.conf ``[client]`` (``rbd default features`` …)."""
+
+    default_features: int = FEATURES_DEFAULT
+    default_order: int = limits.rbd_order_default
+    default_stripe_unit: int = 0
+    default_stripe_count: int = 0
+    entity: str = "client.admin"
+
+
+# Aliases: inside class RBD the method ``list`` shadows the builtin in annotations.
+_Entries = list[dict[str, Any]]
+_Pairs = list[tuple[str, str]]
+_Names = list[str]
+
+
+def check_image_name(name: str) -> None:
+    if not isinstance(name, str) or not name or "/" in name or "@" in name:
+        raise errors.InvalidArgument(f"invalid image name {name!r} (no '/', '@', not empty)")
+    if len(name.encode()) > limits.image_name_bytes_max:
+        raise errors.InvalidArgument("image name too long")
+
+
+def _new_image_id() -> str:
+    return secrets.token_hex(6)
+
+
+class RBD:
+    """Stateless pool-level operations; ``options`` supplies librbd's defaults."""
+
+    def __init__(self, options: RbdOptions | None = None) -> None:
+        self.options = options or RbdOptions()
+
+    # --- create / clone ----------------------------------------------------------
+    def create(
+        self,
+        ioctx: IoCtx,
+        name: str,
+        size: int,
+        order: int | None = None,
+        old_format: bool = False,
+        features: int | None = None,
+        stripe_unit: int | None = None,
+        stripe_count: int | None = None,
+        data_pool: str | None = None,
+    ) -> None:
+        """Create an empty format-2 image of ``size`` bytes.
+
+        Raises ImageExists, InvalidArgument (name, size, order, striping),
+        NotSupported (old_format, data_pool, unsupported features).
+        """
+        self._create(ioctx, name, size, order, old_format, features, stripe_unit,
+                     stripe_count, data_pool, None)
+
+    def _create(
+        self,
+        ioctx: IoCtx,
+        name: str,
+        size: int,
+        order: int | None,
+        old_format: bool,
+        features: int | None,
+        stripe_unit: int | None,
+        stripe_count: int | None,
+        data_pool: str | None,
+        parent: ParentSpec | None,
+    ) -> str:
+        check_image_name(name)
+        if old_format:
+            raise errors.NotSupported("format 1 images are not supported")
+        if data_pool:
+            raise errors.NotSupported("separate data pools are not supported")
+        if not isinstance(size, int) or not 0 <= size <= limits.image_size_bytes_max:
+            raise errors.InvalidArgument(f"size must be 0..{limits.image_size_bytes_max} bytes")
+        order = self.options.default_order if order in (None, 0) else order
+        assert order is not None
+        if not limits.rbd_order_min <= order <= limits.rbd_order_max:
+            raise ArgumentOutOfRange(
+                f"order must be {limits.rbd_order_min}..{limits.rbd_order_max}, got {order}"
+            )
+        su = self.options.default_stripe_unit if stripe_unit is None else stripe_unit
+        sc = self.options.default_stripe_count if stripe_count is None else stripe_count
+        layout = Layout.make(order, su, sc)
+        feats = self.options.default_features if features is None else features
+        if not layout.is_default:
+            feats |= FEATURE_STRIPINGV2
+        check_features(feats)
+        if self._lookup_id(ioctx, name) is not None:
+            raise ImageExists(f"image {name!r} already exists")
+        image_id = _new_image_id()
+        doc: dict[str, Any] = {
+            "size": size,
+            "order": order,
+            "features": feats,
+            "object_prefix": f"rbd_data.{image_id}",
+            "stripe_unit": layout.stripe_unit if not layout.is_default else 0,
+            "stripe_count": layout.stripe_count if not layout.is_default else 0,
+        }
+        if parent is not None:
+            doc["parent"] = parent.as_doc()
+        _cls.call(ioctx, header_oid(image_id), "create", doc)
+        if feats & FEATURE_OBJECT_MAP:
+            ioctx.write_full(object_map_oid(image_id),
+                             ObjectMap(object_count(layout, size)).encode())
+        if parent is not None:
+            _cls.call(ioctx, CHILDREN, "add_child",
+                      {"parent": parent.child_key(), "child": image_id})
+        self._write_id_object(ioctx, name, image_id)
+        try:
+            _cls.call(ioctx, DIRECTORY, "dir_add_image", {"name": name, "id": image_id})
+        except errors.AlreadyExists:
+            self._discard_half_made(ioctx, image_id, parent)
+            raise ImageExists(f"image {name!r} already exists") from None
+        return image_id
+
+    def _write_id_object(self, ioctx: IoCtx, name: str, image_id: str) -> None:
+        try:
+            ioctx.operate(id_oid(name), WriteOp().create(exclusive=True).write(image_id.encode()))
+        except errors.AlreadyExists:
+            if self._lookup_id(ioctx, name) is not None:
+                raise ImageExists(f"image {name!r} already exists") from None
+            ioctx.write_full(id_oid(name), image_id.encode())  # left by a crashed create
+
+    def _discard_half_made(self, ioctx: IoCtx, image_id: str, parent: ParentSpec | None) -> None:
+        for oid in (header_oid(image_id), object_map_oid(image_id)):
+            with contextlib.suppress(errors.ObjectNotFound):
+                ioctx.remove_object(oid)
+        if parent is not None:
+            with contextlib.suppress(errors.NotFound):
+                _cls.call(ioctx, CHILDREN, "remove_child",
+                          {"parent": parent.child_key(), "child": image_id})
+
+    @staticmethod
+    def _lookup_id(ioctx: IoCtx, name: str) -> str | None:
+        try:
+            return str(_cls.call(ioctx, DIRECTORY, "dir_get_id", {"name": name}))
+        except errors.NotFound:
+            return None
+
+    def clone(
+        self,
+        p_ioctx: IoCtx,
+        p_name: str,
+        p_snapname: str,
+        c_ioctx: IoCtx,
+        c_name: str,
+        features: int | None = None,
+        order: int | None = None,
+        stripe_unit: int | None = None,
+        stripe_count: int | None = None,
+        data_pool: str | None = None,
+    ) -> None:
+        """Clone a protected parent snapshot into a copy-on-write child (O(1)).
+
+        Raises ImageNotFound (parent or snapshot), InvalidArgument (snapshot not
+        protected, no layering), ImageExists.
+        """
+        with Image(p_ioctx, p_name, snapshot=p_snapname, read_only=True) as parent:
+            if not parent.features() & FEATURE_LAYERING:
+                raise errors.InvalidArgument(f"parent image {p_name!r} has no layering feature")
+            if not parent.is_protected_snap(p_snapname):
+                raise errors.InvalidArgument(
+                    f"parent snapshot {p_name}@{p_snapname} must be protected before cloning"
+                )
+            feats = self.options.default_features if features is None else features
+            if not feats & FEATURE_LAYERING:
+                raise errors.InvalidArgument("a clone needs the layering feature")
+            spec = ParentSpec(p_ioctx.pool_id, p_ioctx.get_namespace(), parent.id(),
+                              parent.snapshot_id(), parent.size())
+            self._create(c_ioctx, c_name, parent.size(),
+                         order if order is not None else parent.order(), False, feats,
+                         stripe_unit, stripe_count, data_pool, spec)
+
+    # --- list / rename / remove -------------------------------------------------------
+    def list(self, ioctx: IoCtx) -> _Names:
+        """Image names in the pool, sorted."""
+        return [name for name, _id in self._directory(ioctx)]
+
+    def list2(self, ioctx: IoCtx) -> _Entries:
+        return [{"id": i, "name": n} for n, i in self._directory(ioctx)]
+
+    @staticmethod
+    def _directory(ioctx: IoCtx) -> _Pairs:
+        out: _Pairs = []
+        after = ""
+        while True:
+            try:
+                page = _cls.call(ioctx, DIRECTORY, "dir_list", {"start_after": after, "max": 1024})
+            except errors.NotFound:
+                return out
+            out.extend((str(n), str(i)) for n, i in page["images"])
+            if not page["more"] or not page["images"]:
+                return out
+            after = out[-1][0]
+
+    def rename(self, ioctx: IoCtx, src: str, dest: str) -> None:
+        check_image_name(dest)
+        image_id = self._lookup_id(ioctx, src)
+        if image_id is None:
+            raise ImageNotFound(f"image {src!r} does not exist")
+        if self._lookup_id(ioctx, dest) is not None:
+            raise ImageExists(f"image {dest!r} already exists")
+        self._write_id_object(ioctx, dest, image_id)
+        _cls.call(ioctx, DIRECTORY, "dir_rename_image", {"src": src, "dest": dest, "id": image_id})
+        with contextlib.suppress(errors.ObjectNotFound):
+            ioctx.remove_object(id_oid(src))
+
+    def remove(self, ioctx: IoCtx, name: str, on_progress: Any = None) -> None:
+        """Delete an image and its data.
+
+        Raises ImageNotFound, ImageHasSnapshots, ImageBusy (locked by a live owner).
+        """
+        image_id = self._lookup_id(ioctx, name)
+        if image_id is None:
+            raise ImageNotFound(f"image {name!r} does not exist")
+        self._check_removable(ioctx, image_id, name)
+        _cls.call(ioctx, DIRECTORY, "dir_remove_image", {"name": name, "id": image_id})
+        with contextlib.suppress(errors.ObjectNotFound):
+            ioctx.remove_object(id_oid(name))
+        self._purge(ioctx, image_id)
+
+    def _check_removable(self, ioctx: IoCtx, image_id: str, name: str) -> dict[str, Any]:
+        try:
+            hdr: dict[str, Any] = _cls.call(ioctx, header_oid(image_id), "get_header")
+        except errors.NotFound:
+            return {}
+        if hdr["snapshots"]:
+            raise ImageHasSnapshots(f"image {name!r} has snapshots; remove them first")
+        held = _cls.call(ioctx, header_oid(image_id), "get_info", cls="lock")
+        if held is not None and is_alive(held):
+            raise ImageBusy(f"image {name!r} is in use by {held.get('entity')}")
+        return hdr
+
+    def _purge(self, ioctx: IoCtx, image_id: str) -> None:
+        """Remove data objects, maps, header and the children link of a dead image."""
+        try:
+            hdr = _cls.call(ioctx, header_oid(image_id), "get_header")
+        except errors.NotFound:
+            return
+        prefix = str(hdr["object_prefix"]) + "."
+        doomed: list[str] = []
+        cursor: str | None = None
+        while True:
+            page = ioctx.list_objects(prefix, cursor, 1000)
+            doomed.extend(page.names)
+            cursor = page.cursor
+            if cursor is None:
+                break
+        for oid in doomed:
+            with contextlib.suppress(errors.ObjectNotFound):
+                ioctx.remove_object(oid)
+        parent = ParentSpec.from_doc(hdr.get("parent"))
+        if parent is not None:
+            with contextlib.suppress(errors.NotFound):
+                _cls.call(ioctx, CHILDREN, "remove_child",
+                          {"parent": parent.child_key(), "child": image_id})
+        for oid in (object_map_oid(image_id), header_oid(image_id)):
+            with contextlib.suppress(errors.ObjectNotFound):
+                ioctx.remove_object(oid)
+
+    # --- trash -------------------------------------------------------------------------
+    def trash_move(self, ioctx: IoCtx, name: str, delay: int = 0) -> None:
+        """Move an image to the trash; it can be restored until removed.
+
+        ``delay`` (seconds) defers its removal (trash_remove needs force before).
+        """
+        image_id = self._lookup_id(ioctx, name)
+        if image_id is None:
+            raise ImageNotFound(f"image {name!r} does not exist")
+        held = _cls.call(ioctx, header_oid(image_id), "get_info", cls="lock")
+        if held is not None and is_alive(held):
+            raise ImageBusy(f"image {name!r} is in use by {held.get('entity')}")
+        now = time.time()
+        spec = {"name": name, "source": "USER", "deletion_time": now,
+                "deferment_end_time": now + max(0, int(delay))}
+        _cls.call(ioctx, TRASH, "trash_add", {"id": image_id, "spec": spec})
+        _cls.call(ioctx, DIRECTORY, "dir_remove_image", {"name": name, "id": image_id})
+        with contextlib.suppress(errors.ObjectNotFound):
+            ioctx.remove_object(id_oid(name))
+
+    def trash_list(self, ioctx: IoCtx) -> _Entries:
+        try:
+            items = _cls.call(ioctx, TRASH, "trash_list")
+        except errors.NotFound:
+            return []
+        return [self._trash_entry(i, s) for i, s in sorted(items.items())]
+
+    @staticmethod
+    def _trash_entry(image_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": image_id,
+            "name": spec["name"],
+            "source": spec["source"],
+            "deletion_time": spec["deletion_time"],
+            "deferment_end_time": spec["deferment_end_time"],
+        }
+
+    def trash_get(self, ioctx: IoCtx, image_id: str) -> dict[str, Any]:
+        for entry in self.trash_list(ioctx):
+            if entry["id"] == image_id:
+                return dict(entry)
+        raise ImageNotFound(f"no image with id {image_id} in the trash")
+
+    def trash_restore(self, ioctx: IoCtx, image_id: str, name: str | None = None) -> None:
+        entry = self.trash_get(ioctx, image_id)
+        name = name or str(entry["name"])
+        check_image_name(name)
+        if self._lookup_id(ioctx, name) is not None:
+            raise ImageExists(f"image {name!r} already exists")
+        self._write_id_object(ioctx, name, image_id)
+        _cls.call(ioctx, DIRECTORY, "dir_add_image", {"name": name, "id": image_id})
+        _cls.call(ioctx, TRASH, "trash_remove", {"id": image_id})
+
+    def trash_remove(self, ioctx: IoCtx, image_id: str, force: bool = False) -> None:
+        """Delete a trashed image. PermissionDenied (EPERM) before its deferment
+        ends unless ``force``; ImageHasSnapshots if it still has snapshots."""
+        entry = self.trash_get(ioctx, image_id)
+        if not force and time.time() < float(entry["deferment_end_time"]):
+            raise errors.PermissionDenied(
+                f"image {image_id} is deferred until {entry['deferment_end_time']:.0f}; "
+                "use force to remove it now"
+            )
+        self._check_removable(ioctx, image_id, str(entry["name"]))
+        _cls.call(ioctx, TRASH, "trash_remove", {"id": image_id})
+        self._purge(ioctx, image_id)
+
+    def trash_purge(self, ioctx: IoCtx, expire_ts: float | None = None) -> int:
+        """Remove every trashed image whose deferment has ended; returns the count."""
+        now = time.time() if expire_ts is None else expire_ts
+        removed = 0
+        for entry in self.trash_list(ioctx):
+            if float(entry["deferment_end_time"]) <= now:
+                try:
+                    self.trash_remove(ioctx, entry["id"], force=True)
+                    removed += 1
+                except (ImageHasSnapshots, ImageBusy):
+                    continue
+        return removed
+
+    # --- helpers ------------------------------------------------------------------------
+    def image_id(self, ioctx: IoCtx, name: str) -> str:
+        return resolve_image_id(ioctx, name)

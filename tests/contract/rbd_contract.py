@@ -1,0 +1,504 @@
+"""What every RBD backend must do, written to librbd's behaviour (not shoal's).
+
+Subclasses provide three fixtures:
+
+- ``lib``: a module-like object with ``RBD``, ``Image`` and librbd's exception
+  classes (``shoal.rbd`` for the embedded engine, Ceph's ``rbd`` module for
+  the real one);
+- ``ioctx`` and ``ioctx2``: handles on two empty pools of one cluster.
+
+Tests marked ``embedded_only`` pin behaviour shoal chose where librbd differs
+(librbd hands the exclusive lock over cooperatively; we refuse a second writer).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+MiB = 1 << 20
+SIZE = 32 * MiB
+
+
+def pattern(seed: int, length: int) -> bytes:
+    block = bytes((seed * 31 + i) % 251 for i in range(4096))
+    return (block * (length // 4096 + 1))[:length]
+
+
+_SMALL = 64 * 1024
+_OPS = st.one_of(
+    st.tuples(st.just("write"), st.integers(0, 2), st.integers(0, _SMALL), st.integers(1, 9000)),
+    st.tuples(st.just("discard"), st.integers(0, 2), st.integers(0, _SMALL), st.integers(1, 20000)),
+    st.tuples(st.just("resize"), st.integers(0, 2), st.integers(0, 2 * _SMALL), st.just(0)),
+    st.tuples(st.just("snap"), st.integers(0, 2), st.just(0), st.just(0)),
+    st.tuples(st.just("rollback"), st.integers(0, 2), st.integers(0, 5), st.just(0)),
+    st.tuples(st.just("rmsnap"), st.integers(0, 2), st.integers(0, 5), st.just(0)),
+    st.tuples(st.just("clone"), st.integers(0, 2), st.integers(0, 5), st.just(0)),
+    st.tuples(st.just("flatten"), st.integers(0, 2), st.just(0), st.just(0)),
+)
+
+
+
+class RbdContract:
+    lib: Any
+
+    # --- helpers ---------------------------------------------------------------------
+    def create(self, lib: Any, io: Any, name: str = "img", size: int = SIZE, **kw: Any) -> None:
+        lib.RBD().create(io, name, size, **kw)
+
+    def open(self, lib: Any, io: Any, name: str = "img", **kw: Any) -> Any:
+        return lib.Image(io, name, **kw)
+
+    def parent_with_snap(self, lib: Any, io: Any, data: bytes = b"") -> None:
+        self.create(lib, io, "parent")
+        with self.open(lib, io, "parent") as img:
+            img.write(data or pattern(1, 8 * MiB), 0)
+            img.create_snap("snap")
+            img.protect_snap("snap")
+
+    # --- create, list, remove --------------------------------------------------------
+    def test_create_list_remove(self, lib: Any, ioctx: Any) -> None:
+        rbd = lib.RBD()
+        assert rbd.list(ioctx) == []
+        rbd.create(ioctx, "b", SIZE)
+        rbd.create(ioctx, "a", MiB)
+        assert sorted(rbd.list(ioctx)) == ["a", "b"]
+        rbd.remove(ioctx, "a")
+        assert rbd.list(ioctx) == ["b"]
+
+    def test_create_existing_fails(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx)
+        with pytest.raises(lib.ImageExists):
+            self.create(lib, ioctx)
+
+    def test_remove_and_open_missing(self, lib: Any, ioctx: Any) -> None:
+        with pytest.raises(lib.ImageNotFound):
+            lib.RBD().remove(ioctx, "nope")
+        with pytest.raises(lib.ImageNotFound):
+            lib.Image(ioctx, "nope")
+
+    def test_stat_and_defaults(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx, size=10 * MiB)
+        with self.open(lib, ioctx) as img:
+            st = img.stat()
+            assert st["size"] == 10 * MiB
+            assert st["order"] == 22
+            assert st["obj_size"] == 4 * MiB
+            assert st["num_objs"] == 3
+            assert st["block_name_prefix"].startswith("rbd_data.")
+            assert img.size() == 10 * MiB
+            assert img.features() == 61
+            assert img.old_format() is False
+
+    def test_order_and_features(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx, "o20", order=20, features=lib.FEATURE_LAYERING)
+        with self.open(lib, ioctx, "o20") as img:
+            assert img.stat()["obj_size"] == MiB
+            assert img.features() == lib.FEATURE_LAYERING
+        with pytest.raises((lib.InvalidArgument, lib.ArgumentOutOfRange)):
+            self.create(lib, ioctx, "o11", order=11)
+
+    # --- I/O ---------------------------------------------------------------------------
+    def test_write_read_across_objects(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx)
+        data = pattern(2, 9 * MiB + 123)
+        with self.open(lib, ioctx) as img:
+            assert img.write(data, 3 * MiB - 7) == len(data)
+            assert img.read(3 * MiB - 7, len(data)) == data
+            assert img.read(0, 4096) == bytes(4096)
+
+    def test_read_clipped_at_end(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx, size=MiB)
+        with self.open(lib, ioctx) as img:
+            img.write(b"x" * 10, MiB - 10)
+            assert img.read(MiB - 10, 100) == b"x" * 10
+            with pytest.raises(lib.InvalidArgument):
+                img.read(MiB + 1, 10)
+
+    def test_discard_reads_zeros(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx)
+        with self.open(lib, ioctx) as img:
+            img.write(pattern(3, 12 * MiB), 0)
+            img.discard(4 * MiB, 4 * MiB)  # one whole object
+            img.discard(100, 1000)  # a piece
+            got = img.read(0, 12 * MiB)
+            assert got[4 * MiB : 8 * MiB] == bytes(4 * MiB)
+            assert got[100:1100] == bytes(1000)
+            assert got[:100] == pattern(3, 100)
+            assert got[8 * MiB :] == pattern(3, 12 * MiB)[8 * MiB :]
+
+    def test_read_only_handles_refuse_writes(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx)
+        with self.open(lib, ioctx, read_only=True) as img:
+            assert img.read(0, 10) == bytes(10)
+            for call in (
+                lambda: img.write(b"x", 0),
+                lambda: img.create_snap("s"),
+                lambda: img.resize(MiB),
+                lambda: img.discard(0, 10),
+            ):
+                with pytest.raises(lib.ReadOnlyImage):
+                    call()
+
+    def test_resize(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx, size=8 * MiB)
+        with self.open(lib, ioctx) as img:
+            img.write(pattern(4, 8 * MiB), 0)
+            img.resize(5 * MiB)
+            assert img.size() == 5 * MiB
+            img.resize(12 * MiB)
+            assert img.read(0, 5 * MiB) == pattern(4, 5 * MiB)
+            assert img.read(5 * MiB, 7 * MiB) == bytes(7 * MiB)
+
+    # --- snapshots -----------------------------------------------------------------------
+    def test_snapshot_keeps_old_data(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx)
+        with self.open(lib, ioctx) as img:
+            img.write(b"A" * 8192, 0)
+            img.create_snap("s1")
+            img.write(b"B" * 4096, 4096)
+            img.write(b"C" * 100, 5 * MiB)
+            assert img.read(0, 8192) == b"A" * 4096 + b"B" * 4096
+            snaps = list(img.list_snaps())
+            assert [s["name"] for s in snaps] == ["s1"]
+            assert snaps[0]["size"] == SIZE
+        with self.open(lib, ioctx, snapshot="s1") as snap:
+            assert snap.read(0, 8192) == b"A" * 8192
+            assert snap.read(5 * MiB, 100) == bytes(100)
+            with pytest.raises(lib.ReadOnlyImage):
+                snap.write(b"x", 0)
+
+    def test_snapshot_errors(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx)
+        with self.open(lib, ioctx) as img:
+            img.create_snap("s")
+            with pytest.raises(lib.ImageExists):
+                img.create_snap("s")
+            with pytest.raises(lib.ImageNotFound):
+                img.remove_snap("nope")
+        with pytest.raises(lib.ImageNotFound):
+            lib.Image(ioctx, "img", snapshot="nope")
+        with pytest.raises(lib.ImageHasSnapshots):
+            lib.RBD().remove(ioctx, "img")
+
+    def test_rollback(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx, size=8 * MiB)
+        with self.open(lib, ioctx) as img:
+            img.write(pattern(5, 6 * MiB), 0)
+            img.create_snap("s")
+            img.write(b"z" * MiB, MiB)
+            img.resize(16 * MiB)
+            img.write(b"y" * 100, 10 * MiB)
+            img.rollback_to_snap("s")
+            assert img.size() == 8 * MiB
+            assert img.read(0, 8 * MiB) == pattern(5, 6 * MiB) + bytes(2 * MiB)
+
+    def test_remove_snap_keeps_others(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx)
+        with self.open(lib, ioctx) as img:
+            img.write(b"1" * 4096, 0)
+            img.create_snap("a")
+            img.write(b"2" * 4096, 0)
+            img.create_snap("b")
+            img.write(b"3" * 4096, 0)
+            img.remove_snap("a")
+            assert [s["name"] for s in img.list_snaps()] == ["b"]
+        with self.open(lib, ioctx, snapshot="b") as snap:
+            assert snap.read(0, 4096) == b"2" * 4096
+
+    def test_protect_unprotect(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx)
+        with self.open(lib, ioctx) as img:
+            img.create_snap("s")
+            assert img.is_protected_snap("s") is False
+            with pytest.raises(lib.InvalidArgument):
+                img.unprotect_snap("s")
+            img.protect_snap("s")
+            assert img.is_protected_snap("s") is True
+            with pytest.raises(lib.ImageBusy):
+                img.protect_snap("s")
+            with pytest.raises(lib.ImageBusy):
+                img.remove_snap("s")
+            img.unprotect_snap("s")
+            img.remove_snap("s")
+
+    # --- clones -----------------------------------------------------------------------
+    def test_clone_needs_protected_snapshot(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx, "parent")
+        with self.open(lib, ioctx, "parent") as img:
+            img.create_snap("snap")
+        with pytest.raises(lib.InvalidArgument):
+            lib.RBD().clone(ioctx, "parent", "snap", ioctx, "child")
+        with pytest.raises(lib.ImageNotFound):
+            lib.RBD().clone(ioctx, "parent", "nope", ioctx, "child")
+        assert "child" not in lib.RBD().list(ioctx)
+
+    def test_clone_reads_parent_and_copies_up(self, lib: Any, ioctx: Any, ioctx2: Any) -> None:
+        parent_data = pattern(6, 8 * MiB)
+        self.parent_with_snap(lib, ioctx, parent_data)
+        lib.RBD().clone(ioctx, "parent", "snap", ioctx2, "child")
+        with self.open(lib, ioctx2, "child") as child:
+            assert child.read(0, 8 * MiB) == parent_data
+            assert child.parent_info() == (ioctx.get_pool_name(), "parent", "snap")
+            assert child.overlap() == SIZE
+            child.write(b"X" * 4096, 4096)
+            expect = parent_data[:4096] + b"X" * 4096 + parent_data[8192:]
+            assert child.read(0, 8 * MiB) == expect
+        with self.open(lib, ioctx, "parent") as parent:
+            assert parent.read(0, 8 * MiB) == parent_data
+
+    def test_clone_overlap_shrinks_and_never_grows(self, lib: Any, ioctx: Any) -> None:
+        self.parent_with_snap(lib, ioctx)
+        lib.RBD().clone(ioctx, "parent", "snap", ioctx, "child")
+        with self.open(lib, ioctx, "child") as child:
+            child.resize(2 * MiB)
+            assert child.overlap() == 2 * MiB
+            child.resize(8 * MiB)
+            assert child.overlap() == 2 * MiB
+            assert child.read(2 * MiB, MiB) == bytes(MiB)
+            assert child.read(0, 2 * MiB) == pattern(1, 2 * MiB)
+
+    def test_discard_on_clone_reads_zeros(self, lib: Any, ioctx: Any) -> None:
+        self.parent_with_snap(lib, ioctx)
+        lib.RBD().clone(ioctx, "parent", "snap", ioctx, "child")
+        with self.open(lib, ioctx, "child") as child:
+            child.discard(0, 4 * MiB)
+            assert child.read(0, 4 * MiB) == bytes(4 * MiB)
+            assert child.read(4 * MiB, 4 * MiB) == pattern(1, 8 * MiB)[4 * MiB :]
+
+    def test_children_and_unprotect_busy(self, lib: Any, ioctx: Any, ioctx2: Any) -> None:
+        self.parent_with_snap(lib, ioctx)
+        rbd = lib.RBD()
+        rbd.clone(ioctx, "parent", "snap", ioctx2, "c1")
+        rbd.clone(ioctx, "parent", "snap", ioctx, "c2")
+        with self.open(lib, ioctx, "parent", snapshot="snap") as snap:
+            assert sorted(snap.list_children()) == sorted(
+                [(ioctx2.get_pool_name(), "c1"), (ioctx.get_pool_name(), "c2")]
+            )
+        with self.open(lib, ioctx, "parent") as parent:
+            with pytest.raises(lib.ImageBusy):
+                parent.unprotect_snap("snap")
+            rbd.remove(ioctx2, "c1")
+            rbd.remove(ioctx, "c2")
+            parent.unprotect_snap("snap")
+
+    def test_flatten(self, lib: Any, ioctx: Any) -> None:
+        parent_data = pattern(7, 8 * MiB)
+        self.parent_with_snap(lib, ioctx, parent_data)
+        lib.RBD().clone(ioctx, "parent", "snap", ioctx, "child")
+        with self.open(lib, ioctx, "child") as child:
+            child.write(b"W" * 10, 5 * MiB)
+            child.flatten()
+            with pytest.raises(lib.ImageNotFound):
+                child.parent_info()
+            expect = bytearray(parent_data)
+            expect[5 * MiB : 5 * MiB + 10] = b"W" * 10
+            assert child.read(0, 8 * MiB) == bytes(expect)
+        with self.open(lib, ioctx, "parent") as parent:
+            parent.unprotect_snap("snap")  # no children left
+            parent.remove_snap("snap")
+        lib.RBD().remove(ioctx, "parent")
+        with self.open(lib, ioctx, "child") as child:
+            assert child.read(0, MiB) == parent_data[:MiB]
+
+    def test_clone_of_clone(self, lib: Any, ioctx: Any) -> None:
+        self.parent_with_snap(lib, ioctx, pattern(8, 4 * MiB))
+        rbd = lib.RBD()
+        rbd.clone(ioctx, "parent", "snap", ioctx, "mid")
+        with self.open(lib, ioctx, "mid") as mid:
+            mid.write(b"M" * 100, 0)
+            mid.create_snap("s")
+            mid.protect_snap("s")
+        rbd.clone(ioctx, "mid", "s", ioctx, "leaf")
+        with self.open(lib, ioctx, "leaf") as leaf:
+            assert leaf.read(0, 200) == b"M" * 100 + pattern(8, 200)[100:]
+
+    # --- diff ----------------------------------------------------------------------------
+    def collect_diff(
+        self, img: Any, from_snap: str | None, **kw: Any
+    ) -> list[tuple[int, int, bool]]:
+        out: list[tuple[int, int, bool]] = []
+        img.diff_iterate(0, img.size(), from_snap, lambda o, n, e: out.append((o, n, e)), **kw)
+        return out
+
+    @staticmethod
+    def covered(extents: list[tuple[int, int, bool]], exists: bool = True) -> set[int]:
+        """4 KiB block numbers covered by the extents with that ``exists``."""
+        blocks: set[int] = set()
+        for o, n, e in extents:
+            if e == exists:
+                blocks.update(range(o // 4096, (o + n - 1) // 4096 + 1))
+        return blocks
+
+    def test_diff_iterate_from_snapshot(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx)
+        with self.open(lib, ioctx) as img:
+            img.write(b"a" * 4096, 0)
+            img.create_snap("s")
+            img.write(b"b" * 4096, 8 * MiB)
+            img.write(b"c" * 4096, 20 * MiB + 4096)
+            extents = self.collect_diff(img, "s")
+            blocks = self.covered(extents)
+            assert {8 * MiB // 4096, (20 * MiB + 4096) // 4096} <= blocks
+            assert 0 not in blocks
+            whole = self.collect_diff(img, "s", whole_object=True)
+            assert (8 * MiB, 4 * MiB, True) in whole
+            assert (20 * MiB, 4 * MiB, True) in whole
+
+    def test_diff_iterate_from_start_covers_data(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx)
+        with self.open(lib, ioctx) as img:
+            img.write(b"q" * 4096, 12 * MiB)
+            blocks = self.covered(self.collect_diff(img, None))
+            assert 12 * MiB // 4096 in blocks
+            assert all(12 * MiB // 4096 <= b < 16 * MiB // 4096 for b in blocks)
+
+    def test_diff_reports_discard(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx)
+        with self.open(lib, ioctx) as img:
+            img.write(b"d" * 4 * MiB, 4 * MiB)
+            img.create_snap("s")
+            img.discard(4 * MiB, 4 * MiB)
+            extents = self.collect_diff(img, "s")
+            assert self.covered(extents, exists=False) >= set(range(1024, 2048))
+
+    # --- rename, trash, copy --------------------------------------------------------
+    def test_rename(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx, "old")
+        with self.open(lib, ioctx, "old") as img:
+            img.write(b"keep", 0)
+        lib.RBD().rename(ioctx, "old", "new")
+        assert lib.RBD().list(ioctx) == ["new"]
+        with self.open(lib, ioctx, "new") as img:
+            assert img.read(0, 4) == b"keep"
+
+    def test_trash_move_restore_remove(self, lib: Any, ioctx: Any) -> None:
+        rbd = lib.RBD()
+        self.create(lib, ioctx, "t")
+        with self.open(lib, ioctx, "t") as img:
+            img.write(b"trash", 0)
+            image_id = img.id()
+        rbd.trash_move(ioctx, "t", 0)
+        assert rbd.list(ioctx) == []
+        assert [e["id"] for e in rbd.trash_list(ioctx)] == [image_id]
+        rbd.trash_restore(ioctx, image_id, "t2")
+        with self.open(lib, ioctx, "t2") as img:
+            assert img.read(0, 5) == b"trash"
+        rbd.trash_move(ioctx, "t2", 3600)
+        with pytest.raises(lib.PermissionError):
+            rbd.trash_remove(ioctx, image_id)
+        rbd.trash_remove(ioctx, image_id, force=True)
+        assert list(rbd.trash_list(ioctx)) == []
+
+    def test_copy(self, lib: Any, ioctx: Any, ioctx2: Any) -> None:
+        self.create(lib, ioctx, size=8 * MiB)
+        with self.open(lib, ioctx) as img:
+            img.write(pattern(9, 5 * MiB), MiB)
+            img.copy(ioctx2, "copy")
+        with self.open(lib, ioctx2, "copy") as dst:
+            assert dst.size() == 8 * MiB
+            assert dst.read(0, 8 * MiB) == bytes(MiB) + pattern(9, 5 * MiB) + bytes(2 * MiB)
+
+
+    # --- a property: random operations against a plain bytes model --------------------
+    @settings(
+        max_examples=100,
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.differing_executors,
+            HealthCheck.too_slow,
+        ],
+    )
+    @given(ops=st.lists(_OPS, min_size=1, max_size=40))
+    def test_random_ops_match_model(self, lib: Any, ioctx: Any, ops: list[Any]) -> None:
+        tag = uuid.uuid4().hex[:8]
+        run_model(lib, ioctx, tag, ops)
+
+
+def run_model(lib: Any, io: Any, tag: str, ops: list[Any]) -> None:
+    """Apply ``ops`` to real images (order 12: 4 KiB objects) and to bytearrays."""
+    rbd = lib.RBD()
+    names = [f"{tag}-0"]
+    model: dict[str, bytearray] = {names[0]: bytearray(_SMALL)}
+    snaps: dict[str, list[tuple[str, bytes]]] = {names[0]: []}
+    rbd.create(io, names[0], _SMALL, order=12)
+    for counter, (kind, which, a, b) in enumerate(ops):
+        name = names[which % len(names)]
+        data = model[name]
+        with lib.Image(io, name) as img:
+            if kind == "write" and a < len(data):
+                payload = bytes([(counter % 250) + 1]) * min(b, len(data) - a)
+                img.write(payload, a)
+                data[a : a + len(payload)] = payload
+            elif kind == "discard" and a < len(data):
+                n = min(b, len(data) - a)
+                img.discard(a, n)
+                data[a : a + n] = bytes(n)
+            elif kind == "resize":
+                img.resize(a)
+                del data[a:]
+                data.extend(bytes(a - len(data)))
+            elif kind == "snap":
+                snap = f"s{counter}"
+                img.create_snap(snap)
+                snaps[name].append((snap, bytes(data)))
+            elif kind == "rollback" and snaps[name]:
+                snap, content = snaps[name][a % len(snaps[name])]
+                img.rollback_to_snap(snap)
+                model[name] = data = bytearray(content)
+            elif kind == "rmsnap" and snaps[name]:
+                snap, _content = snaps[name][a % len(snaps[name])]
+                if not img.is_protected_snap(snap):
+                    img.remove_snap(snap)
+                    snaps[name] = [s for s in snaps[name] if s[0] != snap]
+            elif kind == "clone" and snaps[name] and len(names) < 3:
+                snap, content = snaps[name][a % len(snaps[name])]
+                if not img.is_protected_snap(snap):
+                    img.protect_snap(snap)
+                child = f"{tag}-{len(names)}"
+                rbd.clone(io, name, snap, io, child)
+                names.append(child)
+                model[child] = bytearray(content)
+                snaps[child] = []
+            elif kind == "flatten":
+                try:
+                    img.parent_info()
+                except lib.ImageNotFound:
+                    pass
+                else:
+                    img.flatten()
+            assert img.size() == len(data)
+            assert img.read(0, len(data)) == bytes(data), f"after {kind} on {name}"
+    for name in names:
+        for snap, content in snaps[name]:
+            with lib.Image(io, name, snapshot=snap) as at:
+                assert at.read(0, len(content)) == content, f"{name}@{snap}"
+
+
+class EmbeddedRbdContract(RbdContract):
+    """Behaviour of shoal's engine where librbd has no equivalent to compare."""
+
+    def test_second_writer_is_refused(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx)
+        with self.open(lib, ioctx) as first, self.open(lib, ioctx) as second:
+            first.write(b"mine", 0)
+            with pytest.raises(lib.ImageBusy):
+                second.write(b"yours", 0)
+            assert second.read(0, 4) == b"mine"
+        with self.open(lib, ioctx) as third:
+            third.write(b"free", 0)
+
+    def test_remove_while_locked_is_busy(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx)
+        with self.open(lib, ioctx) as img:
+            img.write(b"x", 0)
+            with pytest.raises(lib.ImageBusy):
+                lib.RBD().remove(ioctx, "img")
+
+
