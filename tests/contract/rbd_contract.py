@@ -39,8 +39,9 @@ _OPS = st.one_of(
     st.tuples(st.just("rmsnap"), st.integers(0, 2), st.integers(0, 5), st.just(0)),
     st.tuples(st.just("clone"), st.integers(0, 2), st.integers(0, 5), st.just(0)),
     st.tuples(st.just("flatten"), st.integers(0, 2), st.just(0), st.just(0)),
+    st.tuples(st.just("flush"), st.integers(0, 2), st.just(0), st.just(0)),
+    st.tuples(st.just("reopen"), st.integers(0, 2), st.just(0), st.just(0)),
 )
-
 
 
 class RbdContract:
@@ -403,7 +404,6 @@ class RbdContract:
             assert dst.size() == 8 * MiB
             assert dst.read(0, 8 * MiB) == bytes(MiB) + pattern(9, 5 * MiB) + bytes(2 * MiB)
 
-
     # --- a property: random operations against a plain bytes model --------------------
     @settings(
         max_examples=100,
@@ -422,63 +422,98 @@ class RbdContract:
 
 
 def run_model(lib: Any, io: Any, tag: str, ops: list[Any]) -> None:
-    """Apply ``ops`` to real images (order 12: 4 KiB objects) and to bytearrays."""
+    """Apply ``ops`` to real images (order 12: 4 KiB objects) and to bytearrays.
+
+    Image handles stay open across operations (so write-back caching, once a
+    ``flush`` switched it on, carries data between them) until a ``reopen``.
+    """
     rbd = lib.RBD()
     names = [f"{tag}-0"]
     model: dict[str, bytearray] = {names[0]: bytearray(_SMALL)}
     snaps: dict[str, list[tuple[str, bytes]]] = {names[0]: []}
     rbd.create(io, names[0], _SMALL, order=12)
-    for counter, (kind, which, a, b) in enumerate(ops):
-        name = names[which % len(names)]
-        data = model[name]
-        with lib.Image(io, name) as img:
-            if kind == "write" and a < len(data):
-                payload = bytes([(counter % 250) + 1]) * min(b, len(data) - a)
-                img.write(payload, a)
-                data[a : a + len(payload)] = payload
-            elif kind == "discard" and a < len(data):
-                n = min(b, len(data) - a)
-                img.discard(a, n)
-                data[a : a + n] = bytes(n)
-            elif kind == "resize":
-                img.resize(a)
-                del data[a:]
-                data.extend(bytes(a - len(data)))
-            elif kind == "snap":
-                snap = f"s{counter}"
-                img.create_snap(snap)
-                snaps[name].append((snap, bytes(data)))
-            elif kind == "rollback" and snaps[name]:
-                snap, content = snaps[name][a % len(snaps[name])]
-                img.rollback_to_snap(snap)
-                model[name] = data = bytearray(content)
-            elif kind == "rmsnap" and snaps[name]:
-                snap, _content = snaps[name][a % len(snaps[name])]
-                if not img.is_protected_snap(snap):
-                    img.remove_snap(snap)
-                    snaps[name] = [s for s in snaps[name] if s[0] != snap]
-            elif kind == "clone" and snaps[name] and len(names) < 3:
-                snap, content = snaps[name][a % len(snaps[name])]
-                if not img.is_protected_snap(snap):
-                    img.protect_snap(snap)
-                child = f"{tag}-{len(names)}"
-                rbd.clone(io, name, snap, io, child)
-                names.append(child)
-                model[child] = bytearray(content)
-                snaps[child] = []
-            elif kind == "flatten":
-                try:
-                    img.parent_info()
-                except lib.ImageNotFound:
-                    pass
-                else:
-                    img.flatten()
+    handles: dict[str, Any] = {}
+    try:
+        for counter, (kind, which, a, b) in enumerate(ops):
+            name = names[which % len(names)]
+            if name not in handles:
+                handles[name] = lib.Image(io, name)
+            img = handles[name]
+            _apply(lib, io, rbd, img, kind, counter, a, b, name, names, model, snaps, tag)
+            data = model[name]
             assert img.size() == len(data)
             assert img.read(0, len(data)) == bytes(data), f"after {kind} on {name}"
+            if kind == "reopen":
+                handles.pop(name).close()
+    finally:
+        for handle in handles.values():
+            handle.close()
     for name in names:
+        with lib.Image(io, name, read_only=True) as img:
+            assert img.read(0, len(model[name])) == bytes(model[name]), f"{name} after close"
         for snap, content in snaps[name]:
             with lib.Image(io, name, snapshot=snap) as at:
                 assert at.read(0, len(content)) == content, f"{name}@{snap}"
+
+
+def _apply(
+    lib: Any,
+    io: Any,
+    rbd: Any,
+    img: Any,
+    kind: str,
+    counter: int,
+    a: int,
+    b: int,
+    name: str,
+    names: list[str],
+    model: dict[str, bytearray],
+    snaps: dict[str, list[tuple[str, bytes]]],
+    tag: str,
+) -> None:
+    data = model[name]
+    if kind == "write" and a < len(data):
+        payload = bytes([(counter % 250) + 1]) * min(b, len(data) - a)
+        img.write(payload, a)
+        data[a : a + len(payload)] = payload
+    elif kind == "discard" and a < len(data):
+        n = min(b, len(data) - a)
+        img.discard(a, n)
+        data[a : a + n] = bytes(n)
+    elif kind == "resize":
+        img.resize(a)
+        del data[a:]
+        data.extend(bytes(a - len(data)))
+    elif kind == "snap":
+        snap = f"s{counter}"
+        img.create_snap(snap)
+        snaps[name].append((snap, bytes(data)))
+    elif kind == "rollback" and snaps[name]:
+        snap, content = snaps[name][a % len(snaps[name])]
+        img.rollback_to_snap(snap)
+        model[name] = bytearray(content)
+    elif kind == "rmsnap" and snaps[name]:
+        snap, _content = snaps[name][a % len(snaps[name])]
+        if not img.is_protected_snap(snap):
+            img.remove_snap(snap)
+            snaps[name] = [s for s in snaps[name] if s[0] != snap]
+    elif kind == "clone" and snaps[name] and len(names) < 3:
+        snap, content = snaps[name][a % len(snaps[name])]
+        if not img.is_protected_snap(snap):
+            img.protect_snap(snap)
+        child = f"{tag}-{len(names)}"
+        rbd.clone(io, name, snap, io, child)
+        names.append(child)
+        model[child] = bytearray(content)
+        snaps[child] = []
+    elif kind == "flatten":
+        try:
+            img.parent_info()
+        except lib.ImageNotFound:
+            return
+        img.flatten()
+    elif kind == "flush":
+        img.flush()
 
 
 class EmbeddedRbdContract(RbdContract):
@@ -494,11 +529,43 @@ class EmbeddedRbdContract(RbdContract):
         with self.open(lib, ioctx) as third:
             third.write(b"free", 0)
 
+    def test_writeback_cache_after_first_flush(self, lib: Any, ioctx: Any) -> None:
+        """rbd cache + writethrough until flush: write-through until the first flush,
+        then writes stay in the handle until the next flush (or close)."""
+        self.create(lib, ioctx)
+        with self.open(lib, ioctx) as img:
+            img.write(b"through", 0)
+            with self.open(lib, ioctx, read_only=True) as other:
+                assert other.read(0, 7) == b"through"
+            img.flush()
+            img.write(b"cached!", 0)
+            assert img.read(0, 7) == b"cached!"
+            with self.open(lib, ioctx, read_only=True) as other:
+                assert other.read(0, 7) == b"through"
+            img.flush()
+            with self.open(lib, ioctx, read_only=True) as other:
+                assert other.read(0, 7) == b"cached!"
+            img.write(b"closing", 0)
+        with self.open(lib, ioctx, read_only=True) as other:
+            assert other.read(0, 7) == b"closing"
+
+    def test_cache_options_from_conf(self, lib: Any, ioctx: Any) -> None:
+        conf = {"rbd_cache": "false", "rbd_default_features": "layering,exclusive-lock"}
+        opts = lib.RbdOptions.from_conf(conf.get)
+        assert opts.cache is False
+        lib.RBD(opts).create(ioctx, "plain", SIZE)
+        with lib.Image(ioctx, "plain", options=opts) as img:
+            assert img.features() == lib.FEATURE_LAYERING | lib.FEATURE_EXCLUSIVE_LOCK
+            img.flush()
+            img.write(b"direct", 0)
+            with self.open(lib, ioctx, "plain", read_only=True) as other:
+                assert other.read(0, 6) == b"direct"
+        with pytest.raises(lib.InvalidArgument):
+            lib.RbdOptions.from_conf({"rbd_cache": "maybe"}.get)
+
     def test_remove_while_locked_is_busy(self, lib: Any, ioctx: Any) -> None:
         self.create(lib, ioctx)
         with self.open(lib, ioctx) as img:
             img.write(b"x", 0)
             with pytest.raises(lib.ImageBusy):
                 lib.RBD().remove(ioctx, "img")
-
-

@@ -30,8 +30,8 @@ from shoal.rbd._features import feature_names as feature_names
 from shoal.rbd._features import parse_features as parse_features
 from shoal.rbd._image import RBD_LOCK_MODE_EXCLUSIVE as RBD_LOCK_MODE_EXCLUSIVE
 from shoal.rbd._image import Image as Image
+from shoal.rbd._options import RbdOptions as RbdOptions
 from shoal.rbd._rbd import RBD as RBD
-from shoal.rbd._rbd import RbdOptions as RbdOptions
 
 __all__ = [
     "FEATURES_DEFAULT",

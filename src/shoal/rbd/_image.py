@@ -25,6 +25,7 @@ from typing import Any
 from shoal import errors, limits
 from shoal.objstore import SNAP_HEAD, IoCtx, WriteOp
 from shoal.rbd import _cls
+from shoal.rbd._cache import WriteCache
 from shoal.rbd._errors import (
     ImageBusy,
     ImageExists,
@@ -41,6 +42,7 @@ from shoal.rbd._features import (
 )
 from shoal.rbd._lock import LockOwner, is_alive, new_owner
 from shoal.rbd._objectmap import ObjectMap, ObjectState
+from shoal.rbd._options import RbdOptions
 from shoal.rbd._striping import Layout, map_extent, object_count
 
 __all__ = ["Image", "ParentSpec", "data_oid", "header_oid", "id_oid", "object_map_oid"]
@@ -137,7 +139,8 @@ class Image:
         snapshot: str | None = None,
         read_only: bool = False,
         image_id: str | None = None,
-        entity: str = "client.admin",
+        entity: str | None = None,
+        options: RbdOptions | None = None,
     ) -> None:
         if (name is None) == (image_id is None):
             raise errors.InvalidArgument("give exactly one of name or image_id")
@@ -147,7 +150,11 @@ class Image:
         self._id = image_id if image_id is not None else resolve_image_id(ioctx, str(name))
         self._name = name if name is not None else self._name_from_directory()
         self._read_only = read_only or snapshot is not None
-        self._entity = entity
+        self._options = options or RbdOptions()
+        self._entity = entity or self._options.entity
+        cached = self._options.cache and self._options.cache_max_dirty > 0
+        self._cache = WriteCache(self._options.cache_max_dirty) if cached else None
+        self._writeback = cached and not self._options.cache_writethrough_until_flush
         self._owner: LockOwner | None = None
         self._omap: ObjectMap | None = None
         self._parents: dict[tuple[int, str, str, int], Image] = {}
@@ -175,6 +182,8 @@ class Image:
         """Release the exclusive lock (if held) and parent handles. Idempotent."""
         if self._closed:
             return
+        if self._cache:
+            self._flush_cache()
         self._closed = True
         for parent in self._parents.values():
             parent.close()
@@ -299,7 +308,8 @@ class Image:
             if parent is None:
                 pio = self._io.open_pool(spec.pool_id)
                 pio.set_namespace(spec.pool_namespace)
-                parent = Image(pio, image_id=spec.image_id, read_only=True, entity=self._entity)
+                parent = Image(pio, image_id=spec.image_id, read_only=True,
+                               options=self._options)
                 parent.set_snap_by_id(spec.snap_id)
                 self._parents[key] = parent
             return parent
@@ -412,6 +422,7 @@ class Image:
     def lock_release(self) -> None:
         if self._owner is None:
             raise errors.InvalidArgument("lock not held by this handle")
+        self._flush_cache()
         _cls.call(self._md, header_oid(self._id), "unlock",
                   {"cookie": self._owner.cookie}, cls="lock")
         self._owner = None
@@ -469,7 +480,10 @@ class Image:
             return
         if self._omap[objectno] != state:
             self._omap[objectno] = state
-            self._save_object_map()
+            op = WriteOp()
+            for at, piece in self._omap.patch(objectno):
+                op.write(piece, at)
+            self._md.operate(object_map_oid(self._id), op)
 
     def _snap_object_map(self, snap_id: int) -> ObjectMap | None:
         """The map saved at ``snap_id`` (SNAP_HEAD: the live one if we own it)."""
@@ -505,22 +519,32 @@ class Image:
         """Bytes at ``offset``; short at the end of the image; holes read as zeros."""
         self._check_open()
         length = self._clip(offset, length)
-        buf = bytearray(length)
         spec = self.parent_spec()
         skip = self._omap if (self._owner is not None and self._snap_id == SNAP_HEAD) else None
+        parts: list[bytes] = []
+        pos = 0
         for ext in map_extent(self._layout, offset, length):
+            # map_extent yields pieces in buffer order, so the parts concatenate.
+            assert ext.buffer_offset == pos, "extents out of buffer order"
+            pos += ext.length
             data: bytes | None = None
             if skip is None or skip[ext.objectno] != ObjectState.NONEXISTENT:
                 try:
                     data = self._data.read(self._oid(ext.objectno), ext.length, ext.offset)
                 except errors.ObjectNotFound:
                     data = None
-            if data is not None:
-                buf[ext.buffer_offset : ext.buffer_offset + len(data)] = data
-            elif spec is not None:
-                self._read_parent(spec, offset + ext.buffer_offset, ext.length, buf,
-                                  ext.buffer_offset)
-        return bytes(buf)
+            if data is None and spec is not None:
+                piece = bytearray(ext.length)
+                self._read_parent(spec, offset + ext.buffer_offset, ext.length, piece, 0)
+                data = bytes(piece)
+            if data is None:
+                data = bytes(ext.length)
+            elif len(data) < ext.length:
+                data += bytes(ext.length - len(data))
+            if self._cache and self._snap_id == SNAP_HEAD:
+                data = self._cache.overlay(ext.objectno, ext.offset, data)
+            parts.append(data)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def _read_parent(
         self, spec: ParentSpec, image_offset: int, length: int, buf: bytearray, at: int
@@ -538,8 +562,16 @@ class Image:
             length = self._clip(offset, len(data))
             view = memoryview(data)
             for ext in map_extent(self._layout, offset, length):
-                piece = bytes(view[ext.buffer_offset : ext.buffer_offset + ext.length])
-                self._write_object(ext.objectno, ext.offset, piece)
+                if ext.length == len(data) and isinstance(data, bytes):
+                    piece = data  # one piece: no copy
+                else:
+                    piece = bytes(view[ext.buffer_offset : ext.buffer_offset + ext.length])
+                if self._cache is not None and self._writeback:
+                    self._cache.add(ext.objectno, ext.offset, piece)
+                else:
+                    self._write_object(ext.objectno, ext.offset, piece)
+            if self._cache is not None and self._cache.over_limit():
+                self._flush_cache()
             return length
 
     def _write_object(self, objectno: int, obj_offset: int, piece: bytes | None,
@@ -608,6 +640,7 @@ class Image:
         """Deallocate a range; it reads back as zeros (never as parent data)."""
         with self._mutex:
             self._acquire()
+            self._flush_cache()
             length = self._clip(offset, length)
             for ext in map_extent(self._layout, offset, length):
                 whole = ext.offset == 0 and ext.length == self._layout.object_size
@@ -632,15 +665,37 @@ class Image:
         self._mark(objectno, ObjectState.NONEXISTENT)
 
     def flush(self) -> None:
-        """Make every completed write durable (also against power loss)."""
+        """Make every completed write durable (also against power loss).
+
+        With ``rbd cache writethrough until flush`` the first flush also
+        switches this handle to write-back caching.
+        """
         self._check_open()
+        with self._mutex:
+            self._flush_cache()
+            if self._cache is not None:
+                self._writeback = True
         self._data.flush()
+
+    def _flush_cache(self) -> None:
+        """Write every cached extent out, one transaction per object."""
+        if not self._cache:
+            return
+        for objectno, extents in self._cache.take_all():
+            oid = self._oid(objectno)
+            self._mark(objectno, ObjectState.EXISTS)
+            self._copyup_if_needed(objectno, oid)
+            op = WriteOp()
+            for offset, data in extents:
+                op.write(data, offset)
+            self._data.operate(oid, op)
 
     # --- size ---------------------------------------------------------------------
     def resize(self, size: int, allow_shrink: bool = True) -> None:
         """Grow or shrink to ``size`` bytes; the parent overlap never grows."""
         with self._mutex:
             self._acquire()
+            self._flush_cache()
             if size < 0 or size > limits.image_size_bytes_max:
                 raise errors.InvalidArgument(f"size must be 0..{limits.image_size_bytes_max}")
             old = self.size()
@@ -697,6 +752,7 @@ class Image:
         with self._mutex:
             self._acquire()
             self.refresh()
+            self._flush_cache()
             if any(s["name"] == name for s in self._snaps.values()):
                 raise ImageExists(f"snapshot {name!r} already exists")
             if len(self._snaps) >= limits.snaps_per_image_max:
@@ -805,6 +861,7 @@ class Image:
         with self._mutex:
             self._acquire()
             snap = self._snap_by_name(name)
+            self._flush_cache()
             snap_id, snap_size = int(snap["id"]), int(snap["size"])
             count = max(object_count(self._layout, snap_size),
                         object_count(self._layout, self.size()))
@@ -891,6 +948,7 @@ class Image:
         with self._mutex:
             self._acquire()
             flatten(self, on_progress)
+            self._flush_cache()
 
     def diff_iterate(
         self,
@@ -907,6 +965,8 @@ class Image:
         from shoal.rbd._diff import diff_iterate
 
         self._check_open()
+        with self._mutex:
+            self._flush_cache()
         diff_iterate(self, offset, length, from_snapshot, iterate_cb, include_parent,
                      whole_object)
 
@@ -919,7 +979,7 @@ class Image:
         RBD().create(dest_ioctx, dest_name, self.size(),
                      order=order if order is not None else self.order(),
                      features=features, stripe_unit=stripe_unit, stripe_count=stripe_count)
-        with Image(dest_ioctx, dest_name, entity=self._entity) as dest:
+        with Image(dest_ioctx, dest_name, options=self._options) as dest:
             def copy_extent(off: int, length: int, exists: bool) -> None:
                 if not exists:
                     return

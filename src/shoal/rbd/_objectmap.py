@@ -219,6 +219,18 @@ class ObjectMap:
         crc = zlib.crc32(self._data, zlib.crc32(count_field))
         return _HEADER.pack(_MAGIC, _VERSION, self._count, crc) + bytes(self._data)
 
+    def patch(self, objectno: int) -> list[tuple[int, bytes]]:
+        """The (offset, bytes) writes that bring a stored :meth:`encode` of this
+        map up to date after ``objectno`` changed: the header (checksum) and the
+        one data byte holding the entry. Cheaper than rewriting the whole map."""
+        if not 0 <= objectno < self._count:
+            raise IndexError(f"object {objectno} out of range 0..{self._count}")
+        count_field = struct.pack("<Q", self._count)
+        crc = zlib.crc32(self._data, zlib.crc32(count_field))
+        header = _HEADER.pack(_MAGIC, _VERSION, self._count, crc)
+        at = objectno // 4
+        return [(0, header), (_HEADER.size + at, bytes(self._data[at : at + 1]))]
+
     @classmethod
     def decode(cls, data: bytes | bytearray | memoryview) -> ObjectMap:
         """Parse :meth:`encode` output.

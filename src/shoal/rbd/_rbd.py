@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import secrets
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from shoal import errors, limits
@@ -31,7 +30,6 @@ from shoal.rbd._features import (
     FEATURE_LAYERING,
     FEATURE_OBJECT_MAP,
     FEATURE_STRIPINGV2,
-    FEATURES_DEFAULT,
     check_features,
 )
 from shoal.rbd._image import (
@@ -44,6 +42,7 @@ from shoal.rbd._image import (
 )
 from shoal.rbd._lock import is_alive
 from shoal.rbd._objectmap import ObjectMap
+from shoal.rbd._options import RbdOptions
 from shoal.rbd._striping import Layout, object_count
 
 __all__ = ["RBD", "RbdOptions"]
@@ -51,17 +50,6 @@ __all__ = ["RBD", "RbdOptions"]
 DIRECTORY = "rbd_directory"
 TRASH = "rbd_trash"
 CHILDREN = "rbd_children"
-
-
-@dataclass(frozen=True)
-class RbdOptions:
-    """Client options from ceph.conf ``[client]`` (``rbd default features`` …)."""
-
-    default_features: int = FEATURES_DEFAULT
-    default_order: int = limits.rbd_order_default
-    default_stripe_unit: int = 0
-    default_stripe_count: int = 0
-    entity: str = "client.admin"
 
 
 # Aliases: inside class RBD the method ``list`` shadows the builtin in annotations.
@@ -211,7 +199,8 @@ class RBD:
         Raises ImageNotFound (parent or snapshot), InvalidArgument (snapshot not
         protected, no layering), ImageExists.
         """
-        with Image(p_ioctx, p_name, snapshot=p_snapname, read_only=True) as parent:
+        with Image(p_ioctx, p_name, snapshot=p_snapname, read_only=True,
+                   options=self.options) as parent:
             if not parent.features() & FEATURE_LAYERING:
                 raise errors.InvalidArgument(f"parent image {p_name!r} has no layering feature")
             if not parent.is_protected_snap(p_snapname):

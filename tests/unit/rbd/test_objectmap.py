@@ -343,3 +343,20 @@ class ObjectMapModel(RuleBasedStateMachine):
 
 ObjectMapModel.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
 test_object_map_model = ObjectMapModel.TestCase
+
+
+def test_patch_brings_a_stored_encoding_up_to_date() -> None:
+    from shoal.rbd._objectmap import ObjectMap, ObjectState
+
+    m = ObjectMap(1000)
+    stored = bytearray(m.encode())
+    for n, state in [
+        (0, ObjectState.EXISTS),
+        (999, ObjectState.PENDING),
+        (517, ObjectState.EXISTS_CLEAN),
+    ]:
+        m[n] = state
+        for at, piece in m.patch(n):
+            stored[at : at + len(piece)] = piece
+        assert bytes(stored) == m.encode()
+        assert ObjectMap.decode(bytes(stored)) == m
