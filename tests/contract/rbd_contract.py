@@ -367,6 +367,35 @@ class RbdContract:
             extents = self.collect_diff(img, "s")
             assert self.covered(extents, exists=False) >= set(range(1024, 2048))
 
+    def test_fancy_striping(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx, "striped", stripe_unit=64 * 1024, stripe_count=4)
+        data = pattern(10, 3 * MiB + 5000)
+        with self.open(lib, ioctx, "striped") as img:
+            assert img.stripe_unit() == 64 * 1024
+            assert img.stripe_count() == 4
+            assert img.features() & lib.FEATURE_STRIPINGV2
+            img.write(data, 12345)
+            assert img.read(12345, len(data)) == data
+            img.create_snap("s")
+            img.write(b"n" * 100, 12345)
+        with self.open(lib, ioctx, "striped", snapshot="s") as snap:
+            assert snap.read(12345, len(data)) == data
+
+    def test_update_features(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx)
+        with self.open(lib, ioctx) as img:
+            img.update_features(lib.FEATURE_FAST_DIFF | lib.FEATURE_OBJECT_MAP, False)
+            assert not img.features() & lib.FEATURE_OBJECT_MAP
+            img.write(b"x" * 4096, 4 * MiB)
+            img.update_features(lib.FEATURE_OBJECT_MAP | lib.FEATURE_FAST_DIFF, True)
+            assert img.features() & lib.FEATURE_FAST_DIFF
+            img.create_snap("s")
+            img.write(b"y" * 4096, 8 * MiB)
+            blocks = self.covered(self.collect_diff(img, "s"))
+            assert blocks == set(range(8 * MiB // 4096, 8 * MiB // 4096 + 1))
+            with pytest.raises(lib.InvalidArgument):
+                img.update_features(lib.FEATURE_LAYERING, False)
+
     # --- rename, trash, copy --------------------------------------------------------
     def test_rename(self, lib: Any, ioctx: Any) -> None:
         self.create(lib, ioctx, "old")
@@ -562,6 +591,45 @@ class EmbeddedRbdContract(RbdContract):
                 assert other.read(0, 6) == b"direct"
         with pytest.raises(lib.InvalidArgument):
             lib.RbdOptions.from_conf({"rbd_cache": "maybe"}.get)
+
+    def test_lock_of_a_dead_owner_is_broken(self, lib: Any, ioctx: Any, tmp_path: Any) -> None:
+        """A writer killed with SIGKILL leaves the lock behind; the next writer takes it."""
+        import os
+        import signal
+        import subprocess
+        import sys
+
+        store = getattr(ioctx, "store", None)
+        if store is None:
+            pytest.skip("needs an on-disk store another process can open")
+        self.create(lib, ioctx)
+        code = (
+            "import sys, time\n"
+            "from pathlib import Path\n"
+            "from shoal.objstore.local import LocalStore\n"
+            "import shoal.rbd as rbd\n"
+            "io = LocalStore(Path(sys.argv[1])).open_ioctx(sys.argv[2])\n"
+            "img = rbd.Image(io, 'img')\n"
+            "img.write(b'dead', 0)\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(60)\n"
+        )
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+        with subprocess.Popen(
+            [sys.executable, "-c", code, str(store.root), ioctx.pool_name],
+            stdout=subprocess.PIPE,
+            env=env,
+        ) as child:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == b"locked"
+            with self.open(lib, ioctx) as img, pytest.raises(lib.ImageBusy):
+                img.write(b"live", 0)
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+        with self.open(lib, ioctx) as img:
+            assert img.read(0, 4) == b"dead"
+            img.write(b"mine", 0)
+            assert img.is_exclusive_lock_owner()
 
     def test_remove_while_locked_is_busy(self, lib: Any, ioctx: Any) -> None:
         self.create(lib, ioctx)
