@@ -13,6 +13,7 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import mmap
 import os
 import threading
 from collections import OrderedDict
@@ -23,6 +24,11 @@ from pathlib import Path
 from shoal import limits
 
 __all__ = ["FdCache", "PgLocks", "copy_sparse", "punch_hole"]
+
+#: Size of a PG lock file: one page, mapped shared; byte 0 is the dirty flag.
+_FLAG_BYTES = 4096
+#: lock-file descriptor -> its shared mapping (descriptors are unique per process).
+_FLAGS: dict[int, mmap.mmap] = {}
 
 _FALLOC_FL_KEEP_SIZE = 0x01
 _FALLOC_FL_PUNCH_HOLE = 0x02
@@ -136,6 +142,9 @@ class PgLocks:
                 d = self.pg_dir(pool, pg)
                 d.mkdir(parents=True, exist_ok=True)
                 fd = os.open(d / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                if os.fstat(fd).st_size < _FLAG_BYTES:
+                    os.ftruncate(fd, _FLAG_BYTES)  # only ever grows: safe if racing
+                _FLAGS[fd] = mmap.mmap(fd, _FLAG_BYTES)
                 self._fds[key] = fd
             return mutex, fd
 
@@ -152,22 +161,32 @@ class PgLocks:
 
     @staticmethod
     def is_dirty(fd: int) -> bool:
-        return os.pread(fd, 1, 0) == b"\x01"
+        """The PG's dirty flag (byte 0 of the lock file, read through a shared mapping)."""
+        return _FLAGS[fd][0] == 1
 
     @staticmethod
     def set_dirty(fd: int, dirty: bool) -> None:
-        os.pwrite(fd, b"\x01" if dirty else b"\x00", 0)
+        """Set the flag in the shared page: visible to other processes at once and
+        kept by the kernel if this process dies (no system call, no fsync)."""
+        _FLAGS[fd][0] = 1 if dirty else 0
+
+    @staticmethod
+    def _close_fd(fd: int) -> None:
+        flags = _FLAGS.pop(fd, None)
+        if flags is not None:
+            flags.close()
+        os.close(fd)
 
     def forget_pool(self, pool: int) -> None:
         """Close the lock files of a deleted pool."""
         with self._guard:
             for key in [k for k in self._fds if k[0] == pool]:
-                os.close(self._fds.pop(key))
+                self._close_fd(self._fds.pop(key))
 
     def close(self) -> None:
         with self._guard:
             for fd in self._fds.values():
-                os.close(fd)
+                self._close_fd(fd)
             self._fds.clear()
 
 
