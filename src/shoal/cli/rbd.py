@@ -1,4 +1,5 @@
-"""``shoal rbd ...``: Ceph's ``rbd`` tool. For now only ``rbd pool init``.
+"""``shoal rbd ...``: Ceph's ``rbd`` tool: ``rbd pool init`` here, the image,
+snapshot, clone, export/import and trash commands in ``shoal.cli.rbd_*``.
 
 More subcommands plug in as separate modules: list the module in
 :data:`RBD_COMMAND_MODULES`; it must define ``register(group: click.Group) ->
@@ -26,7 +27,16 @@ from shoal.cluster import Session, connect, rbd_pool_init
 __all__ = ["RBD_COMMAND_MODULES", "fail", "rbd", "rbd_session"]
 
 #: Modules adding commands to the ``rbd`` group (each defines ``register(group)``).
-RBD_COMMAND_MODULES: tuple[str, ...] = ()
+RBD_COMMAND_MODULES: tuple[str, ...] = (
+    "shoal.cli.rbd_image",
+    "shoal.cli.rbd_info",
+    "shoal.cli.rbd_du",
+    "shoal.cli.rbd_snap",
+    "shoal.cli.rbd_clone",
+    "shoal.cli.rbd_io",
+    "shoal.cli.rbd_diff",
+    "shoal.cli.rbd_trash",
+)
 #: ``rbd_default_pool``.
 DEFAULT_POOL = "rbd"
 
@@ -53,7 +63,7 @@ def rbd_session(opts: GlobalOptions) -> Session:
 
 @click.group("rbd")
 def rbd() -> None:
-    """Ceph's `rbd` tool (pool initialisation; image commands come later)."""
+    """Ceph's `rbd` tool: images, snapshots, clones, export/import, trash."""
 
 
 @rbd.group("pool")

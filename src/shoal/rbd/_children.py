@@ -61,6 +61,15 @@ def children_of(
     return found
 
 
+def _trash_name(io: IoCtx, image_id: str) -> str:
+    """The name a trashed image had (its id if the trash has no record)."""
+    try:
+        spec = _cls.call(io, "rbd_trash", "trash_list").get(image_id)
+    except errors.NotFound:
+        return image_id
+    return str(spec["name"]) if spec else image_id
+
+
 def list_children(io: IoCtx, image_id: str, snap_id: int) -> list[dict[str, Any]]:
     """librbd ``list_children2`` entries: pool, pool_namespace, image, id, trash."""
     out = []
@@ -69,7 +78,7 @@ def list_children(io: IoCtx, image_id: str, snap_id: int) -> list[dict[str, Any]
             name = _cls.call(child_io, "rbd_directory", "dir_get_name", {"id": child_id})
             trash = False
         except errors.NotFound:
-            name, trash = child_id, True
+            name, trash = _trash_name(child_io, child_id), True
         out.append(
             {
                 "pool": child_io.pool_name,

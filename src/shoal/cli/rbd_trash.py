@@ -1,0 +1,289 @@
+"""``rbd trash mv|ls|restore|rm|purge`` (``action/Trash.cc``).
+
+Dates (``--expires-at``, ``--expired-before``) are parsed by ``date -d``, as
+Ceph's ``utime_t::invoke_date`` does; ``--delay SECONDS`` is the older spelling
+of a deferment.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import re
+import subprocess
+import time
+from typing import Any
+
+import click
+
+from shoal import errors
+from shoal.cli._common import GlobalOptions, global_options
+from shoal.cli._rbdfmt import Node, Progress, TextTable, arr, ctime, obj, render
+from shoal.cli.rbd_args import (
+    Positionals,
+    Presence,
+    format_options,
+    image_spec_options,
+    no_progress_option,
+    output_format,
+    parse_uint,
+    pool_and_namespace,
+    resolve_spec,
+)
+from shoal.cli.rbd_common import (
+    RbdCommand,
+    connected_pool,
+    default_pool,
+    die,
+    emit,
+    fail,
+    rbd_engine,
+    strerror,
+)
+from shoal.cli.rbd_info import parent_text
+from shoal.objstore import IoCtx
+from shoal.rbd import Image
+
+__all__ = ["register"]
+
+
+@click.group("trash")
+def trash() -> None:
+    """Trash commands (deferred deletion)."""
+
+
+def _invoke_date(text: str) -> float:
+    """Seconds since the epoch of a ``date -d`` expression, or exit EINVAL."""
+    if text == "now":
+        return time.time()
+    try:
+        done = subprocess.run(["date", "-d", text, "+%s.%N"], capture_output=True,
+                              text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        die(f"error calling /bin/date: {strerror(_errno.EINVAL)}", _errno.EINVAL)
+    if done.returncode != 0 or not re.fullmatch(r"-?\d+\.\d+", done.stdout.strip()):
+        die(f"error calling /bin/date: {strerror(_errno.EINVAL)}", _errno.EINVAL)
+    return float(done.stdout.strip())
+
+
+@click.command("move", cls=RbdCommand)
+@click.argument("words", nargs=-1, metavar="IMAGE_SPEC")
+@image_spec_options(snap=False)
+@click.option("--expires-at", "expires_at", default="now", metavar="DATE",
+              help="Set the expiration time of an image so it can be purged when stale.")
+@click.option("--delay", "delay", metavar="SECONDS",
+              help="Time delay in seconds until effectively remove the image.")
+@global_options
+@click.pass_obj
+def move(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
+         namespace: str | None, image: str | None, expires_at: str,
+         delay: str | None) -> None:
+    """Move an image to the trash."""
+    args = Positionals(words)
+    spec = resolve_spec(args, pool=pool, namespace=namespace, image=image, snap=None,
+                        default_pool=default_pool(obj_), presence=Presence.NONE)
+    args.finish()
+    now = time.time()
+    if delay is not None:
+        seconds = parse_uint(delay, "--delay")
+    else:
+        seconds = int(_invoke_date(expires_at) - now)
+        if seconds < 0:
+            die("cannot use a date in the past as an expiration date", _errno.EINVAL)
+    with connected_pool(obj_, spec.pool, spec.namespace) as (sess, io):
+        try:
+            rbd_engine(obj_, sess.entity).trash_move(io, spec.image, seconds)
+        except errors.ShoalError as exc:
+            fail("deferred delete error", exc)
+
+
+def _delete_status(deferment_end: float) -> str:
+    if time.time() < deferment_end:
+        return f"protected until {ctime(deferment_end)}"
+    return f"expired at {ctime(deferment_end)}"
+
+
+def _long_rows(io: IoCtx, entity: str,
+               entries: list[dict[str, Any]]) -> tuple[TextTable, Node]:
+    table = TextTable()
+    for heading in ("ID", "NAME", "SOURCE", "DELETED_AT", "STATUS", "PARENT"):
+        table.define_column(heading, "left", "left")
+    nodes = arr()
+    for entry in entries:
+        image_id = str(entry["id"])
+        try:
+            with Image(io, image_id=image_id, read_only=True, entity=entity) as img:
+                parent, pspec = parent_text(img)
+        except errors.ShoalError as exc:
+            if exc.errno != _errno.ENOENT:
+                click.echo(f"rbd: error opening {image_id}: {strerror(exc.errno)}", err=True)
+            continue
+        deleted = ctime(float(entry["deletion_time"]))
+        status = _delete_status(float(entry["deferment_end_time"]))
+        node = obj(("id", image_id), ("name", str(entry["name"])),
+                   ("source", str(entry["source"])), ("deleted_at", deleted),
+                   ("status", status))
+        if pspec is not None:
+            node.add("parent", obj(("pool", pspec["pool_name"]),
+                                   ("pool_namespace", pspec["pool_namespace"]),
+                                   ("image", pspec["image_name"]),
+                                   ("snapshot", pspec["snap_name"])))
+        nodes.add("image", node)
+        table.add_row(image_id, entry["name"], entry["source"], deleted, status, parent)
+    return table, nodes
+
+
+@click.command("list", cls=RbdCommand)
+@click.argument("words", nargs=-1, metavar="[POOL_SPEC]")
+@click.option("-p", "--pool", "pool", metavar="POOL", help="Pool name.")
+@click.option("--namespace", "namespace", metavar="NS", help="Namespace name.")
+@click.option("-a", "--all", "all_", is_flag=True, help="List images from all sources.")
+@click.option("-l", "--long", "long_", is_flag=True, help="Long listing format.")
+@format_options
+@global_options
+@click.pass_obj
+def list_trash(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
+               namespace: str | None, all_: bool, long_: bool, fmt: str | None,
+               pretty: bool) -> None:
+    """List trash images."""
+    args = Positionals(words)
+    pool_name, ns = pool_and_namespace(args, pool, namespace, default_pool(obj_))
+    args.finish()
+    formatter = output_format(fmt, pretty)
+    with connected_pool(obj_, pool_name, ns) as (sess, io):
+        try:
+            entries = rbd_engine(obj_, sess.entity).trash_list(io)
+        except errors.ShoalError as exc:
+            fail("trash list", exc)
+        if not all_:
+            entries = [e for e in entries if e["source"] == "USER"]
+        if not long_:
+            if formatter is not None:
+                emit(render("trash", arr(*(("image", obj(("id", str(e["id"])),
+                                                         ("name", str(e["name"]))))
+                                           for e in entries)), formatter, pretty))
+            else:
+                emit("".join(f"{e['id']} {e['name']}\n" for e in entries))
+            return
+        table, nodes = _long_rows(io, sess.entity, entries)
+    if formatter is not None:
+        emit(render("trash", nodes, formatter, pretty))
+    elif entries:
+        emit(table.render())
+
+
+def _image_id_spec(words: Positionals, pool: str | None, namespace: str | None,
+                   image_id: str | None, default: str) -> tuple[str, str, str]:
+    """``utils::get_pool_image_id``: ``[pool/[ns/]]image-id``."""
+    p, ns, ident = pool or "", namespace or "", image_id or ""
+    if not ident:
+        spec = words.take()
+        if spec:
+            match = re.fullmatch(r"(?:([^/@]+)/(?:([^/@]+)/)?)?([^/@]+)", spec)
+            if match is None:
+                die(f"invalid spec '{spec}'", _errno.EINVAL)
+            p = match.group(1) or p
+            ns = match.group(2) or ns
+            ident = match.group(3)
+    if not ident:
+        die("image id was not specified", _errno.EINVAL)
+    return p or default, ns, ident
+
+
+@click.command("remove", cls=RbdCommand)
+@click.argument("words", nargs=-1, metavar="IMAGE_ID")
+@click.option("-p", "--pool", "pool", metavar="POOL", help="Pool name.")
+@click.option("--namespace", "namespace", metavar="NS", help="Namespace name.")
+@click.option("--image-id", "image_id", metavar="ID", help="Image id.")
+@no_progress_option
+@click.option("--force", is_flag=True, help="Force remove of non-expired delayed images.")
+@global_options
+@click.pass_obj
+def remove(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
+           namespace: str | None, image_id: str | None, no_progress: bool,
+           force: bool) -> None:
+    """Remove an image from trash."""
+    args = Positionals(words)
+    pool_name, ns, ident = _image_id_spec(args, pool, namespace, image_id, default_pool(obj_))
+    args.finish()
+    progress = Progress("Removing image", not no_progress)
+    with connected_pool(obj_, pool_name, ns) as (sess, io):
+        try:
+            rbd_engine(obj_, sess.entity).trash_remove(io, ident, force=force)
+        except errors.ShoalError as exc:
+            if exc.errno == _errno.ENOTEMPTY:
+                click.echo("rbd: image has snapshots - these must be deleted with 'rbd snap "
+                           "purge' before the image can be removed.", err=True)
+            elif exc.errno == _errno.EBUSY:
+                click.echo("rbd: error: image still has watchers\nThis means the image is "
+                           "still open or the client using it crashed. Try again after "
+                           "closing/unmapping it or waiting 30s for the crashed client to "
+                           "timeout.", err=True)
+            elif exc.errno == _errno.EPERM:
+                click.echo("\nDeferment time has not expired, please use --force if you "
+                           "really want to remove the image", err=True)
+            else:
+                click.echo(f"rbd: remove error: {strerror(exc.errno)}", err=True)
+            progress.fail()
+            raise click.exceptions.Exit(exc.errno) from None
+    progress.finish()
+
+
+@click.command("purge", cls=RbdCommand)
+@click.argument("words", nargs=-1, metavar="[POOL_SPEC]")
+@click.option("-p", "--pool", "pool", metavar="POOL", help="Pool name.")
+@click.option("--namespace", "namespace", metavar="NS", help="Namespace name.")
+@no_progress_option
+@click.option("--expired-before", "expired_before", metavar="DATE",
+              help="Purges images that expired before the given date.")
+@global_options
+@click.pass_obj
+def purge(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
+          namespace: str | None, no_progress: bool, expired_before: str | None) -> None:
+    """Remove all expired images from trash."""
+    args = Positionals(words)
+    pool_name, ns = pool_and_namespace(args, pool, namespace, default_pool(obj_))
+    args.finish()
+    expire = _invoke_date(expired_before) if expired_before is not None else None
+    progress = Progress("Removing images", not no_progress)
+    with connected_pool(obj_, pool_name, ns) as (sess, io):
+        try:
+            rbd_engine(obj_, sess.entity).trash_purge(io, expire)
+        except errors.ShoalError as exc:
+            progress.fail()
+            fail("trash purge", exc)
+    progress.finish()
+
+
+@click.command("restore", cls=RbdCommand)
+@click.argument("words", nargs=-1, metavar="IMAGE_ID")
+@click.option("-p", "--pool", "pool", metavar="POOL", help="Pool name.")
+@click.option("--namespace", "namespace", metavar="NS", help="Namespace name.")
+@click.option("--image-id", "image_id", metavar="ID", help="Image id.")
+@click.option("--image", "image", metavar="NAME", help="Image name (default: the old name).")
+@global_options
+@click.pass_obj
+def restore(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
+            namespace: str | None, image_id: str | None, image: str | None) -> None:
+    """Restore an image from trash."""
+    args = Positionals(words)
+    pool_name, ns, ident = _image_id_spec(args, pool, namespace, image_id, default_pool(obj_))
+    args.finish()
+    with connected_pool(obj_, pool_name, ns) as (sess, io):
+        try:
+            rbd_engine(obj_, sess.entity).trash_restore(io, ident, image or None)
+        except errors.ShoalError as exc:
+            if exc.errno == _errno.ENOENT:
+                die("error: image does not exist in trash", exc.errno)
+            if exc.errno == _errno.EEXIST:
+                die("error: an image with the same name already exists, try again with "
+                    "with a different name", exc.errno)
+            fail("restore error", exc)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(trash)
+    for command, names in ((move, ("move", "mv")), (list_trash, ("list", "ls")),
+                           (remove, ("remove", "rm")), (purge, ("purge",)),
+                           (restore, ("restore",))):
+        for name in names:
+            trash.add_command(command, name)
