@@ -37,11 +37,30 @@ def _still_child(io: IoCtx, child_id: str, key: list[Any]) -> bool:
     except errors.PermissionDenied:
         return True  # cannot look: assume it is real
     links = [hdr.get("parent")] + [s.get("parent") for s in hdr["snapshots"]]
-    for link in links:
-        if link and [link["pool_id"], link.get("pool_namespace", ""), link["image_id"],
-                     link["snap_id"]] == key:
-            return True
-    return False
+    linked = any(
+        link and [link["pool_id"], link.get("pool_namespace", ""), link["image_id"],
+                  link["snap_id"]] == key
+        for link in links
+    )
+    return linked and _committed(io, child_id)
+
+
+def _committed(io: IoCtx, image_id: str) -> bool:
+    """Whether the image was ever completed: listed in the directory or the trash
+    (a clone killed before its directory entry has a header but neither)."""
+    try:
+        _cls.call(io, "rbd_directory", "dir_get_name", {"id": image_id})
+        return True
+    except errors.NotFound:
+        pass
+    except errors.PermissionDenied:
+        return True
+    try:
+        return image_id in _cls.call(io, "rbd_trash", "trash_list")
+    except errors.NotFound:
+        return False
+    except errors.PermissionDenied:
+        return True
 
 
 def children_of(

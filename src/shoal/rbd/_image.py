@@ -110,12 +110,16 @@ class ParentSpec:
 
 
 def resolve_image_id(io: IoCtx, name: str) -> str:
-    """The id of image ``name`` (from ``rbd_id.<name>``); ImageNotFound if none."""
+    """The id of image ``name``; ImageNotFound if none.
+
+    The directory is the source of truth (an image is visible iff listed), so a
+    ``rbd_id.<name>`` object left by an interrupted operation never makes an
+    unlisted name openable.
+    """
     try:
-        raw = io.read(id_oid(name), 0)
-    except errors.ObjectNotFound:
+        return str(_cls.call(io, "rbd_directory", "dir_get_id", {"name": name}))
+    except errors.NotFound:
         raise ImageNotFound(f"image {name!r} does not exist in pool {io.pool_name!r}") from None
-    return raw.decode()
 
 
 def check_snap_name(name: str) -> None:
@@ -657,7 +661,8 @@ class Image:
 
     def _remove_object(self, objectno: int) -> None:
         oid = self._oid(objectno)
-        if self._omap is not None and self._omap[objectno] == ObjectState.NONEXISTENT:
+        omap = self._omap
+        if omap is not None and objectno < omap.count and omap[objectno] == ObjectState.NONEXISTENT:
             return
         self._mark(objectno, ObjectState.PENDING)
         with contextlib.suppress(errors.ObjectNotFound):

@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from shoal import errors, limits
-from shoal.objstore import IoCtx, WriteOp
+from shoal.objstore import IoCtx
 from shoal.rbd import _cls
 from shoal.rbd._errors import (
     ArgumentOutOfRange,
@@ -149,21 +149,19 @@ class RBD:
         if parent is not None:
             _cls.call(ioctx, CHILDREN, "add_child",
                       {"parent": parent.child_key(), "child": image_id})
-        self._write_id_object(ioctx, name, image_id)
         try:
             _cls.call(ioctx, DIRECTORY, "dir_add_image", {"name": name, "id": image_id})
         except errors.AlreadyExists:
             self._discard_half_made(ioctx, image_id, parent)
             raise ImageExists(f"image {name!r} already exists") from None
+        self._write_id_object(ioctx, name, image_id)
         return image_id
 
-    def _write_id_object(self, ioctx: IoCtx, name: str, image_id: str) -> None:
-        try:
-            ioctx.operate(id_oid(name), WriteOp().create(exclusive=True).write(image_id.encode()))
-        except errors.AlreadyExists:
-            if self._lookup_id(ioctx, name) is not None:
-                raise ImageExists(f"image {name!r} already exists") from None
-            ioctx.write_full(id_oid(name), image_id.encode())  # left by a crashed create
+    @staticmethod
+    def _write_id_object(ioctx: IoCtx, name: str, image_id: str) -> None:
+        """``rbd_id.<name>`` → id, as librbd lays it out (written after the directory
+        entry commits; the directory stays the source of truth)."""
+        ioctx.write_full(id_oid(name), image_id.encode())
 
     def _discard_half_made(self, ioctx: IoCtx, image_id: str, parent: ParentSpec | None) -> None:
         for oid in (header_oid(image_id), object_map_oid(image_id)):
@@ -245,8 +243,8 @@ class RBD:
             raise ImageNotFound(f"image {src!r} does not exist")
         if self._lookup_id(ioctx, dest) is not None:
             raise ImageExists(f"image {dest!r} already exists")
-        self._write_id_object(ioctx, dest, image_id)
         _cls.call(ioctx, DIRECTORY, "dir_rename_image", {"src": src, "dest": dest, "id": image_id})
+        self._write_id_object(ioctx, dest, image_id)
         with contextlib.suppress(errors.ObjectNotFound):
             ioctx.remove_object(id_oid(src))
 
@@ -318,17 +316,34 @@ class RBD:
         now = time.time()
         spec = {"name": name, "source": "USER", "deletion_time": now,
                 "deferment_end_time": now + max(0, int(delay))}
-        _cls.call(ioctx, TRASH, "trash_add", {"id": image_id, "spec": spec})
+        try:
+            _cls.call(ioctx, TRASH, "trash_add", {"id": image_id, "spec": spec})
+        except ImageExists:
+            # left by a move interrupted before its directory step: replace it
+            _cls.call(ioctx, TRASH, "trash_remove", {"id": image_id})
+            _cls.call(ioctx, TRASH, "trash_add", {"id": image_id, "spec": spec})
         _cls.call(ioctx, DIRECTORY, "dir_remove_image", {"name": name, "id": image_id})
         with contextlib.suppress(errors.ObjectNotFound):
             ioctx.remove_object(id_oid(name))
+
+    @staticmethod
+    def _listed(ioctx: IoCtx, image_id: str) -> bool:
+        try:
+            _cls.call(ioctx, DIRECTORY, "dir_get_name", {"id": image_id})
+        except errors.NotFound:
+            return False
+        return True
 
     def trash_list(self, ioctx: IoCtx) -> _Entries:
         try:
             items = _cls.call(ioctx, TRASH, "trash_list")
         except errors.NotFound:
             return []
-        return [self._trash_entry(i, s) for i, s in sorted(items.items())]
+        return [
+            self._trash_entry(i, s)
+            for i, s in sorted(items.items())
+            if not self._listed(ioctx, i)  # a half-done move/restore: the image is live
+        ]
 
     @staticmethod
     def _trash_entry(image_id: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -352,14 +367,19 @@ class RBD:
         check_image_name(name)
         if self._lookup_id(ioctx, name) is not None:
             raise ImageExists(f"image {name!r} already exists")
-        self._write_id_object(ioctx, name, image_id)
         _cls.call(ioctx, DIRECTORY, "dir_add_image", {"name": name, "id": image_id})
         _cls.call(ioctx, TRASH, "trash_remove", {"id": image_id})
+        self._write_id_object(ioctx, name, image_id)
 
     def trash_remove(self, ioctx: IoCtx, image_id: str, force: bool = False) -> None:
         """Delete a trashed image. PermissionDenied (EPERM) before its deferment
         ends unless ``force``; ImageHasSnapshots if it still has snapshots."""
         entry = self.trash_get(ioctx, image_id)
+        if self._listed(ioctx, image_id):
+            # A move or restore interrupted between its two steps: the image is
+            # live, so only the stale trash record goes.
+            _cls.call(ioctx, TRASH, "trash_remove", {"id": image_id})
+            return
         if not force and time.time() < float(entry["deferment_end_time"]):
             raise errors.PermissionDenied(
                 f"image {image_id} is deferred until {entry['deferment_end_time']:.0f}; "
