@@ -871,7 +871,16 @@ class Image:
             count = max(object_count(self._layout, snap_size),
                         object_count(self._layout, self.size()))
             snap_map = self._snap_object_map(snap_id)
-            for objectno in self._rollback_candidates(count, snap_map):
+            candidates = self._rollback_candidates(count, snap_map)
+            if self._omap is not None:
+                # The map must never say NONEXISTENT for an object that exists, also
+                # if this rollback is interrupted: mark what it may bring back first.
+                if self._omap.count < count:
+                    self._omap.resize(count)
+                for objectno in candidates:
+                    self._omap[objectno] = ObjectState.EXISTS
+                self._save_object_map()
+            for objectno in candidates:
                 self._data.rollback_self_managed_snap(self._oid(objectno), snap_id)
             _cls.call(self._md, header_oid(self._id), "set_size", {"size": snap_size})
             self.refresh()
