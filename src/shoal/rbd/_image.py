@@ -653,6 +653,10 @@ class Image:
                 elif whole:
                     oid = self._oid(ext.objectno)
                     self._mark(ext.objectno, ObjectState.EXISTS)
+                    if self._snaps and self.features() & FEATURE_DEEP_FLATTEN:
+                        # snapshots must keep reading the parent's data here after a
+                        # deep flatten: copy it up (as of "forever") before zeroing
+                        self._copyup_if_needed(ext.objectno, oid)
                     self._data.operate(oid, WriteOp().create(exclusive=False).truncate(0))
                 else:
                     self._write_object(ext.objectno, ext.offset, None, ext.length)
