@@ -884,18 +884,21 @@ class Image:
                 for objectno in candidates:
                     self._omap[objectno] = ObjectState.EXISTS
                 self._save_object_map()
+            present: set[int] = set()
             for objectno in candidates:
                 self._data.rollback_self_managed_snap(self._oid(objectno), snap_id)
+                if self._object_exists(objectno, self._oid(objectno)):
+                    present.add(objectno)
             _cls.call(self._md, header_oid(self._id), "set_size", {"size": snap_size})
             self.refresh()
             if self._omap is not None:
-                fresh = snap_map.copy() if snap_map is not None else self._rebuild_object_map(
-                    object_count(self._layout, snap_size))
-                for objectno, state in list(fresh.iter_present()):
-                    if state == ObjectState.EXISTS_CLEAN:
+                # What exists now, as the store says (a snapshot's map can be stale
+                # for objects a deep flatten copied up "since forever").
+                fresh = ObjectMap(object_count(self._layout, snap_size))
+                for objectno in present:
+                    if objectno < fresh.count:
                         fresh[objectno] = ObjectState.EXISTS
                 self._omap = fresh
-                self._omap.resize(object_count(self._layout, snap_size))
                 self._save_object_map()
 
     def _rollback_candidates(self, count: int, snap_map: ObjectMap | None) -> list[int]:

@@ -297,6 +297,9 @@ class RBD:
             with contextlib.suppress(errors.NotFound):
                 _cls.call(ioctx, CHILDREN, "remove_child",
                           {"parent": parent.child_key(), "child": image_id})
+        with contextlib.suppress(errors.NotFound):
+            # a record left by an interrupted trash move of this image
+            _cls.call(ioctx, TRASH, "trash_remove", {"id": image_id})
         for oid in (object_map_oid(image_id), header_oid(image_id)):
             with contextlib.suppress(errors.ObjectNotFound):
                 ioctx.remove_object(oid)
