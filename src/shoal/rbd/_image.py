@@ -874,6 +874,9 @@ class Image:
             snap_id, snap_size = int(snap["id"]), int(snap["size"])
             count = max(object_count(self._layout, snap_size),
                         object_count(self._layout, self.size()))
+            # Head objects past the current size are leftovers of an interrupted
+            # shrink; a rollback to a larger snapshot must not bring them to light.
+            self._trim_objects(object_count(self._layout, self.size()), None)
             snap_map = self._snap_object_map(snap_id)
             candidates = self._rollback_candidates(count, snap_map)
             if self._omap is not None:
