@@ -36,6 +36,8 @@ def flatten(img: Image, on_progress: Callable[[int, int], Any] | None = None) ->
     deep = bool(img.features() & FEATURE_DEEP_FLATTEN)
     copy_io = img._md.dup() if deep else img._data
     count = object_count(img.layout, spec.overlap)
+    if deep:
+        img._mark_in_snapshots(range(count))
     for objectno in range(count):
         _copy_up(img, spec, objectno, copy_io)
         if on_progress is not None:

@@ -489,6 +489,27 @@ class Image:
                 op.write(piece, at)
             self._md.operate(object_map_oid(self._id), op)
 
+    def _mark_in_snapshots(self, objectnos: range | list[int]) -> None:
+        """Record that these objects now exist at every snapshot too.
+
+        A copy-up written with an empty snap context (deep-flatten) becomes what
+        every snapshot reads for the object, so the snapshots' maps must say so
+        (rollback and diff pick objects from them). Marking more is always safe.
+        """
+        if not self._map_valid():
+            return
+        for snap_id in sorted(self._snaps):
+            m = self._snap_object_map(snap_id)
+            if m is None:
+                continue
+            changed = False
+            for objectno in objectnos:
+                if objectno < m.count and m[objectno] == ObjectState.NONEXISTENT:
+                    m[objectno] = ObjectState.EXISTS
+                    changed = True
+            if changed:
+                self._md.write_full(object_map_oid(self._id, snap_id), m.encode())
+
     def _snap_object_map(self, snap_id: int) -> ObjectMap | None:
         """The map saved at ``snap_id`` (SNAP_HEAD: the live one if we own it)."""
         if not self._map_valid():
@@ -617,6 +638,7 @@ class Image:
         io = self._data
         if self.features() & FEATURE_DEEP_FLATTEN and self._snaps:
             io = self._md.dup()
+            self._mark_in_snapshots([objectno])
         op = WriteOp().create(exclusive=True)
         if end:
             op.write(bytes(blob[:end]), 0)
