@@ -729,22 +729,33 @@ class Image:
             self._flush_cache()
             if size < 0 or size > limits.image_size_bytes_max:
                 raise errors.InvalidArgument(f"size must be 0..{limits.image_size_bytes_max}")
-            old = self.size()
-            if size < old and not allow_shrink:
+            if size < self.size() and not allow_shrink:
                 raise errors.InvalidArgument("shrinking is not allowed")
-            old_count = object_count(self._layout, old)
-            new_count = object_count(self._layout, size)
-            if size > old:
-                self._trim_objects(old_count, None)  # leftovers of a crashed shrink
-                self._zero_tail(old, min(size, self._object_end(old)))
-            _cls.call(self._md, header_oid(self._id), "set_size", {"size": size})
-            if size < old:
-                self._trim_objects(new_count, old_count)
-                self._zero_tail(size, self._object_end(size))
-            self.refresh()
-            if self._omap is not None:
-                self._omap.resize(new_count)
-                self._save_object_map()
+            self._set_size(size)
+
+    def _set_size(self, size: int) -> None:
+        """Resize the head (lock held, cache flushed).
+
+        Crash order: a grow first removes objects past the old end (leftovers of
+        an interrupted shrink) and zeros the old tail, then commits the size; a
+        shrink commits the size, then trims. Either way no byte past the
+        committed size is ever visible, and data that was past it reads as zeros
+        after a later grow.
+        """
+        old = self.size()
+        old_count = object_count(self._layout, old)
+        new_count = object_count(self._layout, size)
+        if size > old:
+            self._trim_objects(old_count, None)  # leftovers of a crashed shrink
+            self._zero_tail(old, min(size, self._object_end(old)))
+        _cls.call(self._md, header_oid(self._id), "set_size", {"size": size})
+        if size < old:
+            self._trim_objects(new_count, None)  # also leftovers past the old end
+            self._zero_tail(size, self._object_end(size))
+        self.refresh()
+        if self._omap is not None:
+            self._omap.resize(new_count)
+            self._save_object_map()
 
     def _object_end(self, offset: int) -> int:
         obj = self._layout.object_size
@@ -888,24 +899,29 @@ class Image:
             self.refresh()
 
     def rollback_to_snap(self, name: str) -> None:
-        """Make the head what it was at snapshot ``name`` (size and data)."""
+        """Make the head what it was at snapshot ``name`` (size and data).
+
+        As librbd does, the head first takes the snapshot's size (a clone's
+        parent overlap shrinks with it and does not grow back), then each object
+        is rolled back. Interrupted, the image has the snapshot's size and each
+        object is either rolled back or not; running the rollback again ends it.
+        """
         with self._mutex:
             self._acquire()
             snap = self._snap_by_name(name)
             self._flush_cache()
             snap_id, snap_size = int(snap["id"]), int(snap["size"])
-            count = max(object_count(self._layout, snap_size),
-                        object_count(self._layout, self.size()))
-            # Head objects past the current size are leftovers of an interrupted
-            # shrink; a rollback to a larger snapshot must not bring them to light.
-            self._trim_objects(object_count(self._layout, self.size()), None)
+            count = object_count(self._layout, snap_size)
+            if self.size() != snap_size:
+                self._set_size(snap_size)
+            # Objects past the end: leftovers of an interrupted shrink, whose
+            # snapshot clones may hold data from before it. Never roll them back.
+            self._trim_objects(count, None)
             snap_map = self._snap_object_map(snap_id)
             candidates = self._rollback_candidates(count, snap_map)
             if self._omap is not None:
                 # The map must never say NONEXISTENT for an object that exists, also
                 # if this rollback is interrupted: mark what it may bring back first.
-                if self._omap.count < count:
-                    self._omap.resize(count)
                 for objectno in candidates:
                     self._omap[objectno] = ObjectState.EXISTS
                 self._save_object_map()
@@ -914,15 +930,13 @@ class Image:
                 self._data.rollback_self_managed_snap(self._oid(objectno), snap_id)
                 if self._object_exists(objectno, self._oid(objectno)):
                     present.add(objectno)
-            _cls.call(self._md, header_oid(self._id), "set_size", {"size": snap_size})
             self.refresh()
             if self._omap is not None:
                 # What exists now, as the store says (a snapshot's map can be stale
                 # for objects a deep flatten copied up "since forever").
-                fresh = ObjectMap(object_count(self._layout, snap_size))
+                fresh = ObjectMap(count)
                 for objectno in present:
-                    if objectno < fresh.count:
-                        fresh[objectno] = ObjectState.EXISTS
+                    fresh[objectno] = ObjectState.EXISTS
                 self._omap = fresh
                 self._save_object_map()
 
