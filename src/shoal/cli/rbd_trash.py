@@ -239,7 +239,11 @@ def remove(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
 @click.pass_obj
 def purge(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
           namespace: str | None, no_progress: bool, expired_before: str | None) -> None:
-    """Remove all expired images from trash."""
+    """Remove all expired images from trash.
+
+    shoal also finishes removals a crash interrupted and deletes objects that
+    crashed creates left, once they are ten minutes old (``purge_leftovers``).
+    """
     args = Positionals(words)
     pool_name, ns = pool_and_namespace(args, pool, namespace, default_pool(obj_))
     args.finish()
@@ -247,7 +251,9 @@ def purge(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
     progress = Progress("Removing images", not no_progress)
     with connected_pool(obj_, pool_name, ns) as (sess, io):
         try:
-            rbd_engine(obj_, sess.entity).trash_purge(io, expire)
+            engine = rbd_engine(obj_, sess.entity)
+            engine.trash_purge(io, expire)
+            engine.purge_leftovers(io)
         except errors.ShoalError as exc:
             progress.fail()
             fail("trash purge", exc)

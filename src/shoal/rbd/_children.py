@@ -46,8 +46,9 @@ def _still_child(io: IoCtx, child_id: str, key: list[Any]) -> bool:
 
 
 def _committed(io: IoCtx, image_id: str) -> bool:
-    """Whether the image was ever completed: listed in the directory or the trash
-    (a clone killed before its directory entry has a header but neither)."""
+    """Whether the image is complete and not removed: listed in the directory or
+    in the user's trash (a clone killed before its directory entry has a header
+    but neither; one whose remove was interrupted has a hidden REMOVING record)."""
     try:
         _cls.call(io, "rbd_directory", "dir_get_name", {"id": image_id})
         return True
@@ -56,11 +57,13 @@ def _committed(io: IoCtx, image_id: str) -> bool:
     except errors.PermissionDenied:
         return True
     try:
-        return image_id in _cls.call(io, "rbd_trash", "trash_list")
+        spec = _cls.call(io, "rbd_trash", "trash_list").get(image_id)
     except errors.NotFound:
         return False
     except errors.PermissionDenied:
         return True
+    # a REMOVING record: a remove that committed, its purge pending; not a child
+    return spec is not None and spec["source"] != "REMOVING"
 
 
 def children_of(

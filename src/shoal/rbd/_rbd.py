@@ -5,8 +5,15 @@ a crash before that step leaves nothing visible:
 
 - create / clone: header (and for a clone its ``rbd_children`` entry) first;
   the ``rbd_directory`` entry commits. Leftovers are invisible and ignored.
-- remove: the directory entry goes first (commit); data, maps, header follow.
+- remove: as librbd does, the image first goes to the trash under the hidden
+  source ``REMOVING``, then leaves the directory (commit); data, maps, header
+  follow and the trash record goes last. A remove killed after its commit
+  leaves that record, which :meth:`RBD.purge_leftovers` finishes.
 - trash move/restore: one directory step and one trash step, each atomic.
+
+Leftovers of a create or clone killed before its commit (a header, object map,
+children link, never listed) are found by :meth:`RBD.purge_leftovers` once they
+are older than an in-flight operation could be.
 """
 
 from __future__ import annotations
@@ -50,6 +57,10 @@ __all__ = ["RBD", "RbdOptions"]
 DIRECTORY = "rbd_directory"
 TRASH = "rbd_trash"
 CHILDREN = "rbd_children"
+#: Trash source of an image being removed (librbd's RBD_TRASH_IMAGE_SOURCE_REMOVING).
+SOURCE_REMOVING = "REMOVING"
+#: purge_leftovers leaves objects younger than this alone (seconds).
+LEFTOVER_MIN_AGE_S = 600.0
 
 
 # Aliases: inside class RBD the method ``list`` shadows the builtin in annotations.
@@ -257,10 +268,39 @@ class RBD:
         if image_id is None:
             raise ImageNotFound(f"image {name!r} does not exist")
         self._check_removable(ioctx, image_id, name)
+        self._trash_add(ioctx, image_id, {"name": name, "source": SOURCE_REMOVING,
+                                          "deletion_time": time.time(),
+                                          "deferment_end_time": time.time()})
         _cls.call(ioctx, DIRECTORY, "dir_remove_image", {"name": name, "id": image_id})
         with contextlib.suppress(errors.ObjectNotFound):
             ioctx.remove_object(id_oid(name))
         self._purge(ioctx, image_id)
+
+    @staticmethod
+    def _trash_add(ioctx: IoCtx, image_id: str, spec: dict[str, Any]) -> None:
+        """Add (or replace: a record left by an interrupted move or remove) a trash record."""
+        try:
+            _cls.call(ioctx, TRASH, "trash_add", {"id": image_id, "spec": spec})
+        except ImageExists:
+            _cls.call(ioctx, TRASH, "trash_remove", {"id": image_id})
+            _cls.call(ioctx, TRASH, "trash_add", {"id": image_id, "spec": spec})
+
+    def purge_leftovers(self, ioctx: IoCtx, min_age: float = LEFTOVER_MIN_AGE_S) -> _Names:
+        """Finish removals a crash interrupted and delete what crashed creates left.
+
+        Not in librbd (which leaves such objects for an administrator): removes
+        images whose remove was interrupted (hidden ``REMOVING`` trash records),
+        headers, object maps, ids and data objects that no directory entry or
+        trash record names, and snapshot object maps of snapshots that do not
+        exist. Anything modified less than ``min_age`` seconds ago is left
+        alone, as it may belong to an operation still running.
+
+        Returns the names of the objects removed, sorted.
+        """
+        from shoal.rbd._leftovers import purge_leftovers
+
+        return purge_leftovers(ioctx, min_age, dict(self._directory(ioctx)),
+                               self.trash_records(ioctx), self._purge)
 
     def _check_removable(self, ioctx: IoCtx, image_id: str, name: str) -> dict[str, Any]:
         try:
@@ -279,6 +319,8 @@ class RBD:
         try:
             hdr = _cls.call(ioctx, header_oid(image_id), "get_header")
         except errors.NotFound:
+            with contextlib.suppress(errors.NotFound):
+                _cls.call(ioctx, TRASH, "trash_remove", {"id": image_id})
             return
         prefix = str(hdr["object_prefix"]) + "."
         doomed: list[str] = []
@@ -297,12 +339,12 @@ class RBD:
             with contextlib.suppress(errors.NotFound):
                 _cls.call(ioctx, CHILDREN, "remove_child",
                           {"parent": parent.child_key(), "child": image_id})
-        with contextlib.suppress(errors.NotFound):
-            # a record left by an interrupted trash move of this image
-            _cls.call(ioctx, TRASH, "trash_remove", {"id": image_id})
         for oid in (object_map_oid(image_id), header_oid(image_id)):
             with contextlib.suppress(errors.ObjectNotFound):
                 ioctx.remove_object(oid)
+        with contextlib.suppress(errors.NotFound):
+            # last: until it goes, purge_leftovers can finish an interrupted purge
+            _cls.call(ioctx, TRASH, "trash_remove", {"id": image_id})
 
     # --- trash -------------------------------------------------------------------------
     def trash_move(self, ioctx: IoCtx, name: str, delay: int = 0) -> None:
@@ -319,12 +361,7 @@ class RBD:
         now = time.time()
         spec = {"name": name, "source": "USER", "deletion_time": now,
                 "deferment_end_time": now + max(0, int(delay))}
-        try:
-            _cls.call(ioctx, TRASH, "trash_add", {"id": image_id, "spec": spec})
-        except ImageExists:
-            # left by a move interrupted before its directory step: replace it
-            _cls.call(ioctx, TRASH, "trash_remove", {"id": image_id})
-            _cls.call(ioctx, TRASH, "trash_add", {"id": image_id, "spec": spec})
+        self._trash_add(ioctx, image_id, spec)
         _cls.call(ioctx, DIRECTORY, "dir_remove_image", {"name": name, "id": image_id})
         with contextlib.suppress(errors.ObjectNotFound):
             ioctx.remove_object(id_oid(name))
@@ -345,8 +382,18 @@ class RBD:
         return [
             self._trash_entry(i, s)
             for i, s in sorted(items.items())
-            if not self._listed(ioctx, i)  # a half-done move/restore: the image is live
+            # REMOVING: an image being removed, hidden as librbd hides it; listed in
+            # the directory: a half-done move/restore, the image is live
+            if s["source"] != SOURCE_REMOVING and not self._listed(ioctx, i)
         ]
+
+    @staticmethod
+    def trash_records(ioctx: IoCtx) -> dict[str, dict[str, Any]]:
+        """Every trash record by image id, hidden ones (``REMOVING``) included."""
+        try:
+            return dict(_cls.call(ioctx, TRASH, "trash_list"))
+        except errors.NotFound:
+            return {}
 
     @staticmethod
     def _trash_entry(image_id: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -389,7 +436,6 @@ class RBD:
                 "use force to remove it now"
             )
         self._check_removable(ioctx, image_id, str(entry["name"]))
-        _cls.call(ioctx, TRASH, "trash_remove", {"id": image_id})
         self._purge(ioctx, image_id)
 
     def trash_purge(self, ioctx: IoCtx, expire_ts: float | None = None) -> int:
