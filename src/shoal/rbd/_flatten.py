@@ -22,11 +22,14 @@ __all__ = ["flatten"]
 def flatten(img: Image, on_progress: Callable[[int, int], Any] | None = None) -> None:
     """Copy up every object the clone lacks inside the overlap, then remove the link.
 
-    With ``deep-flatten`` the copies are written with an empty snap context, so
-    the clone's snapshots read them too and the parent is released entirely;
-    without it the snapshots keep their parent link (and the parent snapshot
-    keeps this child until they are removed). Idempotent: a crash part-way
-    leaves a consistent clone that a second flatten finishes.
+    As librbd does, when the clone has snapshots the copies are written with an
+    empty snap context, beneath the snapshots, so that they hold the data too
+    (objects past the head's overlap that a snapshot still reads were copied
+    up when the head shrank). With ``deep-flatten`` the snapshots are detached
+    as well and the parent is released entirely; without it they keep their
+    parent link (and the parent snapshot keeps this child until they are
+    removed). Idempotent: a crash part-way leaves a consistent clone that a
+    second flatten finishes.
     """
     from shoal.rbd._image import ParentSpec, header_oid
 
@@ -34,9 +37,10 @@ def flatten(img: Image, on_progress: Callable[[int, int], Any] | None = None) ->
     if spec is None:
         raise errors.InvalidArgument(f"image {img.get_name()!r} is not a clone")
     deep = bool(img.features() & FEATURE_DEEP_FLATTEN)
-    copy_io = img._md.dup() if deep else img._data
+    beneath = bool(img._snaps)
+    copy_io = img._md.dup() if beneath else img._data
     count = object_count(img.layout, spec.overlap)
-    if deep:
+    if beneath:
         img._mark_in_snapshots(range(count))
     for objectno in range(count):
         _copy_up(img, spec, objectno, copy_io)

@@ -620,8 +620,10 @@ class Image:
     def _copyup_if_needed(self, objectno: int, oid: str) -> bool:
         """Copy the object's parent data into the clone before its first write.
 
-        With deep-flatten the copy is written with an empty snap context, so the
-        data also becomes what the clone's snapshots read for this object.
+        As librbd does, when the clone has snapshots the copy is written with an
+        empty snap context: it lies beneath them, so each snapshot physically
+        holds the parent data it reads here, and keeps it through a flatten
+        (deep or not), a shrink or a rollback.
         """
         spec = ParentSpec.from_doc(self._hdr.get("parent"))
         if spec is None:
@@ -636,7 +638,7 @@ class Image:
             self._read_parent(spec, img_off, length, blob, obj_off)
         end = len(blob.rstrip(b"\0"))
         io = self._data
-        if self.features() & FEATURE_DEEP_FLATTEN and self._snaps:
+        if self._snaps:
             io = self._md.dup()
             self._mark_in_snapshots([objectno])
         op = WriteOp().create(exclusive=True)
@@ -675,9 +677,9 @@ class Image:
                 elif whole:
                     oid = self._oid(ext.objectno)
                     self._mark(ext.objectno, ObjectState.EXISTS)
-                    if self._snaps and self.features() & FEATURE_DEEP_FLATTEN:
-                        # snapshots must keep reading the parent's data here after a
-                        # deep flatten: copy it up (as of "forever") before zeroing
+                    if self._snaps:
+                        # the snapshots keep the parent's data here (also after a
+                        # flatten or a rollback): copy it up beneath them first
                         self._copyup_if_needed(ext.objectno, oid)
                     self._data.operate(oid, WriteOp().create(exclusive=False).truncate(0))
                 else:
@@ -745,6 +747,8 @@ class Image:
         old = self.size()
         old_count = object_count(self._layout, old)
         new_count = object_count(self._layout, size)
+        if size < old:
+            self._copyup_for_snapshots(size)
         if size > old:
             self._trim_objects(old_count, None)  # leftovers of a crashed shrink
             self._zero_tail(old, min(size, self._object_end(old)))
@@ -756,6 +760,20 @@ class Image:
         if self._omap is not None:
             self._omap.resize(new_count)
             self._save_object_map()
+
+    def _copyup_for_snapshots(self, size: int) -> None:
+        """Before a clone with snapshots shrinks to ``size``: copy up, beneath the
+        snapshots, the parent data of every object the shrink cuts into (librbd's
+        trim copy-up), so that the snapshots keep it once the head's overlap
+        shrinks, through a later rollback or flatten too."""
+        spec = self.parent_spec()
+        if spec is None or not self._snaps or size >= spec.overlap:
+            return
+        for objectno in range(object_count(self._layout, spec.overlap)):
+            if any(img_off + length > size
+                   for _, img_off, length in self._object_image_ranges(objectno, spec.overlap)):
+                self._mark(objectno, ObjectState.EXISTS)
+                self._copyup_if_needed(objectno, self._oid(objectno))
 
     def _object_end(self, offset: int) -> int:
         obj = self._layout.object_size

@@ -28,10 +28,10 @@ small to pass around:
 per image its size, features, head bytes, parent link, and per snapshot its
 size, protection, parent link and bytes; and the images in each pool's trash.
 :func:`plan` draws valid operations from a model (only ones librbd accepts in
-that state), so the workload never fails by design. It leaves out two
-sequences whose outcome is a functional gap of the engine rather than a crash
-matter: rolling a clone back to a snapshot that reads the parent past the
-head's current overlap, and deep-flattening while such a snapshot exists.
+that state), so the workload never fails by design. Rolling a clone back
+to a snapshot from before a shrink or a flatten, and flattening while older
+snapshots read the parent past the head's overlap, are in: as with librbd,
+the snapshots hold the parent data they read (copy-ups beneath them).
 """
 
 from __future__ import annotations
@@ -224,30 +224,6 @@ def _extent(rng: random.Random, size: int, lengths: tuple[int, ...]) -> tuple[in
     return rng.randrange(0, size - length + 1), length
 
 
-def _can_roll_back(img: Img, snap: Snap) -> bool:
-    """Whether the head can become what ``snap`` reads.
-
-    Not when the snapshot reads parent data the head no longer reaches: after
-    a flatten without deep-flatten, or a shrink below the snapshot's overlap
-    (rollback restores the clone's own objects, not the parent link).
-    """
-    if snap.parent is None:
-        return True
-    head = img.parent
-    return (head is not None and (head.uid, head.snap) == (snap.parent.uid, snap.parent.snap)
-            and head.overlap >= snap.parent.overlap)
-
-
-def _can_flatten(img: Img) -> bool:
-    """Not a deep flatten while a snapshot reads the parent past the head's overlap
-    (the head shrank since): the engine copies up to the head's overlap only, then
-    detaches every snapshot, which loses that data — a gap outside crash safety."""
-    assert img.parent is not None
-    return not img.features & DEEP_FLATTEN or all(
-        s.parent.overlap <= img.parent.overlap for s in img.snaps if s.parent is not None
-    )
-
-
 def next_op(m: Model, rng: random.Random, focus: tuple[str, str] | None = None) -> Op | None:
     """One operation valid in state ``m`` (librbd would accept it); with ``focus``
     (pool, name) one on that live image (None if there is none)."""
@@ -337,8 +313,8 @@ def next_op(m: Model, rng: random.Random, focus: tuple[str, str] | None = None) 
     unprotected = [(p, n, s) for p, n, s in snaps if not s.protected]
     lonely_names = m.lonely_snaps()
     lonely = [(p, n, s) for p, n, s in protected if (p, n, s.name) in lonely_names]
-    rollbackable = [(p, n, s) for p, n, i in live for s in i.snaps if _can_roll_back(i, s)]
-    clones = [(p, n, i) for p, n, i in live if i.parent is not None and _can_flatten(i)]
+    rollbackable = [(p, n, s) for p, n, i in live for s in i.snaps]
+    clones = [(p, n, i) for p, n, i in live if i.parent is not None]
     bare = [(p, n, i) for p, n, i in live if not i.snaps]  # removable / trashable
     restorable = [(p, n) for p in POOLS for n in m.trash[p]
                   if n not in m.pools[p] and len(m.pools[p]) < MAX_LIVE and focus is None]
