@@ -108,3 +108,21 @@ class CloneHistoryContract:
             img.flatten()
             img.rollback_to_snap("s1")
             assert img.read(0, SIZE) == PARENT
+
+    def test_shrink_then_grow_reads_zeros_with_fancy_striping(
+        self, lib: Any, ioctx: Any
+    ) -> None:
+        """Striping v2 spreads the bytes past a new end over the objects of the last
+        object set; a shrink must clear them there too."""
+        lib.RBD().create(ioctx, "f", SIZE, order=ORDER, stripe_unit=64 * 1024, stripe_count=4)
+        cut = 3 * MiB + 12345
+        with lib.Image(ioctx, "f") as img:
+            img.write(PARENT, 0)
+            img.resize(cut)
+            img.resize(SIZE)
+            assert img.read(0, SIZE) == PARENT[:cut] + bytes(SIZE - cut)
+            img.create_snap("s")
+            img.resize(MiB + 1)
+            img.resize(SIZE)
+            assert img.read(0, SIZE) == PARENT[: MiB + 1] + bytes(SIZE - MiB - 1)
+        assert self.read_snap(lib, ioctx, "f", "s") == PARENT[:cut] + bytes(SIZE - cut)

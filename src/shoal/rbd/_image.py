@@ -776,17 +776,28 @@ class Image:
                 self._copyup_if_needed(objectno, self._oid(objectno))
 
     def _object_end(self, offset: int) -> int:
-        obj = self._layout.object_size
-        return -(-offset // obj) * obj
+        """The end of the object set holding byte ``offset`` (with the default
+        layout: of its object), rounded up: the bytes past ``offset`` that share
+        objects with the bytes before it."""
+        span = self._layout.object_size * max(1, self._layout.stripe_count)
+        return -(-offset // span) * span
 
     def _zero_tail(self, start: int, end: int) -> None:
-        """Zero [start, end) inside the object that straddles ``start`` (default layout)."""
-        if end <= start or not self._layout.is_default:
+        """Clear image bytes [start, end) in objects that also hold bytes before
+        ``start`` (``end`` at most :meth:`_object_end` of ``start``), so data
+        once past the end never shows again; objects that do not exist stay so."""
+        if end <= start:
             return
-        objectno = start // self._layout.object_size
-        oid = self._oid(objectno)
-        if self._object_exists(objectno, oid):
-            self._data.trunc(oid, start - objectno * self._layout.object_size)
+        if self._layout.is_default:
+            objectno = start // self._layout.object_size
+            oid = self._oid(objectno)
+            if self._object_exists(objectno, oid):
+                self._data.trunc(oid, start - objectno * self._layout.object_size)
+            return
+        for ext in map_extent(self._layout, start, end - start):
+            oid = self._oid(ext.objectno)
+            if self._object_exists(ext.objectno, oid):
+                self._data.zero(oid, ext.offset, ext.length)
 
     def _trim_objects(self, first: int, end: int | None) -> None:
         """Remove data objects numbered >= first (and < end if given)."""
