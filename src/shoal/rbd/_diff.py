@@ -51,7 +51,9 @@ def diff_iterate(
         extents.extend(_object_extents(img, objectno, exists, from_id, whole_object))
     if include_parent and from_id is None:
         extents.extend(_parent_extents(img, changes, whole_object))
-    for off, n, exists in _merge(_clip(extents, offset, end)):
+    layout = img.layout
+    unit = layout.stripe_unit if layout.stripe_count > 1 else layout.object_size
+    for off, n, exists in _split(_merge(_clip(extents, offset, end)), unit):
         cb(off, n, exists)
 
 
@@ -240,4 +242,17 @@ def _merge(extents: list[Extent]) -> list[Extent]:
             out[-1] = (p_off, max(p_off + p_n, off + n) - p_off, exists)
         else:
             out.append((off, n, exists))
+    return out
+
+
+def _split(extents: list[Extent], unit: int) -> list[Extent]:
+    """Cut extents at every multiple of ``unit`` (bytes): as librbd calls back
+    once per object, no extent spans two objects."""
+    out: list[Extent] = []
+    for off, n, exists in extents:
+        end = off + n
+        while off < end:
+            cut = min(end, (off // unit + 1) * unit)
+            out.append((off, cut - off, exists))
+            off = cut
     return out

@@ -477,7 +477,7 @@ class DiffReader:
         length = self._src.u64(f"the length of record {tag!r}") if self.version == 2 else None
         body_at = self._src.pos
         record = self._dispatch(tag, at, length)
-        if length is not None and self._src.pos - body_at != length:
+        if length is not None and tag != _PROTECTED and self._src.pos - body_at != length:
             raise self._src.fail(
                 at + 1,
                 f"record {tag!r} declares {length} bytes but its body is "
@@ -523,7 +523,9 @@ class DiffReader:
         return name
 
     def _protected(self, at: int, length: int | None) -> bool:
-        self._expect_length(_PROTECTED, at, length, 1)
+        # The declared length is not checked: Ceph 16's `rbd export` declares 8
+        # for this 1-byte flag, and its own reader reads the flag and ignores
+        # the length. We do the same (and write the true length, 1).
         flag = self._src.read(1, "the snap-protected flag")[0]
         if flag > 1:
             raise self._src.fail(at, f"snap-protected flag is {flag}, expected 0 or 1")
