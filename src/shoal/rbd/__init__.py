@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from shoal.rbd import _cls as _cls  # registers the object classes
 from shoal.rbd._errors import ArgumentOutOfRange as ArgumentOutOfRange
+from shoal.rbd._errors import FunctionNotSupported as FunctionNotSupported
 from shoal.rbd._errors import ImageBusy as ImageBusy
 from shoal.rbd._errors import ImageExists as ImageExists
 from shoal.rbd._errors import ImageHasSnapshots as ImageHasSnapshots
@@ -45,6 +46,7 @@ __all__ = [
     "RBD",
     "RBD_LOCK_MODE_EXCLUSIVE",
     "ArgumentOutOfRange",
+    "FunctionNotSupported",
     "Image",
     "ImageBusy",
     "ImageExists",

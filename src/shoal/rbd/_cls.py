@@ -456,3 +456,45 @@ def _unlock(ctx: ObjectContext, raw: bytes) -> bytes:
         raise errors.NotFound("lock held by another owner")
     ctx.rm_xattr(_LOCK_ATTR)
     return b""
+
+
+# --- watchers (a read-write handle is open) ----------------------------------------------
+
+_WATCH_ATTR = "rbd.watchers"
+
+
+def _watchers(ctx: ObjectContext) -> dict[str, Any]:
+    try:
+        return dict(json.loads(ctx.get_xattr(_WATCH_ATTR)))
+    except errors.NoData:
+        return {}
+
+
+@register_method("lock", "watch", WR)
+def _watch(ctx: ObjectContext, raw: bytes) -> bytes:
+    """Register {cookie, owner} as a watcher; drop the ``stale`` cookies given."""
+    _need_header(ctx)
+    doc = decode(raw)
+    current = _watchers(ctx)
+    for cookie in doc.get("stale", []):
+        current.pop(cookie, None)
+    current[doc["cookie"]] = doc["owner"]
+    ctx.set_xattr(_WATCH_ATTR, encode(current))
+    return b""
+
+
+@register_method("lock", "unwatch", WR)
+def _unwatch(ctx: ObjectContext, raw: bytes) -> bytes:
+    if not ctx.exists():
+        return b""
+    current = _watchers(ctx)
+    if current.pop(decode(raw)["cookie"], None) is not None:
+        ctx.set_xattr(_WATCH_ATTR, encode(current))
+    return b""
+
+
+@register_method("lock", "list_watchers", RD)
+def _list_watchers(ctx: ObjectContext, raw: bytes) -> bytes:
+    if not ctx.exists():
+        raise errors.NotFound("no such image")
+    return encode(_watchers(ctx))

@@ -13,6 +13,7 @@ from shoal import errors
 
 __all__ = [
     "ArgumentOutOfRange",
+    "FunctionNotSupported",
     "ImageBusy",
     "ImageExists",
     "ImageHasSnapshots",
@@ -53,6 +54,12 @@ class ImageHasSnapshots(errors.NotEmpty):
 
 class ReadOnlyImage(errors.ReadOnly):
     """EROFS: the image is open read-only or at a snapshot."""
+
+
+class FunctionNotSupported(errors.NotSupported):
+    """ENOSYS: the image lacks the feature the call needs (e.g. layering)."""
+
+    errno = _errno.ENOSYS
 
 
 class ArgumentOutOfRange(errors.ShoalError):

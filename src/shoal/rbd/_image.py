@@ -27,6 +27,7 @@ from shoal.objstore import SNAP_HEAD, IoCtx, WriteOp
 from shoal.rbd import _cls
 from shoal.rbd._cache import WriteCache
 from shoal.rbd._errors import (
+    FunctionNotSupported,
     ImageBusy,
     ImageExists,
     ImageNotFound,
@@ -35,6 +36,7 @@ from shoal.rbd._errors import (
 from shoal.rbd._features import (
     FEATURE_DEEP_FLATTEN,
     FEATURE_EXCLUSIVE_LOCK,
+    FEATURE_FAST_DIFF,
     FEATURE_LAYERING,
     FEATURE_OBJECT_MAP,
     FEATURES_MUTABLE,
@@ -166,9 +168,12 @@ class Image:
         self._closed = False
         self._snap_id = SNAP_HEAD
         self._snap_name: str | None = None
+        self._watch: LockOwner | None = None
         self.refresh()
         if snapshot is not None:
             self.set_snap(snapshot)
+        elif not self._read_only:
+            self._register_watch()
 
     # --- lifecycle ----------------------------------------------------------------
     def __enter__(self) -> Image:
@@ -196,6 +201,31 @@ class Image:
                 _cls.call(self._md, header_oid(self._id), "unlock",
                           {"cookie": self._owner.cookie}, cls="lock")
             self._owner = None
+        if self._watch is not None:
+            with contextlib.suppress(errors.NotFound):
+                _cls.call(self._md, header_oid(self._id), "unwatch",
+                          {"cookie": self._watch.cookie}, cls="lock")
+            self._watch = None
+
+    def _register_watch(self) -> None:
+        """Record this read-write handle on the header (librbd's header watch),
+        dropping watchers whose process died; removal refuses while any live."""
+        owner = new_owner(self._entity)
+        stale = [c for c, w in self._watchers().items() if not is_alive(w)]
+        _cls.call(self._md, header_oid(self._id), "watch",
+                  {"cookie": owner.cookie, "owner": owner.as_doc(), "stale": stale}, cls="lock")
+        self._watch = owner
+
+    def _watchers(self) -> dict[str, dict[str, Any]]:
+        return dict(_cls.call(self._md, header_oid(self._id), "list_watchers", cls="lock"))
+
+    def watchers_list(self) -> list[dict[str, Any]]:
+        """Live read-write handles of the image: ``addr``, ``id`` (pid), ``cookie``."""
+        return [
+            {"addr": w["address"], "id": int(w["pid"]), "cookie": cookie}
+            for cookie, w in sorted(self._watchers().items())
+            if is_alive(w)
+        ]
 
     def _name_from_directory(self) -> str:
         try:
@@ -300,10 +330,9 @@ class Image:
         return ParentSpec.from_doc(self._hdr.get("parent"))
 
     def overlap(self) -> int:
+        """Bytes of the parent the clone reads through (0 for an image without parent)."""
         spec = self.parent_spec()
-        if spec is None:
-            raise ImageNotFound("image has no parent")
-        return spec.overlap
+        return 0 if spec is None else spec.overlap
 
     def _parent_image(self, spec: ParentSpec) -> Image:
         key = (spec.pool_id, spec.pool_namespace, spec.image_id, spec.snap_id)
@@ -531,9 +560,11 @@ class Image:
         size = self.size()
         if offset < 0 or length < 0:
             raise errors.InvalidArgument("offset and length must be >= 0")
-        if offset > size:
+        if length == 0:
+            return 0  # as librbd: an empty request is always valid
+        if offset >= size:
             raise errors.InvalidArgument(
-                f"offset {offset} is past the end of the image ({size} bytes)"
+                f"offset {offset} is at or past the end of the image ({size} bytes)"
             )
         return min(length, size - offset)
 
@@ -665,27 +696,55 @@ class Image:
         return out
 
     def discard(self, offset: int, length: int) -> None:
-        """Deallocate a range; it reads back as zeros (never as parent data)."""
+        """Deallocate a range, in whole granules (as librbd does).
+
+        ``rbd_discard_granularity_bytes`` (64 KiB, capped at the object size):
+        each object's piece of the range shrinks to granule boundaries and is
+        skipped if nothing is left, so a small discard may leave data readable;
+        with objects no larger than a granule, a piece running to its object's
+        end is cut from any offset. What is discarded reads as zeros (never as
+        parent data). Use :meth:`write_zeroes` to zero exact bytes.
+        """
+        with self._mutex:
+            self._acquire()
+            self._flush_cache()
+            length = self._clip(offset, length)
+            obj = self._layout.object_size
+            granule = min(self._options.discard_granularity_bytes, obj)
+            for ext in map_extent(self._layout, offset, length):
+                lo, hi = ext.offset, ext.offset + ext.length
+                if granule < obj or hi < obj:
+                    lo = -(-lo // granule) * granule
+                    hi = hi // granule * granule
+                if lo < hi:
+                    self._deallocate(ext.objectno, lo, hi - lo)
+
+    def write_zeroes(self, offset: int, length: int, zero_flags: int = 0,
+                     fadvise_flags: int = 0) -> None:
+        """Make exactly ``length`` bytes at ``offset`` read as zeros."""
         with self._mutex:
             self._acquire()
             self._flush_cache()
             length = self._clip(offset, length)
             for ext in map_extent(self._layout, offset, length):
-                whole = ext.offset == 0 and ext.length == self._layout.object_size
-                if whole and self.parent_spec() is None:
-                    self._remove_object(ext.objectno)
-                elif whole:
-                    oid = self._oid(ext.objectno)
-                    self._mark(ext.objectno, ObjectState.EXISTS)
-                    if self._snaps:
-                        # the snapshots keep the parent's data here (also after a
-                        # flatten or a rollback): copy it up beneath them first
-                        self._copyup_if_needed(ext.objectno, oid)
-                    self._data.operate(oid, WriteOp().create(exclusive=False).truncate(0))
-                else:
-                    self._write_object(ext.objectno, ext.offset, None, ext.length)
+                self._deallocate(ext.objectno, ext.offset, ext.length)
 
-    write_zeroes = discard
+    def _deallocate(self, objectno: int, obj_offset: int, length: int) -> None:
+        """Zero one object's bytes [obj_offset, +length), removing or truncating
+        it where that frees space."""
+        whole = obj_offset == 0 and length == self._layout.object_size
+        if whole and self.parent_spec() is None:
+            self._remove_object(objectno)
+        elif whole:
+            oid = self._oid(objectno)
+            self._mark(objectno, ObjectState.EXISTS)
+            if self._snaps:
+                # the snapshots keep the parent's data here (also after a
+                # flatten or a rollback): copy it up beneath them first
+                self._copyup_if_needed(objectno, oid)
+            self._data.operate(oid, WriteOp().create(exclusive=False).truncate(0))
+        else:
+            self._write_object(objectno, obj_offset, None, length)
 
     def _remove_object(self, objectno: int) -> None:
         oid = self._oid(objectno)
@@ -903,7 +962,7 @@ class Image:
         with self._mutex:
             self._writable()
             if not self.features() & FEATURE_LAYERING:
-                raise errors.InvalidArgument("image has no layering feature")
+                raise FunctionNotSupported("image has no layering feature")
             snap = self._snap_by_name(name)
             if snap["protected"]:
                 raise ImageBusy(f"snapshot {name!r} is already protected")
@@ -984,6 +1043,8 @@ class Image:
             allowed = FEATURES_MUTABLE | (0 if enabled else FEATURE_DEEP_FLATTEN)
             if features & ~allowed:
                 raise errors.InvalidArgument("cannot change those features on a live image")
+            if enabled and features & FEATURE_OBJECT_MAP:
+                features |= FEATURE_FAST_DIFF  # as librbd: fast-diff comes with it
             current = self.features()
             new = current | features if enabled else current & ~features
             check_features(new)
@@ -1027,9 +1088,12 @@ class Image:
     def list_children2(self) -> list[dict[str, Any]]:
         from shoal.rbd._children import list_children
 
-        if self._snap_id == SNAP_HEAD:
-            raise errors.InvalidArgument("set a snapshot first (children are per snapshot)")
-        return list_children(self._io, self._id, self._snap_id)
+        if self._snap_id != SNAP_HEAD:
+            return list_children(self._io, self._id, self._snap_id)
+        # at the head: the clones of every snapshot, as librbd lists them
+        found = [c for snap_id in sorted(self._snaps)
+                 for c in list_children(self._io, self._id, snap_id)]
+        return sorted(found, key=lambda c: (c["pool"], c["image"]))
 
     def flatten(self, on_progress: Callable[[int, int], Any] | None = None) -> None:
         from shoal.rbd._flatten import flatten

@@ -41,6 +41,8 @@ class RbdOptions:
     - ``rbd default features`` (61), ``rbd default order`` (22),
       ``rbd default stripe unit`` / ``count`` (0 = object size / 1).
     - ``rbd concurrent management ops`` (10): accepted (the guide sets 20).
+    - ``rbd discard granularity bytes`` (64 KiB): discards free whole granules
+      only (capped at the object size); a power of two from 4 KiB to 32 MiB.
     """
 
     default_features: int = FEATURES_DEFAULT
@@ -51,6 +53,7 @@ class RbdOptions:
     cache_writethrough_until_flush: bool = True
     cache_max_dirty: int = 24 * MiB
     concurrent_management_ops: int = 10
+    discard_granularity_bytes: int = 64 * 1024
     entity: str = "client.admin"
 
     @classmethod
@@ -67,6 +70,7 @@ class RbdOptions:
             ("rbd_default_stripe_count", "default_stripe_count"),
             ("rbd_cache_max_dirty", "cache_max_dirty"),
             ("rbd_concurrent_management_ops", "concurrent_management_ops"),
+            ("rbd_discard_granularity_bytes", "discard_granularity_bytes"),
         ):
             if (raw := get(key)) is not None:
                 kw[attr] = _int(key, raw)
@@ -79,6 +83,11 @@ class RbdOptions:
         opts = cls(**kw)  # type: ignore[arg-type]
         if not limits.rbd_order_min <= opts.default_order <= limits.rbd_order_max:
             raise errors.InvalidArgument(f"rbd_default_order = {opts.default_order}: 12..25")
+        g = opts.discard_granularity_bytes
+        if not 4096 <= g <= 32 * MiB or g & (g - 1):
+            raise errors.InvalidArgument(
+                f"rbd_discard_granularity_bytes = {g}: a power of two, 4096..33554432"
+            )
         if opts.cache_max_dirty < 0:
             raise errors.InvalidArgument("rbd_cache_max_dirty must be >= 0")
         return opts

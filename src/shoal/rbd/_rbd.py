@@ -28,12 +28,14 @@ from shoal.objstore import IoCtx
 from shoal.rbd import _cls
 from shoal.rbd._errors import (
     ArgumentOutOfRange,
+    FunctionNotSupported,
     ImageBusy,
     ImageExists,
     ImageHasSnapshots,
     ImageNotFound,
 )
 from shoal.rbd._features import (
+    FEATURE_FAST_DIFF,
     FEATURE_LAYERING,
     FEATURE_OBJECT_MAP,
     FEATURE_STRIPINGV2,
@@ -70,8 +72,10 @@ _Names = list[str]
 
 
 def check_image_name(name: str) -> None:
-    if not isinstance(name, str) or not name or "/" in name or "@" in name:
-        raise errors.InvalidArgument(f"invalid image name {name!r} (no '/', '@', not empty)")
+    """librbd takes any non-empty name ('/' and '@' included: only the CLI's
+    ``pool/image@snap`` spec gives them a meaning)."""
+    if not isinstance(name, str) or not name:
+        raise errors.InvalidArgument(f"invalid image name {name!r}: it must not be empty")
     if len(name.encode()) > limits.image_name_bytes_max:
         raise errors.InvalidArgument("image name too long")
 
@@ -139,6 +143,8 @@ class RBD:
         feats = self.options.default_features if features is None else features
         if not layout.is_default:
             feats |= FEATURE_STRIPINGV2
+        if feats & FEATURE_OBJECT_MAP:
+            feats |= FEATURE_FAST_DIFF  # librbd turns fast-diff on with object-map
         check_features(feats)
         if self._lookup_id(ioctx, name) is not None:
             raise ImageExists(f"image {name!r} already exists")
@@ -205,25 +211,34 @@ class RBD:
     ) -> None:
         """Clone a protected parent snapshot into a copy-on-write child (O(1)).
 
+        As librbd does, what is not given comes from the parent: its features,
+        order, stripe unit and stripe count (so a clone with a larger order than
+        its parent keeps the parent's stripe unit, and gets fancy striping).
+
         Raises ImageNotFound (parent or snapshot), InvalidArgument (snapshot not
-        protected, no layering), ImageExists.
+        protected), FunctionNotSupported (ENOSYS: parent or clone without
+        layering), ImageExists.
         """
         with Image(p_ioctx, p_name, snapshot=p_snapname, read_only=True,
                    options=self.options) as parent:
             if not parent.features() & FEATURE_LAYERING:
-                raise errors.InvalidArgument(f"parent image {p_name!r} has no layering feature")
+                raise FunctionNotSupported(f"parent image {p_name!r} has no layering feature")
             if not parent.is_protected_snap(p_snapname):
                 raise errors.InvalidArgument(
                     f"parent snapshot {p_name}@{p_snapname} must be protected before cloning"
                 )
-            feats = self.options.default_features if features is None else features
+            feats = parent.features() if features is None else features
             if not feats & FEATURE_LAYERING:
-                raise errors.InvalidArgument("a clone needs the layering feature")
+                raise FunctionNotSupported("a clone needs the layering feature")
             spec = ParentSpec(p_ioctx.pool_id, p_ioctx.get_namespace(), parent.id(),
                               parent.snapshot_id(), parent.size())
-            self._create(c_ioctx, c_name, parent.size(),
-                         order if order is not None else parent.order(), False, feats,
-                         stripe_unit, stripe_count, data_pool, spec)
+            self._create(
+                c_ioctx, c_name, parent.size(),
+                order if order is not None else parent.order(), False, feats,
+                parent.stripe_unit() if stripe_unit is None else stripe_unit,
+                parent.stripe_count() if stripe_count is None else stripe_count,
+                data_pool, spec,
+            )
 
     # --- list / rename / remove -------------------------------------------------------
     def list(self, ioctx: IoCtx) -> _Names:
@@ -312,6 +327,9 @@ class RBD:
         held = _cls.call(ioctx, header_oid(image_id), "get_info", cls="lock")
         if held is not None and is_alive(held):
             raise ImageBusy(f"image {name!r} is in use by {held.get('entity')}")
+        watchers = _cls.call(ioctx, header_oid(image_id), "list_watchers", cls="lock")
+        if any(is_alive(w) for w in watchers.values()):
+            raise ImageBusy(f"image {name!r} still has watchers (it is open for writing)")
         return hdr
 
     def _purge(self, ioctx: IoCtx, image_id: str) -> None:

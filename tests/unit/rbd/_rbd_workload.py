@@ -180,8 +180,15 @@ class Model:
             off, length, seed = op[3], op[4], op[5]
             img.data = img.data[:off] + data_for(seed, length) + img.data[off + length :]
         elif kind == "discard":
-            off, length = op[3], op[4]
-            img.data = img.data[:off] + bytes(length) + img.data[off + length :]
+            # librbd's granularity: 64 KiB granules = the objects here, so only an
+            # object's piece that runs to its end is discarded (from any offset)
+            off, end = op[3], op[3] + op[4]
+            data = bytearray(img.data)
+            for start in range(off // OBJECT_SIZE * OBJECT_SIZE, end, OBJECT_SIZE):
+                lo, hi = max(off, start), min(end, start + OBJECT_SIZE)
+                if hi == start + OBJECT_SIZE:
+                    data[lo:hi] = bytes(hi - lo)
+            img.data = bytes(data)
         elif kind == "snap":
             img.snaps.append(Snap(op[3], img.size, img.data, False, img.parent))
             img.next_snap += 1
