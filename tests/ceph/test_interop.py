@@ -104,10 +104,12 @@ class Sides:
     def spec(self, name: str, at: str = "") -> str:
         return f"{self.pool}/{name}{at}"
 
-    def qemu_spec(self, name: str) -> str:
-        spec = f"rbd:{self.pool}/{name}:id=admin:conf={self.ceph.conf}"
-        if self.ceph.keyring is not None:
-            spec += f":keyring={self.ceph.keyring}"
+    def qemu_spec(self, name: str, user: str = "admin", keyring: Path | None = None) -> str:
+        """QEMU's ``rbd:POOL/IMAGE:id=USER:conf=...`` for an image of the pool."""
+        spec = f"rbd:{self.pool}/{name}:id={user}:conf={self.ceph.conf}"
+        keyring = keyring if keyring is not None else self.ceph.keyring
+        if keyring is not None:
+            spec += f":keyring={keyring}"
         return spec
 
     @contextmanager
@@ -526,6 +528,29 @@ def test_qemu_img_reads_an_image_imported_from_a_shoal_export(sides: Sides) -> N
     copy = sides.tmp / unique("from-qemu.raw")
     qemu_img("convert", "-f", "raw", "-O", "raw", sides.qemu_spec(theirs), str(copy))
     assert copy.read_bytes() == content
+
+
+def test_qemu_img_reads_it_as_a_cinder_like_user(sides: Sides) -> None:
+    """As the guide's ``client.cinder`` (its caps, for this pool): qemu-img opens the image
+    read-write, which ``allow rwx pool=...`` permits."""
+    content = data(62, MiB) + bytes(MiB) + data(63, 4096)
+    ours, theirs = unique("qemu-cinder-shoal"), unique("qemu-cinder-ceph")
+    sides.shoal("rbd", "import", "--no-progress", "-", sides.spec(ours), stdin=content)
+    sides.rbd("import", "--no-progress", "-", sides.spec(theirs), stdin=sides.shoal_export(ours))
+    user = unique("interop-cinder")
+    keyring = sides.tmp / f"ceph.client.{user}.keyring"
+    osd_caps = f"allow class-read object_prefix rbd_children, allow rwx pool={sides.pool}"
+    sides.ceph.run("ceph", "auth", "get-or-create", f"client.{user}", "mon", "allow r",
+                   "osd", osd_caps, "-o", str(keyring))
+    try:
+        spec = sides.qemu_spec(theirs, user=user, keyring=keyring)
+        info = json.loads(qemu_img("info", "--output=json", spec))
+        assert info["virtual-size"] == len(content)
+        copy = sides.tmp / unique("cinder-copy.raw")
+        qemu_img("convert", "-f", "raw", "-O", "raw", spec, str(copy))
+        assert copy.read_bytes() == content
+    finally:
+        sides.ceph.run("ceph", "auth", "del", f"client.{user}")
 
 
 def test_qcow2_converted_by_qemu_img_imports_into_shoal(sides: Sides) -> None:
