@@ -287,7 +287,8 @@ def metadata(stream: bytes) -> list[Any]:
 def test_same_history_gives_the_same_whole_object_streams(
     sides: Sides, shoal_history: str, ceph_history: str
 ) -> None:
-    """With ``--whole-object`` both tools write byte-identical streams for the same history.
+    """With ``--whole-object`` both tools write byte-identical streams (and ``rbd diff``
+    lists) for the same history.
 
     Both report every object touched since the start snapshot as one extent of the whole
     object (cut at the image end), read it and write it as ``w``, or as ``z`` where it was
@@ -300,6 +301,10 @@ def test_same_history_gives_the_same_whole_object_streams(
         theirs = sides.rbd("export-diff", *args, sides.spec(ceph_history, at_snap(to_snap)),
                            "-")
         assert ours == theirs, (from_snap, to_snap, covered(ours), covered(theirs))
+        # and ``rbd diff --whole-object`` lists the same extents
+        listed = ["diff", *args[1:], "--format", "json"]
+        assert sides.shoal("rbd", *listed, sides.spec(shoal_history, at_snap(to_snap))) == \
+            sides.rbd(*listed, sides.spec(ceph_history, at_snap(to_snap)))
 
 
 def test_same_history_gives_equivalent_extent_streams(
