@@ -19,3 +19,23 @@ def test_bench_rbd_tiny(tmp_path: Path) -> None:
     out = bench_rbd.run(mib=8, ops=50, base=tmp_path, rounds=1)
     assert out["diff_extents"] == 100
     assert all(v > 0 for v in out.values())
+
+
+def test_bench_backends_tiny(tmp_path: Path) -> None:
+    """The side-by-side bench end to end, with the embedded engine in both columns (the
+    Ceph column needs a cluster: ``bench/bench_backends.py`` starts one by itself)."""
+    import json
+
+    from bench import bench_backends
+
+    params = bench_backends.Params(mib=8, ops=50, rand_mib=8, diff_gib=1, rounds=1,
+                                   clones=1, diff_changed=10)
+    out = bench_backends.run(params, tmp_path, ceph=False)
+    assert [row["key"] for row in out["rows"]] == [row.key for row in bench_backends.ROWS]
+    assert all(row["embedded"] > 0 and row["ceph"] > 0 for row in out["rows"])
+    assert all(row["ratio"] == row["embedded"] / row["ceph"] for row in out["rows"])
+    table = bench_backends.render(out["rows"], "tiny")
+    assert len(table.splitlines()) == 3 + len(bench_backends.ROWS)
+    assert "emb÷ceph" in table
+    assert json.loads(json.dumps(out))["params"]["ops"] == 50
+    assert list(tmp_path.iterdir()) == []  # both stores removed
