@@ -391,12 +391,6 @@ def diff_iterate_both(sides: Sides) -> dict[str, dict[tuple[str | None, bool], A
     return found
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "shoal.rbd Image.diff_iterate merges the extents of neighbouring objects into one "
-    "callback: a 4 KiB write across the object 0/1 boundary comes back as (4190208, 8192) "
-    "and, with whole_object=True, four changed neighbouring objects as one (0, 16 MiB) "
-    "extent; librbd 16 calls back once per object and never across an object boundary "
-    "(shoal's export-diff cuts them at object boundaries, so the streams agree)"))
 def test_diff_iterate_extents_stay_inside_one_object(sides: Sides) -> None:
     found = diff_iterate_both(sides)
     for key, extents in found["ceph"].items():
@@ -471,11 +465,6 @@ def ceph_v2_export(sides: Sides, name: str) -> bytes:
 CEPH_P_RECORD = b"p" + (8).to_bytes(8, "little")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "shoal's diff reader (shoal.rbd._diffstream DiffReader._protected) requires the v2 'p' "
-    "record to declare 1 byte; Ceph 16 writes 'p', le64 8, then a 1-byte flag, so shoal "
-    "refuses every real format-2 export of an image with snapshots: 'record b'p' declares "
-    "8 bytes, expected 1', EINVAL"))
 def test_export_format_2_from_rbd_imports_with_shoal(sides: Sides, ceph_history: str) -> None:
     stream = ceph_v2_export(sides, ceph_history)
     assert stream.count(CEPH_P_RECORD) == 3  # one per snapshot: s1, s2, s3
@@ -583,13 +572,9 @@ def test_qcow2_converted_by_qemu_img_imports_into_shoal(sides: Sides) -> None:
 
 def test_partial_discard_below_the_granularity(sides: Sides) -> None:
     """A discard smaller than ``rbd_discard_granularity_bytes`` (64 KiB) is *skipped* by
-    librbd (Ceph 16 defaults), so the old data stays readable; shoal's engine zeroes every
-    discarded byte, as the librbd API documents ("logically filled with zeroes").
-
-    Ceph's choice is an optimisation (discard is advisory for a guest), not something a
-    caller can rely on either way; shoal keeps the stricter behaviour. The diff streams carry
-    the difference faithfully: import-diff ``z`` records are applied as zero writes on both
-    sides (see the round trips above).
+    librbd (Ceph 16 defaults), so the old data stays readable, and shoal does the same;
+    ``write_zeroes`` zeroes exact bytes on both. The diff streams carry zeros faithfully:
+    import-diff ``z`` records are applied as zero writes on both sides.
     """
     payload = data(80, 64 * KiB)
     hole = (8 * KiB, 8 * KiB)
@@ -599,7 +584,9 @@ def test_partial_discard_below_the_granularity(sides: Sides) -> None:
         with opened as img:
             img.write(payload, 0)
             img.discard(*hole)
-            results[side] = img.read(0, len(payload))
+            skipped = img.read(0, len(payload))
+            img.write_zeroes(*hole)
+            results[side] = (skipped, img.read(0, len(payload)))
     zeroed = payload[: hole[0]] + bytes(hole[1]) + payload[sum(hole):]
-    assert results["shoal"] == zeroed
-    assert results["ceph"] == payload  # untouched: Ceph skipped the sub-granularity discard
+    assert results["ceph"] == (payload, zeroed)
+    assert results["shoal"] == results["ceph"]
