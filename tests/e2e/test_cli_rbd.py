@@ -15,6 +15,7 @@ import json
 import re
 import shlex
 import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -497,3 +498,34 @@ def test_children_all_names_trashed_clone_by_its_trash_name(cluster: Path) -> No
                    if line.endswith(" tchild"))
     assert ok(cluster, "children vms/tparent@s") == ""
     assert ok(cluster, "children --all vms/tparent@s") == f"vms/tchild (trash {image_id})\n"
+
+
+def test_an_image_open_for_writing_is_watched_and_not_removed(cluster: Path) -> None:
+    """A read-write handle in another process is a watcher (``rbd status``) and keeps
+    ``rbd rm`` away (EBUSY, rbd's hint); once it closes, removal works."""
+    ok(cluster, "create --size 64M volumes/held")
+    with subprocess.Popen(
+        [sys.executable, "-c", (
+            "import sys\n"
+            "from shoal.cluster import connect\n"
+            "from shoal.rbd import Image\n"
+            f"with connect({str(cluster)!r}) as s, Image(s.open_ioctx('volumes'), 'held'):\n"
+            "    print('open', flush=True)\n"
+            "    sys.stdin.read()\n"
+        )],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    ) as holder:
+        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+        status = ok(cluster, "status volumes/held")
+        assert re.fullmatch(
+            rf"Watchers:\n\twatcher=\S+:0/{holder.pid} client\.{holder.pid} cookie=\w+\n", status
+        ), status
+        watchers = json.loads(ok(cluster, "status volumes/held --format json"))["watchers"]
+        assert [w["client"] for w in watchers] == [holder.pid]
+        busy = rbd(cluster, "rm --no-progress volumes/held")
+        assert busy.returncode == 16
+        assert busy.stderr.startswith("rbd: error: image still has watchers\n"), busy.stderr
+        assert "held" in ok(cluster, "ls volumes").split()
+        holder.communicate("", timeout=30)
+    assert ok(cluster, "status volumes/held") == "Watchers: none\n"
+    ok(cluster, "rm --no-progress volumes/held")

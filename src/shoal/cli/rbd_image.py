@@ -210,8 +210,8 @@ def status(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
            namespace: str | None, image: str | None, fmt: str | None, pretty: bool) -> None:
     """Show the status of this image.
 
-    The watchers are the exclusive-lock owner, if any (the embedded engine has
-    no watch/notify).
+    The watchers are the image's open read-write handles (rbd's header watch),
+    as ``watcher=ADDRESS client.ID cookie=COOKIE``.
     """
     args = Positionals(words)
     spec = resolve_spec(args, pool=pool, namespace=namespace, image=image, snap=None,
@@ -221,14 +221,19 @@ def status(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
     with connected_image(obj_, spec.pool, spec.namespace, spec.image,
                          read_only=True) as (_s, _io, img):
         try:
-            owners = [str(o.get("owner", "")) for o in img.lock_get_owners()]
+            found = img.watchers_list()
         except errors.ShoalError as exc:
             fail("show status failed", exc)
     if formatter is not None:
-        watchers: Node = arr(*(("watcher", obj(("address", a))) for a in owners))
+        watchers: Node = arr(*(
+            ("watcher", obj(("address", str(w["addr"])), ("client", int(w["id"])),
+                            ("cookie", str(w["cookie"]))))
+            for w in found
+        ))
         emit(render("status", obj(("watchers", watchers)), formatter, pretty))
-    elif owners:
-        emit("Watchers:\n" + "".join(f"\twatcher={a}\n" for a in owners))
+    elif found:
+        emit("Watchers:\n" + "".join(
+            f"\twatcher={w['addr']} client.{w['id']} cookie={w['cookie']}\n" for w in found))
     else:
         emit("Watchers: none\n")
 
