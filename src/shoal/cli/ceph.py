@@ -13,6 +13,9 @@ is printed like ``ceph`` (``src/ceph.in``) prints it:
 - connection refused (wrong or unknown key): ``[errno 13] RADOS permission denied
   (error connecting to the cluster)``, exit 13.
 
+The same on both backends (``--backend embedded|ceph``): on ``ceph`` the
+command dict goes to the real monitors and their reply is printed the same way.
+
 Options (anywhere among the words, before a lone ``--``): the global options,
 ``-f/--format json|json-pretty|plain``, ``-o/--out-file FILE`` (``-`` = stdout;
 a new file is created with mode 0600), ``-i/--in-file FILE`` (``-`` = stdin),
@@ -32,7 +35,14 @@ import click
 
 from shoal import errors
 from shoal.cli._common import GLOBAL_VALUE_OPTIONS, GlobalOptions
-from shoal.cluster import COMMANDS, CommandSyntaxError, MonResult, Session, connect, parse_words
+from shoal.cluster import (
+    COMMANDS,
+    CommandSyntaxError,
+    MonResult,
+    Session,
+    open_session,
+    parse_words,
+)
 
 __all__ = ["ceph"]
 
@@ -87,7 +97,10 @@ def _split_argv(argv: Sequence[str], opts: GlobalOptions) -> _Invocation:
             inline = argv[index]
             index += 1
         if name in GLOBAL_VALUE_OPTIONS:
-            opts.apply(name, inline)
+            try:
+                opts.apply(name, inline)
+            except errors.InvalidArgument as exc:
+                raise _Usage(f"{name}: {exc.message}") from None
         else:
             setattr(inv, _CEPH_VALUE_OPTIONS[name], inline)
     if inv.status:
@@ -130,7 +143,7 @@ def _read_input(in_file: str | None) -> bytes:
 
 def _open_session(opts: GlobalOptions) -> Session:
     try:
-        return connect(opts.resolved_data_dir(), opts.entity(), opts.keyring)
+        return open_session(opts.backend_config())
     except errors.AuthenticationFailed:
         raise _Usage(
             "[errno 13] RADOS permission denied (error connecting to the cluster)", errno.EACCES
@@ -138,6 +151,9 @@ def _open_session(opts: GlobalOptions) -> Session:
     except errors.NotFound as exc:
         raise _Usage(f"{exc}\n[errno 2] RADOS object not found (error connecting to the "
                      "cluster)", 1) from None
+    except errors.TimedOut:
+        raise _Usage("[errno 110] RADOS timed out (error connecting to the cluster)",
+                     1) from None
     except errors.ShoalError as exc:
         raise _Usage(f"Error initializing cluster client: {exc}", 1) from None
 
