@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from shoal.cluster import EmbeddedSession, MonResult
+from shoal.cluster import EmbeddedSession, MonResult, rbd_pool_init
 
 
 def run(session: EmbeddedSession, prefix: str, **args: object) -> MonResult:
@@ -126,6 +126,25 @@ def test_ls_detail(admin: EmbeddedSession) -> None:
     assert detail[1]["application_metadata"] == {"rbd": {}}
     assert detail[1]["pg_num"] == 8 and detail[1]["size"] == 1
     assert detail[1]["last_change"] == "4"
+
+
+def test_rbd_pool_init_puts_the_pool_in_selfmanaged_snaps_mode(admin: EmbeddedSession) -> None:
+    # As Ceph 16: `rbd pool init` allocates (and releases) a self-managed snap id, which sets
+    # the pool's selfmanaged_snaps flag for good and is an osdmap change of the pool.
+    run(admin, "osd pool create", pool="volumes", pg_num=8)
+    before = json.loads(run(admin, "osd pool ls", detail="detail", format="json").outbuf)[0]
+    assert (before["flags"], before["flags_names"]) == (1, "hashpspool")
+    rbd_pool_init(admin, "volumes")
+    after = json.loads(run(admin, "osd pool ls", detail="detail", format="json").outbuf)[0]
+    assert (after["flags"], after["flags_names"]) == (8193, "hashpspool,selfmanaged_snaps")
+    assert int(after["last_change"]) > int(before["last_change"])
+    line = run(admin, "osd pool ls", detail="detail").outbuf.decode()
+    assert " flags hashpspool,selfmanaged_snaps stripe_width 0 application rbd\n" in line
+    run(admin, "osd pool delete", pool="volumes", pool2="volumes",
+        yes_i_really_really_mean_it=True)
+    run(admin, "osd pool create", pool="volumes", pg_num=8)  # a new pool: a new id, no flag
+    again = json.loads(run(admin, "osd pool ls", detail="detail", format="json").outbuf)[0]
+    assert again["flags_names"] == "hashpspool"
 
 
 def test_get(admin: EmbeddedSession) -> None:

@@ -80,7 +80,15 @@ class GlobalOptions:
                              name=self.entity(), keyring=self.keyring)
 
     def resolved_data_dir(self) -> Path:
-        """``--data-dir``, else ``--conf``'s directory, else the default location."""
+        """``--data-dir``, else ``--conf``'s directory, else the default location.
+
+        Raises:
+            errors.InvalidArgument: the ``ceph`` backend is selected (it has no
+                data directory: open sessions with :meth:`backend_config`).
+        """
+        if self.resolved_backend() != "embedded":
+            raise errors.InvalidArgument(
+                "this command does not support --backend ceph yet (no data directory)")
         if self.data_dir is not None:
             return self.data_dir
         if self.conf is not None:

@@ -147,18 +147,32 @@ def _pool_line(ctx: MonContext, pool: PoolInfo) -> str:
         f"pool {pool.id} '{pool.name}' replicated size 1 min_size 1 crush_rule 0 "
         f"object_hash rjenkins pg_num {pool.pg_num} pgp_num {pool.pg_num} "
         f"autoscale_mode off last_change {ctx.db.pool_last_change(pool.id)} "
-        "flags hashpspool stripe_width 0"
+        f"flags {_flags(ctx, pool)[1]} stripe_width 0"
     )
     if pool.applications:
         line += " application " + ",".join(sorted(pool.applications))
     return line + "\n"
 
 
+#: ``pg_pool_t`` flags: FLAG_HASHPSPOOL (always set) and FLAG_SELFMANAGED_SNAPS.
+_FLAG_HASHPSPOOL = 1
+_FLAG_SELFMANAGED_SNAPS = 1 << 13
+
+
+def _flags(ctx: MonContext, pool: PoolInfo) -> tuple[int, str]:
+    """The pool's flags and their names, as Ceph prints them: a pool that ever allocated
+    a self-managed snap id (``rbd pool init`` does) is ``hashpspool,selfmanaged_snaps``."""
+    if ctx.db.selfmanaged_snaps(pool.id):
+        return _FLAG_HASHPSPOOL | _FLAG_SELFMANAGED_SNAPS, "hashpspool,selfmanaged_snaps"
+    return _FLAG_HASHPSPOOL, "hashpspool"
+
+
 def _pool_dump(ctx: MonContext, pool: PoolInfo) -> dict[str, Any]:
     """The main fields of Ceph's ``pg_pool_t::dump``, for ``osd pool ls detail``."""
+    flags, flags_names = _flags(ctx, pool)
     return {
         "pool_id": pool.id, "pool_name": pool.name, "create_time": utime_local(pool.created),
-        "flags": 1, "flags_names": "hashpspool", "type": 1, "size": 1, "min_size": 1,
+        "flags": flags, "flags_names": flags_names, "type": 1, "size": 1, "min_size": 1,
         "crush_rule": 0, "object_hash": 2, "pg_autoscale_mode": "off",
         "pg_num": pool.pg_num, "pg_placement_num": pool.pg_num,
         "pg_placement_num_target": pool.pg_num, "pg_num_target": pool.pg_num,

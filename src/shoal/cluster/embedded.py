@@ -114,7 +114,11 @@ class EmbeddedSession(Session):
     def open_ioctx(self, pool: str) -> IoCtx:
         store = self._open_store()
         info = store.get_pool(pool)
-        return CheckedIoCtx(store.open_ioctx(info.id), self._caps, info)
+        return CheckedIoCtx(store.open_ioctx(info.id), self._caps, info, self._record_snap_op)
+
+    def _record_snap_op(self, pool_id: int) -> None:
+        with self._db.write() as conn:
+            MonDB.record_snap_op(conn, pool_id)
 
     def shutdown(self) -> None:
         with self._lock:
