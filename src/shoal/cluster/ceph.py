@@ -21,6 +21,7 @@ Usage::
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import sys
@@ -80,10 +81,12 @@ def map_rados_error(exc: BaseException, context: str) -> errors.ShoalError:
     The binding's ``errno`` (positive) selects the class through
     :func:`shoal.errors.error_for_errno` (ENOENT NotFound, EEXIST AlreadyExists,
     EPERM PermissionDenied, EACCES AuthenticationFailed, ETIMEDOUT TimedOut
-    ...); an exception without an errno becomes :class:`~shoal.errors.Unavailable`.
+    ...); EIO or no errno at all becomes :class:`~shoal.errors.Unavailable`.
     """
     code = getattr(exc, "errno", None)
     message = f"{context}: {exc}"
+    if code == errno.EIO:
+        return errors.Unavailable(message)
     if isinstance(code, int) and code != 0:
         return errors.error_for_errno(code, message)
     return errors.Unavailable(message)
@@ -208,8 +211,6 @@ class CephSession(Session):
 
     def open_ioctx(self, pool: str) -> IoCtx:
         self._check_open()
-        from shoal.objstore.rados import RadosIoCtx
-
         rados = import_rados()
         try:
             raw = self._cluster.open_ioctx(pool)
@@ -217,6 +218,8 @@ class CephSession(Session):
             raise errors.PoolNotFound(f"pool '{pool}' does not exist") from exc
         except rados.Error as exc:
             raise map_rados_error(exc, f"error opening pool '{pool}'") from exc
+        from shoal.objstore.rados import RadosIoCtx  # late: it imports rados at module level
+
         return RadosIoCtx(raw)
 
     def rbd_pool_init(self, pool: str, force: bool = False) -> None:

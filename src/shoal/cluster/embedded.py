@@ -49,10 +49,12 @@ def connect(
     then does not close it.
 
     Raises:
-        errors.InvalidArgument: bad entity name, malformed key or keyring.
-        errors.NotFound: no keyring holds a key for ``name``.
-        errors.AuthenticationFailed: unknown entity or wrong key (EACCES).
-        errors.Unavailable: the data directory cannot be created or read.
+        errors.InvalidArgument: bad entity name or malformed ``key``.
+        errors.NotFound: no keyring file exists (ENOENT).
+        errors.AuthenticationFailed: unknown entity, wrong key, or a keyring
+            without a key for ``name`` (EACCES), as librados.
+        errors.Unavailable: the data directory cannot be created or read, or
+            the keyring does not parse (EIO, as librados).
     """
     layout = ensure_data_dir(Path(data_dir) if data_dir is not None else default_data_dir())
     keys.check_entity_name(name)
