@@ -34,7 +34,7 @@ from shoal import errors
 from shoal.cluster import keys
 from shoal.cluster._base import MonCommand, MonResult, Session
 from shoal.cluster._poolinit import enable_rbd_application
-from shoal.objstore import IoCtx
+from shoal.objstore import IoCtx, PoolInfo
 
 __all__ = ["DEFAULT_TIMEOUT_S", "CephSession", "connect_ceph", "import_rados", "map_rados_error"]
 
@@ -218,9 +218,16 @@ class CephSession(Session):
             raise errors.PoolNotFound(f"pool '{pool}' does not exist") from exc
         except rados.Error as exc:
             raise map_rados_error(exc, f"error opening pool '{pool}'") from exc
-        from shoal.objstore.rados import RadosIoCtx  # late: it imports rados at module level
+        from shoal.objstore.rados import RadosIoCtx, RadosStore
 
-        return RadosIoCtx(raw)
+        store = RadosStore(self._cluster, owned=False)  # open_pool, list_pools, snapsets
+        try:
+            return RadosIoCtx(raw, store)
+        except errors.ShoalError:
+            # The pool's description comes from the monitors (`osd pool ls detail`); an
+            # entity without mon read caps still gets a working handle.
+            pool_info = PoolInfo(int(raw.get_pool_id()), pool, 0, 0.0)
+            return RadosIoCtx(raw, store, pool=pool_info)
 
     def rbd_pool_init(self, pool: str, force: bool = False) -> None:
         """``rbd pool init``: the monitor enables the ``rbd`` application (its
