@@ -264,6 +264,20 @@ def test_cli_json_output_matches_the_real_tool(ceph_cluster: CephCluster) -> Non
     assert (ours.returncode, ours.stdout) == (0, real.stdout)
 
 
+@pytest.mark.parametrize("words", [
+    "osd tree", "health detail", "osd pool autoscale-status", "mon dump", "osd dump -f json",
+    "osd pool get device_health_metrics all", "osd pool frobnicate", "osd pool set",
+])
+def test_cli_commands_beyond_shoals_table(ceph_cluster: CephCluster, words: str) -> None:
+    """Words shoal's table does not know go through the monitors' command descriptions:
+    the same output, diagnostics and status as the real ``ceph``."""
+    ours = _shoal("--backend", "ceph", *ceph_cluster.cli_args(), "ceph", *words.split())
+    real = subprocess.run(["ceph", *ceph_cluster.cli_args(), *words.split()],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert (ours.returncode, ours.stdout, ours.stderr) == (
+        real.returncode, real.stdout, real.stderr)
+
+
 def test_cli_wrong_key_exits_13_like_ceph(ceph_cluster: CephCluster, tmp_path: Path) -> None:
     wrong = tmp_path / "wrong.keyring"
     wrong.write_text(f"[client.admin]\n\tkey = {WRONG_KEY}\n")

@@ -26,7 +26,7 @@ import json
 import math
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,13 @@ from shoal.cluster._base import MonCommand, MonResult, Session
 from shoal.cluster._poolinit import enable_rbd_application
 from shoal.objstore import IoCtx, PoolInfo
 
-__all__ = ["DEFAULT_TIMEOUT_S", "CephSession", "connect_ceph", "import_rados", "map_rados_error"]
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "CephSession",
+    "connect_ceph",
+    "import_rados",
+    "map_rados_error",
+]
 
 #: Bound on connecting, each monitor command and each OSD operation (seconds).
 #: Without it, a cluster with no OSD up makes ``rbd pool init`` block forever.
@@ -247,6 +253,33 @@ class CephSession(Session):
             raise map_rados_error(exc, f"rbd pool init {pool}") from exc
         finally:
             ioctx.close()
+
+    def parse_words(self, words: Sequence[str]) -> dict[str, object] | None:
+        """``ceph`` CLI words as a command dict, by the monitors' own command
+        descriptions (``get_command_descriptions``) and Ceph's ``ceph_argparse``
+        (python3-ceph-argparse), as the real ``ceph`` tool parses them. For
+        commands shoal's own table does not know (mgr commands included: the
+        monitor forwards them).
+
+        Returns None when no command matches; Ceph's advice (the closest
+        commands) has then been written to stderr, as ``ceph`` writes it.
+
+        Raises:
+            errors.Unavailable: no ``ceph_argparse``, or no descriptions.
+        """
+        self._check_open()
+        import_rados()  # puts Debian's dist-packages on the path if needed
+        try:
+            import ceph_argparse  # type: ignore[import-not-found, import-untyped, unused-ignore]
+        except ImportError as exc:
+            raise errors.Unavailable(f"parsing this command needs ceph_argparse: {exc}") from exc
+        reply = self.mon_command({"prefix": "get_command_descriptions"})
+        if reply.ret < 0:
+            raise errors.Unavailable(
+                f"problem getting command descriptions from mon: {reply.outs}")
+        sigdict = ceph_argparse.parse_json_funcsigs(reply.outbuf.decode(), "cli")
+        valid = ceph_argparse.validate_command(sigdict, list(words))
+        return dict(valid) if valid else None
 
     def shutdown(self) -> None:
         with self._lock:
