@@ -17,8 +17,9 @@ strings too) and their outputs are mapped back before comparing; cephx keys are 
 in all three runs, except where a comment below says why not.
 
 ``shoal rbd`` is not wired to ``--backend ceph`` yet (``cli/rbd.py`` opens an embedded
-session): the ``shoal-ceph`` run does ``rbd pool init`` through the library
-(``open_session(...).rbd_pool_init``), which is what that command calls.
+session, and refuses the Ceph backend): until it is, the ``shoal-ceph`` run does ``rbd pool
+init`` through the library (``open_session(...).rbd_pool_init``), which is what that command
+calls.
 """
 
 from __future__ import annotations
@@ -160,11 +161,17 @@ class Runner:
 Runs = dict[str, tuple[Runner, list[Outcome]]]
 
 
-def _library_pool_init(conf: Path) -> Callable[[str], Outcome]:
-    """``rbd pool init POOL`` as shoal's ``rbd pool init`` does it, through the library;
-    the failure text is what ``shoal rbd pool init`` prints for it."""
+def _library_pool_init(conf: Path, argv_for: Callable[[list[str]], list[str]],
+                       back: Mapping[str, str]) -> Callable[[str], Outcome]:
+    """``shoal --backend ceph rbd pool init POOL``; while ``shoal rbd`` refuses the Ceph
+    backend (cli/rbd.py), what it calls, through the library, with the text it prints."""
 
     def pool_init(pool: str) -> Outcome:
+        proc = subprocess.run(argv_for(["rbd", "pool", "init", pool]), capture_output=True,
+                              text=True, timeout=120, check=False, stdin=subprocess.DEVNULL)
+        if "does not support --backend ceph" not in proc.stderr:
+            return Outcome(proc.returncode, normalise(proc.stdout, back),
+                           normalise(proc.stderr, back))
         with open_session(BackendConfig(backend="ceph", ceph_conf=conf)) as session:
             try:
                 session.rbd_pool_init(pool)
@@ -183,12 +190,15 @@ def runs(ceph_cluster: CephCluster, tmp_path_factory: pytest.TempPathFactory,
     data_dir = base / "data"
     shoal = shoal_command()
     tags = {"shoal-ceph": uuid.uuid4().hex[:6], "real-ceph": uuid.uuid4().hex[:6]}
+    def shoal_ceph(words: list[str]) -> list[str]:
+        return [*shoal, "--backend", "ceph", *ceph_cluster.cli_args(), *words]
+
+    back = {f"{n}-{tags['shoal-ceph']}": n for n in NAMES}
     runners = [
         Runner("embedded", lambda w: [*shoal, "--data-dir", str(data_dir), *w],
                base / "k-embedded", None),
-        Runner("shoal-ceph",
-               lambda w: [*shoal, "--backend", "ceph", *ceph_cluster.cli_args(), *w],
-               base / "k-shoal-ceph", tags["shoal-ceph"], _library_pool_init(ceph_cluster.conf)),
+        Runner("shoal-ceph", shoal_ceph, base / "k-shoal-ceph", tags["shoal-ceph"],
+               _library_pool_init(ceph_cluster.conf, shoal_ceph, back)),
         Runner("real-ceph", lambda w: [w[0], *ceph_cluster.cli_args(), *w[1:]],
                base / "k-real-ceph", tags["real-ceph"]),
     ]
@@ -325,3 +335,30 @@ def test_known_difference_pool_name_with_a_slash(
         subprocess.run(real.argv_for(["ceph", "osd", "pool", "rm", name, name,
                                       "--yes-i-really-really-mean-it"]),
                        capture_output=True, timeout=60, check=False)
+
+
+def test_known_difference_rbd_pool_init_of_another_application(
+        runs: Runs, ceph_cluster: CephCluster) -> None:
+    # Ceph 16's `rbd pool init` prints "pool already registered to a different application."
+    # and still exits 0; `shoal rbd pool init` exits 1 (EPERM). The fix belongs in
+    # cli/rbd.py (not this helper's file); reported.
+    outcomes = {}
+    for name in ("embedded", "real-ceph"):
+        runner = runs[name][0]
+        pool = f"other-app-{uuid.uuid4().hex[:6]}"
+        for words in (["ceph", "osd", "pool", "create", pool, "8"],
+                      ["ceph", "osd", "pool", "application", "enable", pool, "cephfs"]):
+            subprocess.run(runner.argv_for(words), capture_output=True, timeout=60, check=True)
+        try:
+            proc = subprocess.run(runner.argv_for(["rbd", "pool", "init", pool]),
+                                  capture_output=True, text=True, timeout=60, check=False)
+            outcomes[name] = Outcome(proc.returncode, proc.stdout, normalise(proc.stderr, {}))
+        finally:
+            subprocess.run(runner.argv_for(["ceph", "osd", "pool", "rm", pool, pool,
+                                            "--yes-i-really-really-mean-it"]),
+                           capture_output=True, timeout=60, check=False)
+    message = "rbd: pool already registered to a different application.\n"
+    assert outcomes["real-ceph"] == Outcome(0, "", message)
+    assert outcomes["embedded"].stderr == message
+    if outcomes["embedded"].status != 0:
+        pytest.xfail("shoal rbd pool init exits 1 here, Ceph's rbd 0 (cli/rbd.py)")
