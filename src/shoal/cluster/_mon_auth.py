@@ -109,7 +109,8 @@ def _export(ctx: MonContext, args: Args) -> MonResult:
     found = ctx.db.get_entity(name)
     if found is None:
         return fail(errno.ENOENT, f"no key for {name}")
-    return reply(ctx, [_as_json(found)], _keyring([found]), f"export {name}")
+    # Ceph 16 prints the entity's EntityAuth here: "auth(key=...)"
+    return reply(ctx, [_as_json(found)], _keyring([found]), f"export auth(key={found.key})")
 
 
 # --- get-or-create ------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 
 from shoal import errors, limits
 from shoal.cluster._base import MonResult
+from shoal.cluster._commands import POOL_VARS
 from shoal.cluster._format import dump, utime_local
 from shoal.cluster._mon import Args, MonContext, fail, handler, ok, reply
 from shoal.cluster._mondb import MonDB
@@ -100,6 +101,8 @@ def _check_create(name: str, args: Args) -> None:
 @handler("osd pool create")
 def _create(ctx: MonContext, args: Args) -> MonResult:
     name = str(args["pool"])
+    if args.get("pool_type", "replicated") not in ("replicated", "erasure"):
+        return fail(errno.EINVAL, f"unknown pool type '{args['pool_type']}'")
     existing = _find(ctx, name)
     if existing is not None:
         pool_type = args.get("pool_type", "replicated")
@@ -230,6 +233,8 @@ def _get(ctx: MonContext, args: Args) -> MonResult:
     pool = _require(ctx, str(args["pool"]))
     known = _pool_vars(pool)
     var = str(args["var"])
+    if var not in POOL_VARS:
+        return fail(errno.EINVAL, f"pool '{pool.name}': invalid variable: '{var}'")
     if var != "all" and var not in known:
         return fail(errno.ENOENT, f"option '{var}' is not set on pool '{pool.name}'")
     chosen = known if var == "all" else {var: known[var]}
@@ -288,6 +293,40 @@ def _app_disable(ctx: MonContext, args: Args) -> MonResult:
     ctx.store.set_pool_application(pool.name, app, enabled=False)
     _bump(ctx, pool.id)
     return ok(outs=f"disable application '{app}' on pool '{pool.name}'")
+
+
+def _enabled_app(ctx: MonContext, args: Args) -> tuple[PoolInfo, str]:
+    pool = _require(ctx, str(args["pool"]))
+    app = str(args["app"])
+    if app not in pool.applications:
+        raise errors.NotFound(f"application '{app}' is not enabled on pool '{pool.name}'")
+    return pool, app
+
+
+@handler("osd pool application set")
+def _app_set(ctx: MonContext, args: Args) -> MonResult:
+    pool, app = _enabled_app(ctx, args)
+    key, value = str(args["key"]), str(args["value"])
+    if len(key) > _MAX_POOL_APPLICATION_LENGTH:  # Ceph 16 names the app here, not the key
+        return fail(errno.EINVAL, f"key '{app}' too long; max length "
+                    f"{_MAX_POOL_APPLICATION_LENGTH}")
+    if len(value) > _MAX_POOL_APPLICATION_LENGTH:
+        return fail(errno.EINVAL, f"value '{value}' too long; max length "
+                    f"{_MAX_POOL_APPLICATION_LENGTH}")
+    ctx.store.set_pool_application(pool.name, app, enabled=True, key=key, value=value)
+    _bump(ctx, pool.id)
+    return ok(outs=f"set application '{app}' key '{key}' to '{value}' on pool '{pool.name}'")
+
+
+@handler("osd pool application rm")
+def _app_rm(ctx: MonContext, args: Args) -> MonResult:
+    pool, app = _enabled_app(ctx, args)
+    key = str(args["key"])
+    if key not in pool.applications[app]:
+        return ok(outs=f"application '{app}' on pool '{pool.name}' does not have key '{key}'")
+    ctx.store.set_pool_application(pool.name, app, enabled=False, key=key)
+    _bump(ctx, pool.id)
+    return ok(outs=f"removed application '{app}' key '{key}' on pool '{pool.name}'")
 
 
 @handler("osd pool application get")
