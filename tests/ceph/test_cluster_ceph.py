@@ -110,6 +110,23 @@ def test_connect_refuses_a_missing_conf(tmp_path: Path) -> None:
         open_session(BackendConfig(backend="ceph", ceph_conf=tmp_path / "nope.conf"))
 
 
+def test_open_ioctx_is_a_rados_ioctx(ceph_config: BackendConfig, rados_cluster: Any) -> None:
+    from shoal.objstore.rados import RadosIoCtx
+
+    name = _unique("io")
+    with open_session(ceph_config) as session:
+        session.create_pool(name, 8)
+        try:
+            with session.open_ioctx(name) as io:
+                assert isinstance(io, RadosIoCtx)
+                assert io.raw.get_pool_name() == name == io.pool_name
+                io.write_full("greeting", b"hello")
+            with rados_cluster.open_ioctx(name) as raw:
+                assert raw.read("greeting") == b"hello"
+        finally:
+            session.delete_pool(name)
+
+
 def test_rbd_pool_init_uses_librbd(ceph_config: BackendConfig, rados_cluster: Any) -> None:
     name = _unique("init")
     with open_session(ceph_config) as session:
