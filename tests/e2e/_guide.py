@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 from tests.shoal_cli import run_shoal_cli
@@ -21,13 +22,32 @@ BACKUP_OSD = "allow class-read object_prefix rbd_children, allow rwx pool=backup
 CAPS = {"client.cinder": CINDER_OSD, "client.glance": GLANCE_OSD,
         "client.cinder-backup": BACKUP_OSD}
 
-GUIDE = [
-    *(f"ceph osd pool create {pool} 128" for pool in POOLS),
-    *(f"rbd pool init {pool}" for pool in POOLS),
-    f"ceph auth get-or-create client.cinder mon 'allow r' osd '{CINDER_OSD}'",
-    f"ceph auth get-or-create client.glance mon 'allow r' osd '{GLANCE_OSD}'",
-    f"ceph auth get-or-create client.cinder-backup mon 'allow r' osd '{BACKUP_OSD}'",
-]
+USERS = ("client.cinder", "client.glance", "client.cinder-backup")
+
+
+def guide_commands(rename: Mapping[str, str] | None = None) -> list[str]:
+    """The guide's command lines; ``rename`` maps its pool and user names (``volumes``,
+    ``client.cinder`` ...) to others, in the commands and inside the caps strings alike
+    (for a shared Ceph cluster, where names must be unique to a test)."""
+    names = dict(rename or {})
+
+    def pool(name: str) -> str:
+        return names.get(name, name)
+
+    def caps(text: str) -> str:
+        for name in POOLS:
+            text = text.replace(f"pool={name}", f"pool={pool(name)}")
+        return text
+
+    return [
+        *(f"ceph osd pool create {pool(p)} 128" for p in POOLS),
+        *(f"rbd pool init {pool(p)}" for p in POOLS),
+        *(f"ceph auth get-or-create {pool(user)} mon 'allow r' osd '{caps(CAPS[user])}'"
+          for user in USERS),
+    ]
+
+
+GUIDE = guide_commands()
 
 
 def keyring_file(data_dir: Path, entity: str) -> Path:

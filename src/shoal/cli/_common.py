@@ -1,15 +1,19 @@
 """Options every ``shoal`` command shares, and how they are found in argv.
 
 The global options (as Ceph's tools name them) select the cluster and the
-identity: ``--data-dir DIR`` (or ``-c/--conf DIR/ceph.conf``: the data directory
-is the file's directory), ``--id NAME`` or ``-n/--name TYPE.ID``, and
-``-k/--keyring FILE``. They are accepted before the command group (``shoal --id
-cinder ceph ...``) and, as Ceph allows, after it (``shoal ceph ... --id cinder``);
-a later occurrence overrides an earlier one.
+identity: ``--backend embedded|ceph`` (else ``$SHOAL_BACKEND``, else
+``embedded``); for ``embedded``, ``--data-dir DIR`` (or ``-c/--conf
+DIR/ceph.conf``: the data directory is the file's directory); for ``ceph``,
+``-c/--conf FILE`` names a real ``ceph.conf`` (else ``$CEPH_CONF``, else
+``/etc/ceph/ceph.conf``); ``--id NAME`` or ``-n/--name TYPE.ID``, and
+``-k/--keyring FILE`` (passed to librados as the real tools do). They are
+accepted before the command group (``shoal --id cinder ceph ...``) and, as
+Ceph allows, after it (``shoal ceph ... --id cinder``); a later occurrence overrides an earlier one.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +21,9 @@ from typing import Any, TypeVar
 
 import click
 
-from shoal.cluster import default_data_dir
+from shoal import errors
+from shoal.cluster import BackendConfig, default_data_dir
+from shoal.cluster.backend import BackendName, check_backend
 from shoal.cluster.datadir import ADMIN_ENTITY
 
 __all__ = ["GlobalOptions", "global_options"]
@@ -27,8 +33,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass
 class GlobalOptions:
-    """The selected data directory, entity and keyring (None: the default)."""
+    """The selected backend, data directory or conf, entity and keyring (None: the default)."""
 
+    backend: BackendName | None = None
     data_dir: Path | None = None
     conf: Path | None = None
     name: str | None = None
@@ -40,8 +47,48 @@ class GlobalOptions:
     def entity(self) -> str:
         return self.name or ADMIN_ENTITY
 
+    def set_backend(self, name: str) -> None:
+        """Select the backend.
+
+        Raises:
+            errors.InvalidArgument: not ``embedded`` or ``ceph``.
+        """
+        self.backend = check_backend(name)
+
+    def resolved_backend(self) -> BackendName:
+        """``--backend``, else ``$SHOAL_BACKEND``, else ``embedded``.
+
+        Raises:
+            errors.InvalidArgument: ``$SHOAL_BACKEND`` names no backend.
+        """
+        if self.backend is not None:
+            return self.backend
+        return check_backend(os.environ.get("SHOAL_BACKEND") or "embedded")
+
+    def backend_config(self) -> BackendConfig:
+        """The :class:`~shoal.cluster.BackendConfig` these options select
+        (give it to :func:`shoal.cluster.open_session`).
+
+        Raises:
+            errors.InvalidArgument: unknown backend or malformed entity name.
+        """
+        backend = self.resolved_backend()
+        if backend == "ceph":
+            return BackendConfig(backend="ceph", ceph_conf=self.conf, name=self.entity(),
+                                 keyring=self.keyring)
+        return BackendConfig(backend="embedded", data_dir=self.resolved_data_dir(),
+                             name=self.entity(), keyring=self.keyring)
+
     def resolved_data_dir(self) -> Path:
-        """``--data-dir``, else ``--conf``'s directory, else the default location."""
+        """``--data-dir``, else ``--conf``'s directory, else the default location.
+
+        Raises:
+            errors.InvalidArgument: the ``ceph`` backend is selected (it has no
+                data directory: open sessions with :meth:`backend_config`).
+        """
+        if self.resolved_backend() != "embedded":
+            raise errors.InvalidArgument(
+                "this command does not support --backend ceph yet (no data directory)")
         if self.data_dir is not None:
             return self.data_dir
         if self.conf is not None:
@@ -55,6 +102,7 @@ class GlobalOptions:
 
 
 _SETTERS: dict[str, Callable[[GlobalOptions, str], None]] = {
+    "--backend": GlobalOptions.set_backend,
     "--data-dir": lambda o, v: setattr(o, "data_dir", Path(v).expanduser()),
     "-c": lambda o, v: setattr(o, "conf", Path(v)),
     "--conf": lambda o, v: setattr(o, "conf", Path(v)),
@@ -72,7 +120,10 @@ GLOBAL_VALUE_OPTIONS = frozenset(_SETTERS)
 def _store(option: str) -> Callable[[click.Context, click.Parameter, str | None], None]:
     def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
         if value is not None:
-            ctx.ensure_object(GlobalOptions).apply(option, value)
+            try:
+                ctx.ensure_object(GlobalOptions).apply(option, value)
+            except errors.InvalidArgument as exc:
+                raise click.BadParameter(exc.message, ctx, param) from None
 
     return callback
 
@@ -80,11 +131,15 @@ def _store(option: str) -> Callable[[click.Context, click.Parameter, str | None]
 def global_options(fn: F) -> F:
     """Add the global options to a click command; they update ``ctx.obj``."""
     specs = [
+        (("--backend",), "--backend", "embedded|ceph",
+         "Cluster backend: the embedded one, or a real Ceph cluster through librados "
+         "[default: $SHOAL_BACKEND, else embedded]."),
         (("--data-dir",), "--data-dir", "DIR",
          "Data directory of the embedded cluster [default: $SHOAL_DATA_DIR, else "
          "$XDG_DATA_HOME/shoal, else ~/.local/share/shoal]."),
         (("-c", "--conf"), "--conf", "FILE",
-         "A ceph.conf inside the data directory (selects that directory)."),
+         "embedded: a ceph.conf inside the data directory (selects that directory); "
+         "ceph: the cluster's ceph.conf [default: $CEPH_CONF, else /etc/ceph/ceph.conf]."),
         (("--id", "--user"), "--id", "NAME", "Client id: act as client.NAME."),
         (("-n", "--name"), "--name", "TYPE.ID", "Entity name [default: client.admin]."),
         (("-k", "--keyring"), "--keyring", "FILE",

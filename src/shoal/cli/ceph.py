@@ -13,6 +13,12 @@ is printed like ``ceph`` (``src/ceph.in``) prints it:
 - connection refused (wrong or unknown key): ``[errno 13] RADOS permission denied
   (error connecting to the cluster)``, exit 13.
 
+The same on both backends (``--backend embedded|ceph``): on ``ceph`` the
+command dict goes to the real monitors and their reply is printed the same way;
+words shoal's own command table does not know are parsed, as the real ``ceph``
+parses them, against the monitors' command descriptions (so every mon and mgr
+command works there).
+
 Options (anywhere among the words, before a lone ``--``): the global options,
 ``-f/--format json|json-pretty|plain``, ``-o/--out-file FILE`` (``-`` = stdout;
 a new file is created with mode 0600), ``-i/--in-file FILE`` (``-`` = stdin),
@@ -32,7 +38,15 @@ import click
 
 from shoal import errors
 from shoal.cli._common import GLOBAL_VALUE_OPTIONS, GlobalOptions
-from shoal.cluster import COMMANDS, CommandSyntaxError, MonResult, Session, connect, parse_words
+from shoal.cluster import (
+    COMMANDS,
+    CephSession,
+    CommandSyntaxError,
+    MonResult,
+    Session,
+    open_session,
+    parse_words,
+)
 
 __all__ = ["ceph"]
 
@@ -87,7 +101,10 @@ def _split_argv(argv: Sequence[str], opts: GlobalOptions) -> _Invocation:
             inline = argv[index]
             index += 1
         if name in GLOBAL_VALUE_OPTIONS:
-            opts.apply(name, inline)
+            try:
+                opts.apply(name, inline)
+            except errors.InvalidArgument as exc:
+                raise _Usage(f"{name}: {exc.message}") from None
         else:
             setattr(inv, _CEPH_VALUE_OPTIONS[name], inline)
     if inv.status:
@@ -105,18 +122,35 @@ def _help_text(words: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def _build_command(inv: _Invocation) -> dict[str, object]:
+def _build_command(inv: _Invocation, session: Session | None = None) -> dict[str, object]:
+    """The command dict for ``inv``'s words: by shoal's command table, else (on the
+    Ceph backend, ``session`` given) by the monitors' own command descriptions."""
     if not inv.words:
         raise _Usage("no command given; run 'shoal ceph --help' for the list of commands")
     try:
         cmd = parse_words(inv.words)
     except CommandSyntaxError as exc:
-        raise _Usage("\n".join([*exc.lines, "Error EINVAL: invalid command"])) from None
+        if not isinstance(session, CephSession):
+            raise _Usage("\n".join([*exc.lines, "Error EINVAL: invalid command"])) from None
+        try:
+            described = session.parse_words(inv.words)  # prints Ceph's advice on failure
+        except errors.Unavailable:
+            raise _Usage("\n".join([*exc.lines, "Error EINVAL: invalid command"])) from None
+        if described is None:
+            raise _Usage("Error EINVAL: invalid command") from None
+        cmd = described
     if inv.format is not None:
         if inv.format not in _FORMATS:
             raise _Usage(f"invalid format {inv.format!r}: choose from {', '.join(_FORMATS)}")
         cmd["format"] = inv.format
     return cmd
+
+
+def _backend(opts: GlobalOptions) -> str:
+    try:
+        return opts.resolved_backend()
+    except errors.InvalidArgument as exc:
+        raise _Usage(f"SHOAL_BACKEND: {exc.message}") from None
 
 
 def _read_input(in_file: str | None) -> bytes:
@@ -130,7 +164,7 @@ def _read_input(in_file: str | None) -> bytes:
 
 def _open_session(opts: GlobalOptions) -> Session:
     try:
-        return connect(opts.resolved_data_dir(), opts.entity(), opts.keyring)
+        return open_session(opts.backend_config())
     except errors.AuthenticationFailed:
         raise _Usage(
             "[errno 13] RADOS permission denied (error connecting to the cluster)", errno.EACCES
@@ -138,6 +172,9 @@ def _open_session(opts: GlobalOptions) -> Session:
     except errors.NotFound as exc:
         raise _Usage(f"{exc}\n[errno 2] RADOS object not found (error connecting to the "
                      "cluster)", 1) from None
+    except errors.TimedOut:
+        raise _Usage("[errno 110] RADOS timed out (error connecting to the cluster)",
+                     1) from None
     except errors.ShoalError as exc:
         raise _Usage(f"Error initializing cluster client: {exc}", 1) from None
 
@@ -165,10 +202,15 @@ def run(argv: Sequence[str], opts: GlobalOptions) -> int:
         if inv.help:
             click.echo(_help_text(inv.words))
             return 0
-        cmd = _build_command(inv)
-        inbuf = _read_input(inv.in_file)
-        with _open_session(opts) as session:
-            result = session.mon_command(cmd, inbuf)
+        if _backend(opts) == "ceph":  # as `ceph`: connect, then parse (with the mon's help)
+            with _open_session(opts) as session:
+                cmd = _build_command(inv, session)
+                result = session.mon_command(cmd, _read_input(inv.in_file))
+        else:
+            cmd = _build_command(inv)
+            inbuf = _read_input(inv.in_file)
+            with _open_session(opts) as session:
+                result = session.mon_command(cmd, inbuf)
         if result.ret < 0:
             name = errno.errorcode.get(-result.ret, "Unknown")
             click.echo(f"Error {name}: {result.outs}", err=True)

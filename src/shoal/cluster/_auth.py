@@ -32,10 +32,14 @@ _PARSED_CACHE_MAX = 256
 def resolve_key(layout: DataDir, entity: str, keyring: Path | None, key: str | None) -> str:
     """The base64 secret ``entity`` presents.
 
+    As librados: no keyring file at all is ENOENT; a keyring without a key for
+    ``entity`` is refused like a wrong key (EACCES); a keyring that does not
+    parse is EIO.
+
     Raises:
-        errors.NotFound: no keyring file exists, or it has no section for ``entity``.
-        errors.InvalidArgument: the keyring does not parse.
-        errors.Unavailable: the keyring cannot be read.
+        errors.NotFound: no keyring file exists.
+        errors.AuthenticationFailed: the keyring has no section for ``entity``.
+        errors.Unavailable: the keyring cannot be read or does not parse.
     """
     if key is not None:
         return key.strip()
@@ -53,15 +57,15 @@ def _key_from_keyring(path: Path, entity: str) -> str:
     except OSError as exc:
         raise errors.Unavailable(f"cannot read keyring {path}: {exc.strerror}") from exc
     except UnicodeDecodeError:
-        raise errors.InvalidArgument(f"keyring {path} is not text") from None
+        raise errors.Unavailable(f"keyring {path} is not text") from None
     try:
         entries = keys.parse_keyring(text)
     except errors.InvalidArgument as exc:
-        raise errors.InvalidArgument(f"{path}: {exc}") from None
+        raise errors.Unavailable(f"{path}: {exc}") from None
     for entry in entries:
         if entry.entity == entity:
             return entry.key
-    raise errors.NotFound(f"keyring {path} has no key for {entity}")
+    raise errors.AuthenticationFailed(f"keyring {path} has no key for {entity}")
 
 
 def authenticate(db: MonDB, entity: str, key: str) -> AuthEntity:

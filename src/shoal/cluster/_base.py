@@ -137,6 +137,20 @@ class Session(ABC):
     def pool_exists(self, name: str) -> bool:
         return name in self.list_pools()
 
+    def rbd_pool_init(self, pool: str, force: bool = False) -> None:
+        """``rbd pool init``: enable the ``rbd`` application on ``pool`` and
+        validate it as librbd does (see :mod:`shoal.cluster._poolinit`).
+        Idempotent. A backend with its own librbd overrides this.
+
+        Raises:
+            errors.PoolNotFound: no such pool.
+            errors.PermissionDenied: another application is enabled (and not
+                ``force``), or the caps refuse the writes.
+        """
+        from shoal.cluster._poolinit import pool_init  # late: _poolinit imports this module
+
+        pool_init(self, pool, force)
+
     def __enter__(self: S) -> S:
         return self
 

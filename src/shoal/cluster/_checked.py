@@ -55,10 +55,14 @@ T = TypeVar("T")
 class CheckedIoCtx(IoCtx):
     """Wraps a store's ``IoCtx``; checks caps, then delegates. Thread-safe."""
 
-    def __init__(self, inner: IoCtx, caps: EntityCaps, pool: PoolInfo) -> None:
+    def __init__(self, inner: IoCtx, caps: EntityCaps, pool: PoolInfo,
+                 on_snap_op: Callable[[int], None] | None = None) -> None:
+        """``on_snap_op(pool_id)`` is called after a self-managed snap id was allocated
+        or removed (the embedded monitor records the pool's snapshot mode)."""
         super().__init__(pool)
         self._inner = inner
         self._caps = caps
+        self._on_snap_op = on_snap_op
 
     # --- namespace and lifecycle --------------------------------------------
     def get_namespace(self) -> str:
@@ -72,12 +76,12 @@ class CheckedIoCtx(IoCtx):
         self._inner.close()
 
     def dup(self) -> IoCtx:
-        return CheckedIoCtx(self._inner.dup(), self._caps, self._pool)
+        return CheckedIoCtx(self._inner.dup(), self._caps, self._pool, self._on_snap_op)
 
     def open_pool(self, pool: str | int) -> IoCtx:
         """Another pool with this handle's credentials (as librados does per client)."""
         inner = self._inner.open_pool(pool)
-        return CheckedIoCtx(inner, self._caps, inner._pool)
+        return CheckedIoCtx(inner, self._caps, inner._pool, self._on_snap_op)
 
     def list_pools(self) -> list[PoolInfo]:
         """Every pool (any authenticated client sees the OSD map's pool list)."""
@@ -231,11 +235,18 @@ class CheckedIoCtx(IoCtx):
 
     def create_self_managed_snap(self) -> int:
         self._snap_op("allocate a snapshot id for")
-        return self._inner.create_self_managed_snap()
+        snap_id = self._inner.create_self_managed_snap()
+        self._snap_op_done()
+        return snap_id
 
     def remove_self_managed_snap(self, snap_id: int) -> None:
         self._snap_op("remove a snapshot id for")
         self._inner.remove_self_managed_snap(snap_id)
+        self._snap_op_done()
+
+    def _snap_op_done(self) -> None:
+        if self._on_snap_op is not None:
+            self._on_snap_op(self.pool_id)
 
     def rollback_self_managed_snap(self, oid: str, snap_id: int) -> None:
         self._require(oid, "roll back", read=True, write=True)

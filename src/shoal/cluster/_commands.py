@@ -100,15 +100,29 @@ def _a(
 #: Ceph writes ``[A-Za-z0-9-_.]``; the ``9-_`` there is a range in Python's re, which
 #: Ceph's CLI inherits. shoal means what Ceph meant: letters, digits, ``-``, ``_``, ``.``.
 _GOODCHARS = r"[A-Za-z0-9_.-]"
+#: An application metadata value may also hold ``=``.
+_VALUE_GOODCHARS = r"[A-Za-z0-9_.=-]"
 _POOL = _a("pool", "pool")
 _ENTITY = _a("entity")
 _CAPS_OPT = _a("caps", many=True, required=False)
 _DETAIL = _a("detail", "choices", choices=("detail",), required=False)
 _SURE = _a("yes_i_really_mean_it", "bool", required=False)
-_POOL_VARS = (
+#: ``osd pool get``'s variables, in Ceph 16's order (the embedded monitor knows a subset).
+POOL_VARS = (
     "size", "min_size", "pg_num", "pgp_num", "crush_rule", "hashpspool", "nodelete",
     "nopgchange", "nosizechange", "write_fadvise_dontneed", "noscrub", "nodeep-scrub",
-    "fast_read", "pg_autoscale_mode", "all",
+    "hit_set_type", "hit_set_period", "hit_set_count", "hit_set_fpp", "use_gmt_hitset",
+    "target_max_objects", "target_max_bytes", "cache_target_dirty_ratio",
+    "cache_target_dirty_high_ratio", "cache_target_full_ratio", "cache_min_flush_age",
+    "cache_min_evict_age", "erasure_code_profile", "min_read_recency_for_promote", "all",
+    "min_write_recency_for_promote", "fast_read", "hit_set_grade_decay_rate",
+    "hit_set_search_last_n", "scrub_min_interval", "scrub_max_interval",
+    "deep_scrub_interval", "recovery_priority", "recovery_op_priority", "scrub_priority",
+    "compression_mode", "compression_algorithm", "compression_required_ratio",
+    "compression_max_blob_size", "compression_min_blob_size", "csum_type", "csum_min_block",
+    "csum_max_block", "allow_ec_overwrites", "fingerprint_algorithm", "pg_autoscale_mode",
+    "pg_autoscale_bias", "pg_num_min", "pg_num_max", "target_size_bytes", "target_size_ratio",
+    "dedup_tier", "dedup_chunk_algorithm", "dedup_cdc_chunk_size", "bulk",
 )
 
 COMMANDS: tuple[CommandSpec, ...] = (
@@ -174,7 +188,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         _a("yes_i_really_really_mean_it", "bool", required=False),
         _a("yes_i_really_really_mean_it_not_faking", "bool", required=False),
     ), "remove pool", "osd", "rw"),
-    CommandSpec("osd pool get", (_POOL, _a("var", "choices", choices=_POOL_VARS)),
+    CommandSpec("osd pool get", (_POOL, _a("var", "choices", choices=POOL_VARS)),
                 "get pool parameter <var>", "osd", "r"),
     CommandSpec("osd pool get-quota", (_POOL,), "obtain object or byte limits for pool",
                 "osd", "r"),
@@ -183,6 +197,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ), "enable use of an application <app> [cephfs,rbd,rgw] on pool <poolname>", "osd", "rw"),
     CommandSpec("osd pool application disable", (_POOL, _a("app"), _SURE),
                 "disables use of an application <app> on pool <poolname>", "osd", "rw"),
+    CommandSpec("osd pool application set", (
+        _POOL, _a("app", goodchars=_GOODCHARS), _a("key", goodchars=_GOODCHARS),
+        _a("value", goodchars=_VALUE_GOODCHARS),
+    ), "sets application <app> metadata key <key> to <value> on pool <poolname>", "osd", "rw"),
+    CommandSpec("osd pool application rm", (
+        _POOL, _a("app", goodchars=_GOODCHARS), _a("key"),
+    ), "removes application <app> metadata key <key> on pool <poolname>", "osd", "rw"),
     CommandSpec("osd pool application get", (
         _a("pool", "pool", required=False), _a("app", required=False),
         _a("key", required=False),
@@ -206,7 +227,8 @@ def validate(spec: CommandSpec, cmd: Mapping[str, object]) -> dict[str, object]:
 
     Raises:
         errors.InvalidArgument: a required argument is missing or one has the
-            wrong type, is out of range, not a valid choice, or has bad characters.
+            wrong type or is out of range (choices and characters are the CLI's
+            checks, see :func:`convert`).
     """
     out: dict[str, object] = {}
     for arg in spec.args:
@@ -215,31 +237,40 @@ def validate(spec: CommandSpec, cmd: Mapping[str, object]) -> dict[str, object]:
             if arg.required:
                 raise errors.InvalidArgument(f"missing required parameter {arg.name}")
             continue
-        out[arg.name] = _convert_many(arg, value) if arg.many else convert(arg, value)
+        if arg.many:
+            out[arg.name] = _convert_many(arg, value)
+        else:
+            out[arg.name] = convert(arg, value, client=False)
     return out
 
 
 def _convert_many(arg: ArgSpec, value: object) -> list[str]:
     items = value if isinstance(value, list | tuple) else [value]
-    return [str(convert(arg, item)) for item in items]
+    return [str(convert(arg, item, client=False)) for item in items]
 
 
-def convert(arg: ArgSpec, value: object) -> object:
-    """Convert one value for ``arg``; see :func:`validate` for the errors."""
+def convert(arg: ArgSpec, value: object, *, client: bool = True) -> object:
+    """Convert one value for ``arg``; see :func:`validate` for the errors.
+
+    ``client``: also check choices and allowed characters, as the ``ceph`` CLI
+    does before sending a command; a monitor does not (Ceph 16 takes
+    ``osd pool application set ... key="bad key"`` as JSON, and its handlers
+    refuse bad choices with their own messages).
+    """
     if arg.kind == "bool":
         return _to_bool(arg, value)
     if arg.kind in ("int", "float"):
         return _to_number(arg, value)
     if not isinstance(value, str):
         raise errors.InvalidArgument(f"bad or missing field '{arg.name}'")
+    # The messages are ceph_argparse's (the real ``ceph`` prints them after "Invalid command: ").
+    if not client:
+        return value
     if arg.kind == "choices" and value not in arg.choices:
-        raise errors.InvalidArgument(
-            f"{arg.name}: {value!r} is not one of {'|'.join(arg.choices)}"
-        )
+        raise errors.InvalidArgument(f"{value} not in {'|'.join(arg.choices)}")
     if arg.goodchars and not re.fullmatch(arg.goodchars + "+", value):
-        raise errors.InvalidArgument(
-            f"{arg.name}: {value!r} contains characters outside {arg.goodchars}"
-        )
+        bad = "".join(dict.fromkeys(c for c in value if not re.fullmatch(arg.goodchars, c)))
+        raise errors.InvalidArgument(f"invalid chars {bad} in {value}")
     return value
 
 

@@ -123,9 +123,10 @@ def is_json(fmt: str) -> bool:
 
 
 def dump(value: object, fmt: str) -> bytes:
-    """Encode ``value`` as Ceph's formatter ``fmt`` (json or json-pretty) would."""
+    """Encode ``value`` as Ceph's formatter ``fmt`` (json or json-pretty) would
+    (``json-pretty`` ends with a newline, ``json`` does not)."""
     if fmt == "json-pretty":
-        return json.dumps(value, indent=4).encode()
+        return json.dumps(value, indent=4).encode() + b"\n"
     if fmt == "json":
         return json.dumps(value, separators=(",", ":")).encode()
     raise ValueError(f"not a JSON format: {fmt!r}")

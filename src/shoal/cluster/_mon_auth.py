@@ -19,7 +19,7 @@ from shoal.cluster import keys
 from shoal.cluster._base import MonResult
 from shoal.cluster._mon import Args, MonContext, fail, handler, ok, reply
 from shoal.cluster._mondb import AuthEntity, MonDB
-from shoal.cluster.caps import validate_caps
+from shoal.cluster.caps import ceph_parse_error
 
 __all__: list[str] = []
 
@@ -40,7 +40,9 @@ def _caps_pairs(args: Args) -> dict[str, str]:
         raise errors.InvalidArgument("bad capabilities request; odd number of arguments")
     pairs = dict(zip(vector[::2], vector[1::2], strict=True))
     for service, text in pairs.items():
-        validate_caps(service, text)
+        message = ceph_parse_error(service, text)
+        if message is not None:
+            raise errors.BadCaps(message)  # Ceph's wording; validate_caps says more
     return pairs
 
 
@@ -107,7 +109,8 @@ def _export(ctx: MonContext, args: Args) -> MonResult:
     found = ctx.db.get_entity(name)
     if found is None:
         return fail(errno.ENOENT, f"no key for {name}")
-    return reply(ctx, [_as_json(found)], _keyring([found]), f"export {name}")
+    # Ceph 16 prints the entity's EntityAuth here: "auth(key=...)"
+    return reply(ctx, [_as_json(found)], _keyring([found]), f"export auth(key={found.key})")
 
 
 # --- get-or-create ------------------------------------------------------------------

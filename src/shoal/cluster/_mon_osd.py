@@ -18,6 +18,7 @@ from typing import Any
 
 from shoal import errors, limits
 from shoal.cluster._base import MonResult
+from shoal.cluster._commands import POOL_VARS
 from shoal.cluster._format import dump, utime_local
 from shoal.cluster._mon import Args, MonContext, fail, handler, ok, reply
 from shoal.cluster._mondb import MonDB
@@ -100,6 +101,8 @@ def _check_create(name: str, args: Args) -> None:
 @handler("osd pool create")
 def _create(ctx: MonContext, args: Args) -> MonResult:
     name = str(args["pool"])
+    if args.get("pool_type", "replicated") not in ("replicated", "erasure"):
+        return fail(errno.EINVAL, f"unknown pool type '{args['pool_type']}'")
     existing = _find(ctx, name)
     if existing is not None:
         pool_type = args.get("pool_type", "replicated")
@@ -147,18 +150,32 @@ def _pool_line(ctx: MonContext, pool: PoolInfo) -> str:
         f"pool {pool.id} '{pool.name}' replicated size 1 min_size 1 crush_rule 0 "
         f"object_hash rjenkins pg_num {pool.pg_num} pgp_num {pool.pg_num} "
         f"autoscale_mode off last_change {ctx.db.pool_last_change(pool.id)} "
-        "flags hashpspool stripe_width 0"
+        f"flags {_flags(ctx, pool)[1]} stripe_width 0"
     )
     if pool.applications:
         line += " application " + ",".join(sorted(pool.applications))
     return line + "\n"
 
 
+#: ``pg_pool_t`` flags: FLAG_HASHPSPOOL (always set) and FLAG_SELFMANAGED_SNAPS.
+_FLAG_HASHPSPOOL = 1
+_FLAG_SELFMANAGED_SNAPS = 1 << 13
+
+
+def _flags(ctx: MonContext, pool: PoolInfo) -> tuple[int, str]:
+    """The pool's flags and their names, as Ceph prints them: a pool that ever allocated
+    a self-managed snap id (``rbd pool init`` does) is ``hashpspool,selfmanaged_snaps``."""
+    if ctx.db.selfmanaged_snaps(pool.id):
+        return _FLAG_HASHPSPOOL | _FLAG_SELFMANAGED_SNAPS, "hashpspool,selfmanaged_snaps"
+    return _FLAG_HASHPSPOOL, "hashpspool"
+
+
 def _pool_dump(ctx: MonContext, pool: PoolInfo) -> dict[str, Any]:
     """The main fields of Ceph's ``pg_pool_t::dump``, for ``osd pool ls detail``."""
+    flags, flags_names = _flags(ctx, pool)
     return {
         "pool_id": pool.id, "pool_name": pool.name, "create_time": utime_local(pool.created),
-        "flags": 1, "flags_names": "hashpspool", "type": 1, "size": 1, "min_size": 1,
+        "flags": flags, "flags_names": flags_names, "type": 1, "size": 1, "min_size": 1,
         "crush_rule": 0, "object_hash": 2, "pg_autoscale_mode": "off",
         "pg_num": pool.pg_num, "pg_placement_num": pool.pg_num,
         "pg_placement_num_target": pool.pg_num, "pg_num_target": pool.pg_num,
@@ -216,6 +233,8 @@ def _get(ctx: MonContext, args: Args) -> MonResult:
     pool = _require(ctx, str(args["pool"]))
     known = _pool_vars(pool)
     var = str(args["var"])
+    if var not in POOL_VARS:
+        return fail(errno.EINVAL, f"pool '{pool.name}': invalid variable: '{var}'")
     if var != "all" and var not in known:
         return fail(errno.ENOENT, f"option '{var}' is not set on pool '{pool.name}'")
     chosen = known if var == "all" else {var: known[var]}
@@ -274,6 +293,40 @@ def _app_disable(ctx: MonContext, args: Args) -> MonResult:
     ctx.store.set_pool_application(pool.name, app, enabled=False)
     _bump(ctx, pool.id)
     return ok(outs=f"disable application '{app}' on pool '{pool.name}'")
+
+
+def _enabled_app(ctx: MonContext, args: Args) -> tuple[PoolInfo, str]:
+    pool = _require(ctx, str(args["pool"]))
+    app = str(args["app"])
+    if app not in pool.applications:
+        raise errors.NotFound(f"application '{app}' is not enabled on pool '{pool.name}'")
+    return pool, app
+
+
+@handler("osd pool application set")
+def _app_set(ctx: MonContext, args: Args) -> MonResult:
+    pool, app = _enabled_app(ctx, args)
+    key, value = str(args["key"]), str(args["value"])
+    if len(key) > _MAX_POOL_APPLICATION_LENGTH:  # Ceph 16 names the app here, not the key
+        return fail(errno.EINVAL, f"key '{app}' too long; max length "
+                    f"{_MAX_POOL_APPLICATION_LENGTH}")
+    if len(value) > _MAX_POOL_APPLICATION_LENGTH:
+        return fail(errno.EINVAL, f"value '{value}' too long; max length "
+                    f"{_MAX_POOL_APPLICATION_LENGTH}")
+    ctx.store.set_pool_application(pool.name, app, enabled=True, key=key, value=value)
+    _bump(ctx, pool.id)
+    return ok(outs=f"set application '{app}' key '{key}' to '{value}' on pool '{pool.name}'")
+
+
+@handler("osd pool application rm")
+def _app_rm(ctx: MonContext, args: Args) -> MonResult:
+    pool, app = _enabled_app(ctx, args)
+    key = str(args["key"])
+    if key not in pool.applications[app]:
+        return ok(outs=f"application '{app}' on pool '{pool.name}' does not have key '{key}'")
+    ctx.store.set_pool_application(pool.name, app, enabled=False, key=key)
+    _bump(ctx, pool.id)
+    return ok(outs=f"removed application '{app}' key '{key}' on pool '{pool.name}'")
 
 
 @handler("osd pool application get")

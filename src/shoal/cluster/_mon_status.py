@@ -222,5 +222,6 @@ def _df_json(usage: _Usage) -> dict[str, object]:
 def _df(ctx: MonContext, args: Args) -> MonResult:
     usage = _usage(ctx)
     if ctx.json:
-        return ok(dump(_df_json(usage), ctx.fmt) + b"\n")
+        # Ceph 16 adds a newline after df's compact JSON (json-pretty has its own)
+        return ok(dump(_df_json(usage), ctx.fmt) + (b"\n" if ctx.fmt == "json" else b""))
     return ok(_df_plain(usage))

@@ -4,7 +4,8 @@ Tables:
 
 - ``auth(entity, key, caps)``: cephx entities; ``caps`` is a JSON object
   service -> caps string.
-- ``kv(k, v)``: monitor counters and facts (``osdmap_epoch``, ``created``).
+- ``kv(k, v)``: monitor counters and facts (``osdmap_epoch``, ``created``,
+  ``selfmanaged_snaps/<pool id>`` once a pool has allocated a self-managed snap id).
 - ``pool_meta(pool_id, last_change)``: the osdmap epoch of a pool's last change.
 
 Several processes may open the database at once: it runs in WAL mode with a
@@ -172,6 +173,24 @@ class MonDB:
     @staticmethod
     def forget_pool(conn: sqlite3.Connection, pool_id: int) -> None:
         conn.execute("DELETE FROM pool_meta WHERE pool_id = ?", (pool_id,))
+        conn.execute("DELETE FROM kv WHERE k = ?", (_selfmanaged_key(pool_id),))
+
+    @staticmethod
+    def record_snap_op(conn: sqlite3.Connection, pool_id: int) -> int:
+        """A self-managed snap id was allocated or removed in ``pool_id``: as on Ceph, the
+        pool is in self-managed snapshot mode from now on and the osdmap epoch advances
+        (the pool's ``last_change``). Returns the new epoch."""
+        conn.execute("INSERT OR REPLACE INTO kv (k, v) VALUES (?, '1')",
+                     (_selfmanaged_key(pool_id),))
+        return MonDB.bump_osdmap_epoch(conn, pool_id)
+
+    def selfmanaged_snaps(self, pool_id: int) -> bool:
+        """Whether ``pool_id`` is in self-managed snapshot mode (its ``selfmanaged_snaps`` flag)."""
+        return self.get_value(_selfmanaged_key(pool_id)) is not None
+
+
+def _selfmanaged_key(pool_id: int) -> str:
+    return f"selfmanaged_snaps/{pool_id}"
 
 
 def _checked(conn: sqlite3.Connection, statement: str) -> None:

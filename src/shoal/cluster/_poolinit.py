@@ -23,15 +23,39 @@ from shoal import errors
 from shoal.cluster._base import Session
 from shoal.objstore import IoCtx, WriteOp
 
-__all__ = ["RBD_INFO", "pool_init"]
+__all__ = ["RBD_INFO", "enable_rbd_application", "pool_init", "rbd_pool_init"]
 
 RBD_INFO = "rbd_info"
 _VALIDATE = b"validate"
 _OVERWRITE_VALIDATED = b"overwrite validated"
 
 
+def rbd_pool_init(session: Session, pool: str, force: bool = False) -> None:
+    """``rbd pool init POOL [--force]`` on any backend: :meth:`Session.rbd_pool_init`
+    (librbd's own ``RBD.pool_init`` on Ceph, :func:`pool_init` embedded).
+
+    Raises: as :func:`pool_init`.
+    """
+    session.rbd_pool_init(pool, force)
+
+
+def enable_rbd_application(session: Session, pool: str, force: bool = False) -> None:
+    """``osd pool application enable POOL rbd`` (``--yes-i-really-mean-it`` when ``force``).
+
+    Raises:
+        errors.PermissionDenied: another application is enabled and not ``force``.
+        errors.ShoalError: whatever else the monitor refused the command with.
+    """
+    cmd: dict[str, object] = {
+        "prefix": "osd pool application enable", "pool": pool, "app": "rbd",
+    }
+    if force:
+        cmd["yes_i_really_mean_it"] = True
+    session.mon_command(cmd).check()
+
+
 def pool_init(session: Session, pool: str, force: bool = False) -> None:
-    """Initialise ``pool`` for RBD use.
+    """Initialise ``pool`` for RBD use, over the session's generic interface.
 
     Raises:
         errors.PoolNotFound: no such pool.
@@ -40,12 +64,7 @@ def pool_init(session: Session, pool: str, force: bool = False) -> None:
         errors.ShoalError: whatever the monitor or the store refused with.
     """
     with session.open_ioctx(pool) as io:
-        cmd: dict[str, object] = {
-            "prefix": "osd pool application enable", "pool": pool, "app": "rbd",
-        }
-        if force:
-            cmd["yes_i_really_mean_it"] = True
-        session.mon_command(cmd).check()
+        enable_rbd_application(session, pool, force)
         _validate(io)
 
 

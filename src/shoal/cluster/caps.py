@@ -68,6 +68,7 @@ __all__ = [
     "OsdGrant",
     "OsdMatch",
     "OsdPoolTag",
+    "ceph_parse_error",
     "parse_mon_caps",
     "parse_osd_caps",
     "validate_caps",
@@ -1340,3 +1341,39 @@ def validate_caps(service: str, text: str) -> None:
         raise errors.InvalidArgument(
             f"unknown caps service {service!r}; expected one of mds, mgr, mon, osd"
         )
+
+
+def ceph_parse_error(service: str, text: str) -> str | None:
+    """Ceph's own message for an invalid caps string, None if ``text`` is valid.
+
+    Ceph's parsers (Boost.Spirit) report ``"<service> capability parse failed,
+    stopped at '<rest>' of '<text>'"``, where ``rest`` follows the longest run
+    of complete grants the parser accepted (and the spaces after it); when not
+    even one grant parses, ``rest`` is the whole string. This finds that point
+    as the longest non-blank prefix of ``text`` that is valid caps on its own,
+    which gives Ceph's position for the grammars here (e.g. ``allow rr`` stops
+    at ``r``, ``allow rwx pool=`` at ``pool=``, ``allow foo`` at the start).
+
+    Raises:
+        errors.InvalidArgument: ``service`` is not mon, osd, mgr or mds.
+    """
+    try:
+        validate_caps(service, text)
+    except errors.BadCaps:
+        pass
+    else:
+        return None
+    stop = 0
+    for end in range(len(text) - 1, 0, -1):
+        prefix = text[:end]
+        if not prefix.strip():
+            break
+        try:
+            validate_caps(service, prefix)
+        except errors.BadCaps:
+            continue
+        stop = end
+        while stop < len(text) and text[stop] == " ":
+            stop += 1
+        break
+    return f"{service} capability parse failed, stopped at '{text[stop:]}' of '{text}'"

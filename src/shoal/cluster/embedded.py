@@ -49,10 +49,12 @@ def connect(
     then does not close it.
 
     Raises:
-        errors.InvalidArgument: bad entity name, malformed key or keyring.
-        errors.NotFound: no keyring holds a key for ``name``.
-        errors.AuthenticationFailed: unknown entity or wrong key (EACCES).
-        errors.Unavailable: the data directory cannot be created or read.
+        errors.InvalidArgument: bad entity name or malformed ``key``.
+        errors.NotFound: no keyring file exists (ENOENT).
+        errors.AuthenticationFailed: unknown entity, wrong key, or a keyring
+            without a key for ``name`` (EACCES), as librados.
+        errors.Unavailable: the data directory cannot be created or read, or
+            the keyring does not parse (EIO, as librados).
     """
     layout = ensure_data_dir(Path(data_dir) if data_dir is not None else default_data_dir())
     keys.check_entity_name(name)
@@ -114,7 +116,11 @@ class EmbeddedSession(Session):
     def open_ioctx(self, pool: str) -> IoCtx:
         store = self._open_store()
         info = store.get_pool(pool)
-        return CheckedIoCtx(store.open_ioctx(info.id), self._caps, info)
+        return CheckedIoCtx(store.open_ioctx(info.id), self._caps, info, self._record_snap_op)
+
+    def _record_snap_op(self, pool_id: int) -> None:
+        with self._db.write() as conn:
+            MonDB.record_snap_op(conn, pool_id)
 
     def shutdown(self) -> None:
         with self._lock:
