@@ -17,11 +17,13 @@ import uuid
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 MiB = 1 << 20
 SIZE = 32 * MiB
+#: ``rbd_discard_granularity_bytes`` default.
+GRANULE = 64 * 1024
 
 
 def pattern(seed: int, length: int) -> bytes:
@@ -30,6 +32,8 @@ def pattern(seed: int, length: int) -> bytes:
 
 
 _SMALL = 64 * 1024
+#: The model's images use order 12.
+_MODEL_OBJECT_BYTES = 4096
 _OPS = st.one_of(
     st.tuples(st.just("write"), st.integers(0, 2), st.integers(0, _SMALL), st.integers(1, 9000)),
     st.tuples(st.just("discard"), st.integers(0, 2), st.integers(0, _SMALL), st.integers(1, 20000)),
@@ -121,16 +125,51 @@ class RbdContract:
                 img.read(MiB + 1, 10)
 
     def test_discard_reads_zeros(self, lib: Any, ioctx: Any) -> None:
+        """librbd discards whole granules only: ``rbd_discard_granularity_bytes`` (64 KiB by
+        default, capped at the object size). Each object piece of the range is shrunk to granule
+        boundaries and skipped if nothing is left (``ImageDiscardRequest::prune_object_extents``);
+        so a small discard inside a granule leaves the data as it was."""
         self.create(lib, ioctx)
         with self.open(lib, ioctx) as img:
             img.write(pattern(3, 12 * MiB), 0)
             img.discard(4 * MiB, 4 * MiB)  # one whole object
-            img.discard(100, 1000)  # a piece
+            img.discard(100, 1000)  # inside the first granule: nothing happens
+            img.discard(GRANULE - 100, 2 * GRANULE + 200)  # granules 1 and 2 only
             got = img.read(0, 12 * MiB)
             assert got[4 * MiB : 8 * MiB] == bytes(4 * MiB)
-            assert got[100:1100] == bytes(1000)
-            assert got[:100] == pattern(3, 100)
-            assert got[8 * MiB :] == pattern(3, 12 * MiB)[8 * MiB :]
+            assert got[GRANULE : 3 * GRANULE] == bytes(2 * GRANULE)
+            assert got[:GRANULE] == pattern(3, GRANULE)
+            rest = pattern(3, 12 * MiB)
+            assert got[3 * GRANULE : 4 * MiB] == rest[3 * GRANULE : 4 * MiB]
+            assert got[8 * MiB :] == rest[8 * MiB :]
+
+    def test_discard_of_a_small_object_tail_truncates(self, lib: Any, ioctx: Any) -> None:
+        """With objects no larger than a granule, a piece that runs to the end of its object is
+        discarded from any offset (the object is truncated); a piece ending inside its object is
+        skipped."""
+        self.create(lib, ioctx, size=64 * 1024, order=12)
+        with self.open(lib, ioctx) as img:
+            img.write(b"\x01" * 65536, 0)
+            img.discard(4096 + 100, 4096 - 100)  # tail of object 1
+            img.discard(3 * 4096, 1000)  # head of object 3: skipped
+            img.discard(5 * 4096 + 10, 4096)  # tail of object 5 (kept), head of object 6 (skipped)
+            got = img.read(0, 65536)
+            expect = bytearray(b"\x01" * 65536)
+            expect[4096 + 100 : 2 * 4096] = bytes(4096 - 100)
+            expect[5 * 4096 + 10 : 6 * 4096] = bytes(4096 - 10)
+            assert got == bytes(expect)
+
+    def test_write_zeroes_zeroes_exactly(self, lib: Any, ioctx: Any) -> None:
+        """Unlike discard, write_zeroes zeroes every byte of the range."""
+        self.create(lib, ioctx)
+        with self.open(lib, ioctx) as img:
+            img.write(pattern(3, 5 * MiB), 0)
+            img.write_zeroes(100, 1000)
+            img.write_zeroes(4 * MiB - 10, 20)
+            expect = bytearray(pattern(3, 5 * MiB))
+            expect[100:1100] = bytes(1000)
+            expect[4 * MiB - 10 : 4 * MiB + 10] = bytes(20)
+            assert img.read(0, 5 * MiB) == bytes(expect)
 
     def test_read_only_handles_refuse_writes(self, lib: Any, ioctx: Any) -> None:
         self.create(lib, ioctx)
@@ -445,9 +484,35 @@ class RbdContract:
         ],
     )
     @given(ops=st.lists(_OPS, min_size=1, max_size=40))
+    @example(ops=[("write", 0, 0, 5000), ("discard", 0, 10, 100), ("discard", 0, 4095, 2)])
     def test_random_ops_match_model(self, lib: Any, ioctx: Any, ops: list[Any]) -> None:
         tag = uuid.uuid4().hex[:8]
         run_model(lib, ioctx, tag, ops)
+
+
+def discarded_ranges(
+    offset: int, length: int, object_bytes: int, granule: int = GRANULE
+) -> list[tuple[int, int]]:
+    """The byte ranges librbd really zeroes for ``discard(offset, length)`` (already clipped
+    to the image) on an image without fancy striping.
+
+    Each object piece is shrunk inward to granule boundaries (granule = min(``granule``,
+    object size)) and dropped if empty; only when the granule is the whole object and the
+    piece runs to the object's end is the piece kept as it is (a truncation).
+    """
+    grain = min(granule, object_bytes)
+    out: list[tuple[int, int]] = []
+    pos, end = offset, offset + length
+    while pos < end:
+        base = pos - pos % object_bytes
+        start, stop = pos - base, min(end, base + object_bytes) - base
+        pos = base + stop
+        if grain < object_bytes or stop < object_bytes:
+            start = -(-start // grain) * grain
+            stop -= stop % grain
+        if start < stop:
+            out.append((base + start, base + stop))
+    return out
 
 
 def run_model(lib: Any, io: Any, tag: str, ops: list[Any]) -> None:
@@ -460,7 +525,7 @@ def run_model(lib: Any, io: Any, tag: str, ops: list[Any]) -> None:
     names = [f"{tag}-0"]
     model: dict[str, bytearray] = {names[0]: bytearray(_SMALL)}
     snaps: dict[str, list[tuple[str, bytes]]] = {names[0]: []}
-    rbd.create(io, names[0], _SMALL, order=12)
+    rbd.create(io, names[0], _SMALL, order=_MODEL_OBJECT_BYTES.bit_length() - 1)
     handles: dict[str, Any] = {}
     try:
         for counter, (kind, which, a, b) in enumerate(ops):
@@ -508,7 +573,8 @@ def _apply(
     elif kind == "discard" and a < len(data):
         n = min(b, len(data) - a)
         img.discard(a, n)
-        data[a : a + n] = bytes(n)
+        for start, end in discarded_ranges(a, n, _MODEL_OBJECT_BYTES):
+            data[start:end] = bytes(end - start)
     elif kind == "resize":
         img.resize(a)
         del data[a:]

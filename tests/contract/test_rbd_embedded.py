@@ -14,8 +14,33 @@ from shoal.objstore.local import LocalStore
 
 from .rbd_contract import EmbeddedRbdContract
 
+#: Contract tests (proven on real librbd) the embedded engine fails today: test name -> how
+#: librbd behaves. Each is a strict xfail, so the fix of the engine must remove its entry.
+EMBEDDED_DIFFERS_FROM_LIBRBD: dict[str, str] = {
+    "test_discard_reads_zeros": (
+        "librbd discards whole 64 KiB granules only (rbd_discard_granularity_bytes, capped at "
+        "the object size) and skips smaller pieces; embedded zeroes every byte"
+    ),
+    "test_discard_of_a_small_object_tail_truncates": (
+        "with objects <= a granule, librbd truncates a piece that runs to its object's end and "
+        "skips a piece ending inside its object; embedded zeroes every byte"
+    ),
+    "test_random_ops_match_model": (
+        "the model applies librbd's discard granularity (see test_discard_reads_zeros); "
+        "embedded zeroes every byte of a discard"
+    ),
+}
+
 
 class TestEmbeddedRbd(EmbeddedRbdContract):
+    @pytest.fixture(autouse=True)
+    def _known_differences(self, request: pytest.FixtureRequest) -> None:
+        reason = EMBEDDED_DIFFERS_FROM_LIBRBD.get(request.function.__name__)
+        if reason is not None:
+            request.node.add_marker(
+                pytest.mark.xfail(strict=True, reason=f"embedded differs from librbd: {reason}")
+            )
+
     @pytest.fixture
     def lib(self) -> ModuleType:
         return shoal.rbd
