@@ -13,6 +13,7 @@ Tests marked ``embedded_only`` pin behaviour shoal chose where librbd differs
 
 from __future__ import annotations
 
+import errno
 import uuid
 from typing import Any
 
@@ -357,6 +358,196 @@ class RbdContract:
         with self.open(lib, ioctx, "leaf") as leaf:
             assert leaf.read(0, 200) == b"M" * 100 + pattern(8, 200)[100:]
 
+    def test_clone_errors_leave_nothing_behind(self, lib: Any, ioctx: Any) -> None:
+        self.parent_with_snap(lib, ioctx)
+        rbd = lib.RBD()
+        rbd.clone(ioctx, "parent", "snap", ioctx, "child")
+        with pytest.raises(lib.ImageExists):
+            rbd.clone(ioctx, "parent", "snap", ioctx, "child")
+        with pytest.raises(lib.ImageNotFound):
+            rbd.clone(ioctx, "nope", "snap", ioctx, "c2")
+        # A clone without layering: librbd answers ENOSYS (rbd.FunctionNotSupported).
+        with pytest.raises(Exception) as info:
+            rbd.clone(ioctx, "parent", "snap", ioctx, "c3", features=lib.FEATURE_EXCLUSIVE_LOCK)
+        assert info.value.errno == errno.ENOSYS
+        assert sorted(rbd.list(ioctx)) == ["child", "parent"]
+
+    def test_protect_needs_layering(self, lib: Any, ioctx: Any) -> None:
+        """librbd refuses to protect a snapshot of an image without layering: ENOSYS."""
+        self.create(lib, ioctx, features=lib.FEATURE_EXCLUSIVE_LOCK)
+        with self.open(lib, ioctx) as img:
+            img.create_snap("s")
+            with pytest.raises(Exception) as info:
+                img.protect_snap("s")
+            assert info.value.errno == errno.ENOSYS
+            assert img.is_protected_snap("s") is False
+
+    def test_clone_inherits_order_features_and_striping(self, lib: Any, ioctx: Any) -> None:
+        """Without ``features``/``order``, a clone gets its parent's (not rbd_default_*). The
+        stripe unit is inherited too: a clone with a larger order than its parent keeps the
+        parent's stripe unit, so it gets fancy striping (STRIPINGV2) added to its features."""
+        feats = lib.FEATURE_LAYERING | lib.FEATURE_EXCLUSIVE_LOCK
+        self.create(lib, ioctx, "parent", order=20, features=feats)
+        with self.open(lib, ioctx, "parent") as img:
+            img.write(pattern(12, 3 * MiB), 0)
+            img.create_snap("snap")
+            img.protect_snap("snap")
+        rbd = lib.RBD()
+        rbd.clone(ioctx, "parent", "snap", ioctx, "same")
+        rbd.clone(ioctx, "parent", "snap", ioctx, "own", features=lib.FEATURE_LAYERING)
+        rbd.clone(ioctx, "parent", "snap", ioctx, "bigger", order=22)
+        with self.open(lib, ioctx, "same") as child:
+            assert child.features() == feats
+            assert child.stat()["order"] == 20
+        with self.open(lib, ioctx, "own") as child:
+            assert child.features() == lib.FEATURE_LAYERING
+            assert child.stat()["order"] == 20
+        with self.open(lib, ioctx, "bigger") as child:
+            assert child.features() == feats | lib.FEATURE_STRIPINGV2
+            assert child.stat()["order"] == 22
+            assert (child.stripe_unit(), child.stripe_count()) == (MiB, 1)
+            assert child.read(0, 3 * MiB) == pattern(12, 3 * MiB)
+
+    def test_object_map_brings_fast_diff(self, lib: Any, ioctx: Any) -> None:
+        """librbd turns fast-diff on with object-map, at create and at update_features."""
+        locked_map = lib.FEATURE_LAYERING | lib.FEATURE_EXCLUSIVE_LOCK | lib.FEATURE_OBJECT_MAP
+        self.create(lib, ioctx, "a", features=locked_map)
+        with self.open(lib, ioctx, "a") as img:
+            assert img.features() == locked_map | lib.FEATURE_FAST_DIFF
+        self.create(lib, ioctx, "b", features=lib.FEATURE_LAYERING | lib.FEATURE_EXCLUSIVE_LOCK)
+        with self.open(lib, ioctx, "b") as img:
+            img.update_features(lib.FEATURE_OBJECT_MAP, True)
+            assert img.features() == locked_map | lib.FEATURE_FAST_DIFF
+        with pytest.raises(lib.InvalidArgument):
+            self.create(lib, ioctx, "c", features=lib.FEATURE_LAYERING | lib.FEATURE_OBJECT_MAP)
+
+    def test_clone_chain(self, lib: Any, ioctx: Any, ioctx2: Any) -> None:
+        """Four generations across two pools: reads merge every level; flattening a middle
+        clone keeps its descendants' data and frees its parent's snapshot."""
+        self.create(lib, ioctx, "g0", size=4 * MiB)
+        rbd = lib.RBD()
+        chain = [(ioctx, "g0"), (ioctx2, "g1"), (ioctx, "g2"), (ioctx2, "g3")]
+        for level, (io, name) in enumerate(chain):
+            with self.open(lib, io, name) as img:
+                img.write(bytes([65 + level]) * 4096, level * 4096)
+                if level < len(chain) - 1:
+                    img.create_snap("s")
+                    img.protect_snap("s")
+            if level < len(chain) - 1:
+                rbd.clone(io, name, "s", *chain[level + 1])
+        expect = b"".join(bytes([65 + level]) * 4096 for level in range(4))
+        with self.open(lib, ioctx2, "g3") as leaf:
+            assert leaf.read(0, 4 * 4096) == expect
+            assert leaf.parent_info() == (ioctx.get_pool_name(), "g2", "s")
+        with self.open(lib, ioctx, "g2") as mid:
+            mid.flatten()
+        with self.open(lib, ioctx2, "g1") as g1:
+            g1.unprotect_snap("s")  # g2 no longer depends on it
+        with self.open(lib, ioctx2, "g3") as leaf:
+            assert leaf.read(0, 4 * 4096) == expect
+
+    def test_deep_flatten_detaches_snapshots(self, lib: Any, ioctx: Any) -> None:
+        """With deep-flatten, flatten also detaches the clone's snapshots from the parent;
+        without it they keep the link (the clone stays a child of the parent snapshot)."""
+        self.parent_with_snap(lib, ioctx, pattern(11, 4 * MiB))
+        rbd = lib.RBD()
+        deep = (lib.FEATURE_LAYERING | lib.FEATURE_EXCLUSIVE_LOCK | lib.FEATURE_OBJECT_MAP
+                | lib.FEATURE_FAST_DIFF | lib.FEATURE_DEEP_FLATTEN)
+        rbd.clone(ioctx, "parent", "snap", ioctx, "deep", features=deep)
+        shallow = deep & ~lib.FEATURE_DEEP_FLATTEN
+        rbd.clone(ioctx, "parent", "snap", ioctx, "shallow", features=shallow)
+        for name in ("deep", "shallow"):
+            with self.open(lib, ioctx, name) as child:
+                child.create_snap("k")
+                child.flatten()
+                with pytest.raises(lib.ImageNotFound):
+                    child.parent_info()
+        with self.open(lib, ioctx, "deep", snapshot="k") as at:
+            with pytest.raises(lib.ImageNotFound):
+                at.parent_info()
+            assert at.read(0, 4 * MiB) == pattern(11, 4 * MiB)
+        with self.open(lib, ioctx, "shallow", snapshot="k") as at:
+            assert at.parent_info() == (ioctx.get_pool_name(), "parent", "snap")
+            assert at.read(0, 4 * MiB) == pattern(11, 4 * MiB)
+        with self.open(lib, ioctx, "parent", snapshot="snap") as snap:
+            assert snap.list_children() == [(ioctx.get_pool_name(), "shallow")]
+
+    def test_list_children_at_head_lists_every_snapshot(self, lib: Any, ioctx: Any) -> None:
+        """At the head (no snapshot set), librbd lists the clones of every snapshot."""
+        self.parent_with_snap(lib, ioctx)
+        with self.open(lib, ioctx, "parent") as img:
+            img.create_snap("two")
+            img.protect_snap("two")
+        rbd = lib.RBD()
+        rbd.clone(ioctx, "parent", "snap", ioctx, "c1")
+        rbd.clone(ioctx, "parent", "two", ioctx, "c2")
+        pool = ioctx.get_pool_name()
+        with self.open(lib, ioctx, "parent") as head:
+            assert sorted(head.list_children()) == [(pool, "c1"), (pool, "c2")]
+        with self.open(lib, ioctx, "parent", snapshot="two") as two:
+            assert two.list_children() == [(pool, "c2")]
+
+    def test_overlap_of_a_plain_image_is_zero(self, lib: Any, ioctx: Any) -> None:
+        """librbd's overlap() answers 0 for an image without parent (parent_info raises)."""
+        self.create(lib, ioctx)
+        with self.open(lib, ioctx) as img:
+            assert img.overlap() == 0
+            with pytest.raises(lib.ImageNotFound):
+                img.parent_info()
+
+    def test_diff_iterate_on_a_clone(self, lib: Any, ioctx: Any) -> None:
+        """include_parent decides whether the parent's data counts; a snapshot of the clone
+        bounds the diff to what the clone changed since."""
+        self.create(lib, ioctx, "parent", size=16 * MiB, order=20)
+        with self.open(lib, ioctx, "parent") as img:
+            img.write(b"P" * 4096, 0)
+            img.write(b"Q" * 4096, MiB)
+            img.create_snap("snap")
+            img.protect_snap("snap")
+        lib.RBD().clone(ioctx, "parent", "snap", ioctx, "child")
+        block = MiB // 4096
+        with self.open(lib, ioctx, "child") as child:
+            child.write(b"C" * 4096, 2 * MiB)
+            child.create_snap("cs")
+            child.write(b"D" * 4096, 3 * MiB)
+            child.write(b"E" * 10, MiB + 8192)  # copies object 1 up
+            with_parent = self.covered(self.collect_diff(child, None))
+            assert {0, block, 2 * block, 3 * block, block + 2} <= with_parent
+            own = self.covered(self.collect_diff(child, None, include_parent=False))
+            assert {2 * block, 3 * block, block + 2} <= own
+            assert 0 not in own
+            since = self.covered(self.collect_diff(child, "cs"))
+            assert {3 * block, block + 2} <= since
+            assert not {0, 2 * block} & since
+            whole = self.collect_diff(child, "cs", whole_object=True)
+            assert (3 * MiB, MiB, True) in whole
+            assert (2 * MiB, MiB, True) not in whole
+
+    def test_image_and_snapshot_name_errors(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx, "a")
+        self.create(lib, ioctx, "b")
+        rbd = lib.RBD()
+        with pytest.raises(lib.ImageExists):
+            rbd.rename(ioctx, "a", "b")
+        with pytest.raises(lib.ImageNotFound):
+            rbd.rename(ioctx, "nope", "c")
+        with self.open(lib, ioctx, "a") as img:
+            img.create_snap("s")
+            img.create_snap("t")
+            with pytest.raises(lib.ImageExists):
+                img.rename_snap("t", "s")
+            for call in (
+                lambda: img.rename_snap("nope", "u"),
+                lambda: img.rollback_to_snap("nope"),
+                lambda: img.protect_snap("nope"),
+                lambda: img.is_protected_snap("nope"),
+                lambda: img.set_snap("nope"),
+            ):
+                with pytest.raises(lib.ImageNotFound):
+                    call()
+            img.rename_snap("t", "u")
+            assert [s["name"] for s in img.list_snaps()] == ["s", "u"]
+
     # --- diff ----------------------------------------------------------------------------
     def collect_diff(
         self, img: Any, from_snap: str | None, **kw: Any
@@ -462,6 +653,59 @@ class RbdContract:
             rbd.trash_remove(ioctx, image_id)
         rbd.trash_remove(ioctx, image_id, force=True)
         assert list(rbd.trash_list(ioctx)) == []
+
+    def test_trash_hides_the_image(self, lib: Any, ioctx: Any) -> None:
+        rbd = lib.RBD()
+        self.create(lib, ioctx, "t")
+        self.create(lib, ioctx, "other")
+        with self.open(lib, ioctx, "t") as img:
+            image_id = img.id()
+        rbd.trash_move(ioctx, "t", 0)
+        assert rbd.list(ioctx) == ["other"]
+        with pytest.raises(lib.ImageNotFound):
+            lib.Image(ioctx, "t")
+        entry = rbd.trash_get(ioctx, image_id)
+        assert (entry["id"], entry["name"], entry["source"]) == (image_id, "t", "USER")
+        with lib.Image(ioctx, image_id=image_id, read_only=True) as img:
+            assert img.size() == SIZE
+        with pytest.raises(lib.ImageExists):
+            rbd.trash_restore(ioctx, image_id, "other")
+        for call in (
+            lambda: rbd.trash_get(ioctx, "0123456789ab"),
+            lambda: rbd.trash_remove(ioctx, "0123456789ab"),
+            lambda: rbd.trash_restore(ioctx, "0123456789ab", "x"),
+            lambda: rbd.trash_move(ioctx, "nope", 0),
+        ):
+            with pytest.raises(lib.ImageNotFound):
+                call()
+        rbd.trash_restore(ioctx, image_id, "t")
+        assert sorted(rbd.list(ioctx)) == ["other", "t"]
+
+    def test_trash_keeps_snapshots_and_children(self, lib: Any, ioctx: Any) -> None:
+        """An image with snapshots can be trashed but not removed from the trash; a trashed
+        clone still holds its parent snapshot (listed with ``trash`` True)."""
+        rbd = lib.RBD()
+        self.parent_with_snap(lib, ioctx)
+        rbd.clone(ioctx, "parent", "snap", ioctx, "child")
+        with self.open(lib, ioctx, "child") as img:
+            child_id = img.id()
+        rbd.trash_move(ioctx, "child", 0)
+        with self.open(lib, ioctx, "parent", snapshot="snap") as snap:
+            kids = snap.list_children2()
+            assert [(c["image"], c["id"], c["trash"]) for c in kids] == [
+                ("child", child_id, True)
+            ]
+        with self.open(lib, ioctx, "parent") as img:
+            with pytest.raises(lib.ImageBusy):
+                img.unprotect_snap("snap")
+            parent_id = img.id()
+        rbd.trash_move(ioctx, "parent", 0)
+        with pytest.raises(lib.ImageHasSnapshots):
+            rbd.trash_remove(ioctx, parent_id)
+        rbd.trash_remove(ioctx, child_id)
+        rbd.trash_restore(ioctx, parent_id, "parent")
+        with self.open(lib, ioctx, "parent") as img:
+            img.unprotect_snap("snap")
 
     def test_copy(self, lib: Any, ioctx: Any, ioctx2: Any) -> None:
         self.create(lib, ioctx, size=8 * MiB)

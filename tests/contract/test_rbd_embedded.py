@@ -29,6 +29,30 @@ EMBEDDED_DIFFERS_FROM_LIBRBD: dict[str, str] = {
         "the model applies librbd's discard granularity (see test_discard_reads_zeros); "
         "embedded zeroes every byte of a discard"
     ),
+    "test_clone_errors_leave_nothing_behind": (
+        "a clone whose features lack layering fails with ENOSYS (rbd.FunctionNotSupported); "
+        "embedded raises InvalidArgument (EINVAL)"
+    ),
+    "test_protect_needs_layering": (
+        "protect_snap on an image without layering fails with ENOSYS; embedded raises "
+        "InvalidArgument (EINVAL)"
+    ),
+    "test_clone_inherits_order_features_and_striping": (
+        "clone(features=None) takes the parent's features (embedded: rbd_default_features, 61) "
+        "and the parent's stripe unit/count (a clone of an order-20 parent with order=22 gets "
+        "stripe_unit 1 MiB and STRIPINGV2; embedded: the order's default layout)"
+    ),
+    "test_object_map_brings_fast_diff": (
+        "create(features with object-map) and update_features(object-map, True) also turn "
+        "fast-diff on (13 -> 29); embedded keeps exactly the bits given"
+    ),
+    "test_list_children_at_head_lists_every_snapshot": (
+        "list_children() with no snapshot set lists the clones of every snapshot; embedded "
+        "raises InvalidArgument"
+    ),
+    "test_overlap_of_a_plain_image_is_zero": (
+        "overlap() of an image without parent returns 0; embedded raises ImageNotFound"
+    ),
 }
 
 

@@ -3,8 +3,9 @@
 Ceph's Python bindings raise one class per errno (``rbd.ImageNotFound`` is ENOENT …) and keep
 the errno on the exception; :data:`LIBRBD_ERRNO_TO_SHOAL` maps each errno to the class the
 embedded engine raises for the same condition, so callers catch the same names on both
-backends. An errno missing from the table becomes a :class:`shoal.errors.ShoalError` carrying
-that errno. The bindings are imported lazily: shoal imports without Ceph installed.
+backends. The raised error always carries librbd's errno (where one shoal class stands for two
+librbd ones, e.g. ENOSYS and EOPNOTSUPP, the instance keeps the errno it came with). An errno
+missing from the table becomes a :class:`shoal.errors.ShoalError` carrying that errno. The bindings are imported lazily: shoal imports without Ceph installed.
 """
 
 from __future__ import annotations
@@ -92,8 +93,7 @@ def to_shoal(exc: BaseException, what: str) -> errors.ShoalError:
     if cls is None:
         return errors.error_for_errno(code, message)
     out = cls(message)
-    if cls is errors.ShoalError:
-        out.errno = code
+    out.errno = code  # librbd's own errno (ENOSYS stays ENOSYS under OperationNotSupported)
     return out
 
 

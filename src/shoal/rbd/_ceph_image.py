@@ -210,9 +210,7 @@ class CephImage:
         return ParentSpec(pool_id, str(spec["pool_namespace"]), image_id, snap_id, overlap)
 
     def overlap(self) -> int:
-        """Bytes of the parent the clone still sees; ImageNotFound if not a clone."""
-        if self._parent_image_spec() is None:
-            raise ImageNotFound("image has no parent")
+        """Bytes of the parent the clone still sees (at the open snapshot); 0 if not a clone."""
         return int(self._call("overlap", "overlap"))
 
     def parent_info(self) -> tuple[str, str, str]:
