@@ -5,7 +5,8 @@ the errno on the exception; :data:`LIBRBD_ERRNO_TO_SHOAL` maps each errno to the
 embedded engine raises for the same condition, so callers catch the same names on both
 backends. The raised error always carries librbd's errno (where one shoal class stands for two
 librbd ones, e.g. ENOSYS and EOPNOTSUPP, the instance keeps the errno it came with). An errno
-missing from the table becomes a :class:`shoal.errors.ShoalError` carrying that errno. The bindings are imported lazily: shoal imports without Ceph installed.
+missing from the table becomes a :class:`shoal.errors.ShoalError` carrying that errno. The
+bindings are imported lazily: shoal imports without Ceph installed.
 """
 
 from __future__ import annotations
