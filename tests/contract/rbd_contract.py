@@ -173,17 +173,78 @@ class RbdContract:
             assert img.read(0, 5 * MiB) == bytes(expect)
 
     def test_read_only_handles_refuse_writes(self, lib: Any, ioctx: Any) -> None:
-        self.create(lib, ioctx)
+        self.parent_with_snap(lib, ioctx)
+        lib.RBD().clone(ioctx, "parent", "snap", ioctx, "img")
+        with self.open(lib, ioctx, "img") as img:
+            img.create_snap("s")
         with self.open(lib, ioctx, read_only=True) as img:
-            assert img.read(0, 10) == bytes(10)
+            assert img.read(0, 10) == pattern(1, 10)
             for call in (
                 lambda: img.write(b"x", 0),
-                lambda: img.create_snap("s"),
+                lambda: img.create_snap("t"),
                 lambda: img.resize(MiB),
                 lambda: img.discard(0, 10),
+                lambda: img.write_zeroes(0, 10),
+                lambda: img.flatten(),
+                lambda: img.protect_snap("s"),
+                lambda: img.remove_snap("s"),
+                lambda: img.rename_snap("s", "t"),
+                lambda: img.rollback_to_snap("s"),
+                lambda: img.update_features(lib.FEATURE_FAST_DIFF, False),
+                lambda: img.metadata_set("k", "v"),
             ):
                 with pytest.raises(lib.ReadOnlyImage):
                     call()
+        with self.open(lib, ioctx, "parent", read_only=True) as parent:
+            with pytest.raises(lib.ReadOnlyImage):
+                parent.unprotect_snap("snap")
+
+    def test_io_at_the_end_of_the_image(self, lib: Any, ioctx: Any) -> None:
+        """I/O running past the end is clipped; I/O starting at or past the end is EINVAL.
+
+        A clipped write writes the bytes that fit: librbd's C call returns their count; Ceph's
+        Python binding then raises ``IncompleteWriteError`` (shoal returns the count)."""
+        self.create(lib, ioctx, size=MiB)
+        incomplete = getattr(lib, "IncompleteWriteError", None)
+        with self.open(lib, ioctx) as img:
+            try:
+                written = img.write(b"y" * 10, MiB - 5)
+            except Exception as exc:
+                if incomplete is None or not isinstance(exc, incomplete):
+                    raise
+                written = 5
+            assert written == 5
+            assert img.read(MiB - 6, 100) == b"\0" + b"y" * 5
+            assert img.size() == MiB
+            for call in (
+                lambda: img.write(b"z", MiB),
+                lambda: img.read(MiB, 10),
+                lambda: img.discard(MiB + 5, 100),
+            ):
+                with pytest.raises(lib.InvalidArgument):
+                    call()
+            img.discard(MiB - 5, 100)  # clipped, no error
+            img.resize(0)
+            with pytest.raises(lib.InvalidArgument):
+                img.read(0, 10)
+
+    def test_remove_while_open_for_writing_is_busy(self, lib: Any, ioctx: Any) -> None:
+        """A read-write handle (even before its first write) keeps the image from removal."""
+        self.create(lib, ioctx)
+        with self.open(lib, ioctx):
+            with pytest.raises(lib.ImageBusy):
+                lib.RBD().remove(ioctx, "img")
+        lib.RBD().remove(ioctx, "img")
+
+    def test_image_names_librbd_accepts(self, lib: Any, ioctx: Any) -> None:
+        """librbd itself takes any non-empty name ('/' and '@' included: only the rbd CLI's
+        spec parser gives them meaning)."""
+        rbd = lib.RBD()
+        rbd.create(ioctx, "a/b", MiB)
+        rbd.create(ioctx, "c@d", MiB)
+        assert sorted(rbd.list(ioctx)) == ["a/b", "c@d"]
+        with pytest.raises(lib.InvalidArgument):
+            rbd.create(ioctx, "", MiB)
 
     def test_resize(self, lib: Any, ioctx: Any) -> None:
         self.create(lib, ioctx, size=8 * MiB)

@@ -53,6 +53,18 @@ EMBEDDED_DIFFERS_FROM_LIBRBD: dict[str, str] = {
     "test_overlap_of_a_plain_image_is_zero": (
         "overlap() of an image without parent returns 0; embedded raises ImageNotFound"
     ),
+    "test_io_at_the_end_of_the_image": (
+        "write or read starting exactly at the end of the image (and read(0, n) of an empty "
+        "image) raise InvalidArgument; embedded returns 0 / b''"
+    ),
+    "test_remove_while_open_for_writing_is_busy": (
+        "remove() fails with ImageBusy while a read-write handle is open (a watcher), even "
+        "before its first write; embedded only refuses once the handle holds the lock"
+    ),
+    "test_image_names_librbd_accepts": (
+        "librbd creates images named 'a/b' and 'c@d' (only '' is EINVAL); embedded refuses "
+        "'/' and '@' with InvalidArgument"
+    ),
 }
 
 

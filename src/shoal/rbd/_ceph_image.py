@@ -315,7 +315,12 @@ class CephImage:
         return bytes(self._call("read", "read", offset, length, fadvise_flags))
 
     def write(self, data: bytes, offset: int, fadvise_flags: int = 0) -> int:
-        """Write ``data`` at ``offset``; returns the bytes written."""
+        """Write ``data`` at ``offset``; returns the bytes written, clipped at the end of the
+        image as librbd's C call does (Ceph's Python binding would raise IncompleteWriteError
+        after writing them). InvalidArgument if ``offset`` is at or past the end."""
+        size = self.size()
+        if 0 <= offset < size < offset + len(data):
+            data = bytes(memoryview(data)[: size - offset])
         return int(self._call("write", "write", data, offset, fadvise_flags))
 
     def discard(self, offset: int, length: int) -> None:
