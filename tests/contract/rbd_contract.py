@@ -195,9 +195,10 @@ class RbdContract:
             ):
                 with pytest.raises(lib.ReadOnlyImage):
                     call()
-        with self.open(lib, ioctx, "parent", read_only=True) as parent:
-            with pytest.raises(lib.ReadOnlyImage):
-                parent.unprotect_snap("snap")
+        with self.open(lib, ioctx, "parent", read_only=True) as parent, pytest.raises(
+            lib.ReadOnlyImage
+        ):
+            parent.unprotect_snap("snap")
 
     def test_io_at_the_end_of_the_image(self, lib: Any, ioctx: Any) -> None:
         """I/O running past the end is clipped; I/O starting at or past the end is EINVAL.
@@ -231,9 +232,8 @@ class RbdContract:
     def test_remove_while_open_for_writing_is_busy(self, lib: Any, ioctx: Any) -> None:
         """A read-write handle (even before its first write) keeps the image from removal."""
         self.create(lib, ioctx)
-        with self.open(lib, ioctx):
-            with pytest.raises(lib.ImageBusy):
-                lib.RBD().remove(ioctx, "img")
+        with self.open(lib, ioctx), pytest.raises(lib.ImageBusy):
+            lib.RBD().remove(ioctx, "img")
         lib.RBD().remove(ioctx, "img")
 
     def test_image_names_librbd_accepts(self, lib: Any, ioctx: Any) -> None:
