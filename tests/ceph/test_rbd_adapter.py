@@ -263,3 +263,13 @@ def test_rbd_lib_for_picks_the_backend(io: Any, embedded_io: Any) -> None:
     with lib.Image(io, "img", read_only=True) as img:
         assert img.read(0, 7) == b"via raw"
     assert lib.RBD().list(wrapped) == ["img"]
+
+
+def test_trash_purge_counts_and_takes_a_posix_time(io: Any) -> None:
+    rbd = ceph.RBD()
+    for name in ("a", "b"):
+        rbd.create(io, name, MiB)
+        rbd.trash_move(io, name, 3600)
+    assert rbd.trash_purge(io) == 0
+    assert rbd.trash_purge(io, time.time() + 7200) == 2
+    assert rbd.trash_list(io) == []

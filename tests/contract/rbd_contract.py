@@ -2,13 +2,19 @@
 
 Subclasses provide three fixtures:
 
-- ``lib``: a module-like object with ``RBD``, ``Image`` and librbd's exception
-  classes (``shoal.rbd`` for the embedded engine, Ceph's ``rbd`` module for
-  the real one);
+- ``lib``: a module-like object with ``RBD``, ``Image``, ``FEATURE_*`` and librbd's exception
+  classes (``shoal.rbd`` for the embedded engine, ``shoal.rbd.ceph`` for shoal's librbd
+  adapter, Ceph's own ``rbd`` module for the real thing);
 - ``ioctx`` and ``ioctx2``: handles on two empty pools of one cluster.
 
-Tests marked ``embedded_only`` pin behaviour shoal chose where librbd differs
-(librbd hands the exclusive lock over cooperatively; we refuse a second writer).
+``tests/ceph/test_rbd_contract_ceph.py`` runs this suite on Ceph's own ``rbd`` module: every
+expectation here is proven on real librbd (Ceph 16). Where the embedded engine does not yet
+behave so, ``tests/contract/test_rbd_embedded.py`` lists the test as a strict xfail with
+librbd's exact behaviour. Errors that Ceph's binding raises as classes shoal.rbd has no name
+for (ENOSYS: ``rbd.FunctionNotSupported``) are checked by errno.
+
+``EmbeddedRbdContract`` pins behaviour shoal chose where librbd differs (librbd hands the
+exclusive lock over cooperatively; we refuse a second writer).
 """
 
 from __future__ import annotations
@@ -767,6 +773,14 @@ class RbdContract:
         rbd.trash_restore(ioctx, parent_id, "parent")
         with self.open(lib, ioctx, "parent") as img:
             img.unprotect_snap("snap")
+
+    def test_trash_purge_removes_only_expired(self, lib: Any, ioctx: Any) -> None:
+        rbd = lib.RBD()
+        for name, delay in (("now", 0), ("later", 3600)):
+            self.create(lib, ioctx, name, size=MiB)
+            rbd.trash_move(ioctx, name, delay)
+        rbd.trash_purge(ioctx)
+        assert [e["name"] for e in rbd.trash_list(ioctx)] == ["later"]
 
     def test_copy(self, lib: Any, ioctx: Any, ioctx2: Any) -> None:
         self.create(lib, ioctx, size=8 * MiB)

@@ -12,7 +12,7 @@ importing this module works without them; using it raises ``errors.Unavailable``
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from shoal.rbd._ceph_errors import bindings, raw_ioctx, translated
@@ -233,9 +233,10 @@ class RBD:
         returns how many left the trash."""
         _rados, rbd = bindings()
         before = {e["id"] for e in self.trash_list(ioctx)}
+        # The binding takes a local-time datetime (it converts with time.mktime).
+        expire = None if expire_ts is None else datetime.fromtimestamp(expire_ts)
         with translated("trash purge"):
-            rbd.RBD().trash_purge(raw_ioctx(ioctx),
-                                  None if expire_ts is None else int(expire_ts))
+            rbd.RBD().trash_purge(raw_ioctx(ioctx), expire)
         return len(before - {e["id"] for e in self.trash_list(ioctx)})
 
     # --- helpers ------------------------------------------------------------------------
