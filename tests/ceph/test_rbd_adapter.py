@@ -84,9 +84,9 @@ def embedded_io(tmp_path: Path) -> Iterator[Any]:
 
 @pytest.mark.parametrize(("name", "code", "expected"), _LIBRBD_CLASSES)
 def test_every_librbd_exception_maps_with_its_errno(
-    name: str, code: int, expected: type[errors.ShoalError]
+    ceph_cluster: Any, name: str, code: int, expected: type[errors.ShoalError]
 ) -> None:
-    _, rbd = import_ceph_bindings()
+    _, rbd = import_ceph_bindings()  # ceph_cluster: skipped with the other Ceph tests
     librbd_exc = getattr(rbd, name)("boom", errno=code)
     assert librbd_exc.errno == code
     mapped = to_shoal(librbd_exc, "op")
