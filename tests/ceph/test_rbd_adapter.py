@@ -273,3 +273,21 @@ def test_trash_purge_counts_and_takes_a_posix_time(io: Any) -> None:
     assert rbd.trash_purge(io) == 0
     assert rbd.trash_purge(io, time.time() + 7200) == 2
     assert rbd.trash_list(io) == []
+
+
+def test_shoal_rados_ioctx(io: Any) -> None:
+    """With shoal's own RadosIoCtx (branch wip/objstore-rados) the adapter uses its ``raw``."""
+    rados_store = pytest.importorskip("shoal.objstore.rados")
+    wrapped = rados_store.RadosIoCtx(io)
+    lib = rbd_lib_for(wrapped)
+    assert lib is ceph
+    lib.RBD().create(wrapped, "parent", MiB)
+    with lib.Image(wrapped, "parent") as img:
+        img.write(b"through RadosIoCtx", 0)
+        img.create_snap("s")
+        img.protect_snap("s")
+    lib.RBD().clone(wrapped, "parent", "s", wrapped, "child")
+    with lib.Image(wrapped, "child") as child:
+        assert child.ioctx is wrapped
+        assert child.read(0, 18) == b"through RadosIoCtx"
+        assert child.parent_info() == (io.get_pool_name(), "parent", "s")
