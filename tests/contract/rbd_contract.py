@@ -370,6 +370,25 @@ class RbdContract:
             assert child.read(2 * MiB, MiB) == bytes(MiB)
             assert child.read(0, 2 * MiB) == pattern(1, 2 * MiB)
 
+    def test_rollback_of_a_shrunk_clone_brings_the_parent_data_back(
+        self, lib: Any, ioctx: Any
+    ) -> None:
+        """A clone snapshotted, shrunk (overlap shrinks) and rolled back reads what the
+        snapshot saw, parent data included, with or without deep-flatten; overlap() keeps
+        the shrunk value."""
+        self.parent_with_snap(lib, ioctx, pattern(13, 8 * MiB))
+        deep = (lib.FEATURE_LAYERING | lib.FEATURE_EXCLUSIVE_LOCK | lib.FEATURE_OBJECT_MAP
+                | lib.FEATURE_FAST_DIFF | lib.FEATURE_DEEP_FLATTEN)
+        for name, feats in (("deep", deep), ("shallow", deep & ~lib.FEATURE_DEEP_FLATTEN)):
+            lib.RBD().clone(ioctx, "parent", "snap", ioctx, name, features=feats)
+            with self.open(lib, ioctx, name) as child:
+                child.create_snap("full")
+                child.resize(2 * MiB)
+                child.rollback_to_snap("full")
+                assert child.size() == SIZE
+                assert child.overlap() == 2 * MiB
+                assert child.read(0, 8 * MiB) == pattern(13, 8 * MiB), name
+
     def test_discard_on_clone_reads_zeros(self, lib: Any, ioctx: Any) -> None:
         self.parent_with_snap(lib, ioctx)
         lib.RBD().clone(ioctx, "parent", "snap", ioctx, "child")

@@ -61,6 +61,11 @@ EMBEDDED_DIFFERS_FROM_LIBRBD: dict[str, str] = {
         "remove() fails with ImageBusy while a read-write handle is open (a watcher), even "
         "before its first write; embedded only refuses once the handle holds the lock"
     ),
+    "test_rollback_of_a_shrunk_clone_brings_the_parent_data_back": (
+        "after snapshot, resize(2 MiB) and rollback_to_snap, a clone of an 8 MiB parent reads "
+        "all 8 MiB of parent data again (what the snapshot saw; overlap() stays 2 MiB); "
+        "embedded reads zeros past 2 MiB"
+    ),
     "test_image_names_librbd_accepts": (
         "librbd creates images named 'a/b' and 'c@d' (only '' is EINVAL); embedded refuses "
         "'/' and '@' with InvalidArgument"
