@@ -493,6 +493,16 @@ class RbdContract:
             assert child.stat()["order"] == 22
             assert (child.stripe_unit(), child.stripe_count()) == (MiB, 1)
             assert child.read(0, 3 * MiB) == pattern(12, 3 * MiB)
+        self.create(lib, ioctx, "striped", size=MiB, stripe_unit=64 * 1024, stripe_count=4)
+        with self.open(lib, ioctx, "striped") as img:
+            img.write(pattern(14, MiB), 0)
+            img.create_snap("snap")
+            img.protect_snap("snap")
+        rbd.clone(ioctx, "striped", "snap", ioctx, "striped-child")
+        with self.open(lib, ioctx, "striped-child") as child:
+            assert (child.stripe_unit(), child.stripe_count()) == (64 * 1024, 4)
+            assert child.features() & lib.FEATURE_STRIPINGV2
+            assert child.read(0, MiB) == pattern(14, MiB)
 
     def test_object_map_brings_fast_diff(self, lib: Any, ioctx: Any) -> None:
         """librbd turns fast-diff on with object-map, at create and at update_features."""

@@ -40,7 +40,8 @@ EMBEDDED_DIFFERS_FROM_LIBRBD: dict[str, str] = {
     "test_clone_inherits_order_features_and_striping": (
         "clone(features=None) takes the parent's features (embedded: rbd_default_features, 61) "
         "and the parent's stripe unit/count (a clone of an order-20 parent with order=22 gets "
-        "stripe_unit 1 MiB and STRIPINGV2; embedded: the order's default layout)"
+        "stripe_unit 1 MiB and STRIPINGV2; a clone of a parent striped 64 KiB x 4 is striped "
+        "64 KiB x 4; embedded: the order's default layout)"
     ),
     "test_object_map_brings_fast_diff": (
         "create(features with object-map) and update_features(object-map, True) also turn "
