@@ -12,6 +12,7 @@ import inspect
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -291,3 +292,31 @@ def test_shoal_rados_ioctx(io: Any) -> None:
         assert child.ioctx is wrapped
         assert child.read(0, 18) == b"through RadosIoCtx"
         assert child.parent_info() == (io.get_pool_name(), "parent", "s")
+
+
+@pytest.mark.parametrize("backend", ["embedded", "ceph"])
+def test_snapshot_navigation(backend: str, io: Any, embedded_io: Any) -> None:
+    """set_snap / set_snap_by_id / snapshot_id / remove_snap_by_id read the same on both."""
+    lib, ioctx = (shoal.rbd, embedded_io) if backend == "embedded" else (ceph, io)
+    lib.RBD().create(ioctx, "img", MiB)
+    with lib.Image(ioctx, "img") as img:
+        img.write(b"old", 0)
+        img.create_snap("a")
+        img.write(b"new", 0)
+        img.create_snap("b")
+        ids = {s["name"]: s["id"] for s in img.list_snaps()}
+        assert img.snapshot_id() == shoal.rbd._image.SNAP_HEAD
+        img.set_snap("a")
+        assert (img.snapshot_id(), img.read(0, 3)) == (ids["a"], b"old")
+        with pytest.raises(errors.ReadOnly):  # exact class: contract test_set_snap_...
+            img.write(b"x", 0)
+        img.set_snap_by_id(ids["b"])
+        assert (img.snapshot_id(), img.read(0, 3)) == (ids["b"], b"new")
+        assert img.snap_get_timestamp(ids["b"]) <= datetime.now() + timedelta(minutes=5)
+        img.set_snap(None)
+        assert img.snapshot_id() == shoal.rbd._image.SNAP_HEAD
+        img.write(b"head", 0)
+        img.remove_snap_by_id(ids["a"])
+        assert [s["name"] for s in img.list_snaps()] == ["b"]
+        with pytest.raises(shoal.rbd.ImageNotFound):
+            img.set_snap("a")

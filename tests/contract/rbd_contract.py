@@ -280,6 +280,29 @@ class RbdContract:
             with pytest.raises(lib.ReadOnlyImage):
                 snap.write(b"x", 0)
 
+    def test_set_snap_makes_the_handle_read_only(self, lib: Any, ioctx: Any) -> None:
+        """A read-write handle moved to a snapshot refuses data changes (ReadOnlyImage) until
+        it is moved back to the head; create_snap still works and snapshots the head."""
+        self.create(lib, ioctx)
+        with self.open(lib, ioctx) as img:
+            img.write(b"old", 0)
+            img.create_snap("s")
+            img.write(b"new", 0)
+            img.set_snap("s")
+            assert img.read(0, 3) == b"old"
+            for call in (lambda: img.write(b"x", 0), lambda: img.discard(0, 4 * MiB),
+                         lambda: img.resize(MiB)):
+                with pytest.raises(lib.ReadOnlyImage):
+                    call()
+            img.create_snap("t")
+            img.set_snap(None)
+            assert img.size() == SIZE  # the refused resize changed nothing
+            assert img.read(0, 3) == b"new"
+            img.write(b"now", 0)
+            assert img.read(0, 3) == b"now"
+        with self.open(lib, ioctx, snapshot="t") as at:
+            assert at.read(0, 3) == b"new"
+
     def test_snapshot_errors(self, lib: Any, ioctx: Any) -> None:
         self.create(lib, ioctx)
         with self.open(lib, ioctx) as img:

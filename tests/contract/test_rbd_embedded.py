@@ -67,6 +67,11 @@ EMBEDDED_DIFFERS_FROM_LIBRBD: dict[str, str] = {
         "all 8 MiB of parent data again (what the snapshot saw; overlap() stays 2 MiB); "
         "embedded reads zeros past 2 MiB"
     ),
+    "test_set_snap_makes_the_handle_read_only": (
+        "write/discard/resize on a read-write handle set to a snapshot raise ReadOnlyImage; "
+        "embedded raises shoal.errors.ReadOnly from the object store, and its refused resize "
+        "has already changed the head's size (32 MiB -> 1 MiB)"
+    ),
     "test_image_names_librbd_accepts": (
         "librbd creates images named 'a/b' and 'c@d' (only '' is EINVAL); embedded refuses "
         "'/' and '@' with InvalidArgument"
