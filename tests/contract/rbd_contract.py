@@ -707,6 +707,59 @@ class RbdContract:
             assert 12 * MiB // 4096 in blocks
             assert all(12 * MiB // 4096 <= b < 16 * MiB // 4096 for b in blocks)
 
+    @pytest.mark.parametrize("fast_diff", [True, False])
+    def test_diff_extents_are_rados_snapshot_extents(
+        self, lib: Any, ioctx: Any, fast_diff: bool
+    ) -> None:
+        """The exact extents librbd reports (with or without fast-diff), as RADOS tracks them:
+
+        - since the beginning of time: per object, [object start, start + the object's length)
+          (holes inside an object included: object 0 below is 4 MiB long);
+        - since a snapshot: the bytes written since, exactly, plus any growth of the object
+          (object 1 grew from 8192 to 10100 bytes: [8192, 10100) is reported);
+        - ``whole_object``: one full object-size extent per changed object, never merged.
+        """
+        feats = lib.FEATURE_LAYERING
+        if fast_diff:
+            feats |= lib.FEATURE_EXCLUSIVE_LOCK | lib.FEATURE_OBJECT_MAP | lib.FEATURE_FAST_DIFF
+        self.create(lib, ioctx, size=16 * MiB, features=feats)
+        obj = 4 * MiB
+        with self.open(lib, ioctx) as img:
+            img.write(b"a" * 4096, 3 * obj)
+            img.write(b"b" * 4096, obj - 4096)
+            img.write(b"c" * 8192, obj)
+            assert self.collect_diff(img, None) == [
+                (0, obj, True), (obj, 8192, True), (3 * obj, 4096, True)
+            ]
+            assert self.collect_diff(img, None, whole_object=True) == [
+                (0, obj, True), (obj, obj, True), (3 * obj, obj, True)
+            ]
+            img.create_snap("s")
+            img.write(b"d" * 100, 100)
+            img.write(b"e" * 100, obj + 10000)
+            assert self.collect_diff(img, "s") == [(100, 100, True), (obj + 8192, 1908, True)]
+            assert self.collect_diff(img, "s", whole_object=True) == [
+                (0, obj, True), (obj, obj, True)
+            ]
+
+    def test_diff_of_a_discarded_object_in_a_clone(self, lib: Any, ioctx: Any) -> None:
+        """A whole-object discard in a clone (the object stays, empty, to hide the parent) is
+        reported as not existing since the clone's snapshot, but as an existing object in
+        ``whole_object`` mode; a granule discard is reported as written."""
+        self.parent_with_snap(lib, ioctx, b"P" * (12 * MiB))
+        lib.RBD().clone(ioctx, "parent", "snap", ioctx, "child")
+        with self.open(lib, ioctx, "child") as child:
+            child.create_snap("cs")
+            child.discard(4 * MiB, 4 * MiB)
+            child.discard(GRANULE, GRANULE)
+            assert child.read(4 * MiB, 4 * MiB) == bytes(4 * MiB)
+            assert self.collect_diff(child, "cs") == [
+                (GRANULE, GRANULE, True), (4 * MiB, 4 * MiB, False)
+            ]
+            assert self.collect_diff(child, "cs", whole_object=True) == [
+                (0, 4 * MiB, True), (4 * MiB, 4 * MiB, True)
+            ]
+
     def test_diff_reports_discard(self, lib: Any, ioctx: Any) -> None:
         self.create(lib, ioctx)
         with self.open(lib, ioctx) as img:

@@ -72,6 +72,18 @@ EMBEDDED_DIFFERS_FROM_LIBRBD: dict[str, str] = {
         "embedded raises shoal.errors.ReadOnly from the object store, and its refused resize "
         "has already changed the head's size (32 MiB -> 1 MiB)"
     ),
+    "test_diff_extents_are_rados_snapshot_extents": (
+        "diff_iterate extents follow RADOS: from None, per object [start, start + object "
+        "length) (a 4 KiB write at the end of object 0 gives (0, 4 MiB)); from a snapshot, the "
+        "exact bytes written plus object growth ((100, 100), (4 MiB + 8192, 1908)); "
+        "whole_object: one object-size extent per object, never merged; embedded reports "
+        "4 KiB-aligned blocks and merges adjacent objects ((0, 8 MiB))"
+    ),
+    "test_diff_of_a_discarded_object_in_a_clone": (
+        "since a clone's snapshot, a whole-object discard in the clone is reported "
+        "(4 MiB, 4 MiB, exists=False) (whole_object mode: exists=True, per object); embedded "
+        "reports it as exists=True and merges whole objects"
+    ),
     "test_image_names_librbd_accepts": (
         "librbd creates images named 'a/b' and 'c@d' (only '' is EINVAL); embedded refuses "
         "'/' and '@' with InvalidArgument"
