@@ -528,7 +528,8 @@ class RbdContract:
             assert child.read(0, MiB) == pattern(14, MiB)
 
     def test_object_map_brings_fast_diff(self, lib: Any, ioctx: Any) -> None:
-        """librbd turns fast-diff on with object-map, at create and at update_features."""
+        """librbd turns fast-diff on with object-map (at create and at update_features), and
+        off with it."""
         locked_map = lib.FEATURE_LAYERING | lib.FEATURE_EXCLUSIVE_LOCK | lib.FEATURE_OBJECT_MAP
         self.create(lib, ioctx, "a", features=locked_map)
         with self.open(lib, ioctx, "a") as img:
@@ -537,6 +538,8 @@ class RbdContract:
         with self.open(lib, ioctx, "b") as img:
             img.update_features(lib.FEATURE_OBJECT_MAP, True)
             assert img.features() == locked_map | lib.FEATURE_FAST_DIFF
+            img.update_features(lib.FEATURE_OBJECT_MAP, False)
+            assert img.features() == lib.FEATURE_LAYERING | lib.FEATURE_EXCLUSIVE_LOCK
         with pytest.raises(lib.InvalidArgument):
             self.create(lib, ioctx, "c", features=lib.FEATURE_LAYERING | lib.FEATURE_OBJECT_MAP)
 

@@ -45,7 +45,8 @@ EMBEDDED_DIFFERS_FROM_LIBRBD: dict[str, str] = {
     ),
     "test_object_map_brings_fast_diff": (
         "create(features with object-map) and update_features(object-map, True) also turn "
-        "fast-diff on (13 -> 29); embedded keeps exactly the bits given"
+        "fast-diff on (13 -> 29), update_features(object-map, False) turns both off (29 -> 5); "
+        "embedded keeps exactly the bits given (and refuses to disable object-map alone)"
     ),
     "test_list_children_at_head_lists_every_snapshot": (
         "list_children() with no snapshot set lists the clones of every snapshot; embedded "
