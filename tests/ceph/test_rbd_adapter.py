@@ -122,6 +122,15 @@ def test_missing_bindings_are_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> 
         ceph.RBD().list(object())
 
 
+def test_negative_sizes_are_invalid(io: Any) -> None:
+    with pytest.raises(shoal.rbd.InvalidArgument):
+        ceph.RBD().create(io, "neg", -1)
+    ceph.RBD().create(io, "img", MiB)
+    with ceph.Image(io, "img") as img, pytest.raises(shoal.rbd.InvalidArgument):
+        img.resize(-1)
+    assert ceph.RBD().list(io) == ["img"]
+
+
 def test_closed_image_refuses_calls(io: Any) -> None:
     ceph.RBD().create(io, "img", MiB)
     img = ceph.Image(io, "img")

@@ -23,13 +23,19 @@ from shoal.rbd._image import ParentSpec
 from shoal.rbd._options import RbdOptions
 from shoal.rbd._striping import Layout
 
-__all__ = ["CephImage", "local_time"]
+__all__ = ["CephImage", "check_size", "local_time"]
 
 DiffCallback = Callable[[int, int, bool], Any]
 #: librbd's ``stat()`` says "no parent" with pool id ``(uint64)-1``.
 _NO_POOL = (1 << 64) - 1
 #: ``CEPH_NOSNAP``: the head, as the object classes spell it.
 _CEPH_NOSNAP = (1 << 64) - 2
+
+
+def check_size(size: int) -> None:
+    """Sizes are unsigned in librbd; the binding would raise OverflowError for a negative one."""
+    if not isinstance(size, int) or size < 0:
+        raise errors.InvalidArgument(f"size must be a non-negative number of bytes, got {size!r}")
 
 
 def local_time(value: datetime) -> datetime:
@@ -335,6 +341,9 @@ class CephImage:
         self._call("flush", "flush")
 
     def resize(self, size: int, allow_shrink: bool = True) -> None:
+        """Grow or shrink to ``size`` bytes (InvalidArgument if negative, or a shrink
+        without ``allow_shrink``)."""
+        check_size(size)
         self._call("resize", "resize", size, allow_shrink)
 
     # --- features, metadata ------------------------------------------------------------

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shoal.rbd._ceph_errors import bindings, raw_ioctx, translated
-from shoal.rbd._ceph_image import CephImage
+from shoal.rbd._ceph_image import CephImage, check_size
 from shoal.rbd._errors import (
     ArgumentOutOfRange,
     ImageBusy,
@@ -135,6 +135,7 @@ class RBD:
 
         Raises ImageExists, InvalidArgument (name, size, order, striping, features).
         """
+        check_size(size)
         _rados, rbd = bindings()
         kw = self._defaults(features, order, stripe_unit, stripe_count)
         with translated(f"create {name}"):
