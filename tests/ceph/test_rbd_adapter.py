@@ -22,6 +22,7 @@ import pytest
 import shoal.rbd
 import shoal.rbd.ceph as ceph
 from shoal import errors
+from shoal.objstore import SNAP_HEAD
 from shoal.objstore.local import LocalStore
 from shoal.rbd._ceph_errors import to_shoal
 from shoal.rbd.backend import rbd_lib_for
@@ -314,7 +315,7 @@ def test_snapshot_navigation(backend: str, io: Any, embedded_io: Any) -> None:
         img.write(b"new", 0)
         img.create_snap("b")
         ids = {s["name"]: s["id"] for s in img.list_snaps()}
-        assert img.snapshot_id() == shoal.rbd._image.SNAP_HEAD
+        assert img.snapshot_id() == SNAP_HEAD
         img.set_snap("a")
         assert (img.snapshot_id(), img.read(0, 3)) == (ids["a"], b"old")
         with pytest.raises(errors.ReadOnly):  # exact class: contract test_set_snap_...
@@ -323,7 +324,7 @@ def test_snapshot_navigation(backend: str, io: Any, embedded_io: Any) -> None:
         assert (img.snapshot_id(), img.read(0, 3)) == (ids["b"], b"new")
         assert img.snap_get_timestamp(ids["b"]) <= datetime.now() + timedelta(minutes=5)
         img.set_snap(None)
-        assert img.snapshot_id() == shoal.rbd._image.SNAP_HEAD
+        assert img.snapshot_id() == SNAP_HEAD
         img.write(b"head", 0)
         img.remove_snap_by_id(ids["a"])
         assert [s["name"] for s in img.list_snaps()] == ["b"]
