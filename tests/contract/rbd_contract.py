@@ -397,19 +397,26 @@ class RbdContract:
         self, lib: Any, ioctx: Any
     ) -> None:
         """A clone snapshotted, shrunk (overlap shrinks) and rolled back reads what the
-        snapshot saw, parent data included, with or without deep-flatten; overlap() keeps
-        the shrunk value."""
+        snapshot saw, parent data included, with or without deep-flatten, and even when it
+        was flattened between the shrink and the rollback; overlap() keeps the shrunk value."""
         self.parent_with_snap(lib, ioctx, pattern(13, 8 * MiB))
         deep = (lib.FEATURE_LAYERING | lib.FEATURE_EXCLUSIVE_LOCK | lib.FEATURE_OBJECT_MAP
                 | lib.FEATURE_FAST_DIFF | lib.FEATURE_DEEP_FLATTEN)
-        for name, feats in (("deep", deep), ("shallow", deep & ~lib.FEATURE_DEEP_FLATTEN)):
+        for name, feats, flatten in (
+            ("deep", deep, False),
+            ("shallow", deep & ~lib.FEATURE_DEEP_FLATTEN, False),
+            ("flattened", deep, True),
+        ):
             lib.RBD().clone(ioctx, "parent", "snap", ioctx, name, features=feats)
             with self.open(lib, ioctx, name) as child:
                 child.create_snap("full")
                 child.resize(2 * MiB)
+                if flatten:
+                    child.flatten()
                 child.rollback_to_snap("full")
                 assert child.size() == SIZE
-                assert child.overlap() == 2 * MiB
+                if not flatten:
+                    assert child.overlap() == 2 * MiB
                 assert child.read(0, 8 * MiB) == pattern(13, 8 * MiB), name
 
     def test_discard_on_clone_reads_zeros(self, lib: Any, ioctx: Any) -> None:

@@ -65,8 +65,8 @@ EMBEDDED_DIFFERS_FROM_LIBRBD: dict[str, str] = {
     ),
     "test_rollback_of_a_shrunk_clone_brings_the_parent_data_back": (
         "after snapshot, resize(2 MiB) and rollback_to_snap, a clone of an 8 MiB parent reads "
-        "all 8 MiB of parent data again (what the snapshot saw; overlap() stays 2 MiB); "
-        "embedded reads zeros past 2 MiB"
+        "all 8 MiB of parent data again (what the snapshot saw; overlap() stays 2 MiB), also "
+        "when flattened between resize and rollback; embedded reads zeros past 2 MiB"
     ),
     "test_set_snap_makes_the_handle_read_only": (
         "write/discard/resize on a read-write handle set to a snapshot raise ReadOnlyImage; "
