@@ -421,20 +421,25 @@ class RbdContract:
 
     def test_clone_snapshot_survives_a_shrink_and_a_copy_up(self, lib: Any, ioctx: Any) -> None:
         """A clone's snapshot taken before a shrink still reads the parent's data past the new
-        size after the clone copies up the object straddling it."""
+        size after the clone copies up the object straddling it (by a write, or by a deep
+        flatten)."""
         parent_data = pattern(15, 8 * MiB)
         self.parent_with_snap(lib, ioctx, parent_data)
-        lib.RBD().clone(ioctx, "parent", "snap", ioctx, "child")
-        with self.open(lib, ioctx, "child") as child:
-            child.create_snap("k")
-            child.resize(6 * MiB + 100)
-            child.write(b"W" * MiB, 5 * MiB)  # copies object 1 up, clipped to the new size
-            expect = bytearray(parent_data[: 6 * MiB + 100])
-            expect[5 * MiB : 6 * MiB] = b"W" * MiB
-            assert child.read(0, 6 * MiB + 100) == bytes(expect)
-        with self.open(lib, ioctx, "child", snapshot="k") as at:
-            assert at.size() == SIZE
-            assert at.read(0, 8 * MiB) == parent_data
+        for name in ("written", "flattened"):
+            lib.RBD().clone(ioctx, "parent", "snap", ioctx, name)
+            with self.open(lib, ioctx, name) as child:
+                child.create_snap("k")
+                child.resize(6 * MiB + 100)
+                expect = bytearray(parent_data[: 6 * MiB + 100])
+                if name == "written":
+                    child.write(b"W" * MiB, 5 * MiB)  # copies object 1 up, clipped
+                    expect[5 * MiB : 6 * MiB] = b"W" * MiB
+                else:
+                    child.flatten()
+                assert child.read(0, 6 * MiB + 100) == bytes(expect)
+            with self.open(lib, ioctx, name, snapshot="k") as at:
+                assert at.size() == SIZE
+                assert at.read(0, 8 * MiB) == parent_data, name
 
     def test_discard_on_clone_reads_zeros(self, lib: Any, ioctx: Any) -> None:
         self.parent_with_snap(lib, ioctx)
