@@ -2,26 +2,35 @@
 
 Subclasses provide three fixtures:
 
-- ``lib``: a module-like object with ``RBD``, ``Image`` and librbd's exception
-  classes (``shoal.rbd`` for the embedded engine, Ceph's ``rbd`` module for
-  the real one);
+- ``lib``: a module-like object with ``RBD``, ``Image``, ``FEATURE_*`` and librbd's exception
+  classes (``shoal.rbd`` for the embedded engine, ``shoal.rbd.ceph`` for shoal's librbd
+  adapter, Ceph's own ``rbd`` module for the real thing);
 - ``ioctx`` and ``ioctx2``: handles on two empty pools of one cluster.
 
-Tests marked ``embedded_only`` pin behaviour shoal chose where librbd differs
-(librbd hands the exclusive lock over cooperatively; we refuse a second writer).
+``tests/ceph/test_rbd_contract_ceph.py`` runs this suite on Ceph's own ``rbd`` module: every
+expectation here is proven on real librbd (Ceph 16). Where the embedded engine does not yet
+behave so, ``tests/contract/test_rbd_embedded.py`` lists the test as a strict xfail with
+librbd's exact behaviour. Errors that Ceph's binding raises as classes shoal.rbd has no name
+for (ENOSYS: ``rbd.FunctionNotSupported``) are checked by errno.
+
+``EmbeddedRbdContract`` pins behaviour shoal chose where librbd differs (librbd hands the
+exclusive lock over cooperatively; we refuse a second writer).
 """
 
 from __future__ import annotations
 
+import errno
 import uuid
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 MiB = 1 << 20
 SIZE = 32 * MiB
+#: ``rbd_discard_granularity_bytes`` default.
+GRANULE = 64 * 1024
 
 
 def pattern(seed: int, length: int) -> bytes:
@@ -30,6 +39,8 @@ def pattern(seed: int, length: int) -> bytes:
 
 
 _SMALL = 64 * 1024
+#: The model's images use order 12.
+_MODEL_OBJECT_BYTES = 4096
 _OPS = st.one_of(
     st.tuples(st.just("write"), st.integers(0, 2), st.integers(0, _SMALL), st.integers(1, 9000)),
     st.tuples(st.just("discard"), st.integers(0, 2), st.integers(0, _SMALL), st.integers(1, 20000)),
@@ -121,29 +132,125 @@ class RbdContract:
                 img.read(MiB + 1, 10)
 
     def test_discard_reads_zeros(self, lib: Any, ioctx: Any) -> None:
+        """librbd discards whole granules only: ``rbd_discard_granularity_bytes`` (64 KiB by
+        default, capped at the object size). Each object piece of the range is shrunk to granule
+        boundaries and skipped if nothing is left (``ImageDiscardRequest::prune_object_extents``);
+        so a small discard inside a granule leaves the data as it was."""
         self.create(lib, ioctx)
         with self.open(lib, ioctx) as img:
             img.write(pattern(3, 12 * MiB), 0)
             img.discard(4 * MiB, 4 * MiB)  # one whole object
-            img.discard(100, 1000)  # a piece
+            img.discard(100, 1000)  # inside the first granule: nothing happens
+            img.discard(GRANULE - 100, 2 * GRANULE + 200)  # granules 1 and 2 only
             got = img.read(0, 12 * MiB)
             assert got[4 * MiB : 8 * MiB] == bytes(4 * MiB)
-            assert got[100:1100] == bytes(1000)
-            assert got[:100] == pattern(3, 100)
-            assert got[8 * MiB :] == pattern(3, 12 * MiB)[8 * MiB :]
+            assert got[GRANULE : 3 * GRANULE] == bytes(2 * GRANULE)
+            assert got[:GRANULE] == pattern(3, GRANULE)
+            rest = pattern(3, 12 * MiB)
+            assert got[3 * GRANULE : 4 * MiB] == rest[3 * GRANULE : 4 * MiB]
+            assert got[8 * MiB :] == rest[8 * MiB :]
+
+    def test_discard_of_a_small_object_tail_truncates(self, lib: Any, ioctx: Any) -> None:
+        """With objects no larger than a granule, a piece that runs to the end of its object is
+        discarded from any offset (the object is truncated); a piece ending inside its object is
+        skipped."""
+        self.create(lib, ioctx, size=64 * 1024, order=12)
+        with self.open(lib, ioctx) as img:
+            img.write(b"\x01" * 65536, 0)
+            img.discard(4096 + 100, 4096 - 100)  # tail of object 1
+            img.discard(3 * 4096, 1000)  # head of object 3: skipped
+            img.discard(5 * 4096 + 10, 4096)  # tail of object 5 (kept), head of object 6 (skipped)
+            got = img.read(0, 65536)
+            expect = bytearray(b"\x01" * 65536)
+            expect[4096 + 100 : 2 * 4096] = bytes(4096 - 100)
+            expect[5 * 4096 + 10 : 6 * 4096] = bytes(4096 - 10)
+            assert got == bytes(expect)
+
+    def test_write_zeroes_zeroes_exactly(self, lib: Any, ioctx: Any) -> None:
+        """Unlike discard, write_zeroes zeroes every byte of the range."""
+        self.create(lib, ioctx)
+        with self.open(lib, ioctx) as img:
+            img.write(pattern(3, 5 * MiB), 0)
+            img.write_zeroes(100, 1000)
+            img.write_zeroes(4 * MiB - 10, 20)
+            expect = bytearray(pattern(3, 5 * MiB))
+            expect[100:1100] = bytes(1000)
+            expect[4 * MiB - 10 : 4 * MiB + 10] = bytes(20)
+            assert img.read(0, 5 * MiB) == bytes(expect)
 
     def test_read_only_handles_refuse_writes(self, lib: Any, ioctx: Any) -> None:
-        self.create(lib, ioctx)
+        self.parent_with_snap(lib, ioctx)
+        lib.RBD().clone(ioctx, "parent", "snap", ioctx, "img")
+        with self.open(lib, ioctx, "img") as img:
+            img.create_snap("s")
         with self.open(lib, ioctx, read_only=True) as img:
-            assert img.read(0, 10) == bytes(10)
+            assert img.read(0, 10) == pattern(1, 10)
             for call in (
                 lambda: img.write(b"x", 0),
-                lambda: img.create_snap("s"),
+                lambda: img.create_snap("t"),
                 lambda: img.resize(MiB),
                 lambda: img.discard(0, 10),
+                lambda: img.write_zeroes(0, 10),
+                lambda: img.flatten(),
+                lambda: img.protect_snap("s"),
+                lambda: img.remove_snap("s"),
+                lambda: img.rename_snap("s", "t"),
+                lambda: img.rollback_to_snap("s"),
+                lambda: img.update_features(lib.FEATURE_FAST_DIFF, False),
+                lambda: img.metadata_set("k", "v"),
             ):
                 with pytest.raises(lib.ReadOnlyImage):
                     call()
+        with self.open(lib, ioctx, "parent", read_only=True) as parent, pytest.raises(
+            lib.ReadOnlyImage
+        ):
+            parent.unprotect_snap("snap")
+
+    def test_io_at_the_end_of_the_image(self, lib: Any, ioctx: Any) -> None:
+        """I/O running past the end is clipped; I/O starting at or past the end is EINVAL.
+
+        A clipped write writes the bytes that fit: librbd's C call returns their count; Ceph's
+        Python binding then raises ``IncompleteWriteError`` (shoal returns the count)."""
+        self.create(lib, ioctx, size=MiB)
+        incomplete = getattr(lib, "IncompleteWriteError", None)
+        with self.open(lib, ioctx) as img:
+            try:
+                written = img.write(b"y" * 10, MiB - 5)
+            except Exception as exc:
+                if incomplete is None or not isinstance(exc, incomplete):
+                    raise
+                written = 5
+            assert written == 5
+            assert img.read(MiB - 6, 100) == b"\0" + b"y" * 5
+            assert img.size() == MiB
+            for call in (
+                lambda: img.write(b"z", MiB),
+                lambda: img.read(MiB, 10),
+                lambda: img.discard(MiB + 5, 100),
+            ):
+                with pytest.raises(lib.InvalidArgument):
+                    call()
+            img.discard(MiB - 5, 100)  # clipped, no error
+            img.resize(0)
+            with pytest.raises(lib.InvalidArgument):
+                img.read(0, 10)
+
+    def test_remove_while_open_for_writing_is_busy(self, lib: Any, ioctx: Any) -> None:
+        """A read-write handle (even before its first write) keeps the image from removal."""
+        self.create(lib, ioctx)
+        with self.open(lib, ioctx), pytest.raises(lib.ImageBusy):
+            lib.RBD().remove(ioctx, "img")
+        lib.RBD().remove(ioctx, "img")
+
+    def test_image_names_librbd_accepts(self, lib: Any, ioctx: Any) -> None:
+        """librbd itself takes any non-empty name ('/' and '@' included: only the rbd CLI's
+        spec parser gives them meaning)."""
+        rbd = lib.RBD()
+        rbd.create(ioctx, "a/b", MiB)
+        rbd.create(ioctx, "c@d", MiB)
+        assert sorted(rbd.list(ioctx)) == ["a/b", "c@d"]
+        with pytest.raises(lib.InvalidArgument):
+            rbd.create(ioctx, "", MiB)
 
     def test_resize(self, lib: Any, ioctx: Any) -> None:
         self.create(lib, ioctx, size=8 * MiB)
@@ -172,6 +279,29 @@ class RbdContract:
             assert snap.read(5 * MiB, 100) == bytes(100)
             with pytest.raises(lib.ReadOnlyImage):
                 snap.write(b"x", 0)
+
+    def test_set_snap_makes_the_handle_read_only(self, lib: Any, ioctx: Any) -> None:
+        """A read-write handle moved to a snapshot refuses data changes (ReadOnlyImage) until
+        it is moved back to the head; create_snap still works and snapshots the head."""
+        self.create(lib, ioctx)
+        with self.open(lib, ioctx) as img:
+            img.write(b"old", 0)
+            img.create_snap("s")
+            img.write(b"new", 0)
+            img.set_snap("s")
+            assert img.read(0, 3) == b"old"
+            for call in (lambda: img.write(b"x", 0), lambda: img.discard(0, 4 * MiB),
+                         lambda: img.resize(MiB)):
+                with pytest.raises(lib.ReadOnlyImage):
+                    call()
+            img.create_snap("t")
+            img.set_snap(None)
+            assert img.size() == SIZE  # the refused resize changed nothing
+            assert img.read(0, 3) == b"new"
+            img.write(b"now", 0)
+            assert img.read(0, 3) == b"now"
+        with self.open(lib, ioctx, snapshot="t") as at:
+            assert at.read(0, 3) == b"new"
 
     def test_snapshot_errors(self, lib: Any, ioctx: Any) -> None:
         self.create(lib, ioctx)
@@ -263,6 +393,54 @@ class RbdContract:
             assert child.read(2 * MiB, MiB) == bytes(MiB)
             assert child.read(0, 2 * MiB) == pattern(1, 2 * MiB)
 
+    def test_rollback_of_a_shrunk_clone_brings_the_parent_data_back(
+        self, lib: Any, ioctx: Any
+    ) -> None:
+        """A clone snapshotted, shrunk (overlap shrinks) and rolled back reads what the
+        snapshot saw, parent data included, with or without deep-flatten, and even when it
+        was flattened between the shrink and the rollback; overlap() keeps the shrunk value."""
+        self.parent_with_snap(lib, ioctx, pattern(13, 8 * MiB))
+        deep = (lib.FEATURE_LAYERING | lib.FEATURE_EXCLUSIVE_LOCK | lib.FEATURE_OBJECT_MAP
+                | lib.FEATURE_FAST_DIFF | lib.FEATURE_DEEP_FLATTEN)
+        for name, feats, flatten in (
+            ("deep", deep, False),
+            ("shallow", deep & ~lib.FEATURE_DEEP_FLATTEN, False),
+            ("flattened", deep, True),
+        ):
+            lib.RBD().clone(ioctx, "parent", "snap", ioctx, name, features=feats)
+            with self.open(lib, ioctx, name) as child:
+                child.create_snap("full")
+                child.resize(2 * MiB)
+                if flatten:
+                    child.flatten()
+                child.rollback_to_snap("full")
+                assert child.size() == SIZE
+                if not flatten:
+                    assert child.overlap() == 2 * MiB
+                assert child.read(0, 8 * MiB) == pattern(13, 8 * MiB), name
+
+    def test_clone_snapshot_survives_a_shrink_and_a_copy_up(self, lib: Any, ioctx: Any) -> None:
+        """A clone's snapshot taken before a shrink still reads the parent's data past the new
+        size after the clone copies up the object straddling it (by a write, or by a deep
+        flatten)."""
+        parent_data = pattern(15, 8 * MiB)
+        self.parent_with_snap(lib, ioctx, parent_data)
+        for name in ("written", "flattened"):
+            lib.RBD().clone(ioctx, "parent", "snap", ioctx, name)
+            with self.open(lib, ioctx, name) as child:
+                child.create_snap("k")
+                child.resize(6 * MiB + 100)
+                expect = bytearray(parent_data[: 6 * MiB + 100])
+                if name == "written":
+                    child.write(b"W" * MiB, 5 * MiB)  # copies object 1 up, clipped
+                    expect[5 * MiB : 6 * MiB] = b"W" * MiB
+                else:
+                    child.flatten()
+                assert child.read(0, 6 * MiB + 100) == bytes(expect)
+            with self.open(lib, ioctx, name, snapshot="k") as at:
+                assert at.size() == SIZE
+                assert at.read(0, 8 * MiB) == parent_data, name
+
     def test_discard_on_clone_reads_zeros(self, lib: Any, ioctx: Any) -> None:
         self.parent_with_snap(lib, ioctx)
         lib.RBD().clone(ioctx, "parent", "snap", ioctx, "child")
@@ -318,6 +496,209 @@ class RbdContract:
         with self.open(lib, ioctx, "leaf") as leaf:
             assert leaf.read(0, 200) == b"M" * 100 + pattern(8, 200)[100:]
 
+    def test_clone_errors_leave_nothing_behind(self, lib: Any, ioctx: Any) -> None:
+        self.parent_with_snap(lib, ioctx)
+        rbd = lib.RBD()
+        rbd.clone(ioctx, "parent", "snap", ioctx, "child")
+        with pytest.raises(lib.ImageExists):
+            rbd.clone(ioctx, "parent", "snap", ioctx, "child")
+        with pytest.raises(lib.ImageNotFound):
+            rbd.clone(ioctx, "nope", "snap", ioctx, "c2")
+        # A clone without layering: librbd answers ENOSYS (rbd.FunctionNotSupported).
+        with pytest.raises(Exception) as info:
+            rbd.clone(ioctx, "parent", "snap", ioctx, "c3", features=lib.FEATURE_EXCLUSIVE_LOCK)
+        assert info.value.errno == errno.ENOSYS
+        assert sorted(rbd.list(ioctx)) == ["child", "parent"]
+
+    def test_protect_needs_layering(self, lib: Any, ioctx: Any) -> None:
+        """librbd refuses to protect a snapshot of an image without layering: ENOSYS."""
+        self.create(lib, ioctx, features=lib.FEATURE_EXCLUSIVE_LOCK)
+        with self.open(lib, ioctx) as img:
+            img.create_snap("s")
+            with pytest.raises(Exception) as info:
+                img.protect_snap("s")
+            assert info.value.errno == errno.ENOSYS
+            assert img.is_protected_snap("s") is False
+
+    def test_clone_inherits_order_features_and_striping(self, lib: Any, ioctx: Any) -> None:
+        """Without ``features``/``order``, a clone gets its parent's (not rbd_default_*). The
+        stripe unit is inherited too: a clone with a larger order than its parent keeps the
+        parent's stripe unit, so it gets fancy striping (STRIPINGV2) added to its features."""
+        feats = lib.FEATURE_LAYERING | lib.FEATURE_EXCLUSIVE_LOCK
+        self.create(lib, ioctx, "parent", order=20, features=feats)
+        with self.open(lib, ioctx, "parent") as img:
+            img.write(pattern(12, 3 * MiB), 0)
+            img.create_snap("snap")
+            img.protect_snap("snap")
+        rbd = lib.RBD()
+        rbd.clone(ioctx, "parent", "snap", ioctx, "same")
+        rbd.clone(ioctx, "parent", "snap", ioctx, "own", features=lib.FEATURE_LAYERING)
+        rbd.clone(ioctx, "parent", "snap", ioctx, "bigger", order=22)
+        with self.open(lib, ioctx, "same") as child:
+            assert child.features() == feats
+            assert child.stat()["order"] == 20
+        with self.open(lib, ioctx, "own") as child:
+            assert child.features() == lib.FEATURE_LAYERING
+            assert child.stat()["order"] == 20
+        with self.open(lib, ioctx, "bigger") as child:
+            assert child.features() == feats | lib.FEATURE_STRIPINGV2
+            assert child.stat()["order"] == 22
+            assert (child.stripe_unit(), child.stripe_count()) == (MiB, 1)
+            assert child.read(0, 3 * MiB) == pattern(12, 3 * MiB)
+        self.create(lib, ioctx, "striped", size=MiB, stripe_unit=64 * 1024, stripe_count=4)
+        with self.open(lib, ioctx, "striped") as img:
+            img.write(pattern(14, MiB), 0)
+            img.create_snap("snap")
+            img.protect_snap("snap")
+        rbd.clone(ioctx, "striped", "snap", ioctx, "striped-child")
+        with self.open(lib, ioctx, "striped-child") as child:
+            assert (child.stripe_unit(), child.stripe_count()) == (64 * 1024, 4)
+            assert child.features() & lib.FEATURE_STRIPINGV2
+            assert child.read(0, MiB) == pattern(14, MiB)
+
+    def test_object_map_brings_fast_diff(self, lib: Any, ioctx: Any) -> None:
+        """librbd turns fast-diff on with object-map (at create and at update_features), and
+        off with it."""
+        locked_map = lib.FEATURE_LAYERING | lib.FEATURE_EXCLUSIVE_LOCK | lib.FEATURE_OBJECT_MAP
+        self.create(lib, ioctx, "a", features=locked_map)
+        with self.open(lib, ioctx, "a") as img:
+            assert img.features() == locked_map | lib.FEATURE_FAST_DIFF
+        self.create(lib, ioctx, "b", features=lib.FEATURE_LAYERING | lib.FEATURE_EXCLUSIVE_LOCK)
+        with self.open(lib, ioctx, "b") as img:
+            img.update_features(lib.FEATURE_OBJECT_MAP, True)
+            assert img.features() == locked_map | lib.FEATURE_FAST_DIFF
+            img.update_features(lib.FEATURE_OBJECT_MAP, False)
+            assert img.features() == lib.FEATURE_LAYERING | lib.FEATURE_EXCLUSIVE_LOCK
+        with pytest.raises(lib.InvalidArgument):
+            self.create(lib, ioctx, "c", features=lib.FEATURE_LAYERING | lib.FEATURE_OBJECT_MAP)
+
+    def test_clone_chain(self, lib: Any, ioctx: Any, ioctx2: Any) -> None:
+        """Four generations across two pools: reads merge every level; flattening a middle
+        clone keeps its descendants' data and frees its parent's snapshot."""
+        self.create(lib, ioctx, "g0", size=4 * MiB)
+        rbd = lib.RBD()
+        chain = [(ioctx, "g0"), (ioctx2, "g1"), (ioctx, "g2"), (ioctx2, "g3")]
+        for level, (io, name) in enumerate(chain):
+            with self.open(lib, io, name) as img:
+                img.write(bytes([65 + level]) * 4096, level * 4096)
+                if level < len(chain) - 1:
+                    img.create_snap("s")
+                    img.protect_snap("s")
+            if level < len(chain) - 1:
+                rbd.clone(io, name, "s", *chain[level + 1])
+        expect = b"".join(bytes([65 + level]) * 4096 for level in range(4))
+        with self.open(lib, ioctx2, "g3") as leaf:
+            assert leaf.read(0, 4 * 4096) == expect
+            assert leaf.parent_info() == (ioctx.get_pool_name(), "g2", "s")
+        with self.open(lib, ioctx, "g2") as mid:
+            mid.flatten()
+        with self.open(lib, ioctx2, "g1") as g1:
+            g1.unprotect_snap("s")  # g2 no longer depends on it
+        with self.open(lib, ioctx2, "g3") as leaf:
+            assert leaf.read(0, 4 * 4096) == expect
+
+    def test_deep_flatten_detaches_snapshots(self, lib: Any, ioctx: Any) -> None:
+        """With deep-flatten, flatten also detaches the clone's snapshots from the parent;
+        without it they keep the link (the clone stays a child of the parent snapshot)."""
+        self.parent_with_snap(lib, ioctx, pattern(11, 4 * MiB))
+        rbd = lib.RBD()
+        deep = (lib.FEATURE_LAYERING | lib.FEATURE_EXCLUSIVE_LOCK | lib.FEATURE_OBJECT_MAP
+                | lib.FEATURE_FAST_DIFF | lib.FEATURE_DEEP_FLATTEN)
+        rbd.clone(ioctx, "parent", "snap", ioctx, "deep", features=deep)
+        shallow = deep & ~lib.FEATURE_DEEP_FLATTEN
+        rbd.clone(ioctx, "parent", "snap", ioctx, "shallow", features=shallow)
+        for name in ("deep", "shallow"):
+            with self.open(lib, ioctx, name) as child:
+                child.create_snap("k")
+                child.flatten()
+                with pytest.raises(lib.ImageNotFound):
+                    child.parent_info()
+        with self.open(lib, ioctx, "deep", snapshot="k") as at:
+            with pytest.raises(lib.ImageNotFound):
+                at.parent_info()
+            assert at.read(0, 4 * MiB) == pattern(11, 4 * MiB)
+        with self.open(lib, ioctx, "shallow", snapshot="k") as at:
+            assert at.parent_info() == (ioctx.get_pool_name(), "parent", "snap")
+            assert at.read(0, 4 * MiB) == pattern(11, 4 * MiB)
+        with self.open(lib, ioctx, "parent", snapshot="snap") as snap:
+            assert snap.list_children() == [(ioctx.get_pool_name(), "shallow")]
+
+    def test_list_children_at_head_lists_every_snapshot(self, lib: Any, ioctx: Any) -> None:
+        """At the head (no snapshot set), librbd lists the clones of every snapshot."""
+        self.parent_with_snap(lib, ioctx)
+        with self.open(lib, ioctx, "parent") as img:
+            img.create_snap("two")
+            img.protect_snap("two")
+        rbd = lib.RBD()
+        rbd.clone(ioctx, "parent", "snap", ioctx, "c1")
+        rbd.clone(ioctx, "parent", "two", ioctx, "c2")
+        pool = ioctx.get_pool_name()
+        with self.open(lib, ioctx, "parent") as head:
+            assert sorted(head.list_children()) == [(pool, "c1"), (pool, "c2")]
+        with self.open(lib, ioctx, "parent", snapshot="two") as two:
+            assert two.list_children() == [(pool, "c2")]
+
+    def test_overlap_of_a_plain_image_is_zero(self, lib: Any, ioctx: Any) -> None:
+        """librbd's overlap() answers 0 for an image without parent (parent_info raises)."""
+        self.create(lib, ioctx)
+        with self.open(lib, ioctx) as img:
+            assert img.overlap() == 0
+            with pytest.raises(lib.ImageNotFound):
+                img.parent_info()
+
+    def test_diff_iterate_on_a_clone(self, lib: Any, ioctx: Any) -> None:
+        """include_parent decides whether the parent's data counts; a snapshot of the clone
+        bounds the diff to what the clone changed since."""
+        self.create(lib, ioctx, "parent", size=16 * MiB, order=20)
+        with self.open(lib, ioctx, "parent") as img:
+            img.write(b"P" * 4096, 0)
+            img.write(b"Q" * 4096, MiB)
+            img.create_snap("snap")
+            img.protect_snap("snap")
+        lib.RBD().clone(ioctx, "parent", "snap", ioctx, "child")
+        block = MiB // 4096
+        with self.open(lib, ioctx, "child") as child:
+            child.write(b"C" * 4096, 2 * MiB)
+            child.create_snap("cs")
+            child.write(b"D" * 4096, 3 * MiB)
+            child.write(b"E" * 10, MiB + 8192)  # copies object 1 up
+            with_parent = self.covered(self.collect_diff(child, None))
+            assert {0, block, 2 * block, 3 * block, block + 2} <= with_parent
+            own = self.covered(self.collect_diff(child, None, include_parent=False))
+            assert {2 * block, 3 * block, block + 2} <= own
+            assert 0 not in own
+            since = self.covered(self.collect_diff(child, "cs"))
+            assert {3 * block, block + 2} <= since
+            assert not {0, 2 * block} & since
+            whole = self.collect_diff(child, "cs", whole_object=True)
+            assert (3 * MiB, MiB, True) in whole
+            assert (2 * MiB, MiB, True) not in whole
+
+    def test_image_and_snapshot_name_errors(self, lib: Any, ioctx: Any) -> None:
+        self.create(lib, ioctx, "a")
+        self.create(lib, ioctx, "b")
+        rbd = lib.RBD()
+        with pytest.raises(lib.ImageExists):
+            rbd.rename(ioctx, "a", "b")
+        with pytest.raises(lib.ImageNotFound):
+            rbd.rename(ioctx, "nope", "c")
+        with self.open(lib, ioctx, "a") as img:
+            img.create_snap("s")
+            img.create_snap("t")
+            with pytest.raises(lib.ImageExists):
+                img.rename_snap("t", "s")
+            for call in (
+                lambda: img.rename_snap("nope", "u"),
+                lambda: img.rollback_to_snap("nope"),
+                lambda: img.protect_snap("nope"),
+                lambda: img.is_protected_snap("nope"),
+                lambda: img.set_snap("nope"),
+            ):
+                with pytest.raises(lib.ImageNotFound):
+                    call()
+            img.rename_snap("t", "u")
+            assert [s["name"] for s in img.list_snaps()] == ["s", "u"]
+
     # --- diff ----------------------------------------------------------------------------
     def collect_diff(
         self, img: Any, from_snap: str | None, **kw: Any
@@ -357,6 +738,59 @@ class RbdContract:
             blocks = self.covered(self.collect_diff(img, None))
             assert 12 * MiB // 4096 in blocks
             assert all(12 * MiB // 4096 <= b < 16 * MiB // 4096 for b in blocks)
+
+    @pytest.mark.parametrize("fast_diff", [True, False])
+    def test_diff_extents_are_rados_snapshot_extents(
+        self, lib: Any, ioctx: Any, fast_diff: bool
+    ) -> None:
+        """The exact extents librbd reports (with or without fast-diff), as RADOS tracks them:
+
+        - since the beginning of time: per object, [object start, start + the object's length)
+          (holes inside an object included: object 0 below is 4 MiB long);
+        - since a snapshot: the bytes written since, exactly, plus any growth of the object
+          (object 1 grew from 8192 to 10100 bytes: [8192, 10100) is reported);
+        - ``whole_object``: one full object-size extent per changed object, never merged.
+        """
+        feats = lib.FEATURE_LAYERING
+        if fast_diff:
+            feats |= lib.FEATURE_EXCLUSIVE_LOCK | lib.FEATURE_OBJECT_MAP | lib.FEATURE_FAST_DIFF
+        self.create(lib, ioctx, size=16 * MiB, features=feats)
+        obj = 4 * MiB
+        with self.open(lib, ioctx) as img:
+            img.write(b"a" * 4096, 3 * obj)
+            img.write(b"b" * 4096, obj - 4096)
+            img.write(b"c" * 8192, obj)
+            assert self.collect_diff(img, None) == [
+                (0, obj, True), (obj, 8192, True), (3 * obj, 4096, True)
+            ]
+            assert self.collect_diff(img, None, whole_object=True) == [
+                (0, obj, True), (obj, obj, True), (3 * obj, obj, True)
+            ]
+            img.create_snap("s")
+            img.write(b"d" * 100, 100)
+            img.write(b"e" * 100, obj + 10000)
+            assert self.collect_diff(img, "s") == [(100, 100, True), (obj + 8192, 1908, True)]
+            assert self.collect_diff(img, "s", whole_object=True) == [
+                (0, obj, True), (obj, obj, True)
+            ]
+
+    def test_diff_of_a_discarded_object_in_a_clone(self, lib: Any, ioctx: Any) -> None:
+        """A whole-object discard in a clone (the object stays, empty, to hide the parent) is
+        reported as not existing since the clone's snapshot, but as an existing object in
+        ``whole_object`` mode; a granule discard is reported as written."""
+        self.parent_with_snap(lib, ioctx, b"P" * (12 * MiB))
+        lib.RBD().clone(ioctx, "parent", "snap", ioctx, "child")
+        with self.open(lib, ioctx, "child") as child:
+            child.create_snap("cs")
+            child.discard(4 * MiB, 4 * MiB)
+            child.discard(GRANULE, GRANULE)
+            assert child.read(4 * MiB, 4 * MiB) == bytes(4 * MiB)
+            assert self.collect_diff(child, "cs") == [
+                (GRANULE, GRANULE, True), (4 * MiB, 4 * MiB, False)
+            ]
+            assert self.collect_diff(child, "cs", whole_object=True) == [
+                (0, 4 * MiB, True), (4 * MiB, 4 * MiB, True)
+            ]
 
     def test_diff_reports_discard(self, lib: Any, ioctx: Any) -> None:
         self.create(lib, ioctx)
@@ -424,6 +858,67 @@ class RbdContract:
         rbd.trash_remove(ioctx, image_id, force=True)
         assert list(rbd.trash_list(ioctx)) == []
 
+    def test_trash_hides_the_image(self, lib: Any, ioctx: Any) -> None:
+        rbd = lib.RBD()
+        self.create(lib, ioctx, "t")
+        self.create(lib, ioctx, "other")
+        with self.open(lib, ioctx, "t") as img:
+            image_id = img.id()
+        rbd.trash_move(ioctx, "t", 0)
+        assert rbd.list(ioctx) == ["other"]
+        with pytest.raises(lib.ImageNotFound):
+            lib.Image(ioctx, "t")
+        entry = rbd.trash_get(ioctx, image_id)
+        assert (entry["id"], entry["name"], entry["source"]) == (image_id, "t", "USER")
+        with lib.Image(ioctx, image_id=image_id, read_only=True) as img:
+            assert img.size() == SIZE
+        with pytest.raises(lib.ImageExists):
+            rbd.trash_restore(ioctx, image_id, "other")
+        for call in (
+            lambda: rbd.trash_get(ioctx, "0123456789ab"),
+            lambda: rbd.trash_remove(ioctx, "0123456789ab"),
+            lambda: rbd.trash_restore(ioctx, "0123456789ab", "x"),
+            lambda: rbd.trash_move(ioctx, "nope", 0),
+        ):
+            with pytest.raises(lib.ImageNotFound):
+                call()
+        rbd.trash_restore(ioctx, image_id, "t")
+        assert sorted(rbd.list(ioctx)) == ["other", "t"]
+
+    def test_trash_keeps_snapshots_and_children(self, lib: Any, ioctx: Any) -> None:
+        """An image with snapshots can be trashed but not removed from the trash; a trashed
+        clone still holds its parent snapshot (listed with ``trash`` True)."""
+        rbd = lib.RBD()
+        self.parent_with_snap(lib, ioctx)
+        rbd.clone(ioctx, "parent", "snap", ioctx, "child")
+        with self.open(lib, ioctx, "child") as img:
+            child_id = img.id()
+        rbd.trash_move(ioctx, "child", 0)
+        with self.open(lib, ioctx, "parent", snapshot="snap") as snap:
+            kids = snap.list_children2()
+            assert [(c["image"], c["id"], c["trash"]) for c in kids] == [
+                ("child", child_id, True)
+            ]
+        with self.open(lib, ioctx, "parent") as img:
+            with pytest.raises(lib.ImageBusy):
+                img.unprotect_snap("snap")
+            parent_id = img.id()
+        rbd.trash_move(ioctx, "parent", 0)
+        with pytest.raises(lib.ImageHasSnapshots):
+            rbd.trash_remove(ioctx, parent_id)
+        rbd.trash_remove(ioctx, child_id)
+        rbd.trash_restore(ioctx, parent_id, "parent")
+        with self.open(lib, ioctx, "parent") as img:
+            img.unprotect_snap("snap")
+
+    def test_trash_purge_removes_only_expired(self, lib: Any, ioctx: Any) -> None:
+        rbd = lib.RBD()
+        for name, delay in (("now", 0), ("later", 3600)):
+            self.create(lib, ioctx, name, size=MiB)
+            rbd.trash_move(ioctx, name, delay)
+        rbd.trash_purge(ioctx)
+        assert [e["name"] for e in rbd.trash_list(ioctx)] == ["later"]
+
     def test_copy(self, lib: Any, ioctx: Any, ioctx2: Any) -> None:
         self.create(lib, ioctx, size=8 * MiB)
         with self.open(lib, ioctx) as img:
@@ -445,9 +940,35 @@ class RbdContract:
         ],
     )
     @given(ops=st.lists(_OPS, min_size=1, max_size=40))
+    @example(ops=[("write", 0, 0, 5000), ("discard", 0, 10, 100), ("discard", 0, 4095, 2)])
     def test_random_ops_match_model(self, lib: Any, ioctx: Any, ops: list[Any]) -> None:
         tag = uuid.uuid4().hex[:8]
         run_model(lib, ioctx, tag, ops)
+
+
+def discarded_ranges(
+    offset: int, length: int, object_bytes: int, granule: int = GRANULE
+) -> list[tuple[int, int]]:
+    """The byte ranges librbd really zeroes for ``discard(offset, length)`` (already clipped
+    to the image) on an image without fancy striping.
+
+    Each object piece is shrunk inward to granule boundaries (granule = min(``granule``,
+    object size)) and dropped if empty; only when the granule is the whole object and the
+    piece runs to the object's end is the piece kept as it is (a truncation).
+    """
+    grain = min(granule, object_bytes)
+    out: list[tuple[int, int]] = []
+    pos, end = offset, offset + length
+    while pos < end:
+        base = pos - pos % object_bytes
+        start, stop = pos - base, min(end, base + object_bytes) - base
+        pos = base + stop
+        if grain < object_bytes or stop < object_bytes:
+            start = -(-start // grain) * grain
+            stop -= stop % grain
+        if start < stop:
+            out.append((base + start, base + stop))
+    return out
 
 
 def run_model(lib: Any, io: Any, tag: str, ops: list[Any]) -> None:
@@ -460,7 +981,7 @@ def run_model(lib: Any, io: Any, tag: str, ops: list[Any]) -> None:
     names = [f"{tag}-0"]
     model: dict[str, bytearray] = {names[0]: bytearray(_SMALL)}
     snaps: dict[str, list[tuple[str, bytes]]] = {names[0]: []}
-    rbd.create(io, names[0], _SMALL, order=12)
+    rbd.create(io, names[0], _SMALL, order=_MODEL_OBJECT_BYTES.bit_length() - 1)
     handles: dict[str, Any] = {}
     try:
         for counter, (kind, which, a, b) in enumerate(ops):
@@ -508,7 +1029,8 @@ def _apply(
     elif kind == "discard" and a < len(data):
         n = min(b, len(data) - a)
         img.discard(a, n)
-        data[a : a + n] = bytes(n)
+        for start, end in discarded_ranges(a, n, _MODEL_OBJECT_BYTES):
+            data[start:end] = bytes(end - start)
     elif kind == "resize":
         img.resize(a)
         del data[a:]
