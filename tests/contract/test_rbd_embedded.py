@@ -17,16 +17,6 @@ from .rbd_contract import EmbeddedRbdContract
 #: Contract tests (proven on real librbd) the embedded engine fails today: test name -> how
 #: librbd behaves. Each is a strict xfail, so the fix of the engine must remove its entry.
 EMBEDDED_DIFFERS_FROM_LIBRBD: dict[str, str] = {
-    "test_object_map_brings_fast_diff": (
-        "create(features with object-map) and update_features(object-map, True) also turn "
-        "fast-diff on (13 -> 29), update_features(object-map, False) turns both off (29 -> 5); "
-        "embedded keeps exactly the bits given (and refuses to disable object-map alone)"
-    ),
-    "test_set_snap_makes_the_handle_read_only": (
-        "write/discard/resize on a read-write handle set to a snapshot raise ReadOnlyImage; "
-        "embedded raises shoal.errors.ReadOnly from the object store, and its refused resize "
-        "has already changed the head's size (32 MiB -> 1 MiB)"
-    ),
     "test_diff_extents_are_rados_snapshot_extents": (
         "diff_iterate extents follow RADOS: from None, per object [start, start + object "
         "length) (a 4 KiB write at the end of object 0 gives (0, 4 MiB)); from a snapshot, the "

@@ -424,6 +424,14 @@ class Image:
         if self._read_only:
             raise ReadOnlyImage(f"image {self._name!r} is open read-only")
 
+    def _at_head(self) -> None:
+        """Data changes need the head: EROFS on a handle set to a snapshot (as librbd)."""
+        if self._snap_id != SNAP_HEAD:
+            raise ReadOnlyImage(
+                f"image {self._name!r} is set to snapshot {self._snap_name!r}: "
+                "set_snap(None) to change the head"
+            )
+
     def _acquire(self) -> None:
         """Take the exclusive lock before the first change (feature exclusive-lock)."""
         self._writable()
@@ -619,6 +627,7 @@ class Image:
     def write(self, data: bytes, offset: int, fadvise_flags: int = 0) -> int:
         """Write ``data`` at ``offset``; returns the bytes written (clipped at the end)."""
         with self._mutex:
+            self._at_head()
             self._acquire()
             length = self._clip(offset, len(data))
             view = memoryview(data)
@@ -711,6 +720,7 @@ class Image:
         parent data). Use :meth:`write_zeroes` to zero exact bytes.
         """
         with self._mutex:
+            self._at_head()
             self._acquire()
             self._flush_cache()
             length = self._clip(offset, length)
@@ -728,6 +738,7 @@ class Image:
                      fadvise_flags: int = 0) -> None:
         """Make exactly ``length`` bytes at ``offset`` read as zeros."""
         with self._mutex:
+            self._at_head()
             self._acquire()
             self._flush_cache()
             length = self._clip(offset, length)
@@ -802,6 +813,7 @@ class Image:
     def resize(self, size: int, allow_shrink: bool = True) -> None:
         """Grow or shrink to ``size`` bytes; the parent overlap never grows."""
         with self._mutex:
+            self._at_head()
             self._acquire()
             self._flush_cache()
             if size < 0 or size > limits.image_size_bytes_max:
@@ -1011,6 +1023,7 @@ class Image:
         object is either rolled back or not; running the rollback again ends it.
         """
         with self._mutex:
+            self._at_head()
             self._acquire()
             snap = self._snap_by_name(name)
             self._flush_cache()
@@ -1059,8 +1072,8 @@ class Image:
             allowed = FEATURES_MUTABLE | (0 if enabled else FEATURE_DEEP_FLATTEN)
             if features & ~allowed:
                 raise errors.InvalidArgument("cannot change those features on a live image")
-            if enabled and features & FEATURE_OBJECT_MAP:
-                features |= FEATURE_FAST_DIFF  # as librbd: fast-diff comes with it
+            if features & FEATURE_OBJECT_MAP:
+                features |= FEATURE_FAST_DIFF  # as librbd: fast-diff comes and goes with it
             current = self.features()
             new = current | features if enabled else current & ~features
             check_features(new)
@@ -1115,6 +1128,7 @@ class Image:
         from shoal.rbd._flatten import flatten
 
         with self._mutex:
+            self._at_head()
             self._acquire()
             flatten(self, on_progress)
             self._flush_cache()
