@@ -22,7 +22,8 @@ import click
 
 from shoal import errors
 from shoal.cli._common import GlobalOptions, global_options
-from shoal.cluster import Session, connect, rbd_pool_init
+from shoal.cluster import Session, rbd_pool_init
+from shoal.cluster.backend import open_session
 
 __all__ = ["RBD_COMMAND_MODULES", "fail", "rbd", "rbd_session"]
 
@@ -55,7 +56,7 @@ def fail(message: str, status: int = 1) -> NoReturn:
 def rbd_session(opts: GlobalOptions) -> Session:
     """Connect as the selected entity, or exit like ``rbd`` when that fails."""
     try:
-        return connect(opts.resolved_data_dir(), opts.entity(), opts.keyring)
+        return open_session(opts.backend_config())
     except errors.ShoalError as exc:
         click.echo(f"rbd: {exc}", err=True)
         fail("couldn't connect to the cluster!", exc.errno)

@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import click
 
@@ -28,6 +28,7 @@ from shoal.cluster import Session
 from shoal.cluster._conf import CephConf, load_conf
 from shoal.objstore import IoCtx
 from shoal.rbd import RBD, Image, RbdOptions
+from shoal.rbd.backend import rbd_lib_for
 
 __all__ = [
     "DEFAULT_POOL",
@@ -40,6 +41,7 @@ __all__ = [
     "die",
     "emit",
     "fail",
+    "image_class",
     "open_image",
     "open_pool",
     "rbd_engine",
@@ -115,7 +117,10 @@ class RbdCommand(click.Command):
 
 def client_conf(obj: GlobalOptions) -> CephConf | None:
     """The cluster's ceph.conf (for ``[client] rbd default ...``), None if unreadable."""
-    path = obj.conf if obj.conf is not None else obj.resolved_data_dir() / "ceph.conf"
+    if obj.resolved_backend() == "ceph":
+        path = obj.backend_config().ceph_conf or Path("/etc/ceph/ceph.conf")
+    else:
+        path = obj.conf if obj.conf is not None else obj.resolved_data_dir() / "ceph.conf"
     try:
         return load_conf(Path(path).expanduser())
     except errors.ShoalError:
@@ -130,7 +135,16 @@ def default_pool(obj: GlobalOptions) -> str:
 
 
 def rbd_engine(obj: GlobalOptions, entity: str) -> RBD:
-    """An ``RBD`` with librbd's defaults from ceph.conf ``[client]`` (bad values: EINVAL)."""
+    """An ``RBD`` with librbd's defaults from ceph.conf ``[client]`` (bad values: EINVAL).
+
+    On the Ceph backend, librbd's adapter, which reads them from the connection itself
+    (typed as the embedded ``RBD``: the adapter has the same interface, checked by
+    ``tests/ceph/test_rbd_adapter.py``).
+    """
+    if obj.resolved_backend() == "ceph":
+        from shoal.rbd import ceph
+
+        return cast(RBD, ceph.RBD())
     conf = client_conf(obj)
     if conf is None:
         return RBD(RbdOptions(entity=entity))
@@ -161,11 +175,18 @@ def open_pool(sess: Session, pool: str, namespace: str = "", *,
     return io
 
 
+def image_class(io: IoCtx) -> type[Image]:
+    """``Image`` of the backend ``io`` belongs to (the librbd adapter on Ceph, typed as
+    the embedded class whose interface it has)."""
+    return cast("type[Image]", rbd_lib_for(io).Image)
+
+
 def open_image(io: IoCtx, name: str, entity: str, *, snap: str | None = None,
                read_only: bool = False) -> Image:
     """Open image ``name`` (at ``snap``), or exit as ``utils::init_and_open_image``."""
     try:
-        image = Image(io, name, read_only=read_only or snap is not None, entity=entity)
+        image = image_class(io)(io, name, read_only=read_only or snap is not None,
+                                entity=entity)
     except errors.ShoalError as exc:
         die(f"error opening image {name}: {strerror(exc.errno)}", exc.errno)
     if snap:

@@ -30,11 +30,12 @@ from shoal.cli.rbd_common import (
     die,
     emit,
     fail,
+    image_class,
     rbd_engine,
     strerror,
 )
 from shoal.objstore import IoCtx
-from shoal.rbd import FEATURE_FAST_DIFF, Image
+from shoal.rbd import FEATURE_FAST_DIFF
 
 __all__ = ["register"]
 
@@ -68,7 +69,7 @@ def _used(io: IoCtx, name: str, entity: str, snap: str | None, from_snap: str | 
         if exists:
             total += length
 
-    with Image(io, name, snapshot=snap, read_only=True, entity=entity) as img:
+    with image_class(io)(io, name, snapshot=snap, read_only=True, entity=entity) as img:
         img.diff_iterate(0, img.size(), from_snap, count, include_parent=False,
                          whole_object=not exact)
     return total
@@ -77,7 +78,7 @@ def _used(io: IoCtx, name: str, entity: str, snap: str | None, from_snap: str | 
 def _image_usage(io: IoCtx, name: str, image_id: str, entity: str, snap_name: str,
                  from_snap: str, exact: bool, merge: bool, usage: _Usage,
                  pool_wide: bool) -> None:
-    with Image(io, name, read_only=True, entity=entity) as img:
+    with image_class(io)(io, name, read_only=True, entity=entity) as img:
         if not img.features() & FEATURE_FAST_DIFF:
             click.echo(f"warning: fast-diff map is not enabled for {name}. "
                        "operation may be slow.", err=True)

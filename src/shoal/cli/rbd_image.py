@@ -33,11 +33,11 @@ from shoal.cli.rbd_common import (
     die,
     emit,
     fail,
+    image_class,
     rbd_engine,
     strerror,
 )
 from shoal.objstore import IoCtx
-from shoal.rbd import Image
 
 __all__ = ["register"]
 
@@ -93,7 +93,7 @@ def _thick_provision(io: IoCtx, name: str, entity: str, progress_on: bool) -> No
     """Write zeros over the whole image, one object at a time."""
     progress = Progress("Thick provisioning", progress_on)
     try:
-        with Image(io, name, entity=entity) as img:
+        with image_class(io)(io, name, entity=entity) as img:
             step = img.layout.object_size
             size = img.size()
             zeros = bytes(step)

@@ -26,6 +26,7 @@ from shoal.cli.rbd_common import (
     die,
     emit,
     fail,
+    image_class,
     rbd_engine,
     strerror,
 )
@@ -160,7 +161,7 @@ def _info_by_id(obj_: GlobalOptions, pool: str, namespace: str, image_id: str,
                 snap: str) -> Node:
     with connected_pool(obj_, pool, namespace) as (sess, io):
         try:
-            img = Image(io, image_id=image_id, read_only=True, entity=sess.entity)
+            img = image_class(io)(io, image_id=image_id, read_only=True, entity=sess.entity)
         except errors.ShoalError as exc:
             die(f"error opening image with id {image_id}: {strerror(exc.errno)}", exc.errno)
         with img:
@@ -180,7 +181,7 @@ def _info_by_id(obj_: GlobalOptions, pool: str, namespace: str, image_id: str,
 def _list_rows(io: IoCtx, entity: str, name: str, image_id: str,
                table: TextTable, nodes: Node) -> None:
     """One image's rows of ``rbd ls -l`` (the image, then its snapshots)."""
-    with Image(io, name, read_only=True, entity=entity) as img:
+    with image_class(io)(io, name, read_only=True, entity=entity) as img:
         lock = "excl" if img.lock_get_owners() else ""
         parent, pspec = parent_text(img)
         node = obj(("image", name), ("id", image_id), ("size", img.size()))

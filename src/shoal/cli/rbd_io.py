@@ -45,6 +45,7 @@ from shoal.cli.rbd_common import (
     detail,
     die,
     fail,
+    image_class,
     rbd_engine,
     strerror,
 )
@@ -117,10 +118,11 @@ def _export_v2(io: IoCtx, img: Image, entity: str, out: BinaryIO) -> None:
     last: str | None = None
     for snap in snaps:
         name = str(snap["name"])
-        with Image(io, image_id=img.id(), snapshot=name, read_only=True, entity=entity) as at:
+        with image_class(io)(io, image_id=img.id(), snapshot=name, read_only=True,
+                             entity=entity) as at:
             write_diff(at, out, from_snap=last, end_snap=name, version=2)
         last = name
-    with Image(io, image_id=img.id(), read_only=True, entity=entity) as head:
+    with image_class(io)(io, image_id=img.id(), read_only=True, entity=entity) as head:
         write_diff(head, out, from_snap=last, end_snap=None, version=2)
 
 
@@ -318,7 +320,7 @@ def _do_import(obj_: GlobalOptions, entity: str, io: IoCtx, name: str, path: str
         except errors.ShoalError as exc:
             _import_failed(progress, exc, "image creation failed")
         try:
-            with Image(io, name, entity=entity) as img:
+            with image_class(io)(io, name, entity=entity) as img:
                 if header is not None:
                     for key, value in header.metadata.items():
                         img.metadata_set(key, value)
@@ -339,7 +341,7 @@ def _do_import(obj_: GlobalOptions, entity: str, io: IoCtx, name: str, path: str
 def _remove_quietly(engine: RBD, io: IoCtx, name: str, entity: str) -> None:
     """Remove a half-imported image, with the snapshots a format-2 import made."""
     try:
-        with Image(io, name, entity=entity) as img:
+        with image_class(io)(io, name, entity=entity) as img:
             for snap in list(img.list_snaps()):
                 if snap["protected"]:
                     img.unprotect_snap(str(snap["name"]))

@@ -28,6 +28,7 @@ from shoal.cli.rbd_common import (
     die,
     emit,
     fail,
+    image_class,
     open_pool,
 )
 from shoal.cluster import Session
@@ -113,13 +114,15 @@ def list_snaps(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
 
 def _flatten_children(sess: Session, io_img: Image, snap_name: str) -> None:
     """``snap rm --force``: flatten every clone of the snapshot."""
-    with Image(io_img.ioctx, image_id=io_img.id(), snapshot=snap_name, read_only=True,
-               entity=sess.entity) as at_snap:
+    io = io_img.ioctx
+    with image_class(io)(io, image_id=io_img.id(), snapshot=snap_name, read_only=True,
+                         entity=sess.entity) as at_snap:
         children = at_snap.list_children2()
     for child in children:
         child_io = open_pool(sess, str(child["pool"]), str(child["pool_namespace"]))
         try:
-            with Image(child_io, image_id=str(child["id"]), entity=sess.entity) as c:
+            image = image_class(child_io)
+            with image(child_io, image_id=str(child["id"]), entity=sess.entity) as c:
                 c.flatten()
         finally:
             child_io.close()

@@ -36,12 +36,12 @@ from shoal.cli.rbd_common import (
     die,
     emit,
     fail,
+    image_class,
     rbd_engine,
     strerror,
 )
 from shoal.cli.rbd_info import parent_text
 from shoal.objstore import IoCtx
-from shoal.rbd import Image
 
 __all__ = ["register"]
 
@@ -111,7 +111,7 @@ def _long_rows(io: IoCtx, entity: str,
     for entry in entries:
         image_id = str(entry["id"])
         try:
-            with Image(io, image_id=image_id, read_only=True, entity=entity) as img:
+            with image_class(io)(io, image_id=image_id, read_only=True, entity=entity) as img:
                 parent, pspec = parent_text(img)
         except errors.ShoalError as exc:
             if exc.errno != _errno.ENOENT:
@@ -253,7 +253,8 @@ def purge(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
         try:
             engine = rbd_engine(obj_, sess.entity)
             engine.trash_purge(io, expire)
-            engine.purge_leftovers(io)
+            if hasattr(engine, "purge_leftovers"):  # the embedded engine's own sweep
+                engine.purge_leftovers(io)
         except errors.ShoalError as exc:
             progress.fail()
             fail("trash purge", exc)

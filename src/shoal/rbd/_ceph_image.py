@@ -75,6 +75,7 @@ class CephImage:
             self._img: Any = rbd.Image(self._raw, name, snapshot=snapshot,
                                        read_only=read_only or snapshot is not None,
                                        image_id=image_id)
+        self._read_only = read_only or snapshot is not None
         self._snap_name: str | None = None
         self._snap_id = SNAP_HEAD
         if snapshot is not None:
@@ -311,9 +312,24 @@ class CephImage:
         self._call("lock release", "lock_release")
 
     def lock_get_owners(self) -> list[dict[str, Any]]:
-        """[{mode, owner}] of the exclusive lock's holders (empty if none)."""
+        """[{mode, owner}] of the exclusive lock's holders (empty if none).
+
+        A read-only handle has no managed lock to ask (librbd: EINVAL); then the
+        header's lockers say it, as ``rbd ls -l`` reads them.
+        """
+        if self._read_only:
+            found = self._call("lockers", "list_lockers")
+            if not found or not found.get("exclusive"):
+                return []
+            return [{"mode": 0, "owner": str(client)} for client, _c, _a in found["lockers"]]
         owners = self._call("lock owners", "lock_get_owners")
         return [{"mode": int(o["mode"]), "owner": str(o["owner"])} for o in owners]
+
+    def watchers_list(self) -> list[dict[str, Any]]:
+        """The clients watching the image header: ``addr``, ``id``, ``cookie``."""
+        watchers = self._call("watchers", "watchers_list")
+        return [{"addr": str(w["addr"]), "id": int(w["id"]), "cookie": str(w["cookie"])}
+                for w in watchers]
 
     # --- I/O ------------------------------------------------------------------------
     def read(self, offset: int, length: int, fadvise_flags: int = 0) -> bytes:
