@@ -64,7 +64,7 @@ def _register_snap_methods() -> None:
     try:
         lookup_method(_SNAP_CLASS, "read_everything")
         return
-    except errors.NotSupported:
+    except (errors.NotSupported, errors.PermissionDenied):
         pass
     register_method(_SNAP_CLASS, "read_everything", MethodFlags.RD)(_read_everything)
     register_method(_SNAP_CLASS, "overwrite", MethodFlags.WR)(_overwrite)
@@ -817,8 +817,11 @@ def _apply_both(
         buf.extend(bytes(a - len(buf)))
     elif kind == "zero":
         io.zero(oid, a, b)
-        end = min(a + b, len(buf))
-        buf[a:end] = bytes(max(0, end - a))
+        if a < len(buf) <= a + b:  # reaching the end: the OSD truncates
+            del buf[a:]
+        else:
+            end = min(a + b, len(buf))
+            buf[a:end] = bytes(max(0, end - a))
     elif kind == "xattr":
         io.set_xattr(oid, f"x{a}", data)
         obj.xattrs[f"x{a}"] = data
