@@ -205,6 +205,10 @@ class RadosIoCtx(IoCtx):
         check_name(oid)
         if snap_id <= 0:
             raise errors.InvalidArgument(f"bad snap id {snap_id}")
+        if self._read_snap != SNAP_HEAD:
+            # librados would roll back the head anyway (Ceph 16); shoal's interface
+            # promises EROFS for every mutation through a handle reading a snap.
+            raise errors.ReadOnly(f"cannot roll back {oid!r} through a handle reading a snap")
         with self._translated(f"rollback {oid!r} to snap {snap_id}"):
             self._raw.rollback_self_managed_snap(oid, snap_id)
 
@@ -250,6 +254,8 @@ class RadosIoCtx(IoCtx):
                 for o in self._raw.list_objects()
                 if str(o.key).startswith(prefix) and (cursor is None or str(o.key) > cursor)
             )
+        if self._store is not None and not self._store.pool_id_exists(self.pool_id):
+            raise errors.PoolNotFound(f"pool {self.pool_name!r} was deleted")
         page = names[:max_entries]
         more = len(names) > max_entries
         return ObjectPage(page, page[-1] if more else None)
@@ -616,10 +622,9 @@ class RadosStore(ObjectStore):
     def pool_id_exists(self, pool_id: int) -> bool:
         """Whether a pool with this id exists (from the client's cached osdmap)."""
         try:
-            self._cluster.pool_reverse_lookup(pool_id)
+            return bool(self._cluster.pool_reverse_lookup(pool_id))
         except Exception:
             return False
-        return True
 
     def _pool_exists(self, name: str) -> bool:
         with translated(f"look up pool {name!r}"):
