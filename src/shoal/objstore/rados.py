@@ -547,7 +547,8 @@ class RadosStore(ObjectStore):
     # --- helpers ------------------------------------------------------------
     def mon_command(self, prefix: str, **args: Any) -> Any:
         """Run ``ceph PREFIX`` through the connection; the parsed JSON output."""
-        cmd = json.dumps({"prefix": prefix, "format": "json", **args})
+        # ensure_ascii=False: the monitor decodes surrogate-pair escapes as CESU-8
+        cmd = json.dumps({"prefix": prefix, "format": "json", **args}, ensure_ascii=False)
         with translated(f"ceph {prefix}"):
             ret, out, status = self._cluster.mon_command(cmd, b"", timeout=COMMAND_TIMEOUT_S)
         if ret != 0:
