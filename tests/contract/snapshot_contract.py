@@ -174,6 +174,8 @@ class SnapshotContract:
     python_object_classes = True
     #: Whether ``SnapSet.seq`` is exact (the Ceph adapter only knows a lower bound).
     snapset_seq_known = True
+    #: Whether a zero reaching the end truncates (Ceph 16's OSD; see ObjectStoreContract).
+    zero_truncates_at_end = False
 
     @pytest.fixture
     def snap_io(self, store: ObjectStore) -> Iterator[IoCtx]:
@@ -782,7 +784,7 @@ class SnapshotContract:
                     io.zero(oid, a, b)
             else:
                 obj = head.setdefault(oid, ModelObject())
-                _apply_both(io, oid, obj, kind, a, b, data)
+                _apply_both(io, oid, obj, kind, a, b, data, self.zero_truncates_at_end)
             self._check(io, oids, head, at)
 
     @staticmethod
@@ -812,9 +814,19 @@ class SnapshotContract:
 
 
 def _apply_both(
-    io: IoCtx, oid: str, obj: ModelObject, kind: str, a: int, b: int, data: bytes
+    io: IoCtx,
+    oid: str,
+    obj: ModelObject,
+    kind: str,
+    a: int,
+    b: int,
+    data: bytes,
+    zero_truncates: bool = False,
 ) -> None:
-    """Apply a creating mutation to the store and to the model object."""
+    """Apply a creating mutation to the store and to the model object.
+
+    ``zero_truncates``: a zero reaching the end truncates (Ceph's OSD does).
+    """
     buf = obj.data
     if kind == "write":
         io.write(oid, data, a)
@@ -829,7 +841,7 @@ def _apply_both(
         buf.extend(bytes(a - len(buf)))
     elif kind == "zero":
         io.zero(oid, a, b)
-        if a < len(buf) <= a + b:  # reaching the end: the OSD truncates
+        if zero_truncates and a < len(buf) <= a + b:
             del buf[a:]
         else:
             end = min(a + b, len(buf))

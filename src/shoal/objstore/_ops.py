@@ -136,8 +136,9 @@ class ObjectContext(ABC):
     def zero(self, offset: int, length: int) -> None:
         """Zero a range inside the object; never extends it; no-op if absent.
 
-        A range reaching the end (``offset < size <= offset + length``) truncates
-        the object to ``offset`` (the OSD does so; checked on Ceph 16)."""
+        Known difference: the OSD (Ceph 16) truncates the object to ``offset``
+        when the range reaches the end (``offset < size <= offset + length``);
+        pinned in tests/ceph/test_objstore_ceph.py."""
 
     @abstractmethod
     def remove(self) -> None:

@@ -242,19 +242,11 @@ class _MemoryContext(ObjectContext):
             buf.extend(bytes(size - len(buf)))
 
     def zero(self, offset: int, length: int) -> None:
-        """Zero ``[offset, offset+length)``; no-op if absent or at/past the end.
-
-        As the OSD does, a range reaching the end (``offset < size <= offset+length``)
-        truncates the object to ``offset`` instead of writing zeros.
-        """
+        """Zero ``[offset, offset+length)`` clipped to the size; no-op if absent."""
         _check_range(offset, length)
         if self._obj is None:
             return
-        size = len(self._obj.data)
-        if offset < size <= offset + length:
-            self.truncate(offset)
-            return
-        end = min(offset + length, size)
+        end = min(offset + length, len(self._obj.data))
         buf = self._own("data").data
         if offset < end:
             buf[offset:end] = bytes(end - offset)
