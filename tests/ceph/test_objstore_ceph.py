@@ -283,3 +283,51 @@ class TestRadosSnapshots(SnapshotContract):
         inner(self, snap_io, steps)
 
 
+
+
+def test_bare_ioctx_over_a_rados_ioctx(rados_cluster: Any, shared_pool: str) -> None:
+    """``RadosIoCtx(rados_ioctx)`` needs nothing else; ``.raw`` gives the handle back;
+    what needs the cluster connection says NotSupported."""
+    from shoal.objstore import WriteOp
+
+    raw = rados_cluster.open_ioctx(shared_pool)
+    io = RadosIoCtx(raw)
+    try:
+        assert io.raw is raw
+        assert (io.pool_name, io.pool_id) == (shared_pool, raw.get_pool_id())
+        io.set_namespace(f"bare-{uuid.uuid4().hex}")
+        io.operate("o", WriteOp().create().write(b"hello").set_xattr("k", b"v"))
+        st = io.stat("o")
+        assert st.size == 5 and st.version > 0
+        with pytest.raises(errors.AlreadyExists):
+            io.operate("o", WriteOp().create(exclusive=True))
+        with pytest.raises(errors.Canceled):
+            io.operate("o", WriteOp().cmp_xattr("k", "eq", b"other").write(b"X"))
+        assert io.read("o") == b"hello" and io.stat("o").version == st.version
+        with pytest.raises(errors.ObjectNotFound):
+            io.stat("missing")
+        with pytest.raises(errors.NotSupported):
+            io.list_snaps("o")
+        with pytest.raises(errors.NotSupported):
+            io.list_pools()
+    finally:
+        io.close()
+
+
+def test_error_table_maps_binding_exceptions(rados_cluster: Any, shared_pool: str) -> None:
+    """The binding's exceptions become shoal errors with the OSD's errno."""
+    with RadosIoCtx(rados_cluster.open_ioctx(shared_pool)) as io:
+        io.set_namespace(f"errs-{uuid.uuid4().hex}")
+        io.write_full("o", b"")
+        cases: list[tuple[Any, type[errors.ShoalError], int]] = [
+            (lambda: io.read("missing"), errors.ObjectNotFound, 2),
+            (lambda: io.get_xattr("o", "absent"), errors.NoData, 61),
+            (lambda: io.create("o"), errors.AlreadyExists, 17),
+            (lambda: io.execute("o", "no_such_class", "m"), errors.PermissionDenied, 1),
+            (lambda: io.execute("o", "hello", "no_such_method"), errors.NotSupported, 95),
+            (lambda: io.write("o", b"x", limits.object_size_bytes_max), errors.TooLarge, 27),
+        ]
+        for call, cls, code in cases:
+            with pytest.raises(cls) as exc:
+                call()
+            assert exc.value.errno == code
