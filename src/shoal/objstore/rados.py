@@ -14,7 +14,9 @@ What the python binding of Ceph 16 cannot do, and how it is handled:
   ``assert_version`` (see :mod:`._rados_ops`).
 - A snap context whose ``seq`` is newer than every snap (``seq`` > max(snaps),
   after snap removals) cannot be passed as such: ``seq`` is added to the snap
-  list, which the OSD filters against removed snaps.
+  list. The OSD drops removed snap ids from a new clone's snaps once its PGs
+  have seen the removal (checked on Ceph 16 a second after the removal); right
+  after it, a clone may briefly list the removed id.
 - An object's snapset (``list_snaps``) is not exposed: it is read with the
   ``rados listsnaps`` tool (so it needs a :class:`RadosStore`, which knows how to
   connect), and its ``seq`` is not printed: :attr:`SnapSet.seq` is the newest
