@@ -77,7 +77,7 @@ def _register_test_methods() -> None:
     try:
         lookup_method(_TEST_CLASS, "write_then_read")
         return
-    except errors.NotSupported:
+    except (errors.NotSupported, errors.PermissionDenied):
         pass
     register_method(_TEST_CLASS, "write_then_read", MethodFlags.RD | MethodFlags.WR)(
         _write_then_read
@@ -163,8 +163,13 @@ _model_steps = st.lists(
 )
 
 
-def apply_model(model: bytearray | None, step: ModelStep) -> bytearray | None:
-    """The librados result of ``step`` on an object holding ``model`` (None: absent)."""
+def apply_model(
+    model: bytearray | None, step: ModelStep, zero_truncates: bool = False
+) -> bytearray | None:
+    """The librados result of ``step`` on an object holding ``model`` (None: absent).
+
+    ``zero_truncates``: a zero reaching the end truncates (see ``zero_truncates_at_end``).
+    """
     kind, a, b, data = step
     if kind == "write_full":
         return bytearray(data)
@@ -172,8 +177,11 @@ def apply_model(model: bytearray | None, step: ModelStep) -> bytearray | None:
         return None
     if kind == "zero":
         if model is not None:
-            end = min(a + b, len(model))
-            model[a:end] = bytes(max(0, end - a))
+            if zero_truncates and a < len(model) <= a + b:
+                del model[a:]
+            else:
+                end = min(a + b, len(model))
+                model[a:end] = bytes(max(0, end - a))
         return model
     buf = model if model is not None else bytearray()
     if kind == "append":
@@ -208,6 +216,14 @@ class ObjectStoreContract:
 
     Subclasses must define the ``store`` fixture (a fresh, empty ObjectStore).
     """
+
+    #: Whether Python-registered object classes run (embedded only; Ceph runs its own).
+    python_object_classes = True
+    #: Known difference: Ceph 16's OSD truncates an object to ``offset`` when a zero
+    #: range reaches its end (``offset < size <= offset + length``); the embedded
+    #: engine still writes zeros there (fixing it needs tests/unit/_store_workload.py
+    #: changed in step, see the objstore-rados report).
+    zero_truncates_at_end = False
 
     @pytest.fixture
     def ioctx(self, store: ObjectStore) -> Iterator[IoCtx]:
@@ -521,8 +537,9 @@ class ObjectStoreContract:
             lambda: ioctx.omap_rm_keys("o", ["a"]),
             lambda: ioctx.omap_clear("o"),
             lambda: ioctx.operate("o", WriteOp().write(b"x").set_xattr("k", b"w")),
-            lambda: ioctx.execute("o", _TEST_CLASS, "write_then_read", b"cls"),
         ]
+        if self.python_object_classes:
+            mutations.append(lambda: ioctx.execute("o", _TEST_CLASS, "write_then_read", b"cls"))
         seen: list[int] = []
         for mutate in mutations:
             mutate()
@@ -568,12 +585,22 @@ class ObjectStoreContract:
         assert ioctx.read("o") == b"ab\x00\x00\x00fgh"
 
     def test_zero_past_end_never_extends(self, ioctx: IoCtx) -> None:
-        ioctx.write("o", b"abcde")
-        ioctx.zero("o", 3, 100)
-        assert ioctx.read("o") == b"abc\x00\x00"
+        ioctx.write("o", b"abcdefgh")
+        ioctx.zero("o", 6, 100)
+        if self.zero_truncates_at_end:  # the OSD truncates to the offset
+            assert ioctx.read("o") == b"abcdef"
+            ioctx.zero("o", 4, 2)  # ends exactly at the end: truncates too
+            assert ioctx.read("o") == b"abcd"
+        else:
+            assert ioctx.read("o") == b"abcdef\x00\x00"
+            ioctx.trunc("o", 4)
+            ioctx.zero("o", 4, 2)  # at the end: nothing to do
+            assert ioctx.read("o") == b"abcd"
+        ioctx.zero("o", 1, 1)  # inside: zeros
+        assert ioctx.read("o") == b"a\x00cd"
         ioctx.zero("o", 50, 10)
-        assert ioctx.stat("o").size == 5
-        assert ioctx.read("o") == b"abc\x00\x00"
+        assert ioctx.stat("o").size == 4
+        assert ioctx.read("o") == b"a\x00cd"
 
     def test_zero_missing_object_is_noop(self, ioctx: IoCtx) -> None:
         ioctx.zero("nope", 0, 10)
@@ -795,7 +822,7 @@ class ObjectStoreContract:
         too_big = b"v" * (limits.xattr_value_bytes_max + 1)
         with pytest.raises(errors.InvalidArgument):
             ioctx.set_xattr("o", "", b"v")
-        with pytest.raises(errors.InvalidArgument):
+        with pytest.raises(errors.NameTooLong):  # ENAMETOOLONG, as the OSD says
             ioctx.set_xattr("o", too_long, b"v")
         with pytest.raises(errors.InvalidArgument):
             ioctx.set_xattr("o", "k", too_big)
@@ -1093,11 +1120,13 @@ class ObjectStoreContract:
 
     def test_unknown_class_or_method(self, ioctx: IoCtx) -> None:
         ioctx.write("o", b"")
-        with pytest.raises(errors.NotSupported) as exc:
+        # The OSD cannot load an unknown class: EPERM; an unknown method: EOPNOTSUPP.
+        with pytest.raises(errors.PermissionDenied) as exc:
             ioctx.execute("o", "no_such_class", "say_hello")
-        assert exc.value.errno == 95  # EOPNOTSUPP
-        with pytest.raises(errors.NotSupported):
+        assert exc.value.errno == 1  # EPERM
+        with pytest.raises(errors.NotSupported) as exc:
             ioctx.execute("o", "hello", "no_such_method")
+        assert exc.value.errno == 95  # EOPNOTSUPP
 
     def test_class_method_reads_its_own_writes(self, ioctx: IoCtx) -> None:
         ioctx.write("o", b"0123456789")
@@ -1205,7 +1234,7 @@ class ObjectStoreContract:
                     apply_store(ioctx, oid, step)
                 continue
             apply_store(ioctx, oid, step)
-            model = apply_model(model, step)
+            model = apply_model(model, step, self.zero_truncates_at_end)
             self._check_model(ioctx, oid, model)
 
     @staticmethod

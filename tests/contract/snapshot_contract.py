@@ -64,7 +64,7 @@ def _register_snap_methods() -> None:
     try:
         lookup_method(_SNAP_CLASS, "read_everything")
         return
-    except errors.NotSupported:
+    except (errors.NotSupported, errors.PermissionDenied):
         pass
     register_method(_SNAP_CLASS, "read_everything", MethodFlags.RD)(_read_everything)
     register_method(_SNAP_CLASS, "overwrite", MethodFlags.WR)(_overwrite)
@@ -169,6 +169,13 @@ _snap_steps = st.lists(
 
 class SnapshotContract:
     """Snapshot tests (not collected itself); needs the ``store`` fixture."""
+
+    #: Whether Python-registered object classes run (embedded only; Ceph runs its own).
+    python_object_classes = True
+    #: Whether ``SnapSet.seq`` is exact (the Ceph adapter only knows a lower bound).
+    snapset_seq_known = True
+    #: Whether a zero reaching the end truncates (Ceph 16's OSD; see ObjectStoreContract).
+    zero_truncates_at_end = False
 
     @pytest.fixture
     def snap_io(self, store: ObjectStore) -> Iterator[IoCtx]:
@@ -279,10 +286,13 @@ class SnapshotContract:
             assert r.omap_get_vals_by_keys("o", ["k", "zz"]) == {"k": b"old"}
             page = r.omap_get_vals("o", "", "", 1)
             assert page.items == [("gone", b"1")] and page.more
-            assert r.execute("o", _SNAP_CLASS, "read_everything") == b"old data|old"
-        assert snap_io.execute("o", _SNAP_CLASS, "read_everything") == (
-            b"old data\0\0\0\0NEW|new"
-        )
+            assert r.execute("o", "hello", "say_hello", b"snap") == b"Hello, snap!"
+            if self.python_object_classes:
+                assert r.execute("o", _SNAP_CLASS, "read_everything") == b"old data|old"
+        if self.python_object_classes:
+            assert snap_io.execute("o", _SNAP_CLASS, "read_everything") == (
+                b"old data\0\0\0\0NEW|new"
+            )
         assert snap_io.stat("o").version > old_version
 
     def test_only_the_first_write_after_a_snap_clones(self, snap_io: IoCtx) -> None:
@@ -324,9 +334,11 @@ class SnapshotContract:
             with pytest.raises(errors.ObjectNotFound):
                 r.omap_get_vals("o")
             with pytest.raises(errors.ObjectNotFound):
-                r.execute("o", _SNAP_CLASS, "read_everything")
+                r.execute("o", "hello", "say_hello")
         ss = snap_io.list_snaps("o")
-        assert (ss.seq, ss.clones, ss.head_exists) == (s1, (), True)
+        assert (ss.clones, ss.head_exists) == ((), True)
+        if self.snapset_seq_known:
+            assert ss.seq == s1
         s2 = new_snap(snap_io)
         snap_io.write_full("o", b"newer")
         assert at_snap(snap_io, s1, "o") is None
@@ -418,8 +430,9 @@ class SnapshotContract:
             "remove": lambda io, o: io.remove_object(o),
             "create": lambda io, o: io.create(o, exclusive=False),
             "operate": lambda io, o: io.operate(o, WriteOp().write(b"Q", 0).set_xattr("x", b"Q")),
-            "execute": lambda io, o: io.execute(o, _SNAP_CLASS, "overwrite", b"Q"),
         }
+        if self.python_object_classes:
+            mutations["execute"] = lambda io, o: io.execute(o, _SNAP_CLASS, "overwrite", b"Q")
         original: State = (b"abcd", {"x": b"1"}, {"k": b"v"})
         for name in mutations:
             snap_io.write_full(name, original[0])
@@ -499,10 +512,11 @@ class SnapshotContract:
             lambda: r.omap_rm_keys("o", ["k"]),
             lambda: r.omap_clear("o"),
             lambda: r.operate("o", WriteOp().assert_exists()),
-            lambda: r.execute("o", _SNAP_CLASS, "overwrite", b"x"),
             lambda: r.rollback_self_managed_snap("o", s1),
             lambda: r.write("missing", b"x"),
         ]
+        if self.python_object_classes:
+            attempts.append(lambda: r.execute("o", _SNAP_CLASS, "overwrite", b"x"))
         for attempt in attempts:
             with pytest.raises(errors.ReadOnly) as exc:
                 attempt()
@@ -770,7 +784,7 @@ class SnapshotContract:
                     io.zero(oid, a, b)
             else:
                 obj = head.setdefault(oid, ModelObject())
-                _apply_both(io, oid, obj, kind, a, b, data)
+                _apply_both(io, oid, obj, kind, a, b, data, self.zero_truncates_at_end)
             self._check(io, oids, head, at)
 
     @staticmethod
@@ -800,9 +814,19 @@ class SnapshotContract:
 
 
 def _apply_both(
-    io: IoCtx, oid: str, obj: ModelObject, kind: str, a: int, b: int, data: bytes
+    io: IoCtx,
+    oid: str,
+    obj: ModelObject,
+    kind: str,
+    a: int,
+    b: int,
+    data: bytes,
+    zero_truncates: bool = False,
 ) -> None:
-    """Apply a creating mutation to the store and to the model object."""
+    """Apply a creating mutation to the store and to the model object.
+
+    ``zero_truncates``: a zero reaching the end truncates (Ceph's OSD does).
+    """
     buf = obj.data
     if kind == "write":
         io.write(oid, data, a)
@@ -817,8 +841,11 @@ def _apply_both(
         buf.extend(bytes(a - len(buf)))
     elif kind == "zero":
         io.zero(oid, a, b)
-        end = min(a + b, len(buf))
-        buf[a:end] = bytes(max(0, end - a))
+        if zero_truncates and a < len(buf) <= a + b:
+            del buf[a:]
+        else:
+            end = min(a + b, len(buf))
+            buf[a:end] = bytes(max(0, end - a))
     elif kind == "xattr":
         io.set_xattr(oid, f"x{a}", data)
         obj.xattrs[f"x{a}"] = data

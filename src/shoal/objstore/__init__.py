@@ -1,7 +1,10 @@
 """Object layer: pools of named objects with data, xattrs and omap (librados-like).
 
 Implementations: :class:`MemoryStore` (tests) and :class:`LocalStore` (embedded
-default, a data directory on disk). Open one with :func:`open_store`.
+default, a data directory on disk). Open one with :func:`open_store`. On a real
+Ceph cluster, :class:`shoal.objstore.rados.RadosStore` / ``RadosIoCtx`` implement
+the same interfaces over librados (imported from that module: it loads the
+``rados`` binding lazily, so this package imports without Ceph).
 """
 
 from __future__ import annotations

@@ -7,9 +7,10 @@ preconditions have no counterpart in the python binding of Ceph 16
 wrapped); they are evaluated client-side against a read of the object, and the
 write op then carries ``assert_version(<the version read>)``, so the OSD refuses
 it (ERANGE/EOVERFLOW) if the object changed in between and :func:`plan` is run
-again. That keeps the whole op atomic, but a precondition placed *after* a
-mutation in the same op cannot be evaluated that way (it would see the state
-before the op): such ops raise NotSupported on the Ceph backend.
+again. That keeps the whole op atomic. A precondition placed *after* mutations
+in the same op is evaluated against the state those steps lead to (existence
+and xattr values are all a precondition looks at, and both follow from the
+steps).
 
 Known binding quirks handled here:
 
@@ -58,43 +59,44 @@ class Precheck:
 
 
 def needs_precheck(steps: list[Step]) -> bool:
-    """Whether ``steps`` contain emulated preconditions; NotSupported if one
-    follows a mutation."""
-    mutated = False
-    needed = False
-    for step in steps:
-        if step.kind in EMULATED_PRECONDITIONS:
-            if mutated:
-                raise errors.NotSupported(
-                    f"{step.kind} after a mutation in one op is not supported on Ceph "
-                    "(the python binding has no atomic form of it)"
-                )
-            needed = True
-        elif step.kind not in ("assert_version",):
-            mutated = True
-    return needed
+    """Whether ``steps`` contain preconditions that must be evaluated client-side."""
+    return any(step.kind in EMULATED_PRECONDITIONS for step in steps)
+
+
+#: Steps that create the object when it is missing.
+_CREATING = frozenset({"create", "write", "write_full", "append", "set_xattr", "omap_set"})
 
 
 def precheck_steps(oid: str, steps: list[Step], seen: Precheck) -> None:
-    """Evaluate the leading preconditions of ``steps`` against ``seen``.
+    """Evaluate every precondition of ``steps`` where it stands in the op.
 
-    Raises the error the step would raise (ObjectNotFound, Canceled, OutOfRange,
-    Overflow, InvalidArgument). Stops at the first mutation.
+    Starts from ``seen`` (the object before the op) and follows what the earlier
+    steps do to the two things preconditions look at: whether the object exists
+    and the value of each compared xattr. Raises what the step would raise
+    (ObjectNotFound, Canceled, OutOfRange, Overflow, InvalidArgument).
+    ``assert_version`` is checked only before the first mutation (afterwards the
+    OSD checks it; the version a mutation leads to is not known here).
     """
+    exists = seen.version > 0
+    xattrs = dict(seen.xattrs)
+    mutated = False
     for step in steps:
         a = step.args
-        if step.kind == "assert_exists":
-            if seen.version == 0:
+        kind = step.kind
+        if kind == "assert_exists":
+            if not exists:
                 raise errors.ObjectNotFound(f"object {oid!r} does not exist")
-        elif step.kind == "cmp_xattr":
-            if seen.version == 0:
+        elif kind == "cmp_xattr":
+            if not exists:
                 raise errors.ObjectNotFound(f"object {oid!r} does not exist")
             name, op, value = str(a[0]), str(a[1]), a[2]
             assert isinstance(value, bytes)
-            have = seen.xattrs.get(name) or b""
+            have = xattrs.get(name) or b""
             if not _CMP[op](have, value):
                 raise errors.Canceled(f"xattr {name!r} comparison {op} failed")
-        elif step.kind == "assert_version":
+        elif kind == "assert_version":
+            if mutated:
+                continue
             want = int(a[0])  # type: ignore[call-overload]
             if want == 0:
                 raise errors.InvalidArgument("assert_version needs a version > 0")
@@ -103,7 +105,17 @@ def precheck_steps(oid: str, steps: list[Step], seen: Precheck) -> None:
             if seen.version < want:
                 raise errors.Overflow(f"object {oid!r} is at version {seen.version} < {want}")
         else:
-            return
+            mutated = True
+            if kind == "remove":
+                exists = False
+                xattrs = {name: None for name in xattrs}
+            elif kind in _CREATING:
+                exists = True
+            if kind == "set_xattr":
+                assert isinstance(a[1], bytes)
+                xattrs[str(a[0])] = a[1]
+            elif kind == "rm_xattr":
+                xattrs[str(a[0])] = None
 
 
 def build_write_op(

@@ -14,7 +14,9 @@ What the python binding of Ceph 16 cannot do, and how it is handled:
   ``assert_version`` (see :mod:`._rados_ops`).
 - A snap context whose ``seq`` is newer than every snap (``seq`` > max(snaps),
   after snap removals) cannot be passed as such: ``seq`` is added to the snap
-  list, which the OSD filters against removed snaps.
+  list. The OSD drops removed snap ids from a new clone's snaps once its PGs
+  have seen the removal (checked on Ceph 16 a second after the removal); right
+  after it, a clone may briefly list the removed id.
 - An object's snapset (``list_snaps``) is not exposed: it is read with the
   ``rados listsnaps`` tool (so it needs a :class:`RadosStore`, which knows how to
   connect), and its ``seq`` is not printed: :attr:`SnapSet.seq` is the newest
@@ -32,6 +34,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -168,6 +171,18 @@ class RadosIoCtx(IoCtx):
         with translated("set snap context"):
             self._raw.set_self_managed_snap_write(ids)
 
+    @contextmanager
+    def _translated(self, what: str) -> Iterator[None]:
+        """Like :func:`translated`, but ENOENT on a pool deleted under this handle
+        becomes PoolNotFound (librados says ENOENT for both)."""
+        try:
+            with translated(what):
+                yield
+        except errors.ObjectNotFound as exc:
+            if self._store is not None and not self._store.pool_id_exists(self.pool_id):
+                raise errors.PoolNotFound(f"{what}: pool {self.pool_name!r} was deleted") from exc
+            raise
+
     def _meta_handle(self) -> Any:
         """The private handle, synced with this one's namespace and read snap
         (call with ``_meta_lock`` held)."""
@@ -190,7 +205,13 @@ class RadosIoCtx(IoCtx):
 
     def rollback_self_managed_snap(self, oid: str, snap_id: int) -> None:
         check_name(oid)
-        with translated(f"rollback {oid!r} to snap {snap_id}"):
+        if snap_id <= 0:
+            raise errors.InvalidArgument(f"bad snap id {snap_id}")
+        if self._read_snap != SNAP_HEAD:
+            # librados would roll back the head anyway (Ceph 16); shoal's interface
+            # promises EROFS for every mutation through a handle reading a snap.
+            raise errors.ReadOnly(f"cannot roll back {oid!r} through a handle reading a snap")
+        with self._translated(f"rollback {oid!r} to snap {snap_id}"):
             self._raw.rollback_self_managed_snap(oid, snap_id)
 
     def list_snaps(self, oid: str) -> SnapSet:
@@ -198,7 +219,11 @@ class RadosIoCtx(IoCtx):
         if self._store is None:
             raise errors.NotSupported("list_snaps needs a RadosStore (it runs `rados listsnaps`)")
         doc = self._store.run_rados_tool(
-            self.pool_name, self._namespace, "listsnaps", oid, what=f"list snaps of {oid!r}"
+            str(self._raw.get_pool_name()),
+            self._namespace,
+            "listsnaps",
+            oid,
+            what=f"list snaps of {oid!r}",
         )
         clones: list[CloneInfo] = []
         head_exists, head_size = False, 0
@@ -231,6 +256,8 @@ class RadosIoCtx(IoCtx):
                 for o in self._raw.list_objects()
                 if str(o.key).startswith(prefix) and (cursor is None or str(o.key) > cursor)
             )
+        if self._store is not None and not self._store.pool_id_exists(self.pool_id):
+            raise errors.PoolNotFound(f"pool {self.pool_name!r} was deleted")
         page = names[:max_entries]
         more = len(names) > max_entries
         return ObjectPage(page, page[-1] if more else None)
@@ -243,7 +270,7 @@ class RadosIoCtx(IoCtx):
         check_name(oid)
         if length < 0 or offset < 0:
             raise errors.InvalidArgument("offset and length must be >= 0")
-        with translated(f"read {oid!r}"):
+        with self._translated(f"read {oid!r}"):
             if length == 0:  # the whole object (the binding cannot pass length 0)
                 size = int(self._raw.stat(oid)[0])
                 length = max(size - offset, 0) + 1
@@ -257,23 +284,23 @@ class RadosIoCtx(IoCtx):
     def write(self, oid: str, data: bytes, offset: int = 0) -> None:
         check_name(oid)
         check_extent(offset, len(data))
-        with translated(f"write {oid!r}"):
+        with self._translated(f"write {oid!r}"):
             self._raw.write(oid, bytes(data), offset)
 
     def write_full(self, oid: str, data: bytes) -> None:
         check_name(oid)
         check_extent(0, len(data))
-        with translated(f"write_full {oid!r}"):
+        with self._translated(f"write_full {oid!r}"):
             self._raw.write_full(oid, bytes(data))
 
     def append(self, oid: str, data: bytes) -> None:
         check_name(oid)
-        with translated(f"append to {oid!r}"):
+        with self._translated(f"append to {oid!r}"):
             self._raw.append(oid, bytes(data))
 
     def stat(self, oid: str) -> ObjectStat:
         check_name(oid)
-        with self._meta_lock, translated(f"stat {oid!r}"):
+        with self._meta_lock, self._translated(f"stat {oid!r}"):
             meta = self._meta_handle()
             size, mtime = meta.stat(oid)
             version = int(meta.get_last_version())
@@ -282,7 +309,7 @@ class RadosIoCtx(IoCtx):
     def _version_and_xattrs(self, oid: str, names: Iterable[str]) -> Precheck:
         """The object's version (0: absent) and the named xattrs, all from one version."""
         wanted = sorted(set(names))
-        with self._meta_lock, translated(f"read {oid!r}"):
+        with self._meta_lock, self._translated(f"read {oid!r}"):
             meta = self._meta_handle()
             while True:
                 try:
@@ -306,7 +333,7 @@ class RadosIoCtx(IoCtx):
     def trunc(self, oid: str, size: int) -> None:
         check_name(oid)
         check_extent(size, 0)
-        with translated(f"truncate {oid!r}"):
+        with self._translated(f"truncate {oid!r}"):
             self._raw.trunc(oid, size)
 
     def zero(self, oid: str, offset: int, length: int) -> None:
@@ -317,7 +344,7 @@ class RadosIoCtx(IoCtx):
 
     def remove_object(self, oid: str) -> None:
         check_name(oid)
-        with translated(f"remove {oid!r}"):
+        with self._translated(f"remove {oid!r}"):
             self._raw.remove_object(oid)
 
     def create(self, oid: str, exclusive: bool = True) -> None:
@@ -328,30 +355,30 @@ class RadosIoCtx(IoCtx):
     def get_xattr(self, oid: str, name: str) -> bytes:
         check_name(oid)
         check_xattr(name)
-        with translated(f"get xattr {name!r} of {oid!r}"):
+        with self._translated(f"get xattr {name!r} of {oid!r}"):
             return bytes(self._raw.get_xattr(oid, name))
 
     def get_xattrs(self, oid: str) -> dict[str, bytes]:
         check_name(oid)
-        with translated(f"get xattrs of {oid!r}"):
+        with self._translated(f"get xattrs of {oid!r}"):
             return {str(k): bytes(v) for k, v in self._raw.get_xattrs(oid)}
 
     def set_xattr(self, oid: str, name: str, value: bytes) -> None:
         check_name(oid)
         check_xattr(name, value)
-        with translated(f"set xattr {name!r} on {oid!r}"):
+        with self._translated(f"set xattr {name!r} on {oid!r}"):
             self._raw.set_xattr(oid, name, bytes(value))
 
     def rm_xattr(self, oid: str, name: str) -> None:
         check_name(oid)
         check_xattr(name)
-        with translated(f"remove xattr {name!r} of {oid!r}"):
+        with self._translated(f"remove xattr {name!r} of {oid!r}"):
             self._raw.rm_xattr(oid, name)
 
     # --- omap -------------------------------------------------------------------
     def _read_op(self, oid: str, what: str, fill: Callable[[Any], Any]) -> Any:
         rados = self._rados
-        with translated(what), rados.ReadOpCtx() as op:
+        with self._translated(what), rados.ReadOpCtx() as op:
             result = fill(op)
             self._raw.operate_read_op(op, oid)
             return result
@@ -369,15 +396,22 @@ class RadosIoCtx(IoCtx):
                 f"max_return must be 1..{limits.omap_entries_per_request_max}"
             )
 
+        items = self._omap_page(oid, start_after, filter_prefix, max_return)
+        more = False
+        if len(items) == max_return:  # the OSD caps a page: probe for one more entry
+            more = bool(self._omap_page(oid, items[-1][0], filter_prefix, 1))
+        return OmapPage(items, more)
+
+    def _omap_page(
+        self, oid: str, start_after: str, filter_prefix: str, count: int
+    ) -> list[tuple[str, bytes]]:
         def fill(op: Any) -> Any:
-            it, _ = self._raw.get_omap_vals(op, start_after, filter_prefix, max_return + 1)
+            it, _ = self._raw.get_omap_vals(op, start_after, filter_prefix, count)
             return it
 
         it = self._read_op(oid, f"get omap of {oid!r}", fill)
-        with translated(f"get omap of {oid!r}"):
-            items = [(str(k), bytes(v)) for k, v in it]
-        more = len(items) > max_return
-        return OmapPage(items[:max_return], more)
+        with self._translated(f"get omap of {oid!r}"):
+            return [(str(k), bytes(v or b"")) for k, v in it]
 
     def omap_iter(self, oid: str, filter_prefix: str = "") -> Iterator[tuple[str, bytes]]:
         return super().omap_iter(oid, filter_prefix)
@@ -394,8 +428,8 @@ class RadosIoCtx(IoCtx):
             return it
 
         it = self._read_op(oid, f"get omap keys of {oid!r}", fill)
-        with translated(f"get omap keys of {oid!r}"):
-            return {str(k): bytes(v) for k, v in it}
+        with self._translated(f"get omap keys of {oid!r}"):
+            return {str(k): bytes(v or b"") for k, v in it}
 
     def omap_set(self, oid: str, items: Mapping[str, bytes]) -> None:
         self.operate(oid, WriteOp().omap_set(items))
@@ -422,7 +456,7 @@ class RadosIoCtx(IoCtx):
                 names = [str(s.args[0]) for s in steps if s.kind == "cmp_xattr"]
                 seen = self._version_and_xattrs(oid, names)
                 precheck_steps(oid, steps, seen)
-            with translated(f"operate on {oid!r}"), rados.WriteOpCtx() as wop:
+            with self._translated(f"operate on {oid!r}"), rados.WriteOpCtx() as wop:
                 if not build_write_op(self._raw, wop, steps, seen, rados):
                     return
                 try:
@@ -440,7 +474,7 @@ class RadosIoCtx(IoCtx):
         length = EXEC_OUT_BYTES_START
         rados = self._rados
         while True:
-            with translated(f"call {cls}.{method} on {oid!r}"):
+            with self._translated(f"call {cls}.{method} on {oid!r}"):
                 try:
                     _, out = self._raw.execute(oid, cls, method, bytes(data), length)
                     return bytes(out)
@@ -515,7 +549,8 @@ class RadosStore(ObjectStore):
     # --- helpers ------------------------------------------------------------
     def mon_command(self, prefix: str, **args: Any) -> Any:
         """Run ``ceph PREFIX`` through the connection; the parsed JSON output."""
-        cmd = json.dumps({"prefix": prefix, "format": "json", **args})
+        # ensure_ascii=False: the monitor decodes surrogate-pair escapes as CESU-8
+        cmd = json.dumps({"prefix": prefix, "format": "json", **args}, ensure_ascii=False)
         with translated(f"ceph {prefix}"):
             ret, out, status = self._cluster.mon_command(cmd, b"", timeout=COMMAND_TIMEOUT_S)
         if ret != 0:
@@ -558,6 +593,8 @@ class RadosStore(ObjectStore):
             raise errors.TimedOut(f"{what}: rados tool timed out") from exc
         if proc.returncode != 0:
             text = proc.stderr.strip()
+            if "error opening pool" in text:
+                raise errors.PoolNotFound(f"{what}: {text}")
             if "No such file or directory" in text or "(2)" in text:
                 raise errors.ObjectNotFound(f"{what}: {text}")
             raise errors.ShoalError(f"{what}: {text}")
@@ -584,6 +621,13 @@ class RadosStore(ObjectStore):
         with translated("wait for the new osdmap"):
             self._cluster.wait_for_latest_osdmap()
         return self.get_pool(name)
+
+    def pool_id_exists(self, pool_id: int) -> bool:
+        """Whether a pool with this id exists (from the client's cached osdmap)."""
+        try:
+            return bool(self._cluster.pool_reverse_lookup(pool_id))
+        except Exception:
+            return False
 
     def _pool_exists(self, name: str) -> bool:
         with translated(f"look up pool {name!r}"):
@@ -650,7 +694,7 @@ class RadosStore(ObjectStore):
             if p.get("name") == name:
                 stats = p.get("stats", {})
                 return PoolStats(int(stats.get("stored", 0)), int(stats.get("objects", 0)))
-        raise errors.PoolNotFound(f"pool {name!r} does not exist")
+        return PoolStats(0, 0)  # too new to be in the statistics yet
 
     def open_ioctx(self, pool: str | int) -> RadosIoCtx:
         self._check_open()
