@@ -219,11 +219,9 @@ class ObjectStoreContract:
 
     #: Whether Python-registered object classes run (embedded only; Ceph runs its own).
     python_object_classes = True
-    #: Known difference: Ceph 16's OSD truncates an object to ``offset`` when a zero
-    #: range reaches its end (``offset < size <= offset + length``); the embedded
-    #: engine still writes zeros there (fixing it needs tests/unit/_store_workload.py
-    #: changed in step, see the objstore-rados report).
-    zero_truncates_at_end = False
+    #: Ceph 16's OSD truncates an object to ``offset`` when a zero range reaches its
+    #: end (``offset < size <= offset + length``); both backends do.
+    zero_truncates_at_end = True
 
     @pytest.fixture
     def ioctx(self, store: ObjectStore) -> Iterator[IoCtx]:

@@ -175,7 +175,7 @@ class SnapshotContract:
     #: Whether ``SnapSet.seq`` is exact (the Ceph adapter only knows a lower bound).
     snapset_seq_known = True
     #: Whether a zero reaching the end truncates (Ceph 16's OSD; see ObjectStoreContract).
-    zero_truncates_at_end = False
+    zero_truncates_at_end = True
 
     @pytest.fixture
     def snap_io(self, store: ObjectStore) -> Iterator[IoCtx]:

@@ -122,6 +122,9 @@ class Model:
             return  # neither creates the object (Ceph semantics)
         if kind == "zero":
             assert obj is not None
+            if op[2] < len(obj.data) <= op[2] + op[3]:  # reaching the end: truncates
+                del obj.data[op[2]:]
+                return
             end = min(op[2] + op[3], len(obj.data))
             if end > op[2]:
                 obj.data[op[2] : end] = bytes(end - op[2])

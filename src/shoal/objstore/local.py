@@ -367,7 +367,11 @@ class _LocalContext(ObjectContext):
         self._size = size
 
     def zero(self, offset: int, length: int) -> None:
+        """As the OSD: a range reaching the end truncates the object to ``offset``."""
         if not self._exists:
+            return
+        if offset < self._size <= offset + length:
+            self.truncate(offset)
             return
         self._change()
         end = min(offset + length, self._size)

@@ -242,11 +242,19 @@ class _MemoryContext(ObjectContext):
             buf.extend(bytes(size - len(buf)))
 
     def zero(self, offset: int, length: int) -> None:
-        """Zero ``[offset, offset+length)`` clipped to the size; no-op if absent."""
+        """Zero ``[offset, offset+length)``; no-op if absent or at/past the end.
+
+        As the OSD does, a range reaching the end (``offset < size <= offset+length``)
+        truncates the object to ``offset`` instead of writing zeros.
+        """
         _check_range(offset, length)
         if self._obj is None:
             return
-        end = min(offset + length, len(self._obj.data))
+        size = len(self._obj.data)
+        if offset < size <= offset + length:
+            self.truncate(offset)
+            return
+        end = min(offset + length, size)
         buf = self._own("data").data
         if offset < end:
             buf[offset:end] = bytes(end - offset)
