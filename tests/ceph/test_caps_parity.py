@@ -173,10 +173,6 @@ def test_listing_needs_pool_read(provisioned: Provisioned, request: pytest.Fixtu
             names = io.list_objects().names
         except errors.PermissionDenied:
             return
-    if provisioned.config.backend == "ceph":
-        # python3-rados 16's object iterator ends on *any* error (StopIteration), so the
-        # EPERM never reaches shoal.objstore.rados; reported, to be fixed there.
-        pytest.xfail(f"RadosIoCtx.list_objects hid EPERM and returned {names}")
     pytest.fail(f"listing without read caps returned {names}")
 
 

@@ -29,6 +29,7 @@ What the python binding of Ceph 16 cannot do, and how it is handled:
 
 from __future__ import annotations
 
+import errno
 import json
 import subprocess
 import threading
@@ -258,9 +259,22 @@ class RadosIoCtx(IoCtx):
             )
         if self._store is not None and not self._store.pool_id_exists(self.pool_id):
             raise errors.PoolNotFound(f"pool {self.pool_name!r} was deleted")
+        if not names:
+            self._check_listable()
         page = names[:max_entries]
         more = len(names) > max_entries
         return ObjectPage(page, page[-1] if more else None)
+
+    def _check_listable(self) -> None:
+        """python3-rados 16's object iterator ends silently on any error, EPERM
+        included; an empty listing is confirmed by a read the same caps govern
+        (stat of an object that need not exist: ENOENT if allowed, else EPERM)."""
+        with self._translated(f"list objects in pool {self.pool_name!r}"):
+            try:
+                self._raw.stat("shoal.list-permission-probe")
+            except Exception as exc:  # the binding's ObjectNotFound: allowed
+                if getattr(exc, "errno", None) != errno.ENOENT:
+                    raise
 
     def flush(self) -> None:
         """Nothing to do: the OSDs acknowledge a write once it is durable."""

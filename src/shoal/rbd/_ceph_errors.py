@@ -22,6 +22,7 @@ from typing import Any
 from shoal import errors
 from shoal.rbd._errors import (
     ArgumentOutOfRange,
+    FunctionNotSupported,
     ImageBusy,
     ImageExists,
     ImageHasSnapshots,
@@ -50,7 +51,7 @@ LIBRBD_ERRNO_TO_SHOAL: dict[int, type[errors.ShoalError]] = {
     _errno.EROFS: ReadOnlyImage,  # rbd.ReadOnlyImage
     _errno.EBUSY: ImageBusy,  # rbd.ImageBusy
     _errno.ENOTEMPTY: ImageHasSnapshots,  # rbd.ImageHasSnapshots
-    _errno.ENOSYS: OperationNotSupported,  # rbd.FunctionNotSupported
+    _errno.ENOSYS: FunctionNotSupported,  # rbd.FunctionNotSupported
     _errno.EDOM: ArgumentOutOfRange,  # rbd.ArgumentOutOfRange
     _errno.ESHUTDOWN: errors.Unavailable,  # rbd.ConnectionShutdown
     _errno.ETIMEDOUT: errors.TimedOut,  # rbd.Timeout

@@ -349,9 +349,11 @@ class CephImage:
         """Deallocate whole discard granules of the range (librbd skips smaller pieces)."""
         self._call("discard", "discard", offset, length)
 
-    def write_zeroes(self, offset: int, length: int) -> None:
+    def write_zeroes(self, offset: int, length: int, zero_flags: int = 0,
+                     fadvise_flags: int = 0) -> None:
         """Zero every byte of the range."""
-        self._call("write_zeroes", "write_zeroes", offset, length)
+        # (the Ceph 16 binding takes no fadvise flags)
+        self._call("write_zeroes", "write_zeroes", offset, length, zero_flags)
 
     def flush(self) -> None:
         self._call("flush", "flush")

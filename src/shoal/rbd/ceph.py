@@ -19,6 +19,7 @@ from shoal.rbd._ceph_errors import bindings, raw_ioctx, translated
 from shoal.rbd._ceph_image import CephImage, check_size
 from shoal.rbd._errors import (
     ArgumentOutOfRange,
+    FunctionNotSupported,
     ImageBusy,
     ImageExists,
     ImageHasSnapshots,
@@ -56,6 +57,7 @@ __all__ = [
     "RBD",
     "RBD_LOCK_MODE_EXCLUSIVE",
     "ArgumentOutOfRange",
+    "FunctionNotSupported",
     "Image",
     "ImageBusy",
     "ImageExists",
