@@ -94,6 +94,13 @@ class Sides:
         assert done.returncode == 0, (args, done.stderr.decode())
         return done.stdout
 
+    def shoal_on_ceph(self, *args: str, stdin: bytes | None = None) -> bytes:
+        """``shoal --backend ceph -c CONF ARGS`` as client.admin; stdout (must succeed)."""
+        argv = [*shoal_command(), "--backend", "ceph", *self.ceph.cli_args(), *args]
+        done = subprocess.run(argv, input=stdin, capture_output=True, timeout=120, check=False)
+        assert done.returncode == 0, (args, done.stderr.decode())
+        return done.stdout
+
     def rbd(self, *args: str, stdin: bytes | None = None) -> bytes:
         """The real ``rbd ARGS`` against the cluster as client.admin; stdout."""
         done = subprocess.run(["rbd", *self.ceph.cli_args(), *args], input=stdin,
@@ -590,3 +597,39 @@ def test_partial_discard_below_the_granularity(sides: Sides) -> None:
     zeroed = payload[: hole[0]] + bytes(hole[1]) + payload[sum(hole):]
     assert results["ceph"] == (payload, zeroed)
     assert results["shoal"] == results["ceph"]
+
+
+def test_images_shoal_makes_on_ceph_are_ceph_images(sides: Sides) -> None:
+    """``shoal --backend ceph rbd ...`` makes images, snapshots and clones on the cluster that
+    the real ``rbd`` and qemu-img (as a cinder-like user) read as their own."""
+    content = data(64, 2 * MiB) + bytes(MiB) + data(65, 8192)
+    base, clone = unique("shoal-on-ceph"), unique("shoal-on-ceph-clone")
+    sides.shoal_on_ceph("rbd", "import", "--no-progress", "-", sides.spec(base), stdin=content)
+    sides.shoal_on_ceph("rbd", "snap", "create", sides.spec(base, "@gold"))
+    sides.shoal_on_ceph("rbd", "snap", "protect", sides.spec(base, "@gold"))
+    sides.shoal_on_ceph("rbd", "clone", sides.spec(base, "@gold"), sides.spec(clone))
+    info = json.loads(sides.rbd("info", sides.spec(clone), "--format", "json"))
+    assert info["parent"]["image"] == base and info["parent"]["snapshot"] == "gold"
+    assert info["size"] == len(content)
+    ours = json.loads(sides.shoal_on_ceph("rbd", "info", sides.spec(clone), "--format", "json"))
+    assert {k: ours[k] for k in ("name", "size", "objects", "order", "features", "parent")} == {
+        k: info[k] for k in ("name", "size", "objects", "order", "features", "parent")}
+    assert sides.rbd("children", sides.spec(base, "@gold")).decode().split() == [
+        sides.spec(clone)]
+    user = unique("interop-cinder")
+    keyring = sides.tmp / f"ceph.client.{user}.keyring"
+    osd_caps = f"allow class-read object_prefix rbd_children, allow rwx pool={sides.pool}"
+    sides.shoal_on_ceph("ceph", "auth", "get-or-create", f"client.{user}", "mon", "allow r",
+                        "osd", osd_caps, "-o", str(keyring))
+    try:
+        copy = sides.tmp / unique("clone-copy.raw")
+        spec = sides.qemu_spec(clone, user=user, keyring=keyring)
+        qemu_img("convert", "-f", "raw", "-O", "raw", spec, str(copy))
+        assert copy.read_bytes() == content
+    finally:
+        sides.shoal_on_ceph("ceph", "auth", "del", f"client.{user}")
+    sides.shoal_on_ceph("rbd", "rm", "--no-progress", sides.spec(clone))
+    sides.shoal_on_ceph("rbd", "snap", "unprotect", sides.spec(base, "@gold"))
+    sides.shoal_on_ceph("rbd", "snap", "purge", "--no-progress", sides.spec(base))
+    sides.shoal_on_ceph("rbd", "rm", "--no-progress", sides.spec(base))
+    assert base not in sides.rbd("ls", sides.pool).decode().split()
