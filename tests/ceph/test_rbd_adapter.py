@@ -294,7 +294,7 @@ def test_trash_purge_counts_and_takes_a_posix_time(io: Any) -> None:
 
 
 def test_shoal_rados_ioctx(io: Any) -> None:
-    """With shoal's own RadosIoCtx (branch wip/objstore-rados) the adapter uses its ``raw``."""
+    """With shoal's own RadosIoCtx the adapter uses its ``raw``."""
     rados_store = pytest.importorskip("shoal.objstore.rados")
     wrapped = rados_store.RadosIoCtx(io)
     lib = rbd_lib_for(wrapped)
