@@ -212,6 +212,7 @@ def run_all(backends: list[Backend], p: Params) -> dict[str, dict[str, float]]:
     seq: dict[str, list[tuple[float, float]]] = {b.label: [] for b in backends}
     for r in range(p.rounds):
         for b in backends if r % 2 == 0 else reversed(backends):
+            os.sync()  # each from a clean page cache: the kernel throttles writers otherwise
             seq[b.label].append(sequential(b, f"seq-{r}", payload, count))
             b.rbd.RBD().remove(b.ioctx, f"seq-{r}")
     out: dict[str, dict[str, float]] = {}
