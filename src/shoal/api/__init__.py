@@ -1,1 +1,83 @@
-"""shoal.api."""
+"""shoal's HTTP platform: one ASGI app per OpenStack service and the edge they share.
+
+Service pieces plug their routes into :func:`identity_app`, :func:`image_app`,
+:func:`volume_app` and :func:`compute_app`; :class:`Server` (or :func:`serve`) runs the
+apps on 127.0.0.1 ports in one process. Handlers use :func:`request_context`,
+:func:`require_role`, :func:`require_project`, :func:`api_version`, :func:`read_json_object`
+/ :func:`parse_model` and raise :class:`shoal.errors.ShoalError` subclasses (or
+:class:`ApiError`); the edge renders them in each service's upstream error format.
+"""
+
+from __future__ import annotations
+
+from shoal.api._app import ApiSettings as ApiSettings
+from shoal.api._app import compute_app as compute_app
+from shoal.api._app import identity_app as identity_app
+from shoal.api._app import image_app as image_app
+from shoal.api._app import volume_app as volume_app
+from shoal.api._body import DEFAULT_MAX_BODY_BYTES as DEFAULT_MAX_BODY_BYTES
+from shoal.api._body import parse_model as parse_model
+from shoal.api._body import read_json as read_json
+from shoal.api._body import read_json_object as read_json_object
+from shoal.api._context import RequestContext as RequestContext
+from shoal.api._context import TokenValidator as TokenValidator
+from shoal.api._context import request_context as request_context
+from shoal.api._context import require_project as require_project
+from shoal.api._context import require_role as require_role
+from shoal.api._context import requires_role as requires_role
+from shoal.api._errors import ApiError as ApiError
+from shoal.api._errors import BadRequest as BadRequest
+from shoal.api._errors import ErrorStyle as ErrorStyle
+from shoal.api._errors import NotAcceptable as NotAcceptable
+from shoal.api._errors import RequestTooLarge as RequestTooLarge
+from shoal.api._errors import error_body as error_body
+from shoal.api._errors import error_response as error_response
+from shoal.api._ids import is_uuid_like as is_uuid_like
+from shoal.api._ids import uuid_or_not_found as uuid_or_not_found
+from shoal.api._microversion import COMPUTE_VERSION_MAX as COMPUTE_VERSION_MAX
+from shoal.api._microversion import COMPUTE_VERSION_MIN as COMPUTE_VERSION_MIN
+from shoal.api._microversion import VOLUME_VERSION_MAX as VOLUME_VERSION_MAX
+from shoal.api._microversion import VOLUME_VERSION_MIN as VOLUME_VERSION_MIN
+from shoal.api._microversion import APIVersion as APIVersion
+from shoal.api._microversion import VersionRange as VersionRange
+from shoal.api._microversion import api_version as api_version
+from shoal.api._server import Binding as Binding
+from shoal.api._server import Server as Server
+from shoal.api._server import serve as serve
+
+__all__ = [
+    "COMPUTE_VERSION_MAX",
+    "COMPUTE_VERSION_MIN",
+    "DEFAULT_MAX_BODY_BYTES",
+    "VOLUME_VERSION_MAX",
+    "VOLUME_VERSION_MIN",
+    "APIVersion",
+    "ApiError",
+    "ApiSettings",
+    "BadRequest",
+    "Binding",
+    "ErrorStyle",
+    "NotAcceptable",
+    "RequestContext",
+    "RequestTooLarge",
+    "Server",
+    "TokenValidator",
+    "VersionRange",
+    "api_version",
+    "compute_app",
+    "error_body",
+    "error_response",
+    "identity_app",
+    "image_app",
+    "is_uuid_like",
+    "parse_model",
+    "read_json",
+    "read_json_object",
+    "request_context",
+    "require_project",
+    "require_role",
+    "requires_role",
+    "serve",
+    "uuid_or_not_found",
+    "volume_app",
+]
