@@ -93,7 +93,7 @@ async def read_json(request: Request) -> Any:
     if not raw.strip():
         raise BadRequest("The request body is empty: send a JSON document.")
     try:
-        return json.loads(raw)
+        return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise BadRequest("Malformed request body: it is not UTF-8 encoded JSON.") from None
     except json.JSONDecodeError as exc:
