@@ -89,6 +89,7 @@ async def _lookup(request: Request) -> Response:
 
 async def _whoami(request: Request) -> Response:
     context = await request_context(request)
+    assert await request_context(request) is context  # validated once per request
     return JSONResponse(
         {"user_id": context.user_id, "project_id": context.project_id, "admin": context.is_admin}
     )

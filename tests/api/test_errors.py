@@ -73,9 +73,10 @@ def test_shoal_errors_render_in_service_format(
 
 
 def test_exact_bodies_per_service() -> None:
-    assert error_body(ErrorStyle.VOLUME, 404, "m") == {"itemNotFound": {"code": 404, "message": "m"}}
-    assert error_body(ErrorStyle.COMPUTE, 500, "m") == {"computeFault": {"code": 500, "message": "m"}}
-    assert error_body(ErrorStyle.COMPUTE, 406, "m") == {"computeFault": {"code": 406, "message": "m"}}
+    volume, compute = ErrorStyle.VOLUME, ErrorStyle.COMPUTE
+    assert error_body(volume, 404, "m") == {"itemNotFound": {"code": 404, "message": "m"}}
+    assert error_body(compute, 500, "m") == {"computeFault": {"code": 500, "message": "m"}}
+    assert error_body(compute, 406, "m") == {"computeFault": {"code": 406, "message": "m"}}
     assert error_body(ErrorStyle.VOLUME, 429, "m") == {"overLimit": {"code": 429, "message": "m"}}
     assert error_body(ErrorStyle.IMAGE, 409, "m") == {
         "code": "409 Conflict", "title": "Conflict", "message": "m"

@@ -8,8 +8,8 @@ import pytest
 from shoal.api import (
     COMPUTE_VERSION_MAX,
     VOLUME_VERSION_MAX,
-    APIVersion,
     ApiSettings,
+    APIVersion,
     VersionRange,
     compute_app,
     identity_app,
