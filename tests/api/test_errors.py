@@ -240,3 +240,13 @@ def test_errors_module_tree_statuses_all_render() -> None:
             assert response.status_code == error.http_status
             expected = {"error"} if error.http_status == 401 else {"code", "title", "message"}
             assert set(response.json()) == expected
+
+
+def test_every_reply_has_a_request_id() -> None:
+    app = make_app(volume_app)
+    ids = set()
+    for path in ("/volume/", "/volume/v3/raise/NotFound", "/volume/v3/boom", "/volume/v3/x"):
+        request_id = call(app, "GET", path).headers["X-OpenStack-Request-Id"]
+        assert request_id.startswith("req-") and len(request_id) == 40
+        ids.add(request_id)
+    assert len(ids) == 4

@@ -13,7 +13,7 @@ volume      ``/volume/v3``        ``/volume/v3/{project_id}/...`` reaches the sa
 compute     ``/compute/v2.1``     ``/compute/v2.1/{project_id}/...`` likewise
 ==========  ====================  ==============================================
 
-Middleware, outermost first: error translation, service scope (validator, project id in
+Middleware, outermost first: request id, error translation, service scope (validator, project id in
 the URL), body limit, microversion negotiation (volume, compute), error translation again
 (so errors of handlers carry the microversion headers), then Starlette's routing.
 """
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +66,7 @@ __all__ = [
 
 log = logging.getLogger("shoal.api")
 
+REQUEST_ID_KEY = "shoal.request_id"
 PREFIX_KEY = "shoal.prefix"
 PUBLIC_URL_KEY = "shoal.public_url"
 
@@ -116,20 +118,44 @@ class ErrorTranslator:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except ShoalError as exc:
-            if not exc.safe:
-                log.error("%s %s failed", scope["method"], scope["path"], exc_info=exc)
-            response = response_for_error(self.style, exc)
-            if response.status_code == 401 and self.identity_url:
-                response.headers["WWW-Authenticate"] = f'Keystone uri="{self.identity_url}"'
-            if started:
-                return
-            await response(scope, receive, send)
         except Exception as exc:
-            log.error("%s %s failed", scope["method"], scope["path"], exc_info=exc)
+            request_id = scope.get(REQUEST_ID_KEY, "-")
+            where = f"{scope['method']} {scope['path']} [{request_id}]"
+            if isinstance(exc, ShoalError):
+                response = response_for_error(self.style, exc)
+                if response.status_code == 401 and self.identity_url:
+                    response.headers["WWW-Authenticate"] = f'Keystone uri="{self.identity_url}"'
+            else:
+                response = error_response(self.style, 500, GENERIC_500_MESSAGE)
             if started:
+                log.error("%s failed after its response started", where, exc_info=exc)
                 return
-            await error_response(self.style, 500, GENERIC_500_MESSAGE)(scope, receive, send)
+            if not isinstance(exc, ShoalError) or not exc.safe:
+                log.error("%s failed", where, exc_info=exc)
+            await response(scope, receive, send)
+
+
+class RequestIdMiddleware:
+    """Give every request an id ``req-<uuid4>`` (``scope[REQUEST_ID_KEY]``, for logs) and
+    answer it in ``X-OpenStack-Request-Id``, as every upstream service does."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = f"req-{uuid.uuid4()}"
+        scope[REQUEST_ID_KEY] = request_id
+        header = (b"x-openstack-request-id", request_id.encode("ascii"))
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
 
 
 class _ServiceScope:
@@ -218,6 +244,7 @@ def _build(
         ErrorTranslator, style=service.style, identity_url=settings.identity_url
     )
     middleware = [
+        Middleware(RequestIdMiddleware),
         translate,
         Middleware(
             _ServiceScope,
