@@ -255,13 +255,17 @@ def resolve(docs: list[Document], environ: Mapping[str, str]) -> tuple[list[Sett
             "volume_driver is set in [DEFAULT] without enabled_backends (the pre-Ocata "
             "layout cinder refuses now): shoal serves it as the backend 'DEFAULT'; "
             "prefer enabled_backends = NAME and a [NAME] section")
+    after_default = max(i for i, s in enumerate(settings) if s.section == "DEFAULT") + 1
+    backend_settings: list[Setting] = []
     for backend in backends:
         if backend != "DEFAULT" and not any(
                 backend in d.ini.sections for d in docs if d.holds("cinder")):
             resolver.warnings.append(
                 f"enabled_backends names {backend!r} but no [{backend}] section exists: "
                 "it uses the defaults")
-        settings.extend(resolver.backend(o, backend) for o in OPTIONS if o.section == BACKEND)
+        backend_settings.extend(
+            resolver.backend(o, backend) for o in OPTIONS if o.section == BACKEND)
+    settings[after_default:after_default] = backend_settings
     resolver.mark_backend_names_used()
     resolver.unknown(backends)
     return settings, resolver.warnings
