@@ -1,10 +1,12 @@
 """A line-numbered INI reader for oslo.config and ceph.conf files.
 
-Both dialects: ``[section]`` headers, ``name = value`` or ``name: value``,
-whole-line comments starting with ``#`` or ``;``, indented lines continuing
-the previous value (joined by a newline), the last of repeated names wins.
-Ceph's dialect also drops trailing ``# ...``/``; ...`` comments, strips one
-pair of surrounding double quotes and treats spaces and dashes in names as
+Both dialects: ``[section]`` headers, ``name = value`` or ``name: value``
+(the first of ``=``/``:`` splits), whole-line comments starting with ``#`` or
+``;``, indented lines continuing the previous value (joined by a newline), the
+last of repeated names wins. oslo.config's dialect strips one pair of matching
+surrounding quotes and lower-cases section names except ``DEFAULT``. Ceph's
+dialect drops trailing ``# ...``/``; ...`` comments, strips one pair of
+surrounding double quotes and treats spaces and dashes in names as
 underscores (``rbd cache`` is ``rbd_cache``). Names before any section are an
 error in both, as in oslo.config and Ceph.
 """
@@ -74,7 +76,10 @@ def read_ini(path: Path, text: str, *, ceph_section: Callable[[str], bool]) -> I
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.rstrip()
         stripped = line.strip()
-        if not stripped or stripped[0] in "#;":
+        if not stripped:
+            last = None  # a blank line ends a multi-line value (oslo.config)
+            continue
+        if stripped[0] in "#;":
             continue
         if line[0] in " \t" and last is not None and current is not None:
             entry = sections[current][last[1]]
@@ -83,7 +88,7 @@ def read_ini(path: Path, text: str, *, ceph_section: Callable[[str], bool]) -> I
             continue
         match = _SECTION.match(stripped)
         if match:
-            current = match.group(1)
+            current = _section_key(match.group(1), ceph_section)
             sections.setdefault(current, {})
             section_lines.setdefault(current, number)
             last = None
@@ -95,11 +100,24 @@ def read_ini(path: Path, text: str, *, ceph_section: Callable[[str], bool]) -> I
                 f"[section] header (e.g. [DEFAULT])")
         ceph = ceph_section(current)
         key = normalize_ceph_name(name) if ceph else name
-        if ceph:
-            value = _strip_ceph_value(value)
+        value = _strip_ceph_value(value) if ceph else _strip_oslo_quotes(value)
         sections[current][key] = Entry(name, value, number)
         last = (current, key)
     return IniFile(path=path, sections=sections, section_lines=section_lines)
+
+
+def _section_key(name: str, ceph_section: Callable[[str], bool]) -> str:
+    """oslo.config lower-cases group names except ``DEFAULT``; Ceph keeps them."""
+    if name == "DEFAULT" or ceph_section(name):
+        return name
+    return name.lower()
+
+
+def _strip_oslo_quotes(value: str) -> str:
+    """oslo.config drops one pair of matching surrounding quotes (" or ')."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
 
 
 def _split(line: str, path: Path, number: int) -> tuple[str, str]:

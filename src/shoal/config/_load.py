@@ -172,7 +172,7 @@ class Resolver:
     def backend(self, option: Option, backend: str) -> Setting:
         """A Cinder backend option of backend section ``backend``."""
         hits = [_find(self.docs, "cinder", s, option.name)
-                for s in (backend, "backend_defaults", "DEFAULT")]
+                for s in (_backend_key(backend), "backend_defaults", "DEFAULT")]
         for hit in hits:
             if hit is not None:
                 self._note(option, hit, renamed=False)
@@ -233,7 +233,7 @@ class Resolver:
         service = _FIXED_SECTIONS.get(section)
         if service is None and section.startswith("client."):
             service = "ceph"
-        if service is None and section in backends:
+        if service is None and section in {_backend_key(b) for b in backends}:
             service = "cinder"
         return service is not None and doc.holds(service)
 
@@ -259,7 +259,7 @@ def resolve(docs: list[Document], environ: Mapping[str, str]) -> tuple[list[Sett
     backend_settings: list[Setting] = []
     for backend in backends:
         if backend != "DEFAULT" and not any(
-                backend in d.ini.sections for d in docs if d.holds("cinder")):
+                _backend_key(backend) in d.ini.sections for d in docs if d.holds("cinder")):
             resolver.warnings.append(
                 f"enabled_backends names {backend!r} but no [{backend}] section exists: "
                 "it uses the defaults")
@@ -269,6 +269,11 @@ def resolve(docs: list[Document], environ: Mapping[str, str]) -> tuple[list[Sett
     resolver.mark_backend_names_used()
     resolver.unknown(backends)
     return settings, resolver.warnings
+
+
+def _backend_key(name: str) -> str:
+    """The section of backend ``name`` (oslo.config lower-cases group names)."""
+    return name if name == "DEFAULT" else name.lower()
 
 
 def _legacy_driver(resolver: Resolver) -> bool:

@@ -80,7 +80,9 @@ class Option:
 
     def _check_int(self, value: int | None) -> int | None:
         if value is None:
-            return None
+            if self.default is None:
+                return None
+            raise ValueError(f"empty; remove the line for the default ({self.default})")
         if self.minimum is not None and value < self.minimum:
             raise ValueError(f"{value} is below the minimum {self.minimum}")
         if self.maximum is not None and value > self.maximum:
