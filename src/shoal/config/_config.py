@@ -173,7 +173,25 @@ def load_config(*, file: str | os.PathLike[str] | None = None,
     warnings.extend(_load.iter_rbd_mismatch(settings))
     config = ShoalConfig(tuple(settings), tuple(warnings), tuple(d.ini.path for d in docs))
     _check(config)
+    store_warning = _check_default_store(config)
+    if store_warning:
+        config = ShoalConfig(config.settings, (*config.warnings, store_warning), config.sources)
     return config
+
+
+def _check_default_store(config: ShoalConfig) -> str | None:
+    """Current glance refuses to start when ``default_store`` is not among
+    ``stores`` (the appendix's older snippet sets only ``default_store``);
+    shoal keeps images in RBD either way, so this is a warning."""
+    store = config.setting("glance_store", "default_store")
+    stores = config.glance_store.stores
+    normalized = {_STORE_ALIASES.get(s, s) for s in stores}
+    if _STORE_ALIASES.get(str(store.value), str(store.value)) in normalized:
+        return None
+    where = f"{store.source.path}:{store.source.line}: " if store.source.kind == "file" else ""
+    return (f"{where}default_store = {store.value} is not among stores "
+            f"({', '.join(stores) or 'none'}): current glance refuses to start; add "
+            f"stores = {store.value}")
 
 
 def _invalid(setting: Setting, reason: str) -> ConfigInvalid:
@@ -190,12 +208,6 @@ def _invalid(setting: Setting, reason: str) -> ConfigInvalid:
 
 def _check(config: ShoalConfig) -> None:
     """Checks spanning options (each value is already valid alone)."""
-    store = config.setting("glance_store", "default_store")
-    stores = config.glance_store.stores
-    normalized = {_STORE_ALIASES.get(s, s) for s in stores}
-    if _STORE_ALIASES.get(str(store.value), str(store.value)) not in normalized:
-        raise _invalid(store, f"not among stores ({', '.join(stores) or 'none'}); "
-                              "glance refuses to start")
     modes = config.setting("libvirt", "disk_cachemodes")
     for item in config.libvirt.disk_cachemodes:
         kind, _, mode = item.partition("=")
