@@ -225,7 +225,8 @@ def test_real_files_hold_only_their_programs_options(tmp_path: Path) -> None:
     conf(tmp_path, "[glance_store]\nrbd_store_pool = elsewhere\n[libvirt]\nimages_type = rbd\n",
          "nova.conf")
     conf(tmp_path, "[global]\nfsid = 691c3607-7ca3-433a-a0c0-5805cea8afa0\nmon_host = 10.0.0.1\n"
-                   "osd pool default size = 3\n[client]\nrbd cache = false\n", "ceph.conf")
+                   "osd pool default size = 3\n[client]\nrbd cache = false\n"
+                   "[osd]\nosd journal size = 1024\n[mon.a]\nhost = ceph1\n", "ceph.conf")
     cfg = load_config(directory=tmp_path, environ={})
     assert cfg.glance_store.rbd_store_pool == "images"  # nova.conf's [glance_store] is not Glance's
     assert cfg.glance_store.show_image_direct_url is True

@@ -207,3 +207,16 @@ def test_every_default_formats_and_parses_back() -> None:
         if opt.default is None:
             continue
         assert opt.parse(opt.format(opt.default)) == opt.default, opt
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("33554432", 32 << 20), ("32M", 32 << 20), ("32Mi", 32 << 20), ("32MiB", 32 << 20),
+    ("4K", 4096), ("1G", 1 << 30), ("512B", 512), (" 64M ", 64 << 20)])
+def test_ceph_sizes_take_binary_suffixes(text: str, value: int) -> None:
+    assert _opt("client", "rbd_cache_size").parse(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "M", "32X", "32 MB", "3.5M", "32iB", "-"])
+def test_ceph_size_rejects(text: str) -> None:
+    with pytest.raises(ValueError, match="not a size"):
+        _opt("client", "rbd_cache_size").parse(text)

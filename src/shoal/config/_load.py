@@ -13,8 +13,8 @@ Resolution (first found wins):
 In a directory, each file holds only its program's options: ``glance-api.conf``
 (Glance), ``cinder.conf`` (Cinder), ``nova.conf`` (Nova), ``ceph.conf`` (Ceph)
 and an optional ``shoal.conf`` (any; the real files win over it). Options and
-sections shoal does not know are reported in ``warnings``; ceph.conf's
-``[global]`` and ``[client.NAME]`` are not checked (Ceph has hundreds of options).
+sections shoal does not know are reported in ``warnings``; of ceph.conf only
+``[client]`` is checked (Ceph has hundreds of options and daemon sections).
 """
 
 from __future__ import annotations
@@ -218,8 +218,9 @@ class Resolver:
                     self.warnings.append(
                         f"{doc.ini.path}:{line}: section [{section}] is not read by shoal; ignored")
                     continue
-                if section == "global" or section.startswith("client."):
-                    continue
+                ceph = is_ceph_section(section) or doc.services == frozenset({"ceph"})
+                if ceph and section != _CEPH_CHECKED:
+                    continue  # of ceph.conf only [client] is checked
                 for key, entry in entries.items():
                     if (section, key) not in doc.used:
                         self.warnings.append(
@@ -228,6 +229,8 @@ class Resolver:
 
     @staticmethod
     def _section_known(doc: Document, section: str, backends: tuple[str, ...]) -> bool:
+        if doc.services == frozenset({"ceph"}):
+            return True  # a real ceph.conf: [mon], [osd], [mds.a] ... are Ceph's business
         if section == "DEFAULT":
             return doc.services is None or bool(doc.services & {"glance", "cinder", "nova"})
         service = _FIXED_SECTIONS.get(section)

@@ -32,6 +32,7 @@ class Option:
         minimum / maximum: bounds of an ``int`` (inclusive).
         power_of_two: an ``int`` that must be a power of two.
         secret: masked by ``shoal config show``.
+        iec: an ``int`` in bytes that takes Ceph's K/M/G suffixes (``32M``).
         aliases: other (section, name) spellings accepted, as oslo.config's
             deprecated names/groups (e.g. ``("DEFAULT", "libvirt_images_type")``).
         removed: set when upstream no longer reads the option: a warning says why.
@@ -48,6 +49,7 @@ class Option:
     maximum: int | None = None
     power_of_two: bool = False
     secret: bool = False
+    iec: bool = False
     aliases: tuple[tuple[str, str], ...] = ()
     removed: str = ""
 
@@ -62,6 +64,8 @@ class Option:
                 return _types.parse_ceph_bool(text)
             return _types.parse_oslo_bool(text)
         if self.kind == "int":
+            if self.iec:
+                return self._check_int(_types.parse_ceph_size(text))
             return self._check_int(_types.parse_int(text))
         if self.kind == "list":
             return _types.parse_list(text)

@@ -13,6 +13,7 @@ file and line to it.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Literal
 
@@ -77,6 +78,23 @@ def parse_int(text: str) -> int | None:
         return int(s, 10)
     except ValueError:
         raise ValueError(f"{text!r} is not an integer") from None
+
+
+_SIZE = re.compile(r"([0-9]+)([KMGTPE]?)(i?)B?")
+_IEC = {"": 0, "K": 10, "M": 20, "G": 30, "T": 40, "P": 50, "E": 60}
+
+
+def parse_ceph_size(text: str) -> int:
+    """Ceph's size: an integer with an optional binary suffix (``32M``, ``32Mi``,
+    ``32MiB``, ``4K``, ``1G``; ``B`` or none: bytes).
+
+    Raises:
+        ValueError: anything else.
+    """
+    match = _SIZE.fullmatch(text.strip())
+    if match is None or (match.group(3) and not match.group(2)):
+        raise ValueError(f"{text!r} is not a size (an integer, optionally with K/M/G/T)")
+    return int(match.group(1), 10) << _IEC[match.group(2)]
 
 
 def parse_list(text: str) -> tuple[str, ...]:
