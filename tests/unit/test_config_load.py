@@ -65,6 +65,7 @@ def test_invalid_value_names_option_section_file_and_line(
 @pytest.mark.parametrize(("text", "line", "fragment"), [
     ("[libvirt]\ndisk_cachemodes = file=directsync,network=fast\n", 2, "network=fast"),
     ("[shoal]\nimage_port = 8000\nvolume_port = 8000\n", 3, "same port as image_port"),
+    ("[DEFAULT]\nhashing_algorithm = sha513\n", 2, "not a hash algorithm"),
 ])
 def test_invalid_combinations_name_the_option(
         tmp_path: Path, text: str, line: int, fragment: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -208,6 +209,9 @@ def _invalid(setting: Setting, reason: str) -> ConfigInvalid:
 
 def _check(config: ShoalConfig) -> None:
     """Checks spanning options (each value is already valid alone)."""
+    algo = config.setting("DEFAULT", "hashing_algorithm")
+    if str(algo.value) not in hashlib.algorithms_available:
+        raise _invalid(algo, "not a hash algorithm of this Python's hashlib (e.g. sha512)")
     modes = config.setting("libvirt", "disk_cachemodes")
     for item in config.libvirt.disk_cachemodes:
         kind, _, mode = item.partition("=")
