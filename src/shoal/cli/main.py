@@ -13,6 +13,7 @@ import click
 from shoal import __version__
 from shoal.cli._common import GlobalOptions, global_options
 from shoal.cli.ceph import ceph
+from shoal.cli.config import config
 from shoal.cli.rbd import rbd
 
 __all__ = ["cli", "main"]
@@ -34,6 +35,7 @@ def cli(ctx: click.Context) -> None:
 
 cli.add_command(ceph)
 cli.add_command(rbd)
+cli.add_command(config)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
