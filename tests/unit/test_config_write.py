@@ -97,6 +97,8 @@ _TEXT = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_./-$", min_size=1
 
 
 def _values(opt: Option) -> st.SearchStrategy[object]:
+    if opt.name == "hashing_algorithm":  # checked against hashlib at load
+        return st.sampled_from(["sha256", "sha512", "md5"])
     if opt.kind == "bool":
         return st.booleans()
     if opt.kind == "int":
