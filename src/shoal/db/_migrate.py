@@ -76,9 +76,7 @@ def new_revision(message: str) -> Path:
             with db.connect() as connection, connection.begin():
                 config = _config(connection)
                 config.set_main_option("file_template", f"{rev_id}_{slug}")
-                script = command.revision(
-                    config, message=message, autogenerate=True, rev_id=rev_id
-                )
+                script = command.revision(config, message=message, autogenerate=True, rev_id=rev_id)
         finally:
             db.dispose()
     assert script is not None and not isinstance(script, list)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -17,8 +17,7 @@ if not isinstance(connection, Connection):
     raise RuntimeError("run migrations through shoal.db (Database.upgrade), not the alembic CLI")
 
 
-
-def render_item(kind: str, obj: Any, _context: AutogenContext) -> str | bool:
+def render_item(kind: str, obj: Any, _context: AutogenContext) -> str | Literal[False]:
     """Freeze custom column types to their SQL type (migrations never import model code)."""
     if kind == "type" and isinstance(obj, TypeDecorator):
         return f"sa.{obj.impl!r}"
