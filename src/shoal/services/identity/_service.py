@@ -493,7 +493,7 @@ class IdentityService:
                 query = query.where(RoleAssignment.project_id == project_id)
             return [
                 RoleAssignmentInfo(a.user_id, a.project_id, RoleInfo(r.id, r.name))
-                for a, r in session.execute(query.order_by(Role.name)).tuples()
+                for a, r in session.execute(query.order_by(Role.name))
             ]
 
     def effective_roles(self, user: UserRef, project: ProjectRef) -> list[RoleInfo]:

@@ -115,6 +115,11 @@ class TokenData:
     def project_id(self) -> str | None:
         return None if self.project is None else self.project.id
 
+    @property
+    def is_admin(self) -> bool:
+        """Whether the token carries the ``admin`` role (on its project)."""
+        return "admin" in self.role_names
+
     def has_role(self, name: str) -> bool:
         """Whether the token carries role ``name`` (directly or implied)."""
         return name in self.role_names
