@@ -158,9 +158,7 @@ class TestDatabaseSQLite(DatabaseContract):
         with pytest.raises(errors.InvalidArgument, match="does not exist"):
             Database(f"sqlite:///{tmp_path}/nope/shoal.db")
 
-    @pytest.mark.parametrize(
-        "url", ["mysql://u:p@h/db", "not a url", "oracle+cx_oracle://h/db"]
-    )
+    @pytest.mark.parametrize("url", ["mysql://u:p@h/db", "not a url", "oracle+cx_oracle://h/db"])
     def test_unsupported_urls_are_refused_with_the_accepted_forms(self, url: str) -> None:
         with pytest.raises(errors.InvalidArgument, match="postgresql\\+psycopg://"):
             Database(url)

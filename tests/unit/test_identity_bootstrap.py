@@ -113,9 +113,7 @@ class BootstrapContract:
         )
         assert admin.data.user.id == result.admin.user_id
         assert sorted(admin.data.role_names) == ["admin", "member", "reader"]
-        demo = service.authenticate_password(
-            UserRef(id=result.demo.user_id), result.demo.password
-        )
+        demo = service.authenticate_password(UserRef(id=result.demo.user_id), result.demo.password)
         assert demo.data.project_id == result.demo.project_id
         assert sorted(demo.data.role_names) == ["member", "reader"]
 

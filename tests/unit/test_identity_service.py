@@ -323,8 +323,11 @@ class IdentityServiceContract:
         service.create_user("watcher", "pw", default_project=project)
         service.assign_role(UserRef(name="watcher", domain=BY_NAME), project, "reader")
         names = {}
-        for user, password in [("admin", "admin-secret"), ("demo", "demo-secret"),
-                               ("watcher", "pw")]:
+        for user, password in [
+            ("admin", "admin-secret"),
+            ("demo", "demo-secret"),
+            ("watcher", "pw"),
+        ]:
             data = service.authenticate_password(
                 UserRef(name=user, domain=DEFAULT_DOMAIN), password
             ).data
