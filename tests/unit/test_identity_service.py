@@ -464,3 +464,81 @@ class TestIdentityServiceSQLite(IdentityServiceContract):
         service = IdentityService(db)  # argon2-cffi's default parameters
         bootstrap(service, admin_password="pw-admin")
         assert service.authenticate_password(admin_ref(), "pw-admin").data.is_admin
+
+
+class TestKeystoneRequestBodies:
+    """``IdentityService.authenticate(body)``: the shapes the real clients send (CLIENTS.md)."""
+
+    @pytest.fixture
+    def service(self, tmp_path: Path) -> Iterator[IdentityService]:
+        with Database(default_url(tmp_path)) as db:
+            db.upgrade()
+            service = IdentityService(db, hasher=FAST_HASHER)
+            bootstrap(service, admin_password="admin-secret", demo_password="demo-secret")
+            yield service
+
+    @staticmethod
+    def password_body(user: dict[str, Any], scope: Any = None) -> dict[str, Any]:
+        auth: dict[str, Any] = {"identity": {"methods": ["password"], "password": {"user": user}}}
+        if scope is not None:
+            auth["scope"] = scope
+        return {"auth": auth}
+
+    def test_cli_form_domain_ids(self, service: IdentityService) -> None:
+        body = self.password_body(
+            {"name": "admin", "domain": {"id": "default"}, "password": "admin-secret"},
+            {"project": {"name": "admin", "domain": {"id": "default"}}},
+        )
+        assert service.authenticate(body).data.is_admin
+
+    def test_tempest_form_domain_names(self, service: IdentityService) -> None:
+        body = self.password_body(
+            {"name": "demo", "domain": {"name": "Default"}, "password": "demo-secret"},
+            {"project": {"name": "demo", "domain": {"name": "Default"}}},
+        )
+        assert service.authenticate(body).data.role_names == {"member", "reader"}
+
+    def test_token_method_and_explicit_unscoped(self, service: IdentityService) -> None:
+        first = service.authenticate(
+            self.password_body(
+                {"name": "admin", "domain": {"id": "default"}, "password": "admin-secret"}
+            )
+        )
+        body = {"auth": {"identity": {"methods": ["token"], "token": {"id": first.id}}}}
+        again = service.authenticate(body)
+        assert again.data.project_id == first.data.project_id
+        body["auth"]["scope"] = "unscoped"
+        assert service.authenticate(body).data.project is None
+
+    @pytest.mark.parametrize(
+        ("body", "message"),
+        [
+            ([], "'auth' must be a JSON object"),
+            ({"auth": {}}, "'auth.identity' must be a JSON object"),
+            ({"auth": {"identity": {"methods": "password"}}}, "methods' must be a non-empty"),
+            ({"auth": {"identity": {"methods": ["password"]}}}, "identity.password' must be"),
+            (
+                {
+                    "auth": {
+                        "identity": {"methods": ["password"], "password": {"user": {"id": "x"}}}
+                    }
+                },
+                "user.password' must be a string",
+            ),
+            ({"auth": {"identity": {"methods": ["token"], "token": {}}}}, "token.id' must be"),
+        ],
+    )
+    def test_malformed_bodies_name_the_field(
+        self, service: IdentityService, body: Any, message: str
+    ) -> None:
+        with pytest.raises(errors.InvalidArgument, match=message) as info:
+            service.authenticate(body)
+        assert info.value.http_status == 400
+
+    def test_unsupported_methods_and_scopes_are_401(self, service: IdentityService) -> None:
+        user = {"name": "admin", "domain": {"id": "default"}, "password": "admin-secret"}
+        with pytest.raises(errors.AuthenticationFailed, match="scope the token to a project"):
+            service.authenticate(self.password_body(user, {"domain": {"id": "default"}}))
+        body = {"auth": {"identity": {"methods": ["totp"], "totp": {}}}}
+        with pytest.raises(errors.AuthenticationFailed, match="use 'password' or 'token'"):
+            service.authenticate(body)

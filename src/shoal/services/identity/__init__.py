@@ -12,6 +12,7 @@ Public interface::
     issued = identity.authenticate_password(
         UserRef(name="admin", domain=DomainRef(id="default")), creds.admin.password,
         ProjectRef(name="admin", domain=DomainRef(name="Default")))
+    issued = identity.authenticate(request_json)  # a POST /v3/auth/tokens body, parsed
     issued.id                          # the secret -> X-Subject-Token
     identity.token_body(issued.data)   # {"token": {...}} with the catalog
     data = identity.validate_token(token_id)   # TokenData; raises InvalidToken (401)
@@ -36,6 +37,8 @@ from shoal.services.identity._refs import DEFAULT_DOMAIN as DEFAULT_DOMAIN
 from shoal.services.identity._refs import DomainRef as DomainRef
 from shoal.services.identity._refs import ProjectRef as ProjectRef
 from shoal.services.identity._refs import UserRef as UserRef
+from shoal.services.identity._request import AuthRequest as AuthRequest
+from shoal.services.identity._request import parse_auth as parse_auth
 from shoal.services.identity._service import DEFAULT_TOKEN_TTL as DEFAULT_TOKEN_TTL
 from shoal.services.identity._service import IdentityService as IdentityService
 from shoal.services.identity._service import InvalidToken as InvalidToken
@@ -59,6 +62,7 @@ __all__ = [
     "MEMBER_ROLE",
     "PASSWORD_LENGTH_MAX",
     "READER_ROLE",
+    "AuthRequest",
     "BootstrapResult",
     "CatalogProvider",
     "Credentials",
@@ -78,4 +82,5 @@ __all__ = [
     "bootstrap",
     "generate_password",
     "keystone_time",
+    "parse_auth",
 ]

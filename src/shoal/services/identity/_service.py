@@ -22,6 +22,7 @@ from shoal.db import Database
 from shoal.services.identity import _resolve
 from shoal.services.identity._passwords import PasswordHasher, Passwords
 from shoal.services.identity._refs import DEFAULT_DOMAIN, DomainRef, ProjectRef, UserRef
+from shoal.services.identity._request import parse_auth
 from shoal.services.identity._tokens import (
     TOKEN_ID_LENGTH_MAX,
     new_audit_id,
@@ -109,12 +110,18 @@ class IdentityService:
     # authentication and tokens
 
     def authenticate_password(
-        self, user: UserRef, password: str, scope: ProjectRef | None = None
+        self,
+        user: UserRef,
+        password: str,
+        scope: ProjectRef | None = None,
+        *,
+        unscoped: bool = False,
     ) -> IssuedToken:
         """Issue a token for ``user``'s ``password``, scoped to ``scope``.
 
         Without ``scope`` the token is scoped to the user's default project if it has one,
-        else unscoped (no roles), as Keystone does.
+        else unscoped (no roles), as Keystone does; ``unscoped=True`` always gives an
+        unscoped token.
 
         Raises:
             AuthenticationFailed: unknown user or domain, wrong password, disabled user or
@@ -134,9 +141,31 @@ class IdentityService:
             row = self._active_user(session, user_id)
             if self.passwords.needs_rehash(password_hash):
                 row.password_hash = self.passwords.hash(password)
-            return self._issue(session, row, scope, ("password",), None)
+            return self._issue(session, row, scope, ("password",), None, unscoped)
 
-    def authenticate_token(self, token_id: str, scope: ProjectRef | None = None) -> IssuedToken:
+    def authenticate(self, body: Any) -> IssuedToken:
+        """Authenticate a Keystone ``POST /v3/auth/tokens`` body (see ``_request`` for the
+        accepted forms): password or token method, project scope, default or no scope.
+
+        Raises:
+            InvalidArgument: the body is malformed (400; the message names the field).
+            AuthenticationFailed: as :meth:`authenticate_password` / :meth:`authenticate_token`,
+                or an unsupported method or scope kind.
+        """
+        request = parse_auth(body)
+        if request.method == "password":
+            assert request.user is not None and request.password is not None
+            return self.authenticate_password(
+                request.user, request.password, request.scope, unscoped=request.explicit_unscoped
+            )
+        assert request.token_id is not None
+        return self.authenticate_token(
+            request.token_id, request.scope, unscoped=request.explicit_unscoped
+        )
+
+    def authenticate_token(
+        self, token_id: str, scope: ProjectRef | None = None, *, unscoped: bool = False
+    ) -> IssuedToken:
         """Issue a new token from a valid one (Keystone's ``token`` method, e.g. rescoping).
 
         The new token expires when the old one does. Without ``scope`` it keeps the old
@@ -144,12 +173,12 @@ class IdentityService:
         :meth:`authenticate_password`.
         """
         old = self.validate_token(token_id)
-        if scope is None and old.project is not None:
+        if scope is None and old.project is not None and not unscoped:
             scope = ProjectRef(id=old.project.id)
         methods = tuple(dict.fromkeys((*old.methods, "token")))
         with self.db.session() as session:
             row = self._active_user(session, old.user.id)
-            return self._issue(session, row, scope, methods, old.expires_at)
+            return self._issue(session, row, scope, methods, old.expires_at, unscoped)
 
     def validate_token(self, token_id: str) -> TokenData:
         """The content of a valid token, roles as of now.
@@ -214,8 +243,9 @@ class IdentityService:
         scope: ProjectRef | None,
         methods: tuple[str, ...],
         expires_at: datetime | None,
+        unscoped: bool = False,
     ) -> IssuedToken:
-        project_id = self._scope_project(session, user, scope)
+        project_id = None if unscoped else self._scope_project(session, user, scope)
         now = self.clock()
         token_id = new_token_id()
         token = Token(
