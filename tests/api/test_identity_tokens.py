@@ -13,8 +13,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from shoal.api import identity_app, request_context, require_role, volume_app
-from shoal.api.identity import IdentityTokenValidator, build_catalog, catalog_for, identity_routes
+from shoal.api import (
+    IdentityTokenValidator,
+    build_catalog,
+    catalog_for,
+    identity_app,
+    identity_routes,
+    request_context,
+    require_role,
+    volume_app,
+)
 from shoal.db import Database
 from shoal.services.identity import IdentityService, bootstrap
 

@@ -34,6 +34,10 @@ from shoal.api._errors import error_body as error_body
 from shoal.api._errors import error_response as error_response
 from shoal.api._ids import is_uuid_like as is_uuid_like
 from shoal.api._ids import uuid_or_not_found as uuid_or_not_found
+from shoal.api._keystone import IdentityTokenValidator as IdentityTokenValidator
+from shoal.api._keystone import build_catalog as build_catalog
+from shoal.api._keystone import catalog_for as catalog_for
+from shoal.api._keystone import identity_routes as identity_routes
 from shoal.api._microversion import COMPUTE_VERSION_MAX as COMPUTE_VERSION_MAX
 from shoal.api._microversion import COMPUTE_VERSION_MIN as COMPUTE_VERSION_MIN
 from shoal.api._microversion import VOLUME_VERSION_MAX as VOLUME_VERSION_MAX
@@ -57,6 +61,7 @@ __all__ = [
     "BadRequest",
     "Binding",
     "ErrorStyle",
+    "IdentityTokenValidator",
     "NotAcceptable",
     "RequestContext",
     "RequestTooLarge",
@@ -64,10 +69,13 @@ __all__ = [
     "TokenValidator",
     "VersionRange",
     "api_version",
+    "build_catalog",
+    "catalog_for",
     "compute_app",
     "error_body",
     "error_response",
     "identity_app",
+    "identity_routes",
     "image_app",
     "is_uuid_like",
     "parse_model",
