@@ -15,6 +15,7 @@ from shoal.cli._common import GlobalOptions, global_options
 from shoal.cli.ceph import ceph
 from shoal.cli.config import config
 from shoal.cli.rbd import rbd
+from shoal.cli.up import up
 
 __all__ = ["cli", "main"]
 
@@ -36,6 +37,7 @@ def cli(ctx: click.Context) -> None:
 cli.add_command(ceph)
 cli.add_command(rbd)
 cli.add_command(config)
+cli.add_command(up)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

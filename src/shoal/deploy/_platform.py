@@ -1,0 +1,338 @@
+"""``shoal up``'s engine: prepare a deployment, then serve its four APIs.
+
+::
+
+    deployment = prepare(UpOptions(data_dir=Path("/var/lib/shoal")))
+    deployment.serve(ready=lambda endpoints: print(endpoints))   # until SIGINT/SIGTERM
+
+:func:`prepare` takes the whole first-start path and is idempotent, so every later start
+reuses what is there:
+
+1. the data directory (``--data-dir``, else ``$SHOAL_DATA_DIR``, else the default) and an
+   exclusive lock on it (a second ``shoal up`` on it stops with a clear error);
+2. the configuration: ``--config FILE``, else ``--config-dir DIR``, else
+   ``$SHOAL_CONFIG``, else ``DATA_DIR/shoal.conf``, which is written with the guide's
+   configuration when missing (:func:`shoal.config.write_default`);
+3. the cluster: the guide's pools, ``rbd pool init`` and cephx users with their keyrings
+   in the data directory (:func:`~shoal.deploy._provision.provision_cluster`), on the
+   embedded cluster of the data directory or on Ceph (``[shoal] backend = ceph``,
+   ``[shoal] ceph_conf``, as ``client.admin``);
+4. the database (``[shoal] database_url``, else SQLite in the data directory) migrated to
+   the current schema;
+5. identity: the default domain, roles, the admin and demo users and projects. Passwords
+   come from ``[shoal] admin_password``/``demo_password``; when unset they are generated
+   once and kept in ``DATA_DIR/bootstrap-passwords.json`` (mode 0600).
+
+:meth:`Deployment.serve` binds the ports (``[shoal] *_port``; 0 picks a free one), writes
+``clouds.yaml`` and ``openrc`` with the bound URLs, then calls ``ready``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from starlette.types import ASGIApp
+
+from shoal import config as shoal_config
+from shoal import errors
+from shoal.api import (
+    ApiSettings,
+    Binding,
+    IdentityTokenValidator,
+    Server,
+    TokenValidator,
+    catalog_for,
+    compute_app,
+    identity_app,
+    identity_routes,
+    image_app,
+    volume_app,
+)
+from shoal.cluster import BackendConfig, default_data_dir, ensure_data_dir, open_session
+from shoal.cluster.datadir import ADMIN_ENTITY
+from shoal.config import ShoalConfig
+from shoal.db import Database, default_url
+from shoal.deploy._clients import Login, clouds_yaml, openrc
+from shoal.deploy._files import write_private
+from shoal.deploy._provision import ProvisionReport, provision_cluster
+from shoal.services.identity import IdentityService, bootstrap, generate_password
+
+__all__ = ["SERVICES", "Deployment", "Endpoints", "UpOptions", "prepare"]
+
+#: The services ``shoal up`` serves, in the order it prints them.
+SERVICES: tuple[str, ...] = ("identity", "image", "volume", "compute")
+#: Path of each service's catalog URL under its endpoint (devstack's layout).
+_CATALOG_PATHS = {"identity": "/identity", "image": "/image", "volume": "/volume/v3",
+                  "compute": "/compute/v2.1"}
+ENV_CONFIG = "SHOAL_CONFIG"
+PASSWORDS_FILE = "bootstrap-passwords.json"
+CLOUDS_FILE = "clouds.yaml"
+OPENRC_FILE = "openrc"
+LOCK_FILE = "shoal-up.lock"
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    """What the command line chose; None: the configuration's (or default) value.
+
+    ``ports`` overrides ``[shoal] <service>_port`` per service (``{"identity": 0}``).
+    """
+
+    data_dir: Path | None = None
+    config_file: Path | None = None
+    config_dir: Path | None = None
+    backend: str | None = None
+    host: str | None = None
+    ports: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where a running deployment answers.
+
+    Attributes:
+        urls: service → catalog URL (``http://127.0.0.1:5000/identity`` ...).
+        clouds_yaml, openrc, config: the files written for clients and the config read.
+    """
+
+    urls: dict[str, str]
+    clouds_yaml: Path
+    openrc: Path
+    config: list[Path]
+    data_dir: Path
+    backend: str
+
+
+@dataclass
+class Deployment:
+    """A prepared deployment (see :func:`prepare`); call :meth:`serve`, then :meth:`close`."""
+
+    data_dir: Path
+    config: ShoalConfig
+    config_written: Path | None
+    db: Database
+    identity: IdentityService
+    admin: Login
+    demo: Login
+    provision: ProvisionReport
+    host: str
+    ports: dict[str, int]
+    _urls: dict[str, str]
+    _lock_fd: int | None
+
+    def catalog_urls(self) -> dict[str, str]:
+        """service → catalog URL, once :meth:`serve` has bound the ports (else empty)."""
+        return dict(self._urls)
+
+    def validator(self) -> TokenValidator:
+        """How the non-identity services authenticate callers."""
+        return IdentityTokenValidator(self.identity)
+
+    def apps(self) -> dict[str, ASGIApp]:
+        """The four ASGI apps, each with its routes and the shared edge settings."""
+        shoal = self.config.shoal
+        settings = ApiSettings(max_body_bytes=shoal.max_request_body_size_bytes,
+                               identity_url=self._urls.get("identity"))
+        validator = self.validator()
+        return {
+            "identity": identity_app(routes=identity_routes(self.identity),
+                                     validator=validator, settings=settings),
+            "image": image_app(validator=validator, settings=settings),
+            "volume": volume_app(validator=validator, settings=settings),
+            "compute": compute_app(validator=validator, settings=settings),
+        }
+
+    def _bound(self, server: Server) -> Endpoints:
+        for name, base in server.urls.items():
+            self._urls[name] = base + _CATALOG_PATHS[name]
+        auth_url = self._urls["identity"]
+        region = self.config.shoal.region_name
+        clouds = self.data_dir / CLOUDS_FILE
+        rc = self.data_dir / OPENRC_FILE
+        write_private(clouds, clouds_yaml(auth_url, self.admin, self.demo, region))
+        write_private(rc, openrc(auth_url, self.admin, region))
+        return Endpoints(urls=dict(self._urls), clouds_yaml=clouds, openrc=rc,
+                         config=list(self.config.sources), data_dir=self.data_dir,
+                         backend=self.config.shoal.backend)
+
+    def server(self) -> Server:
+        """An unstarted :class:`~shoal.api.Server` for the four apps."""
+        apps = self.apps()
+        return Server([Binding(name, apps[name], self.ports[name], self.host)
+                       for name in SERVICES])
+
+    def serve(self, ready: Callable[[Endpoints], None] | None = None) -> None:
+        """Serve until SIGINT/SIGTERM (main thread only); ``ready`` gets the endpoints
+        once every port listens and the client files are written.
+
+        Raises:
+            errors.Unavailable: a port cannot be bound.
+        """
+        server = self.server()
+
+        def started(srv: Server) -> None:
+            endpoints = self._bound(srv)
+            if ready is not None:
+                ready(endpoints)
+
+        server.run(started)
+
+    def close(self) -> None:
+        """Release the database and the data directory lock."""
+        self.db.dispose()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> Deployment:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _resolve_data_dir(opts: UpOptions) -> Path:
+    if opts.data_dir is not None:
+        return opts.data_dir.expanduser()
+    return default_data_dir()
+
+
+def _lock(data_dir: Path) -> int:
+    """Hold ``DATA_DIR/shoal-up.lock`` for the life of the process.
+
+    Raises:
+        errors.Busy: another ``shoal up`` holds it.
+    """
+    path = data_dir / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        other = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise errors.Busy(f"another `shoal up` (pid {other}) is serving {data_dir}; stop it "
+                          f"first, or give this one another --data-dir") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def _locate_config(opts: UpOptions, data_dir: Path) -> tuple[Path | None, Path | None, bool]:
+    """(file, directory, write_default) to load."""
+    if opts.config_file is not None or opts.config_dir is not None:
+        return opts.config_file, opts.config_dir, False
+    env = os.environ.get(ENV_CONFIG)
+    if env:
+        return Path(env), None, False
+    path = data_dir / shoal_config.CONFIG_FILE_NAME
+    return path, None, not path.exists()
+
+
+def _load(opts: UpOptions, data_dir: Path) -> tuple[ShoalConfig, Path | None]:
+    file, directory, write = _locate_config(opts, data_dir)
+    written = None
+    if write and file is not None:
+        written = shoal_config.write_default(
+            file, ceph_conf=str(data_dir / "ceph.conf"))
+    environ = dict(os.environ)
+    if opts.backend is not None:
+        environ[shoal_config.ENV_OVERRIDES["backend"]] = opts.backend
+    return shoal_config.load_config(file=file, directory=directory, environ=environ), written
+
+
+def _passwords(cfg: ShoalConfig, data_dir: Path) -> tuple[str, str]:
+    """The admin and demo passwords: configured, else kept from the first start."""
+    shoal = cfg.shoal
+    if shoal.admin_password and shoal.demo_password:
+        return shoal.admin_password, shoal.demo_password
+    path = data_dir / PASSWORDS_FILE
+    kept: dict[str, str] = {}
+    if path.exists():
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise errors.InvalidArgument(f"{path} is not readable JSON ({exc}); remove it to "
+                                         f"reset the bootstrap passwords") from None
+        if isinstance(loaded, dict):
+            kept = {k: v for k, v in loaded.items() if isinstance(v, str) and v}
+    admin = shoal.admin_password or kept.get("admin") or generate_password()
+    demo = shoal.demo_password or kept.get("demo") or generate_password()
+    if kept.get("admin") != admin or kept.get("demo") != demo:
+        write_private(path, json.dumps({"admin": admin, "demo": demo}, indent=2) + "\n")
+    return admin, demo
+
+
+def _provision(cfg: ShoalConfig, data_dir: Path) -> ProvisionReport:
+    shoal = cfg.shoal
+    if shoal.backend == "ceph":
+        backend = BackendConfig(backend="ceph", ceph_conf=Path(shoal.ceph_conf),
+                                name=ADMIN_ENTITY)
+    else:
+        ensure_data_dir(data_dir)
+        backend = BackendConfig(backend="embedded", data_dir=data_dir, name=ADMIN_ENTITY)
+    with open_session(backend) as session:
+        return provision_cluster(session, data_dir)
+
+
+@contextlib.contextmanager
+def _cleanup_on_error(fd: int) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def prepare(opts: UpOptions) -> Deployment:
+    """Everything before serving (see the module doc). Idempotent.
+
+    Raises:
+        errors.Busy: another ``shoal up`` serves this data directory.
+        shoal.config.ConfigInvalid: an invalid option (the message names it and its file).
+        errors.ShoalError: the cluster or database cannot be set up (message says why).
+    """
+    data_dir = _resolve_data_dir(opts)
+    try:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise errors.Unavailable(f"cannot create data directory {data_dir}: {exc}") from None
+    fd = _lock(data_dir)
+    with _cleanup_on_error(fd):
+        cfg, written = _load(opts, data_dir)
+        shoal = cfg.shoal
+        if shoal.data_dir and opts.data_dir is None and not os.environ.get(
+                shoal_config.ENV_OVERRIDES["data_dir"]):
+            configured = Path(shoal.data_dir).expanduser()
+            if configured.resolve() != data_dir.resolve():
+                raise errors.InvalidArgument(
+                    f"the configuration's [shoal] data_dir is {configured}, but shoal up "
+                    f"uses {data_dir}: pass --data-dir {configured}")
+        report = _provision(cfg, data_dir)
+        db = Database(shoal.database_url or default_url(data_dir))
+        try:
+            db.upgrade()
+            urls: dict[str, str] = {}  # filled in once the ports are bound
+            identity = IdentityService(db, token_ttl=timedelta(seconds=shoal.token_expiration_s),
+                                       catalog=catalog_for(urls, shoal.region_name))
+            admin_pw, demo_pw = _passwords(cfg, data_dir)
+            bootstrap(identity, admin_password=admin_pw, demo_password=demo_pw,
+                      admin_user=shoal.admin_user, admin_project=shoal.admin_project,
+                      demo_user=shoal.demo_user, demo_project=shoal.demo_project)
+        except BaseException:
+            db.dispose()
+            raise
+        ports = {**shoal.ports, **opts.ports}
+        deployment = Deployment(
+            data_dir=data_dir, config=cfg, config_written=written, db=db, identity=identity,
+            admin=Login(shoal.admin_user, admin_pw, shoal.admin_project),
+            demo=Login(shoal.demo_user, demo_pw, shoal.demo_project),
+            provision=report, host=opts.host or shoal.host, ports=ports, _urls=urls,
+            _lock_fd=fd)
+        return deployment
