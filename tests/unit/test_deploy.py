@@ -55,9 +55,8 @@ def test_generated_passwords_are_kept_for_the_next_start(tmp_path: Path) -> None
 
 def test_a_second_prepare_on_the_same_data_dir_is_busy(tmp_path: Path) -> None:
     opts = UpOptions(data_dir=tmp_path / "data")
-    with prepare(opts):
-        with pytest.raises(errors.Busy, match="another `shoal up`"):
-            prepare(opts)
+    with prepare(opts), pytest.raises(errors.Busy, match="another `shoal up`"):
+        prepare(opts)
     with prepare(opts):  # released on close
         pass
 
