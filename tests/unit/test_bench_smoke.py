@@ -39,3 +39,11 @@ def test_bench_backends_tiny(tmp_path: Path) -> None:
     assert "emb÷ceph" in table
     assert json.loads(json.dumps(out))["params"]["ops"] == 50
     assert list(tmp_path.iterdir()) == []  # both stores removed
+
+
+def test_bench_up_tiny(tmp_path: Path) -> None:
+    from bench import bench_up
+
+    out = bench_up.run(rounds=1, base=tmp_path)
+    assert set(out) == {"bare_s", "first_s", "again_s", "first_ratio", "again_ratio"}
+    assert all(v > 0 for v in out.values())

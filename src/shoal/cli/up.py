@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from shoal import errors
-from shoal.cli._common import GlobalOptions
+from shoal.cli._common import GlobalOptions, global_options
 from shoal.deploy import CLOUD_NAME, SERVICES, Endpoints, UpOptions, prepare
 
 __all__ = ["up"]
@@ -54,6 +54,7 @@ def _announce(endpoints: Endpoints) -> None:
 
 
 @click.command("up")
+@global_options
 @click.option("--config", "config_file", type=click.Path(path_type=Path), metavar="FILE",
               help="shoal.conf to read [default: $SHOAL_CONFIG, else DATA_DIR/shoal.conf, "
                    "written with the guide's configuration when missing].")

@@ -123,14 +123,20 @@ def bootstrap(
         InvalidArgument: an empty or over-long name or password.
     """
     passwords = service.passwords
+    wanted = ((admin_user, admin_project, ADMIN_ROLE, admin_password),
+              (demo_user, demo_project, MEMBER_ROLE, demo_password))
+    with service.db.session(readonly=True) as session:
+        current = {name: session.scalars(select(User.password_hash).filter_by(
+            domain_id=DEFAULT_DOMAIN_ID, name=name)).first() for name, *_ in wanted}
     plans = []
-    for user, project, role, password in (
-        (admin_user, admin_project, ADMIN_ROLE, admin_password),
-        (demo_user, demo_project, MEMBER_ROLE, demo_password),
-    ):
+    for user, project, role, password in wanted:
         chosen = password if password is not None else generate_password()
-        # Hashing is slow (argon2): do it before the transaction takes the write lock.
-        plans.append((user, project, role, password, chosen, passwords.hash(chosen)))
+        # Hashing is slow (argon2): do it before the transaction takes the write lock, and
+        # only for a user to create or a password that changes (a restart hashes nothing).
+        known = current[user]
+        keep = known is not None and (password is None or passwords.verify(known, password))
+        plans.append((user, project, role, password, chosen,
+                      None if keep else passwords.hash(chosen)))
     results = []
     with service.db.session() as session:
         _get_or_create(
@@ -150,28 +156,30 @@ def bootstrap(
                 {"prior_role_id": roles[prior].id, "implied_role_id": roles[implied].id},
                 {},
             )
-        for user, project, role, given, chosen, chosen_hash in plans:
+        for user, project, role, given, chosen, planned_hash in plans:
             project_row, _ = _get_or_create(
                 session,
                 Project,
                 {"domain_id": DEFAULT_DOMAIN_ID, "name": project},
                 {"id": new_id(), "description": f"Bootstrap project {project}", "enabled": True},
             )
-            user_row, created = _get_or_create(
-                session,
-                User,
-                {"domain_id": DEFAULT_DOMAIN_ID, "name": user},
-                {
+            lookup = {"domain_id": DEFAULT_DOMAIN_ID, "name": user}
+            user_row = session.scalars(select(User).filter_by(**lookup)).first()
+            created = False
+            if user_row is None:
+                # planned_hash is None if the user existed when we looked and was deleted
+                # since: hash now rather than fail.
+                new_row, created = _get_or_create(session, User, lookup, {
                     "id": new_id(),
-                    "password_hash": chosen_hash,
+                    "password_hash": planned_hash or passwords.hash(chosen),
                     "enabled": True,
                     "default_project_id": project_row.id,
-                },
-            )
+                })
+                user_row = new_row
             if not created:
                 user_row.enabled = True
-                if given is not None and not passwords.verify(user_row.password_hash, given):
-                    user_row.password_hash = chosen_hash
+                if given is not None and planned_hash is not None:
+                    user_row.password_hash = planned_hash
             _get_or_create(
                 session,
                 RoleAssignment,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -18,8 +20,12 @@ class Passwords:
 
     def __init__(self, hasher: PasswordHasher | None = None) -> None:
         self.hasher = hasher or PasswordHasher()
-        # Verified against when the user does not exist, so that the answer takes as long.
-        self._dummy_hash = self.hasher.hash("shoal-dummy-password")
+
+    @functools.cached_property
+    def _dummy_hash(self) -> str:
+        """Verified against when the user does not exist, so that the answer takes as long
+        (made on first use: hashing costs ~0.1 s, which start-up need not pay)."""
+        return self.hasher.hash("shoal-dummy-password")
 
     @staticmethod
     def check_new(password: object) -> str:
