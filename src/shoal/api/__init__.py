@@ -38,6 +38,7 @@ from shoal.api._keystone import IdentityTokenValidator as IdentityTokenValidator
 from shoal.api._keystone import build_catalog as build_catalog
 from shoal.api._keystone import catalog_for as catalog_for
 from shoal.api._keystone import identity_routes as identity_routes
+from shoal.api._keystone_admin import identity_admin_routes as identity_admin_routes
 from shoal.api._microversion import COMPUTE_VERSION_MAX as COMPUTE_VERSION_MAX
 from shoal.api._microversion import COMPUTE_VERSION_MIN as COMPUTE_VERSION_MIN
 from shoal.api._microversion import VOLUME_VERSION_MAX as VOLUME_VERSION_MAX
@@ -74,6 +75,7 @@ __all__ = [
     "compute_app",
     "error_body",
     "error_response",
+    "identity_admin_routes",
     "identity_app",
     "identity_routes",
     "image_app",

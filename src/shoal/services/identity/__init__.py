@@ -19,10 +19,17 @@ Public interface::
     data.require_role("admin")                 # PermissionDenied (403) otherwise
 
 Roles: ``admin`` ⇒ ``member`` ⇒ ``reader`` (implied roles, as Keystone's defaults).
+
+:class:`IdentityAdmin` (``IdentityAdmin(identity)``) adds what Keystone's admin API needs:
+filtered listings, updates, grants by id, effective role assignments, password change.
 """
 
 from __future__ import annotations
 
+from shoal.services.identity._admin import UNCHANGED as UNCHANGED
+from shoal.services.identity._admin import AssignmentInfo as AssignmentInfo
+from shoal.services.identity._admin import IdentityAdmin as IdentityAdmin
+from shoal.services.identity._admin import Unchanged as Unchanged
 from shoal.services.identity._bootstrap import ADMIN_ROLE as ADMIN_ROLE
 from shoal.services.identity._bootstrap import DEFAULT_DOMAIN_ID as DEFAULT_DOMAIN_ID
 from shoal.services.identity._bootstrap import DEFAULT_DOMAIN_NAME as DEFAULT_DOMAIN_NAME
@@ -62,12 +69,15 @@ __all__ = [
     "MEMBER_ROLE",
     "PASSWORD_LENGTH_MAX",
     "READER_ROLE",
+    "UNCHANGED",
+    "AssignmentInfo",
     "AuthRequest",
     "BootstrapResult",
     "CatalogProvider",
     "Credentials",
     "DomainInfo",
     "DomainRef",
+    "IdentityAdmin",
     "IdentityService",
     "InvalidToken",
     "IssuedToken",
@@ -77,6 +87,7 @@ __all__ = [
     "RoleAssignmentInfo",
     "RoleInfo",
     "TokenData",
+    "Unchanged",
     "UserInfo",
     "UserRef",
     "bootstrap",
