@@ -224,3 +224,20 @@ def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
                                "compute=0")
     assert result.returncode != 0
     assert f"127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_role_checks_with_the_cli(up: ShoalUp) -> None:
+    projects = _json(openstack(up, "project", "list", "-f", "json"))
+    assert isinstance(projects, list)
+    assert {"admin", "demo"} <= {p["Name"] for p in projects}
+    denied = openstack(up, "user", "create", "--password", "pw", "intruder", cloud="shoal-demo")
+    assert denied.returncode != 0
+    assert "403" in denied.stderr and "admin" in denied.stderr, denied.stderr
+    made = _json(openstack(up, "user", "create", "--password", "pw", "--project", "demo",
+                           "-f", "json", "someone"))
+    assert isinstance(made, dict) and made["name"] == "someone"
+    assert openstack(up, "role", "add", "--project", "demo", "--user", "someone",
+                     "reader").returncode == 0
+    users = _json(openstack(up, "user", "list", "-f", "json"))
+    assert isinstance(users, list) and "someone" in {u["Name"] for u in users}
+    assert openstack(up, "user", "delete", "someone").returncode == 0

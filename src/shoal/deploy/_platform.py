@@ -50,6 +50,7 @@ from shoal.api import (
     TokenValidator,
     catalog_for,
     compute_app,
+    identity_admin_routes,
     identity_app,
     identity_routes,
     image_app,
@@ -142,7 +143,8 @@ class Deployment:
                                identity_url=self._urls.get("identity"))
         validator = self.validator()
         return {
-            "identity": identity_app(routes=identity_routes(self.identity),
+            "identity": identity_app(routes=[*identity_routes(self.identity),
+                                             *identity_admin_routes(self.identity)],
                                      validator=validator, settings=settings),
             "image": image_app(validator=validator, settings=settings),
             "volume": volume_app(validator=validator, settings=settings),
