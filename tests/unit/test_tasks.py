@@ -670,6 +670,30 @@ class TaskRunnerContract:
         assert info.state == TaskState.SUCCEEDED and info.attempts == 2
         assert successor.wait(later, timeout_s=WAIT_S).state == TaskState.SUCCEEDED
 
+    def test_a_handler_may_still_finish_during_shutdown(
+        self, db: Database, make_runner: Callable[..., TaskRunner]
+    ) -> None:
+        gate = threading.Event()
+
+        def create(ctx: TaskContext) -> None:
+            gate.wait(WAIT_S)
+            assert ctx.interrupted == "shutdown"
+            with ctx.finish() as session:  # done anyway: finishing beats resuming
+                set_status(session, ctx.resource.id, "available")
+
+        runner = make_runner()
+        runner.register("volume.create", create, resumable=True, on_failure=volume_error)
+        runner.start()
+        with db.session() as session:
+            task_id = runner.submit("volume.create", add_volume(session, "v1"), session=session)
+        wait_until(lambda: runner.running_tasks() == [task_id], "the claim")
+        threading.Timer(0.2, gate.set).start()
+        assert runner.shutdown(wait_s=WAIT_S) is True
+        assert runner.get(task_id).state == TaskState.SUCCEEDED
+        assert volume(db, "v1") == ("available", None)
+        with pytest.raises(RuntimeError, match="shut down"):
+            runner.start()
+
     def test_shutdown_gives_up_waiting_and_recovery_fails_the_leftover(
         self, db: Database, make_runner: Callable[..., TaskRunner]
     ) -> None:
@@ -702,6 +726,16 @@ class TestTaskRunnerSQLite(TaskRunnerContract):
     @pytest.fixture
     def db_url(self, tmp_path: Path) -> str:
         return default_url(tmp_path)
+
+
+def test_public_names_are_exactly_all() -> None:
+    import shoal.services.tasks as tasks
+
+    assert len(tasks.__all__) == len(set(tasks.__all__))
+    public = {
+        n for n in vars(tasks) if not n.startswith("_") and n not in ("annotations", "models")
+    }
+    assert public == set(tasks.__all__)
 
 
 # -- owner ids ----------------------------------------------------------------------------------

@@ -26,8 +26,8 @@ Public interface::
     runner.recover(); runner.start()
     with db.session() as session:                     # the volume and its task commit together
         session.add(Volume(id=vid, status="creating", ...))
-        runner.submit("volume.create", ResourceRef("volume", vid, project_id), {"size": 1},
-                      session=session)
+        task_id = runner.submit("volume.create", ResourceRef("volume", vid, project_id),
+                                {"size": 1}, session=session)
     runner.get(task_id); runner.wait(task_id, timeout_s=60); runner.shutdown(wait_s=30)
 
 States: ``pending`` → ``running`` → ``succeeded`` | ``failed`` (see :class:`TaskRunner`). The

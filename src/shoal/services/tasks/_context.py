@@ -117,11 +117,14 @@ class TaskContext:
         finished resource with an unfinished task (or the reverse). Optional: a handler that
         returns without it is marked succeeded afterwards, in a transaction of its own.
 
+        Allowed during a shutdown (the work is done; finishing beats resuming).
+
         Raises:
             TaskInterrupted: the claim is no longer held (``"lost"``); everything written in
                 the block is rolled back.
         """
-        self.check()
+        if self.interrupted == "lost":
+            raise TaskInterrupted(self.task_id, "lost")
         with self.db.session() as session:
             yield session
             session.flush()

@@ -292,10 +292,10 @@ class TaskRunner:
         that died; the supervisor also sweeps every half lease for tasks whose owner died.
 
         Raises:
-            RuntimeError: already started.
+            RuntimeError: already started, or shut down.
         """
-        if self._started:
-            raise RuntimeError(f"{self!r} was already started")
+        if self._started or self._stopping.is_set():
+            raise RuntimeError(f"{self!r} was already started or shut down")
         self._started = True
         register_live(self.owner)
         supervisor = threading.Thread(

@@ -34,6 +34,8 @@ __all__ = [
     "get",
     "has_pending",
     "insert",
+    "load",
+    "normalise_params",
     "purge",
     "record_progress",
     "release",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -119,4 +119,4 @@ class RecoveryReport:
     resumed: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()
     #: Running tasks of dead owners whose kind this runner has no handler for (left as is).
-    unknown: tuple[str, ...] = field(default=())
+    unknown: tuple[str, ...] = ()
