@@ -22,7 +22,7 @@ def test_heads_command_prints_the_head() -> None:
         check=True,
         cwd=REPO_ROOT,
     )
-    assert proc.stdout.split() == ["0001"]
+    assert proc.stdout.split() == ["0002"]
 
 
 def test_revision_numbers_the_next_migration_and_finds_no_change(
@@ -32,10 +32,10 @@ def test_revision_numbers_the_next_migration_and_finds_no_change(
     shutil.copytree(_migrate.SCRIPT_LOCATION, scripts)
     monkeypatch.setattr(_migrate, "SCRIPT_LOCATION", str(scripts))
     path = _migrate.new_revision("add nothing")
-    assert path == scripts / "versions" / "0002_add_nothing.py"
+    assert path == scripts / "versions" / "0003_add_nothing.py"
     source = path.read_text()
-    assert "revision = '0002'" in source or 'revision = "0002"' in source
-    assert "down_revision = '0001'" in source or 'down_revision = "0001"' in source
+    assert "revision = '0003'" in source or 'revision = "0003"' in source
+    assert "down_revision = '0002'" in source or 'down_revision = "0002"' in source
     # the models equal the migrations: autogenerate finds nothing to do
     assert "op." not in source
-    assert _migrate.heads() == ("0002",)
+    assert _migrate.heads() == ("0003",)

@@ -180,7 +180,7 @@ class BootstrapContract:
             assert len(creators) == 1  # exactly one process created it ...
             assert all(r[who][2] is None for r in results if not r[who][1])  # ... and knows it
         with Database(db_url) as db:
-            assert db.current_revision() == "0001"
+            assert db.current_revision() == "0002"
             assert row_counts(db) == EXPECTED_COUNTS
             service = IdentityService(db, hasher=FAST_HASHER)
             admin_id, _created, password = next(r["admin"] for r in results if r["admin"][1])

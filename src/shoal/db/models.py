@@ -14,7 +14,10 @@ from shoal.db._base import Base
 
 __all__ = ["MODEL_MODULES", "load_metadata"]
 
-MODEL_MODULES: tuple[str, ...] = ("shoal.services.identity.models",)
+MODEL_MODULES: tuple[str, ...] = (
+    "shoal.services.identity.models",
+    "shoal.services.tasks.models",
+)
 
 
 def load_metadata() -> MetaData:
