@@ -237,7 +237,8 @@ def test_real_files_hold_only_their_programs_options(tmp_path: Path) -> None:
     glance = tmp_path / "glance-api.conf"
     assert sorted(cfg.warnings) == sorted([
         f"{glance}:2: unknown option [DEFAULT] debug; ignored",
-        f"{glance}:6: section [keystone_authtoken] is not read by shoal; ignored",
+        f"{glance}:6: section [keystone_authtoken] is read from shoal.conf only (one service "
+        "user for every API); ignored",
         f"{nova}:1: section [glance_store] is not read by shoal; ignored",
     ])
 

@@ -76,6 +76,17 @@ UPSTREAM_DEFAULTS: dict[tuple[str, str], object] = {
     ("client", "rbd_default_order"): 22,
     ("shoal", "backend"): "embedded",
     ("shoal", "host"): "127.0.0.1",
+    ("DEFAULT", "auth_strategy"): "keystone",
+    ("keystone_authtoken", "www_authenticate_uri"): None,
+    ("keystone_authtoken", "auth_url"): None,
+    ("keystone_authtoken", "auth_type"): None,
+    ("keystone_authtoken", "token_cache_time"): 300,
+    ("keystone_authtoken", "http_connect_timeout"): None,
+    ("keystone_authtoken", "http_request_max_retries"): 3,
+    ("keystone_authtoken", "insecure"): False,
+    ("keystone_authtoken", "memcached_servers"): None,
+    ("keystone_authtoken", "service_token_roles"): ("service",),
+    ("keystone_authtoken", "service_token_roles_required"): False,
 }
 
 _REGISTRY = {(o.section, o.name): o for o in OPTIONS}
@@ -109,6 +120,7 @@ _VIEWS: list[tuple[type[object], str, str | None]] = [
     (config.WorkaroundsSection, "workarounds", None),
     (config.CephClientSection, "client", None),
     (config.ShoalSection, "shoal", None),
+    (config.KeystoneAuthtokenSection, "keystone_authtoken", None),
 ]
 
 

@@ -99,6 +99,10 @@ _TEXT = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_./-$", min_size=1
 def _values(opt: Option) -> st.SearchStrategy[object]:
     if opt.name == "hashing_algorithm":  # checked against hashlib at load
         return st.sampled_from(["sha256", "sha512", "md5"])
+    if opt.name == "auth_strategy":  # noauth is refused at load
+        return st.just("keystone")
+    if opt.name == "www_authenticate_uri":  # an http(s) URL
+        return st.sampled_from(["http://keystone.test:5000", "https://k.test/identity/v3"])
     if opt.kind == "bool":
         return st.booleans()
     if opt.kind == "int":
@@ -118,6 +122,8 @@ def _values(opt: Option) -> st.SearchStrategy[object]:
 def _candidate(o: Option) -> bool:
     if o.section == "shoal":  # ports must differ: one port and the host suffice
         return o.name in ("host", "identity_port")
+    if o.section == "keystone_authtoken":  # auth_url needs credentials: tested apart
+        return o.name != "auth_url"
     return not o.removed and o.name not in ("disk_cachemodes", "enabled_backends")
 
 

@@ -46,6 +46,8 @@ from shoal.api._microversion import VOLUME_VERSION_MIN as VOLUME_VERSION_MIN
 from shoal.api._microversion import APIVersion as APIVersion
 from shoal.api._microversion import VersionRange as VersionRange
 from shoal.api._microversion import api_version as api_version
+from shoal.api._remote_keystone import RemoteKeystoneValidator as RemoteKeystoneValidator
+from shoal.api._remote_keystone import validator_from_config as validator_from_config
 from shoal.api._server import Binding as Binding
 from shoal.api._server import Server as Server
 from shoal.api._server import serve as serve
@@ -64,6 +66,7 @@ __all__ = [
     "ErrorStyle",
     "IdentityTokenValidator",
     "NotAcceptable",
+    "RemoteKeystoneValidator",
     "RequestContext",
     "RequestTooLarge",
     "Server",
@@ -89,5 +92,6 @@ __all__ = [
     "requires_role",
     "serve",
     "uuid_or_not_found",
+    "validator_from_config",
     "volume_app",
 ]

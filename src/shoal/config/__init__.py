@@ -8,6 +8,7 @@ verbatim, or a directory of the real ``glance-api.conf``, ``cinder.conf``,
     cfg.glance_store.rbd_store_chunk_size                 # 8 (int, MiB)
     cfg.cinder_backend("ceph").rbd_flatten_volume_from_snapshot   # False
     cfg.libvirt.images_type                               # "rbd"
+    cfg.keystone_authtoken.enabled                        # False: shoal's own Keystone
     cfg.setting("glance_store", "default_store").source  # shoal.conf:52 [glance_store] ...
     cfg.warnings                                          # unknown options, old spellings
 
@@ -26,11 +27,13 @@ from shoal.config._load import ENV_OVERRIDES as ENV_OVERRIDES
 from shoal.config._option import BACKEND as BACKEND
 from shoal.config._option import Option as Option
 from shoal.config._registry import OPTIONS as OPTIONS
+from shoal.config._sections import KEYSTONE_TIMEOUT_S_DEFAULT as KEYSTONE_TIMEOUT_S_DEFAULT
 from shoal.config._sections import CephClientSection as CephClientSection
 from shoal.config._sections import CinderBackendSection as CinderBackendSection
 from shoal.config._sections import CinderSection as CinderSection
 from shoal.config._sections import GlanceSection as GlanceSection
 from shoal.config._sections import GlanceStoreSection as GlanceStoreSection
+from shoal.config._sections import KeystoneAuthtokenSection as KeystoneAuthtokenSection
 from shoal.config._sections import LibvirtSection as LibvirtSection
 from shoal.config._sections import NovaSection as NovaSection
 from shoal.config._sections import ShoalSection as ShoalSection
@@ -51,6 +54,7 @@ __all__ = [
     "DIR_FILES",
     "ENV_OVERRIDES",
     "GUIDE_BACKEND",
+    "KEYSTONE_TIMEOUT_S_DEFAULT",
     "OPTIONS",
     "CephClientSection",
     "CinderBackendSection",
@@ -58,6 +62,7 @@ __all__ = [
     "ConfigInvalid",
     "GlanceSection",
     "GlanceStoreSection",
+    "KeystoneAuthtokenSection",
     "LibvirtSection",
     "NovaSection",
     "Option",

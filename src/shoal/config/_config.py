@@ -40,7 +40,8 @@ class ShoalConfig:
 
     Typed accessors: :attr:`glance_store`, :attr:`glance`, :attr:`cinder`,
     :meth:`cinder_backend`, :attr:`cinder_backends`, :attr:`nova`,
-    :attr:`libvirt`, :attr:`workarounds`, :attr:`ceph_client`, :attr:`shoal`.
+    :attr:`libvirt`, :attr:`workarounds`, :attr:`ceph_client`, :attr:`shoal`,
+    :attr:`keystone_authtoken`.
     """
 
     settings: tuple[Setting, ...]
@@ -116,6 +117,12 @@ class ShoalConfig:
     def shoal(self) -> _sections.ShoalSection:
         """shoal's ``[shoal]``: backend, data_dir, host, ports, database, users."""
         return _view(_sections.ShoalSection, self._section("shoal"))
+
+    @property
+    def keystone_authtoken(self) -> _sections.KeystoneAuthtokenSection:
+        """``[keystone_authtoken]``: a remote Keystone to validate tokens against
+        (``enabled`` false: shoal's own identity service)."""
+        return _view(_sections.KeystoneAuthtokenSection, self._section("keystone_authtoken"))
 
     def setting(self, section: str, name: str) -> Setting:
         """The effective setting of ``[section] name`` (section: a backend's name
@@ -226,3 +233,31 @@ def _check(config: ShoalConfig) -> None:
         if number and number in used:
             raise _invalid(port, f"the same port as {used[number]}")
         used[number] = name
+    _check_auth(config)
+
+
+def _check_auth(config: ShoalConfig) -> None:
+    """``auth_strategy`` is ``keystone``; a remote Keystone's URLs and credentials."""
+    strategy = config.setting("DEFAULT", "auth_strategy")
+    if strategy.value != "keystone":
+        raise _invalid(strategy, "shoal always checks Keystone tokens (its own identity "
+                                 "service's, or those of [keystone_authtoken] auth_url); "
+                                 "use keystone")
+    section = config.keystone_authtoken
+    public = config.setting("keystone_authtoken", "www_authenticate_uri")
+    if section.www_authenticate_uri is not None:
+        try:
+            _sections.identity_v3_url(section.www_authenticate_uri)
+        except ValueError as exc:
+            raise _invalid(public, str(exc)) from None
+    if section.auth_url is None:
+        return
+    auth_url = config.setting("keystone_authtoken", "auth_url")
+    try:
+        _sections.identity_v3_url(section.auth_url)
+    except ValueError as exc:
+        raise _invalid(auth_url, str(exc)) from None
+    if section.missing:
+        raise _invalid(auth_url, "a remote Keystone needs the service user that validates "
+                                 f"tokens: set {', '.join(section.missing)} in "
+                                 "[keystone_authtoken]")

@@ -12,7 +12,8 @@ Resolution (first found wins):
 
 In a directory, each file holds only its program's options: ``glance-api.conf``
 (Glance), ``cinder.conf`` (Cinder), ``nova.conf`` (Nova), ``ceph.conf`` (Ceph)
-and an optional ``shoal.conf`` (any; the real files win over it). Options and
+and an optional ``shoal.conf`` (any; the real files win over it; the one
+``[keystone_authtoken]`` every API shares comes from it alone). Options and
 sections shoal does not know are reported in ``warnings``; of ceph.conf only
 ``[client]`` is checked (Ceph has hundreds of options and daemon sections).
 """
@@ -47,6 +48,7 @@ _RBD_DRIVER = "cinder.volume.drivers.rbd.RBDDriver"
 _FIXED_SECTIONS: dict[str, Service] = {
     "glance_store": "glance", "libvirt": "nova", "workarounds": "nova", "shoal": "shoal",
     "backend_defaults": "cinder", "global": "ceph", "client": "ceph",
+    "keystone_authtoken": "shoal",
 }
 
 
@@ -215,8 +217,10 @@ class Resolver:
             for section, entries in doc.ini.sections.items():
                 if not self._section_known(doc, section, backends):
                     line = doc.ini.section_lines[section]
+                    why = ("is read from shoal.conf only (one service user for every API)"
+                           if section == "keystone_authtoken" else "is not read by shoal")
                     self.warnings.append(
-                        f"{doc.ini.path}:{line}: section [{section}] is not read by shoal; ignored")
+                        f"{doc.ini.path}:{line}: section [{section}] {why}; ignored")
                     continue
                 ceph = is_ceph_section(section) or doc.services == frozenset({"ceph"})
                 if ceph and section != _CEPH_CHECKED:

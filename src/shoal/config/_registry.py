@@ -11,7 +11,9 @@ guide's values into ``shoal.conf``. Sections:
 - Cinder backend sections named by ``enabled_backends`` (``BACKEND`` here);
 - Nova's ``[libvirt]`` and ``[workarounds]``;
 - ceph.conf's ``[client]`` (names with spaces, dashes or underscores are one);
-- shoal's own ``[shoal]``.
+- shoal's own ``[shoal]``;
+- keystonemiddleware's ``[keystone_authtoken]`` (shoal.conf only): a remote Keystone
+  to validate tokens against, instead of shoal's own identity service.
 """
 
 from __future__ import annotations
@@ -86,6 +88,10 @@ _CINDER_DEFAULT = _opts(
     ("glance_api_version", "int", 2,
      "Glance API version Cinder speaks; only 2 exists now (current cinder no longer "
      "reads it; the guide still sets it).", {"minimum": 2, "maximum": 2}),
+    ("auth_strategy", "enum", "keystone",
+     "How API requests authenticate: `keystone` tokens, from shoal's identity service or "
+     "from the Keystone of [keystone_authtoken]; upstream's `noauth` is not served.",
+     {"choices": ("keystone", "noauth")}),
     ("default_volume_type", "str", "__DEFAULT__", "Volume type of volumes created without one."),
     ("storage_availability_zone", "str", "nova", "Availability zone of the volume service."),
     ("backup_driver", "str", "cinder.backup.drivers.swift.SwiftBackupDriver",
@@ -279,16 +285,64 @@ _SHOAL = _opts(
      {"secret": True}),
     ("demo_project", "str", "demo", "Its project."),
     ("token_expiration_s", "int", 3600, "Token lifetime in seconds.", {"minimum": 1}),
-    ("auth_url", "str", None,
-     "A real Keystone to validate tokens against; unset: shoal's own identity service."),
     ("max_request_body_size_bytes", "int", 114688,
      "Largest API request body accepted (image data uploads excepted).", {"minimum": 1}),
+)
+
+_AUTHTOKEN = "keystone_authtoken"
+_UNUSED = "accepted for upstream's files; shoal does not use it"
+
+#: keystonemiddleware's ``[keystone_authtoken]`` (auth_token options, then keystoneauth's
+#: password plugin). One section in shoal.conf serves every API: in a directory of real
+#: files, their ``[keystone_authtoken]`` sections are not read.
+_KEYSTONE_AUTHTOKEN = _opts(
+    "shoal", _AUTHTOKEN,
+    ("www_authenticate_uri", "str", None,
+     "Public Identity endpoint named in the WWW-Authenticate header of 401 answers (where "
+     "clients get a token); unset: auth_url.",
+     {"aliases": ((_AUTHTOKEN, "auth_uri"),)}),
+    ("auth_url", "str", None,
+     "Keystone to validate tokens against (e.g. http://controller:5000, or .../v3); "
+     "unset: shoal's own identity service issues and checks the tokens. Needs the "
+     "service user below.",
+     {"aliases": (("shoal", "auth_url"),)}),
+    ("auth_type", "enum", None,
+     "keystoneauth plugin of the service user; only password login is served; "
+     "unset: password.", {"choices": ("password", "v3password")}),
+    ("username", "str", None, "Service user that validates the tokens (e.g. cinder)."),
+    ("password", "str", None, "Its password.", {"secret": True}),
+    ("user_domain_name", "str", None,
+     "Domain of the service user, by name (e.g. Default); or user_domain_id."),
+    ("user_domain_id", "str", None, "Domain of the service user, by id (e.g. default)."),
+    ("project_name", "str", None, "Project the service user's token is scoped to (e.g. service)."),
+    ("project_domain_name", "str", None,
+     "Domain of that project, by name (e.g. Default); or project_domain_id."),
+    ("project_domain_id", "str", None, "Domain of that project, by id (e.g. default)."),
+    ("token_cache_time", "int", 300,
+     "Seconds a validated token is trusted without asking Keystone again (never past its "
+     "expiry; a revoked token keeps working this long); -1 or 0: ask every time.",
+     {"minimum": -1}),
+    ("http_connect_timeout", "int", None,
+     "Seconds to wait for each answer from Keystone; unset: 10 (upstream: no limit). "
+     "Past it the request fails with 503.", {"minimum": 1}),
+    ("http_request_max_retries", "int", 3,
+     "Extra attempts to connect when Keystone cannot be reached.", {"minimum": 0}),
+    ("insecure", "bool", False, "Do not verify Keystone's HTTPS certificate (tests only)."),
+    ("cafile", "path", None,
+     "PEM bundle of the CAs that sign Keystone's HTTPS certificate; unset: the system's."),
+    ("memcached_servers", "list", None,
+     f"Shared token cache of upstream; shoal caches in each process: {_UNUSED}."),
+    ("service_token_roles", "list", ("service",),
+     f"Roles a service token (X-Service-Token) must hold; shoal never accepts expired "
+     f"tokens on a service's behalf: {_UNUSED}."),
+    ("service_token_roles_required", "bool", False,
+     f"Enforce service_token_roles: {_UNUSED}."),
 )
 
 #: Every option, in display order.
 OPTIONS: tuple[Option, ...] = (
     *_GLANCE_STORE, *_GLANCE_DEFAULT, *_CINDER_DEFAULT, *_NOVA_OTHER[:1], *_CINDER_BACKEND,
-    *_NOVA_LIBVIRT, *_NOVA_OTHER[1:], *_CEPH_CLIENT, *_SHOAL,
+    *_NOVA_LIBVIRT, *_NOVA_OTHER[1:], *_CEPH_CLIENT, *_SHOAL, *_KEYSTONE_AUTHTOKEN,
 )
 
 

@@ -8,18 +8,22 @@ search); unset options are None.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 __all__ = [
+    "KEYSTONE_TIMEOUT_S_DEFAULT",
     "CephClientSection",
     "CinderBackendSection",
     "CinderSection",
     "GlanceSection",
     "GlanceStoreSection",
+    "KeystoneAuthtokenSection",
     "LibvirtSection",
     "NovaSection",
     "ShoalSection",
     "WorkaroundsSection",
+    "identity_v3_url",
 ]
 
 _CEPH_BACKUP_DRIVERS = frozenset({"cinder.backup.drivers.ceph",
@@ -66,6 +70,7 @@ class CinderSection:
 
     enabled_backends: tuple[str, ...] | None
     glance_api_version: int
+    auth_strategy: str  # "keystone" (shoal refuses "noauth")
     default_volume_type: str
     storage_availability_zone: str
     backup_driver: str
@@ -223,7 +228,6 @@ class ShoalSection:
     demo_password: str | None
     demo_project: str
     token_expiration_s: int
-    auth_url: str | None
     max_request_body_size_bytes: int
 
     @property
@@ -231,3 +235,132 @@ class ShoalSection:
         """``{"identity": 5000, "image": 9292, "volume": 8776, "compute": 8774}`` (0: free port)."""
         return {"identity": self.identity_port, "image": self.image_port,
                 "volume": self.volume_port, "compute": self.compute_port}
+
+
+#: Seconds to wait for each answer from a remote Keystone when ``http_connect_timeout``
+#: is unset (upstream then waits without limit; shoal answers 503 instead of hanging).
+KEYSTONE_TIMEOUT_S_DEFAULT = 10
+
+
+def _http_url(url: str) -> str:
+    """``url`` without trailing slashes, checked to be ``http(s)://host[:port][/path]``.
+
+    Raises:
+        ValueError: another scheme, no host, a bad port, a query or a fragment.
+    """
+    text = url.strip().rstrip("/")
+    parts = urlsplit(text)
+    try:
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError:
+        raise ValueError(f"{url!r} has a bad port") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an http:// or https:// URL with a host")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{url!r} has a query or fragment; give the endpoint only")
+    return text
+
+
+def identity_v3_url(auth_url: str) -> str:
+    """The Keystone v3 root of ``auth_url``: ``http://h:5000`` and ``http://h:5000/v3``
+    both give ``http://h:5000/v3``; ``http://h/identity`` gives ``http://h/identity/v3``.
+
+    Raises:
+        ValueError: not an http(s) URL, or a v2.0 endpoint (Identity v2 is gone).
+    """
+    url = _http_url(auth_url)
+    last = urlsplit(url).path.rsplit("/", 1)[-1]
+    if last == "v3":
+        return url
+    if last in ("v2.0", "v2"):
+        raise ValueError(f"{auth_url!r} is an Identity v2 endpoint; give the v3 one "
+                         "(or the unversioned root)")
+    return f"{url}/v3"
+
+
+@dataclass(frozen=True)
+class KeystoneAuthtokenSection:
+    """keystonemiddleware's ``[keystone_authtoken]``: the remote Keystone the APIs validate
+    tokens against, and the service user they validate with.
+
+    Unset ``auth_url`` (:attr:`enabled` false) means shoal's own identity service. When it
+    is set, loading the configuration has checked it and the credentials (``username``,
+    ``password``, ``project_name`` and each domain by name or id).
+    """
+
+    www_authenticate_uri: str | None
+    auth_url: str | None
+    auth_type: str | None  # "password", "v3password", None: password
+    username: str | None
+    password: str | None = field(repr=False)
+    user_domain_name: str | None
+    user_domain_id: str | None
+    project_name: str | None
+    project_domain_name: str | None
+    project_domain_id: str | None
+    token_cache_time: int  # seconds; -1 or 0: no cache
+    http_connect_timeout: int | None  # seconds; None: KEYSTONE_TIMEOUT_S_DEFAULT
+    http_request_max_retries: int
+    insecure: bool
+    cafile: str | None
+    memcached_servers: tuple[str, ...] | None  # not used
+    service_token_roles: tuple[str, ...]  # not used
+    service_token_roles_required: bool  # not used
+
+    @property
+    def enabled(self) -> bool:
+        """Whether tokens are validated by a remote Keystone (``auth_url`` is set)."""
+        return self.auth_url is not None
+
+    @property
+    def identity_url(self) -> str:
+        """Keystone's v3 root (``auth_url`` + ``/v3`` unless it ends so).
+
+        Raises:
+            ValueError: ``auth_url`` is unset or not a v3-capable http(s) URL.
+        """
+        if self.auth_url is None:
+            raise ValueError("[keystone_authtoken] auth_url is not set")
+        return identity_v3_url(self.auth_url)
+
+    @property
+    def public_url(self) -> str | None:
+        """The endpoint 401 answers point clients to: ``www_authenticate_uri``, else
+        ``auth_url`` (None when neither is set)."""
+        return self.www_authenticate_uri or self.auth_url
+
+    @property
+    def timeout_s(self) -> float:
+        """Seconds to wait for each answer from Keystone."""
+        if self.http_connect_timeout is None:
+            return float(KEYSTONE_TIMEOUT_S_DEFAULT)
+        return float(self.http_connect_timeout)
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """Options a remote Keystone needs that are unset (empty when complete)."""
+        out = [name for name in ("username", "password", "project_name")
+               if not getattr(self, name)]
+        if not (self.user_domain_name or self.user_domain_id):
+            out.append("user_domain_name")
+        if not (self.project_domain_name or self.project_domain_id):
+            out.append("project_domain_name")
+        return tuple(out)
+
+    @property
+    def user_domain(self) -> dict[str, str]:
+        """The service user's domain as Keystone's auth body names it (id wins)."""
+        return _domain(self.user_domain_id, self.user_domain_name)
+
+    @property
+    def project_domain(self) -> dict[str, str]:
+        """The service project's domain as Keystone's auth body names it (id wins)."""
+        return _domain(self.project_domain_id, self.project_domain_name)
+
+
+def _domain(domain_id: str | None, name: str | None) -> dict[str, str]:
+    if domain_id:
+        return {"id": domain_id}
+    if name:
+        return {"name": name}
+    raise ValueError("no domain name or id is set")

@@ -3,8 +3,9 @@
 The file carries every snippet of the two guides (Cinder's ``[DEFAULT]`` and
 ``[ceph]`` backend, the backup options, ``[glance_store]``, ceph.conf's
 ``[client]``, Nova's ``[libvirt]``) in the guides' own spelling, one
-generated ``rbd_secret_uuid`` shared by ``[ceph]`` and ``[libvirt]``, and a
-``[shoal]`` section with generated passwords; every option keeps upstream's
+generated ``rbd_secret_uuid`` shared by ``[ceph]`` and ``[libvirt]``, a
+``[shoal]`` section with generated passwords, and ``[keystone_authtoken]`` with
+every line commented out (shoal's own identity service); every option keeps upstream's
 built-in default when the line is removed. Each line is preceded by the
 option's help and upstream default.
 """
@@ -136,15 +137,32 @@ def default_text(*, secret_uuid: str | None = None, ceph_conf: str = _GUIDE_CEPH
     }
     if data_dir is not None:
         shoal_values["data_dir"] = data_dir
-    for opt in OPTIONS:
-        if opt.section != "shoal":
-            continue
-        parts.append(f"{_comment(opt)}\n")
-        if opt.name in shoal_values:
-            parts.append(f"{opt.name} = {shoal_values[opt.name]}\n")
-        else:
-            parts.append(f"# {opt.name} = {opt.format(opt.default)}\n")
+    parts.extend(_section_lines("shoal", shoal_values))
+    parts.append(f"\n[keystone_authtoken]\n{_AUTHTOKEN_NOTE}")
+    parts.extend(_section_lines("keystone_authtoken", {}))
     return "".join(parts)
+
+
+_AUTHTOKEN_NOTE = """\
+# Unset auth_url: shoal's own identity service issues and checks the tokens. To have
+# every API validate tokens against a real Keystone instead, set auth_url and the
+# service user (username, password, project_name, user_domain_name, project_domain_name).
+"""
+
+
+def _section_lines(section: str, values: dict[str, str]) -> list[str]:
+    """Each option of ``section``: its help, then ``name = value`` for ``values``, else
+    the default commented out."""
+    lines = []
+    for opt in OPTIONS:
+        if opt.section != section:
+            continue
+        lines.append(f"{_comment(opt)}\n")
+        if opt.name in values:
+            lines.append(f"{opt.name} = {values[opt.name]}\n")
+        else:
+            lines.append(f"# {opt.name} = {opt.format(opt.default)}\n")
+    return lines
 
 
 def write_default(path: str | os.PathLike[str], *, overwrite: bool = False,
