@@ -54,6 +54,7 @@ from shoal.api import (
     identity_app,
     identity_routes,
     image_app,
+    validator_from_config,
     volume_app,
 )
 from shoal.cluster import BackendConfig, default_data_dir, ensure_data_dir, open_session
@@ -64,6 +65,7 @@ from shoal.deploy._clients import Login, clouds_yaml, openrc
 from shoal.deploy._files import write_private
 from shoal.deploy._provision import ProvisionReport, provision_cluster
 from shoal.services.identity import IdentityService, bootstrap, generate_password
+from shoal.services.tasks import RecoveryReport, TaskRunner
 
 __all__ = ["SERVICES", "Deployment", "Endpoints", "UpOptions", "prepare"]
 
@@ -77,6 +79,8 @@ PASSWORDS_FILE = "bootstrap-passwords.json"
 CLOUDS_FILE = "clouds.yaml"
 OPENRC_FILE = "openrc"
 LOCK_FILE = "shoal-up.lock"
+#: How long a stop waits for running long operations (resumable ones are handed back).
+TASK_SHUTDOWN_WAIT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,8 @@ class Deployment:
     admin: Login
     demo: Login
     provision: ProvisionReport
+    tasks: TaskRunner
+    recovery: RecoveryReport
     host: str
     ports: dict[str, int]
     _urls: dict[str, str]
@@ -133,19 +139,29 @@ class Deployment:
         return dict(self._urls)
 
     def validator(self) -> TokenValidator:
-        """How the non-identity services authenticate callers."""
-        return IdentityTokenValidator(self.identity)
+        """How the non-identity services authenticate callers: a remote Keystone when
+        ``[keystone_authtoken] auth_url`` is set, else shoal's own identity service."""
+        return validator_from_config(self.config) or IdentityTokenValidator(self.identity)
+
+    def identity_url(self) -> str | None:
+        """The Keystone clients are sent to by ``WWW-Authenticate`` on a 401."""
+        authtoken = self.config.keystone_authtoken
+        if authtoken.enabled:
+            return authtoken.public_url
+        return self._urls.get("identity")
 
     def apps(self) -> dict[str, ASGIApp]:
         """The four ASGI apps, each with its routes and the shared edge settings."""
         shoal = self.config.shoal
         settings = ApiSettings(max_body_bytes=shoal.max_request_body_size_bytes,
-                               identity_url=self._urls.get("identity"))
+                               identity_url=self.identity_url())
         validator = self.validator()
         return {
+            # Identity's own endpoints always check tokens against its own database.
             "identity": identity_app(routes=[*identity_routes(self.identity),
                                              *identity_admin_routes(self.identity)],
-                                     validator=validator, settings=settings),
+                                     validator=IdentityTokenValidator(self.identity),
+                                     settings=settings),
             "image": image_app(validator=validator, settings=settings),
             "volume": volume_app(validator=validator, settings=settings),
             "compute": compute_app(validator=validator, settings=settings),
@@ -184,10 +200,15 @@ class Deployment:
             if ready is not None:
                 ready(endpoints)
 
-        server.run(started)
+        self.tasks.start()
+        try:
+            server.run(started)
+        finally:
+            self.tasks.shutdown(wait_s=TASK_SHUTDOWN_WAIT_S)
 
     def close(self) -> None:
-        """Release the database and the data directory lock."""
+        """Stop the task runner; release the database and the data directory lock."""
+        self.tasks.shutdown(wait_s=TASK_SHUTDOWN_WAIT_S)
         self.db.dispose()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
@@ -327,6 +348,9 @@ def prepare(opts: UpOptions) -> Deployment:
             bootstrap(identity, admin_password=admin_pw, demo_password=demo_pw,
                       admin_user=shoal.admin_user, admin_project=shoal.admin_project,
                       demo_user=shoal.demo_user, demo_project=shoal.demo_project)
+            tasks = TaskRunner(db)
+            # Services register their long operations here before recovery (none yet).
+            recovery = tasks.recover()
         except BaseException:
             db.dispose()
             raise
@@ -335,6 +359,6 @@ def prepare(opts: UpOptions) -> Deployment:
             data_dir=data_dir, config=cfg, config_written=written, db=db, identity=identity,
             admin=Login(shoal.admin_user, admin_pw, shoal.admin_project),
             demo=Login(shoal.demo_user, demo_pw, shoal.demo_project),
-            provision=report, host=opts.host or shoal.host, ports=ports, _urls=urls,
-            _lock_fd=fd)
+            provision=report, tasks=tasks, recovery=recovery, host=opts.host or shoal.host,
+            ports=ports, _urls=urls, _lock_fd=fd)
         return deployment
