@@ -237,11 +237,28 @@ def test_bad_image_id_is_refused(cluster: Cluster, store: RbdStore, image_id: st
     assert rbd.RBD().list(cluster.io()) == []
 
 
-def test_bad_size_is_refused(store: RbdStore) -> None:
+def test_bad_size_is_refused(cluster: Cluster, store: RbdStore) -> None:
     with pytest.raises(errors.InvalidArgument):
         store.add("neg", [b"x"], -1)
+    with pytest.raises(ImageTooLarge, match="larger than the largest accepted") as info:
+        store.add("huge", [b"x"], (1 << 40) + 1)  # glance's image_size_cap: 1 TiB
+    assert info.value.http_status == 413
+    assert rbd.RBD().list(cluster.io()) == []
+
+
+def test_image_size_cap(cluster: Cluster, glance: EmbeddedSession) -> None:
+    store = RbdStore(glance, chunk_size_mib=1, image_size_max=3 * MiB)
+    before = image_objects(cluster.io())
     with pytest.raises(ImageTooLarge):
-        store.add("huge", [b"x"], 1 << 61)
+        store.add("declared", [b"x"], 3 * MiB + 1)
+    with pytest.raises(ImageTooLarge, match="passes the largest image accepted"):
+        store.add("streamed", pieces(payload(4 * MiB), [MiB]), None)
+    assert_nothing_left(cluster, before)
+    data = payload(3 * MiB)  # exactly the cap: growth stops at it
+    result = store.add("at-cap", pieces(data, [MiB]), None)
+    assert read_all(store, result.location) == data
+    with pytest.raises(errors.InvalidArgument, match="image_size_max"):
+        RbdStore(glance, image_size_max=0)
 
 
 def test_image_id_with_slashes_round_trips(cluster: Cluster, store: RbdStore) -> None:

@@ -218,6 +218,10 @@ def test_prepare_upload_limits(qcow2: Path, spool: Path, tmp_path: Path) -> None
     with pytest.raises(ImageTooLarge, match="107374182400 bytes"), convert.prepare_upload(
             stream(huge), disk_format="qcow2", spool_dir=spool, virtual_size_max=1 << 30):
         pass
+    qemu_img("create", "-f", "qcow2", str(huge), "2T")  # past glance's 1 TiB image_size_cap
+    with pytest.raises(ImageTooLarge, match="2199023255552 bytes"), convert.prepare_upload(
+            stream(huge), disk_format="qcow2", spool_dir=spool):
+        pass
     with pytest.raises(InvalidImageData, match="'ami' is not accepted"), \
             convert.prepare_upload([b"x"], disk_format="ami", spool_dir=spool):
         pass

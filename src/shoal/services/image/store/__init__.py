@@ -31,6 +31,9 @@ from shoal.services.image.store._location import parse_location as parse_locatio
 from shoal.services.image.store._rbdstore import CHUNK_SIZE_MIB_DEFAULT as CHUNK_SIZE_MIB_DEFAULT
 from shoal.services.image.store._rbdstore import CHUNK_SIZE_MIB_MAX as CHUNK_SIZE_MIB_MAX
 from shoal.services.image.store._rbdstore import GROW_STEP_BYTES_MAX as GROW_STEP_BYTES_MAX
+from shoal.services.image.store._rbdstore import (
+    IMAGE_SIZE_BYTES_MAX_DEFAULT as IMAGE_SIZE_BYTES_MAX_DEFAULT,
+)
 from shoal.services.image.store._rbdstore import SNAPSHOT_NAME as SNAPSHOT_NAME
 from shoal.services.image.store._rbdstore import AddResult as AddResult
 from shoal.services.image.store._rbdstore import ImageReader as ImageReader
@@ -41,6 +44,7 @@ __all__ = [
     "CHUNK_SIZE_MIB_DEFAULT",
     "CHUNK_SIZE_MIB_MAX",
     "GROW_STEP_BYTES_MAX",
+    "IMAGE_SIZE_BYTES_MAX_DEFAULT",
     "SCHEME",
     "SNAPSHOT_NAME",
     "AddResult",

@@ -50,6 +50,7 @@ __all__ = [
     "CHUNK_SIZE_MIB_DEFAULT",
     "CHUNK_SIZE_MIB_MAX",
     "GROW_STEP_BYTES_MAX",
+    "IMAGE_SIZE_BYTES_MAX_DEFAULT",
     "SNAPSHOT_NAME",
     "AddResult",
     "ImageReader",
@@ -69,7 +70,10 @@ CHUNK_SIZE_MIB_DEFAULT = 8
 CHUNK_SIZE_MIB_MAX = 1 << (limits.rbd_order_max - 20)
 #: An upload of unknown size grows the image by a step that doubles up to this.
 GROW_STEP_BYTES_MAX = 8 * GiB
+#: glance's ``image_size_cap`` default: the largest image stored (bytes).
+IMAGE_SIZE_BYTES_MAX_DEFAULT = 1 << 40
 assert CHUNK_SIZE_MIB_MAX * MiB <= GROW_STEP_BYTES_MAX
+assert limits.image_size_bytes_max >= IMAGE_SIZE_BYTES_MAX_DEFAULT
 
 ProgressCallback = Callable[[int], object]
 
@@ -135,7 +139,9 @@ class RbdStore:
     ``thin_provisioning`` skips writing all-zero chunks (``rbd_thin_provisioning``);
     ``rbd_default_features`` (an int, "61", or "layering,...") the features of
     new images, None meaning the cluster's configured ``rbd_default_features``
-    (see :func:`configured_features`); 0 means layering only, as glance does.
+    (see :func:`configured_features`); 0 means layering only, as glance does;
+    ``image_size_max`` the largest image accepted (bytes; glance's ``image_size_cap``,
+    1 TiB): a declared size past it is refused before anything is created.
 
     Stateless apart from its configuration: thread-safe as the session is. Each
     operation opens its own I/O context.
@@ -152,6 +158,7 @@ class RbdStore:
         chunk_size_mib: int = CHUNK_SIZE_MIB_DEFAULT,
         thin_provisioning: bool = False,
         rbd_default_features: int | str | None = None,
+        image_size_max: int = IMAGE_SIZE_BYTES_MAX_DEFAULT,
     ) -> None:
         if (not isinstance(chunk_size_mib, int) or isinstance(chunk_size_mib, bool)
                 or not 1 <= chunk_size_mib <= CHUNK_SIZE_MIB_MAX):
@@ -159,11 +166,15 @@ class RbdStore:
                 f"rbd_store_chunk_size must be 1..{CHUNK_SIZE_MIB_MAX} MiB, not {chunk_size_mib!r}")
         if not pool:
             raise errors.InvalidArgument("rbd_store_pool must not be empty")
+        if not 0 < image_size_max <= limits.image_size_bytes_max:
+            raise errors.InvalidArgument(
+                f"image_size_max must be 1..{limits.image_size_bytes_max} bytes")
         self._session = session
         self.pool = pool
         self.chunk_bytes = chunk_size_mib * MiB
         self.order = self.chunk_bytes.bit_length() - 1
         self.thin_provisioning = thin_provisioning
+        self.image_size_max = image_size_max
         features = (configured_features(session) if rbd_default_features is None
                     else parse_features(rbd_default_features))
         self.features = features or FEATURE_LAYERING
@@ -207,7 +218,8 @@ class RbdStore:
         Raises:
             errors.InvalidArgument: a negative ``size``, an unknown ``hashing_algo``,
                 or an image id librbd refuses.
-            ImageTooLarge: ``size`` passes the largest image shoal stores.
+            ImageTooLarge: ``size``, or the data of an unknown size, passes
+                ``image_size_max``.
             SizeMismatch: the data ran past ``size``, or ended short of it.
             Duplicate: an image ``image_id`` is already stored.
             StorageFull: the cluster or the pool (quota) is full.
@@ -217,9 +229,9 @@ class RbdStore:
         if size is not None and (not isinstance(size, int) or isinstance(size, bool)
                                  or size < 0):
             raise errors.InvalidArgument(f"image size must be None or >= 0, not {size!r}")
-        if size is not None and size > limits.image_size_bytes_max:
-            raise ImageTooLarge(f"image of {size} bytes is larger than the largest "
-                                f"stored image ({limits.image_size_bytes_max} bytes)")
+        if size is not None and size > self.image_size_max:
+            raise ImageTooLarge(f"an image of {size} bytes is larger than the largest "
+                                f"accepted ({self.image_size_max} bytes)")
         _check_image_id(image_id)
         md5 = hashlib.md5(usedforsecurity=False)
         multihash = _new_hash(hashing_algo)
@@ -264,12 +276,13 @@ class RbdStore:
             for digest in digests:
                 digest.update(chunk)
             if size is None and end > capacity:
+                if end > self.image_size_max:
+                    raise ImageTooLarge("the image data passes the largest image accepted "
+                                        f"({self.image_size_max} bytes)")
                 while end > capacity:
                     grow_bytes = min(grow_bytes * 2, GROW_STEP_BYTES_MAX)
                     capacity += grow_bytes
-                if capacity > limits.image_size_bytes_max:
-                    raise ImageTooLarge("image data passes the largest stored image "
-                                        f"({limits.image_size_bytes_max} bytes)")
+                capacity = min(capacity, self.image_size_max)  # still >= end
                 img.resize(capacity)
             if not (self.thin_provisioning and zero.is_zero(chunk)):
                 done = img.write(chunk, offset)

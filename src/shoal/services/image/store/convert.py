@@ -39,8 +39,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from shoal import errors, limits
+from shoal import errors
 from shoal.services.image.store._errors import ImageTooLarge, InvalidImageData, StoreUnavailable
+from shoal.services.image.store._rbdstore import IMAGE_SIZE_BYTES_MAX_DEFAULT
 
 __all__ = [
     "CONVERT_TIMEOUT_S_DEFAULT",
@@ -314,16 +315,17 @@ def prepare_upload(
     *,
     disk_format: str,
     spool_dir: Path | str,
-    size_max: int | None = None,
-    virtual_size_max: int = limits.image_size_bytes_max,
+    size_max: int | None = IMAGE_SIZE_BYTES_MAX_DEFAULT,
+    virtual_size_max: int = IMAGE_SIZE_BYTES_MAX_DEFAULT,
     timeout_s: float = CONVERT_TIMEOUT_S_DEFAULT,
 ) -> Iterator[PreparedImage]:
     """Spool ``data`` to a file in ``spool_dir``, check it is a ``disk_format`` image
     (:func:`inspect`), convert it to raw if it is not raw already, and give the raw
     data. Every temporary file is deleted when the block ends, whatever happens.
 
-    ``size_max`` bounds the bytes received, ``virtual_size_max`` the disk size
-    (a small qcow2 may describe a huge disk).
+    ``size_max`` bounds the bytes received (None: no bound), ``virtual_size_max`` the
+    disk size (a small qcow2 may describe a huge disk); both default to glance's
+    ``image_size_cap`` (1 TiB).
 
     Raises:
         ImageTooLarge: the upload passes ``size_max``, or the disk ``virtual_size_max``.
