@@ -235,6 +235,7 @@ class RbdStore:
         _check_image_id(image_id)
         md5 = hashlib.md5(usedforsecurity=False)
         multihash = _new_hash(hashing_algo)
+        location = self.location_for(image_id).uri  # before anything exists: nothing to undo
         with self._ioctx(self.pool, missing_pool=_store_pool_missing) as ioctx, \
                 self._translated(self.pool):
             lib = rbd_lib_for(ioctx)
@@ -252,7 +253,7 @@ class RbdStore:
             except BaseException:
                 self._discard(lib, ioctx, image_id)
                 raise
-        return AddResult(location=self.location_for(image_id).uri, size=written,
+        return AddResult(location=location, size=written,
                          checksum=md5.hexdigest(), multihash=multihash.hexdigest(),
                          hash_algo=hashing_algo, order=self.order)
 
