@@ -1,0 +1,1 @@
+"""shoal.services.image: the Image service (Glance v2 semantics)."""
