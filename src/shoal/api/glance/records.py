@@ -10,8 +10,7 @@ Timestamps are timezone-aware UTC (naive values are taken as UTC and converted).
 
 from __future__ import annotations
 
-import types
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -21,6 +20,7 @@ __all__ = [
     "INT32_MAX",
     "MEMBER_STATUSES",
     "VISIBILITIES",
+    "FrozenMap",
     "ImageRecord",
     "Location",
     "MemberRecord",
@@ -48,8 +48,27 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+class FrozenMap(Mapping[str, Any]):
+    """A read-only mapping that copies, pickles and compares like a dict."""
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        self._data = dict(data or {})
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+
 def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    return types.MappingProxyType(dict(value))
+    return value if isinstance(value, FrozenMap) else FrozenMap(value)
 
 
 @dataclass(frozen=True)
