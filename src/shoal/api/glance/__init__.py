@@ -13,6 +13,7 @@ JSON-ready dicts out, :class:`~shoal.errors.ShoalError` subclasses for refusals)
 - :mod:`.query`: ``GET /v2/images`` query → :class:`ImageQuery`; filter, sort, page.
 - :mod:`.views`: records → Glance's JSON bodies.
 - :mod:`.status`: the status machine; upload, download, (de)activate, delete rules.
+- :mod:`.tags`: ``PUT``/``DELETE /v2/images/{id}/tags/{tag}``.
 - :mod:`.members`: image sharing bodies and permissions.
 - :mod:`.errors`: the 409, 413 and 415 refusals.
 """
