@@ -97,3 +97,8 @@ def test_who_sees_which_memberships() -> None:
     assert members.visible_members(SHARED, records, project_id="p3", is_admin=False) == [
         records[1]]
     assert members.visible_members(SHARED, records, project_id="p9", is_admin=False) == []
+
+
+def test_nul_in_member_id_is_400() -> None:
+    with pytest.raises(BadRequest, match="NUL"):
+        members.parse_member_create({"member": "p\x002"})

@@ -430,3 +430,9 @@ def test_walking_pages_lists_every_image_once_in_order(
     for key, direction in sort[:1]:
         values = [(getattr(i, key) is not None, getattr(i, key)) for i in everything]
         assert values == sorted(values, reverse=direction == "desc")
+
+
+def test_nul_characters_in_the_query_are_400() -> None:
+    for params in ((("name", "a\x00"),), (("x\x00", "v"),)):
+        with pytest.raises(BadRequest, match="NUL"):
+            parse(*params)

@@ -191,3 +191,14 @@ def test_schema_problem_keeps_booleans_apart_from_integers() -> None:
 
 def test_nullable_properties() -> None:
     assert schemas.nullable_properties() == {"kernel_id", "ramdisk_id"}
+
+
+def test_nul_characters_are_refused_everywhere() -> None:
+    for name, value in (("name", "a\x00b"), ("hw_disk_bus", "\x00"), ("tags", ["\x00"]),
+                        ("locations", [{"url": "rbd://a", "metadata": {"k": "\x00"}}])):
+        with pytest.raises(BadRequest, match="NUL character"):
+            schemas.validate_attribute(name, value, DEFAULT_OPTIONS)
+    with pytest.raises(BadRequest, match="NUL character"):
+        schemas.validate_attribute("k\x00", "v", DEFAULT_OPTIONS)
+    with pytest.raises(BadRequest, match="NUL character"):
+        schemas.validate_location({"url": "rbd://a", "metadata": {"\x00": 1}}, DEFAULT_OPTIONS)

@@ -46,6 +46,8 @@ def parse_member_create(body: Any) -> str:
     member = body["member"]
     if not isinstance(member, str) or not member.strip():
         raise BadRequest("Member can't be empty: give a project id.")
+    if "\x00" in member:
+        raise BadRequest("Member id must not contain a NUL character.")
     if len(member) > MEMBER_ID_LENGTH_MAX:
         raise BadRequest(f"Member id is longer than {MEMBER_ID_LENGTH_MAX} characters.")
     return member

@@ -144,6 +144,8 @@ def parse_query(params: Iterable[tuple[str, str]], options: ImageApiOptions) -> 
     repeated: dict[str, list[str]] = {"tag": [], "sort_key": [], "sort_dir": [],
                                       "created_at": [], "updated_at": []}
     for name, value in params:
+        if "\x00" in name or "\x00" in value:
+            raise BadRequest("Query parameters must not contain NUL characters.")
         if name in repeated:
             repeated[name].append(value)
         else:

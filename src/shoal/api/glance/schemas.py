@@ -303,7 +303,8 @@ def schema_problem(schema: Mapping[str, Any], value: Any) -> str | None:
 
     Supports the keywords this package's schemas use: ``type``, ``enum``,
     ``minLength``/``maxLength`` (characters), ``pattern``, ``items``, ``properties``,
-    ``required`` and ``additionalProperties``.
+    ``required`` and ``additionalProperties``. Strings holding NUL never conform (no
+    database column takes them).
     """
     kinds = schema.get("type")
     if kinds is not None:
@@ -326,6 +327,8 @@ def schema_problem(schema: Mapping[str, Any], value: Any) -> str | None:
 
 
 def _string_problem(schema: Mapping[str, Any], value: str) -> str | None:
+    if "\x00" in value:
+        return "contains a NUL character"
     if "maxLength" in schema and len(value) > schema["maxLength"]:
         return f"longer than {schema['maxLength']} characters"
     if "minLength" in schema and len(value) < schema["minLength"]:
@@ -391,6 +394,8 @@ def validate_attribute(name: str, value: Any, options: ImageApiOptions) -> None:
             problem = f"{value} is negative (give 0 or more)"
         elif value > INT32_MAX:
             problem = f"{value} is larger than {INT32_MAX}"
+    if problem is None and name == "locations" and _holds_nul(value):
+        problem = "a string in it contains a NUL character"
     if problem is None and isinstance(value, str) and len(value) > PROPERTY_VALUE_LENGTH_MAX:
         problem = f"longer than {PROPERTY_VALUE_LENGTH_MAX} characters"
     if problem is not None:
@@ -400,6 +405,8 @@ def validate_attribute(name: str, value: Any, options: ImageApiOptions) -> None:
 def _check_property_name(name: str) -> None:
     if not name:
         raise BadRequest("A property name must not be empty.")
+    if "\x00" in name:
+        raise BadRequest("A property name must not contain a NUL character.")
     if len(name) > PROPERTY_NAME_LENGTH_MAX:
         raise BadRequest(
             f"Property name {name[:40]!r}... is longer than {PROPERTY_NAME_LENGTH_MAX}"
@@ -421,6 +428,16 @@ def nullable_properties() -> frozenset[str]:
     return frozenset(nullable)
 
 
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
 def validate_location(value: Any, options: ImageApiOptions) -> None:
     """Check one element of ``locations`` (``{"url": ..., "metadata": {...}}``).
 
@@ -428,5 +445,7 @@ def validate_location(value: Any, options: ImageApiOptions) -> None:
         BadRequest: it does not fit the schema (400).
     """
     problem = schema_problem(_property_schemas(options)["locations"]["items"], value)
+    if problem is None and _holds_nul(value):
+        problem = "a string in it contains a NUL character"
     if problem is not None:
         raise BadRequest(f"Invalid location: {problem}.")
