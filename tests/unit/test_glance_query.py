@@ -168,7 +168,8 @@ def test_time_filters() -> None:
 
 @pytest.mark.parametrize(("expression", "problem"),
                          [("gt:yesterday", "Use ISO 8601"), ("in:2026-01-01", "operator 'in'"),
-                          ("soon", "Use ISO 8601")])
+                          ("soon", "Use ISO 8601"),
+                          ("gt:9999-12-31T23:59:59-05:00", "Use ISO 8601")])
 def test_bad_time_filters_are_400(expression: str, problem: str) -> None:
     with pytest.raises(BadRequest, match=problem):
         parse(("updated_at", expression))

@@ -295,7 +295,7 @@ def _time_filter(name: str, expression: str) -> TimeFilter:
 def _parse_time(text: str) -> datetime | None:
     try:
         return as_utc(datetime.fromisoformat(text.strip()))
-    except ValueError:
+    except (ValueError, OverflowError):  # not ISO 8601, or out of range once in UTC
         return None
 
 
