@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shoal.api.glance.records import ImageRecord
+from shoal.services.image.records import ImageRecord
 
 BASE_TIME = datetime(2026, 11, 23, 18, 0, 0, tzinfo=UTC)
 V21 = "application/openstack-images-v2.1-json-patch"
@@ -32,7 +32,7 @@ def make_image(n: int = 1, **fields: Any) -> ImageRecord:
 
 def active_image(n: int = 1, **fields: Any) -> ImageRecord:
     """An active raw/bare image with data at one RBD location."""
-    from shoal.api.glance.records import Location
+    from shoal.services.image.records import Location
 
     values: dict[str, Any] = {
         "status": "active",

@@ -10,8 +10,8 @@ from shoal.api import BadRequest
 from shoal.api.glance import members
 from shoal.api.glance.errors import LimitExceeded
 from shoal.api.glance.options import DEFAULT_OPTIONS, ImageApiOptions
-from shoal.api.glance.records import MemberRecord
 from shoal.errors import PermissionDenied
+from shoal.services.image.records import MemberRecord
 
 from ._glance_images import BASE_TIME, image_id, make_image
 

@@ -20,8 +20,8 @@ from shoal.api.glance.patch import (
     parse_patch,
     patch_image,
 )
-from shoal.api.glance.records import ImageRecord, Location
 from shoal.errors import PermissionDenied
+from shoal.services.image.records import ImageRecord, Location
 
 from ._glance_images import V20, V21, active_image, make_image
 

@@ -19,7 +19,7 @@ from shoal.api.glance.query import (
     parse_query,
     split_in_values,
 )
-from shoal.api.glance.records import ImageRecord
+from shoal.services.image.records import ImageRecord
 
 from ._glance_images import BASE_TIME, active_image, image_id, make_image
 

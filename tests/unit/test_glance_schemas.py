@@ -9,8 +9,8 @@ import pytest
 from shoal.api import BadRequest
 from shoal.api.glance import schemas
 from shoal.api.glance.options import DEFAULT_OPTIONS, ImageApiOptions
-from shoal.api.glance.records import IMAGE_STATUSES
 from shoal.errors import PermissionDenied
+from shoal.services.image.records import IMAGE_STATUSES
 
 
 def test_image_schema_has_glance_base_properties_with_types() -> None:

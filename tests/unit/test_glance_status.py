@@ -7,10 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shoal.api import BadRequest
-from shoal.api.glance import status
 from shoal.api.glance.errors import ImageConflict
-from shoal.api.glance.records import IMAGE_STATUSES
 from shoal.errors import PermissionDenied
+from shoal.services.image import status
+from shoal.services.image.records import IMAGE_STATUSES
 
 from ._glance_images import active_image, make_image
 

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from shoal.api.glance import schemas
 from shoal.api.glance.options import DEFAULT_OPTIONS, ImageApiOptions
-from shoal.api.glance.records import ImageRecord, Location, MemberRecord
 from shoal.api.glance.views import (
     image_view,
     images_view,
@@ -20,6 +19,7 @@ from shoal.api.glance.views import (
     member_view,
     members_view,
 )
+from shoal.services.image.records import ImageRecord, Location, MemberRecord
 
 from ._glance_images import BASE_TIME, active_image, image_id, make_image
 

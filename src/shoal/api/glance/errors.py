@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Final
 
 from shoal.api._errors import ApiError
+from shoal.services.image.errors import ImageConflict
 
 __all__ = ["PATCH_MEDIA_TYPES", "ImageConflict", "LimitExceeded", "UnsupportedPatch"]
 
@@ -25,13 +26,6 @@ PATCH_MEDIA_TYPES: Final = (
     "application/openstack-images-v2.0-json-patch",
     "application/openstack-images-v2.1-json-patch",
 )
-
-
-class ImageConflict(ApiError):
-    """409: the request is valid but conflicts with the image's current state."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(409, message)
 
 
 class LimitExceeded(ApiError):

@@ -15,8 +15,8 @@ from typing import Any
 from shoal.api._errors import BadRequest
 from shoal.api.glance.errors import LimitExceeded
 from shoal.api.glance.options import ImageApiOptions, quota_exceeded
-from shoal.api.glance.records import MEMBER_STATUSES, ImageRecord, MemberRecord
 from shoal.errors import PermissionDenied
+from shoal.services.image.records import MEMBER_STATUSES, ImageRecord, MemberRecord
 
 __all__ = [
     "MEMBER_ID_LENGTH_MAX",

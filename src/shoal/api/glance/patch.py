@@ -53,8 +53,8 @@ from shoal.api.glance.errors import (
     UnsupportedPatch,
 )
 from shoal.api.glance.options import ImageApiOptions, quota_exceeded
-from shoal.api.glance.records import ImageRecord, Location
 from shoal.errors import PermissionDenied
+from shoal.services.image.records import ImageRecord, Location
 
 __all__ = [
     "PatchOperation",

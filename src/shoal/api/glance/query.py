@@ -46,7 +46,7 @@ from typing import Any, Final
 
 from shoal.api._errors import BadRequest
 from shoal.api.glance.options import ImageApiOptions
-from shoal.api.glance.records import ImageRecord, as_utc
+from shoal.services.image.records import ImageRecord, as_utc
 
 __all__ = [
     "SORT_KEYS",

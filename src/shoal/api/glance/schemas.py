@@ -37,8 +37,8 @@ from typing import Any, Final
 
 from shoal.api._errors import BadRequest
 from shoal.api.glance.options import ImageApiOptions
-from shoal.api.glance.records import IMAGE_STATUSES, INT32_MAX, MEMBER_STATUSES, VISIBILITIES
 from shoal.errors import PermissionDenied
+from shoal.services.image.records import IMAGE_STATUSES, INT32_MAX, MEMBER_STATUSES, VISIBILITIES
 
 __all__ = [
     "BASE_ATTRIBUTES",

@@ -14,8 +14,8 @@ from shoal.api._errors import BadRequest
 from shoal.api.glance import schemas
 from shoal.api.glance.errors import LimitExceeded
 from shoal.api.glance.options import ImageApiOptions, quota_exceeded
-from shoal.api.glance.records import ImageRecord
 from shoal.errors import NotFound
+from shoal.services.image.records import ImageRecord
 
 __all__ = ["add_tag", "remove_tag"]
 

@@ -19,8 +19,8 @@ from datetime import datetime
 from typing import Any, Final
 
 from shoal.api.glance.options import ImageApiOptions
-from shoal.api.glance.records import ImageRecord, MemberRecord, as_utc
 from shoal.api.glance.schemas import HIDDEN_PROPERTIES
+from shoal.services.image.records import ImageRecord, MemberRecord, as_utc
 
 __all__ = [
     "IMAGES_PATH",

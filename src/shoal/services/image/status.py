@@ -35,10 +35,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from shoal.api._errors import BadRequest
-from shoal.api.glance.errors import ImageConflict
-from shoal.api.glance.records import IMAGE_STATUSES, ImageRecord
-from shoal.errors import PermissionDenied
+from shoal.errors import InvalidArgument, PermissionDenied
+from shoal.services.image.errors import ImageConflict
+from shoal.services.image.records import IMAGE_STATUSES, ImageRecord
 
 __all__ = [
     "TRANSITIONS",
@@ -80,7 +79,7 @@ def check_transition(image: ImageRecord, target: str) -> None:
 
     Raises:
         ImageConflict: ``image.status`` → ``target`` is not a transition (409).
-        BadRequest: the image would get data without ``disk_format`` or
+        InvalidArgument: the image would get data without ``disk_format`` or
             ``container_format`` set (400).
     """
     if not can_transition(image.status, target):
@@ -92,7 +91,7 @@ def check_transition(image: ImageRecord, target: str) -> None:
                    if not getattr(image, name)]
         if missing:
             noun = "Property" if len(missing) == 1 else "Properties"
-            raise BadRequest(f"{noun} {', '.join(missing)} must be set prior to saving data.")
+            raise InvalidArgument(f"{noun} {', '.join(missing)} must be set prior to saving data.")
 
 
 def check_upload(image: ImageRecord) -> None:
@@ -101,7 +100,7 @@ def check_upload(image: ImageRecord) -> None:
     Raises:
         ImageConflict: the image is not queued (409, e.g. "Image status transition
             from active to saving is not allowed.").
-        BadRequest: ``disk_format`` or ``container_format`` is unset (400).
+        InvalidArgument: ``disk_format`` or ``container_format`` is unset (400).
     """
     check_transition(image, "saving")
 
