@@ -590,6 +590,6 @@ def test_errors_are_api_errors_with_statuses() -> None:
               (UnsupportedPatch("text/plain"), 415)]
     for error, status in errors:
         assert isinstance(error, ShoalError)
-        assert isinstance(error, ApiError) or isinstance(error, ImageConflict)
+        assert isinstance(error, (ApiError, ImageConflict))
         assert error.http_status == status
         assert error.safe

@@ -6,9 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shoal.api import BadRequest
 from shoal.api.glance.errors import ImageConflict
-from shoal.errors import PermissionDenied
+from shoal.errors import InvalidArgument, PermissionDenied
 from shoal.services.image import status
 from shoal.services.image.records import IMAGE_STATUSES
 
@@ -55,9 +54,9 @@ def test_upload_only_to_a_queued_image() -> None:
 
 
 def test_upload_needs_the_formats() -> None:
-    with pytest.raises(BadRequest, match="Properties disk_format, container_format must be"):
+    with pytest.raises(InvalidArgument, match="Properties disk_format, container_format must be"):
         status.check_upload(make_image())
-    with pytest.raises(BadRequest, match="Property disk_format must be set"):
+    with pytest.raises(InvalidArgument, match="Property disk_format must be set"):
         status.check_upload(make_image(container_format="bare"))
 
 
