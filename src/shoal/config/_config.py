@@ -66,6 +66,16 @@ class ShoalConfig:
         return _view(_sections.GlanceSection, self._service_section("DEFAULT", "glance"))
 
     @property
+    def image_format(self) -> _sections.ImageFormatSection:
+        """Glance's ``[image_format]`` (disk and container formats)."""
+        return _view(_sections.ImageFormatSection, self._section("image_format"))
+
+    @property
+    def image_conversion(self) -> _sections.ImageConversionSection:
+        """Glance's ``[image_conversion]``."""
+        return _view(_sections.ImageConversionSection, self._section("image_conversion"))
+
+    @property
     def cinder(self) -> _sections.CinderSection:
         """Cinder's ``[DEFAULT]`` options (backends, backup)."""
         return _view(_sections.CinderSection, self._service_section("DEFAULT", "cinder"))

@@ -79,6 +79,35 @@ _GLANCE_DEFAULT = _opts(
      "Show all image locations (deprecated upstream)."),
     ("hashing_algorithm", "str", "sha512",
      "hashlib algorithm of `os_hash_value` (the multihash), e.g. sha512, sha256."),
+    ("image_size_cap", "int", 1099511627776,
+     "Largest image upload in bytes (1 TiB); larger is 413.", {"minimum": 1}),
+    ("image_property_quota", "int", 128,
+     "Most extra properties per image; negative: unlimited."),
+    ("image_tag_quota", "int", 128, "Most tags per image; negative: unlimited."),
+    ("image_location_quota", "int", 10, "Most locations per image; negative: unlimited."),
+    ("image_member_quota", "int", 128, "Most members per image; negative: unlimited."),
+    ("limit_param_default", "int", 25, "Images per page when a listing gives no limit.",
+     {"minimum": 1}),
+    ("api_limit_max", "int", 1000, "Largest page of an image listing.", {"minimum": 1}),
+)
+
+_GLANCE_FORMATS = _opts(
+    "glance", "image_format",
+    ("disk_formats", "list",
+     ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"),
+     "Disk formats an image may declare."),
+    ("container_formats", "list",
+     ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"),
+     "Container formats an image may declare."),
+)
+
+_GLANCE_CONVERSION = _opts(
+    "glance", "image_conversion",
+    ("output_format", "enum", None,
+     "Convert uploaded images (qcow2 ...) to this format with qemu-img, so that volumes "
+     "and guest disks can be copy-on-write clones; unset: store uploads as given. "
+     "(Upstream converts only in its import flow; shoal converts uploads too.)",
+     {"choices": ("raw",)}),
 )
 
 _CINDER_DEFAULT = _opts(
@@ -341,7 +370,8 @@ _KEYSTONE_AUTHTOKEN = _opts(
 
 #: Every option, in display order.
 OPTIONS: tuple[Option, ...] = (
-    *_GLANCE_STORE, *_GLANCE_DEFAULT, *_CINDER_DEFAULT, *_NOVA_OTHER[:1], *_CINDER_BACKEND,
+    *_GLANCE_STORE, *_GLANCE_DEFAULT, *_GLANCE_FORMATS, *_GLANCE_CONVERSION,
+    *_CINDER_DEFAULT, *_NOVA_OTHER[:1], *_CINDER_BACKEND,
     *_NOVA_LIBVIRT, *_NOVA_OTHER[1:], *_CEPH_CLIENT, *_SHOAL, *_KEYSTONE_AUTHTOKEN,
 )
 

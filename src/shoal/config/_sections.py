@@ -62,6 +62,28 @@ class GlanceSection:
 
     show_multiple_locations: bool
     hashing_algorithm: str
+    image_size_cap: int
+    image_property_quota: int
+    image_tag_quota: int
+    image_location_quota: int
+    image_member_quota: int
+    limit_param_default: int
+    api_limit_max: int
+
+
+@dataclass(frozen=True)
+class ImageFormatSection:
+    """Glance's ``[image_format]``."""
+
+    disk_formats: tuple[str, ...]
+    container_formats: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ImageConversionSection:
+    """Glance's ``[image_conversion]``."""
+
+    output_format: str | None
 
 
 @dataclass(frozen=True)

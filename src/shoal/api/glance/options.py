@@ -86,13 +86,24 @@ class ImageApiOptions:
     def from_config(cls, config: ShoalConfig) -> ImageApiOptions:
         """The options a loaded configuration sets; the others keep upstream's defaults.
 
-        shoal's configuration knows ``show_image_direct_url`` (``[glance_store]`` or
-        ``[DEFAULT]``), ``show_multiple_locations`` and ``hashing_algorithm``.
+        Reads ``show_image_direct_url`` (``[glance_store]`` or ``[DEFAULT]``), Glance's
+        ``[DEFAULT]`` quotas, page sizes and ``hashing_algorithm``, and
+        ``[image_format]``.
         """
+        glance = config.glance
+        formats = config.image_format
         return cls(
+            disk_formats=formats.disk_formats,
+            container_formats=formats.container_formats,
+            image_property_quota=glance.image_property_quota,
+            image_tag_quota=glance.image_tag_quota,
+            image_location_quota=glance.image_location_quota,
+            image_member_quota=glance.image_member_quota,
+            limit_param_default=glance.limit_param_default,
+            api_limit_max=glance.api_limit_max,
             show_image_direct_url=config.glance_store.show_image_direct_url,
-            show_multiple_locations=config.glance.show_multiple_locations,
-            hashing_algorithm=config.glance.hashing_algorithm,
+            show_multiple_locations=glance.show_multiple_locations,
+            hashing_algorithm=glance.hashing_algorithm,
         )
 
 
