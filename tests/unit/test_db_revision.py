@@ -14,6 +14,9 @@ from shoal.db import _migrate
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+MIGRATIONS = sorted(Path(_migrate.SCRIPT_LOCATION, "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
 def test_heads_command_prints_the_head() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "shoal.db", "heads"],
@@ -22,7 +25,8 @@ def test_heads_command_prints_the_head() -> None:
         check=True,
         cwd=REPO_ROOT,
     )
-    assert proc.stdout.split() == ["0002"]
+    assert proc.stdout.split() == [_migrate.heads()[0]]
+    assert _migrate.heads()[0] == f"{len(MIGRATIONS):04d}"
 
 
 def test_revision_numbers_the_next_migration_and_finds_no_change(
@@ -31,11 +35,13 @@ def test_revision_numbers_the_next_migration_and_finds_no_change(
     scripts = tmp_path / "migrations"
     shutil.copytree(_migrate.SCRIPT_LOCATION, scripts)
     monkeypatch.setattr(_migrate, "SCRIPT_LOCATION", str(scripts))
+    head = _migrate.heads()[0]
+    following = f"{int(head) + 1:04d}"
     path = _migrate.new_revision("add nothing")
-    assert path == scripts / "versions" / "0003_add_nothing.py"
+    assert path == scripts / "versions" / f"{following}_add_nothing.py"
     source = path.read_text()
-    assert "revision = '0003'" in source or 'revision = "0003"' in source
-    assert "down_revision = '0002'" in source or 'down_revision = "0002"' in source
+    assert f"revision = '{following}'" in source or f'revision = "{following}"' in source
+    assert f"down_revision = '{head}'" in source or f'down_revision = "{head}"' in source
     # the models equal the migrations: autogenerate finds nothing to do
     assert "op." not in source
-    assert _migrate.heads() == ("0003",)
+    assert _migrate.heads() == (following,)

@@ -17,6 +17,7 @@ __all__ = ["MODEL_MODULES", "load_metadata"]
 MODEL_MODULES: tuple[str, ...] = (
     "shoal.services.identity.models",
     "shoal.services.tasks.models",
+    "shoal.services.image.models",
 )
 
 

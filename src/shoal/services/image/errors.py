@@ -6,7 +6,7 @@ import errno
 
 from shoal.errors import ShoalError
 
-__all__ = ["ImageConflict"]
+__all__ = ["ImageConflict", "ImageGone"]
 
 
 class ImageConflict(ShoalError):
@@ -14,4 +14,12 @@ class ImageConflict(ShoalError):
 
     errno = errno.EBUSY
     http_status = 409
+    safe = True
+
+
+class ImageGone(ShoalError):
+    """410: the image was deleted while its data was being uploaded (the data is removed)."""
+
+    errno = errno.ENOENT
+    http_status = 410
     safe = True
