@@ -32,6 +32,7 @@ from shoal.api._errors import NotAcceptable as NotAcceptable
 from shoal.api._errors import RequestTooLarge as RequestTooLarge
 from shoal.api._errors import error_body as error_body
 from shoal.api._errors import error_response as error_response
+from shoal.api._glance import image_routes as image_routes
 from shoal.api._ids import is_uuid_like as is_uuid_like
 from shoal.api._ids import uuid_or_not_found as uuid_or_not_found
 from shoal.api._keystone import IdentityTokenValidator as IdentityTokenValidator
@@ -82,6 +83,7 @@ __all__ = [
     "identity_app",
     "identity_routes",
     "image_app",
+    "image_routes",
     "is_uuid_like",
     "parse_model",
     "read_json",

@@ -54,18 +54,29 @@ from shoal.api import (
     identity_app,
     identity_routes,
     image_app,
+    image_routes,
     validator_from_config,
     volume_app,
 )
-from shoal.cluster import BackendConfig, default_data_dir, ensure_data_dir, open_session
+from shoal.api.glance.options import ImageApiOptions
+from shoal.cluster import (
+    BackendConfig,
+    Session,
+    default_data_dir,
+    ensure_data_dir,
+    open_session,
+)
+from shoal.cluster.backend import entity_name
 from shoal.cluster.datadir import ADMIN_ENTITY
 from shoal.config import ShoalConfig
 from shoal.db import Database, default_url
 from shoal.deploy._clients import Login, clouds_yaml, openrc
 from shoal.deploy._files import write_private
-from shoal.deploy._provision import ProvisionReport, provision_cluster
+from shoal.deploy._provision import ProvisionReport, keyring_path, provision_cluster
 from shoal.services.identity import IdentityService, bootstrap, generate_password
-from shoal.services.tasks import RecoveryReport, TaskRunner
+from shoal.services.image import ImageService, ImageServiceOptions
+from shoal.services.image.store import RbdStore
+from shoal.services.tasks import RecoveryReport, TaskRunner, owner_gone
 
 __all__ = ["SERVICES", "Deployment", "Endpoints", "UpOptions", "prepare"]
 
@@ -129,6 +140,8 @@ class Deployment:
     provision: ProvisionReport
     tasks: TaskRunner
     recovery: RecoveryReport
+    images: ImageService
+    glance_session: Session
     host: str
     ports: dict[str, int]
     _urls: dict[str, str]
@@ -162,7 +175,9 @@ class Deployment:
                                              *identity_admin_routes(self.identity)],
                                      validator=IdentityTokenValidator(self.identity),
                                      settings=settings),
-            "image": image_app(validator=validator, settings=settings),
+            "image": image_app(routes=image_routes(self.images,
+                                                   ImageApiOptions.from_config(self.config)),
+                               validator=validator, settings=settings),
             "volume": volume_app(validator=validator, settings=settings),
             "compute": compute_app(validator=validator, settings=settings),
         }
@@ -209,6 +224,7 @@ class Deployment:
     def close(self) -> None:
         """Stop the task runner; release the database and the data directory lock."""
         self.tasks.shutdown(wait_s=TASK_SHUTDOWN_WAIT_S)
+        self.glance_session.shutdown()
         self.db.dispose()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
@@ -292,16 +308,55 @@ def _passwords(cfg: ShoalConfig, data_dir: Path) -> tuple[str, str]:
     return admin, demo
 
 
-def _provision(cfg: ShoalConfig, data_dir: Path) -> ProvisionReport:
+def _backend(cfg: ShoalConfig, data_dir: Path, ceph_conf: str | None = None
+             ) -> BackendConfig:
+    """The cluster as ``client.admin``: the data directory's, or Ceph's (``ceph_conf``,
+    else ``[shoal] ceph_conf``)."""
     shoal = cfg.shoal
     if shoal.backend == "ceph":
-        backend = BackendConfig(backend="ceph", ceph_conf=Path(shoal.ceph_conf),
-                                name=ADMIN_ENTITY)
-    else:
-        ensure_data_dir(data_dir)
-        backend = BackendConfig(backend="embedded", data_dir=data_dir, name=ADMIN_ENTITY)
-    with open_session(backend) as session:
+        return BackendConfig(backend="ceph", ceph_conf=Path(ceph_conf or shoal.ceph_conf),
+                             name=ADMIN_ENTITY)
+    ensure_data_dir(data_dir)
+    return BackendConfig(backend="embedded", data_dir=data_dir, name=ADMIN_ENTITY)
+
+
+def _provision(cfg: ShoalConfig, data_dir: Path) -> ProvisionReport:
+    with open_session(_backend(cfg, data_dir)) as session:
         return provision_cluster(session, data_dir)
+
+
+def _service_session(cfg: ShoalConfig, data_dir: Path, user: str | None,
+                     ceph_conf: str) -> Session:
+    """A session as a service's cephx user (``rbd_store_user`` ...; None: client.admin),
+    with the keyring ``shoal up`` wrote into the data directory when there is one."""
+    entity = ADMIN_ENTITY if not user else entity_name(user)
+    keyring = keyring_path(data_dir, entity)
+    backend = _backend(cfg, data_dir, ceph_conf or None)
+    return open_session(backend, entity, keyring if keyring.exists() else None)
+
+
+def _image_service(cfg: ShoalConfig, data_dir: Path, db: Database, tasks: TaskRunner
+                   ) -> tuple[ImageService, Session]:
+    store_cfg = cfg.glance_store
+    session = _service_session(cfg, data_dir, store_cfg.rbd_store_user,
+                               store_cfg.rbd_store_ceph_conf)
+    try:
+        store = RbdStore(session, pool=store_cfg.rbd_store_pool,
+                         chunk_size_mib=store_cfg.rbd_store_chunk_size,
+                         thin_provisioning=store_cfg.rbd_thin_provisioning,
+                         image_size_max=cfg.glance.image_size_cap)
+        spool = data_dir / "image-spool"
+        spool.mkdir(mode=0o700, exist_ok=True)
+        options = ImageServiceOptions(
+            spool_dir=spool, convert_to=cfg.image_conversion.output_format,
+            image_size_cap=cfg.glance.image_size_cap,
+            hashing_algorithm=cfg.glance.hashing_algorithm)
+        images = ImageService(db, store, options, owner=tasks.owner, owner_gone=owner_gone)
+        images.recover_uploads()
+    except BaseException:
+        session.shutdown()
+        raise
+    return images, session
 
 
 @contextlib.contextmanager
@@ -351,6 +406,7 @@ def prepare(opts: UpOptions) -> Deployment:
             tasks = TaskRunner(db)
             # Services register their long operations here before recovery (none yet).
             recovery = tasks.recover()
+            images, glance_session = _image_service(cfg, data_dir, db, tasks)
         except BaseException:
             db.dispose()
             raise
@@ -359,6 +415,7 @@ def prepare(opts: UpOptions) -> Deployment:
             data_dir=data_dir, config=cfg, config_written=written, db=db, identity=identity,
             admin=Login(shoal.admin_user, admin_pw, shoal.admin_project),
             demo=Login(shoal.demo_user, demo_pw, shoal.demo_project),
-            provision=report, tasks=tasks, recovery=recovery, host=opts.host or shoal.host,
+            provision=report, tasks=tasks, recovery=recovery, images=images,
+            glance_session=glance_session, host=opts.host or shoal.host,
             ports=ports, _urls=urls, _lock_fd=fd)
         return deployment

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from shoal.services.tasks._context import PROGRESS_WRITE_INTERVAL_S as PROGRESS_WRITE_INTERVAL_S
 from shoal.services.tasks._context import TaskContext as TaskContext
+from shoal.services.tasks._owner import owner_gone as owner_gone
 from shoal.services.tasks._runner import DEFAULT_LEASE_S as DEFAULT_LEASE_S
 from shoal.services.tasks._runner import DEFAULT_MAX_ATTEMPTS as DEFAULT_MAX_ATTEMPTS
 from shoal.services.tasks._runner import DEFAULT_POLL_S as DEFAULT_POLL_S
@@ -70,4 +71,5 @@ __all__ = [
     "TaskInterrupted",
     "TaskRunner",
     "TaskState",
+    "owner_gone",
 ]

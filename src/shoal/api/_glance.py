@@ -1,0 +1,339 @@
+"""Glance v2 image routes over :class:`shoal.services.image.ImageService`.
+
+Mounted under ``/image/v2`` by :func:`shoal.api.image_app`. Policy is Glance's default
+(secure RBAC): anyone may read the images visible to their project; members of the
+owning project (and admins) change, upload and delete them; ``reader`` may only read;
+publicizing is for admins (enforced by the create and patch rules). An image the caller
+cannot see is 404, one it may see but not change is 403.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from shoal import errors
+from shoal.api._body import read_json, read_json_object
+from shoal.api._context import RequestContext, request_context, require_role
+from shoal.api._glance_data import parse_range, stream_reader, upload_stream
+from shoal.api.glance import members as member_rules
+from shoal.api.glance import schemas, tags, views
+from shoal.api.glance.create import parse_create
+from shoal.api.glance.options import ImageApiOptions
+from shoal.api.glance.patch import patch_image
+from shoal.api.glance.query import apply_query, is_visible, parse_query
+from shoal.services.image import ImageRecord, ImageService, MemberRecord, status
+
+__all__ = ["image_routes"]
+
+_OCTET = "application/octet-stream"
+
+
+def _json(body: Any, status_code: int = 200, headers: dict[str, str] | None = None
+          ) -> JSONResponse:
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+class _Images:
+    """The handlers (one instance per app)."""
+
+    def __init__(self, service: ImageService, options: ImageApiOptions) -> None:
+        self.service = service
+        self.options = options
+
+    # --- helpers --------------------------------------------------------------------------
+
+    async def _visible(self, context: RequestContext, image_id: str) -> ImageRecord:
+        """The image if the caller may see it, else 404 (as if it did not exist)."""
+        record = await run_in_threadpool(self.service.get, image_id)
+        membership = None
+        if not context.is_admin and record.visibility == "shared":
+            memberships = await run_in_threadpool(self.service.memberships, context.project_id)
+            membership = memberships.get(record.id)
+        if not is_visible(record, project_id=context.project_id, is_admin=context.is_admin,
+                          membership=membership):
+            raise errors.NotFound(f"No image found with ID {image_id}")
+        return record
+
+    @staticmethod
+    def _may_change(context: RequestContext, what: str) -> Callable[[ImageRecord], None]:
+        def check(record: ImageRecord) -> None:
+            require_role(context, "member")
+            if not context.is_admin and record.owner != context.project_id:
+                raise errors.PermissionDenied(f"You are not permitted to {what} image "
+                                              f"{record.id}.")
+        return check
+
+    def _view(self, record: ImageRecord, context: RequestContext) -> dict[str, Any]:
+        return views.image_view(record, self.options, is_admin=context.is_admin)
+
+    # --- schemas --------------------------------------------------------------------------
+
+    async def schema_image(self, request: Request) -> Response:
+        return _json(schemas.image_schema(self.options))
+
+    async def schema_images(self, request: Request) -> Response:
+        return _json(schemas.images_schema(self.options))
+
+    async def schema_member(self, request: Request) -> Response:
+        return _json(schemas.member_schema())
+
+    async def schema_members(self, request: Request) -> Response:
+        return _json(schemas.members_schema())
+
+    # --- images -----------------------------------------------------------------------------
+
+    async def create(self, request: Request) -> Response:
+        context = await request_context(request)
+        require_role(context, "member")
+        body = await read_json(request)
+        new = parse_create(body, self.options, project_id=context.project_id,
+                           is_admin=context.is_admin)
+        image_id = new.id or str(uuid.uuid4())
+        record = await run_in_threadpool(
+            self.service.create, new.to_record(image_id, self.service.clock()))
+        return _json(self._view(record, context), 201,
+                     {"Location": str(request.url).rstrip("/") + f"/{record.id}"})
+
+    async def index(self, request: Request) -> Response:
+        context = await request_context(request)
+        params = list(request.query_params.multi_items())
+        query = parse_query(params, self.options)
+        records = await run_in_threadpool(self.service.all)
+        memberships = await run_in_threadpool(self.service.memberships, context.project_id)
+        page, next_marker = apply_query(records, query, project_id=context.project_id,
+                                        is_admin=context.is_admin, memberships=memberships)
+        return _json(views.images_view(page, self.options, params=params,
+                                       next_marker=next_marker, is_admin=context.is_admin))
+
+    async def show(self, request: Request) -> Response:
+        context = await request_context(request)
+        record = await self._visible(context, request.path_params["image_id"])
+        return _json(self._view(record, context))
+
+    async def update(self, request: Request) -> Response:
+        context = await request_context(request)
+        record = await self._visible(context, request.path_params["image_id"])
+        body = await read_json(request)
+        content_type = request.headers.get("content-type")
+        check = self._may_change(context, "modify")
+        removed: list[str] = []
+
+        def change(current: ImageRecord) -> ImageRecord | None:
+            check(current)
+            result = patch_image(current, body, content_type, self.options,
+                                 is_admin=context.is_admin)
+            removed.extend(loc.url for loc in result.locations_removed)
+            return None if result.is_noop else result.image
+
+        check(record)
+        updated = await run_in_threadpool(self.service.update, record.id, change)
+        return _json(self._view(updated, context))
+
+    async def delete(self, request: Request) -> Response:
+        context = await request_context(request)
+        record = await self._visible(context, request.path_params["image_id"])
+        check = self._may_change(context, "delete")
+
+        def allowed(current: ImageRecord) -> None:
+            check(current)
+            if current.protected:
+                raise errors.PermissionDenied(
+                    f"Image {current.id} is protected and cannot be deleted: unset "
+                    f"'protected' first.")
+
+        await run_in_threadpool(self.service.delete, record.id, allowed)
+        return Response(status_code=204)
+
+    async def deactivate(self, request: Request) -> Response:
+        return await self._set_active(request, status.deactivate)
+
+    async def reactivate(self, request: Request) -> Response:
+        return await self._set_active(request, status.reactivate)
+
+    async def _set_active(self, request: Request,
+                          rule: Callable[..., str | None]) -> Response:
+        context = await request_context(request)
+        record = await self._visible(context, request.path_params["image_id"])
+        require_role(context, "member")
+
+        def change(current: ImageRecord) -> ImageRecord | None:
+            target = rule(current, project_id=context.project_id, is_admin=context.is_admin)
+            return None if target is None else _with_status(current, target)
+
+        await run_in_threadpool(self.service.update, record.id, change)
+        return Response(status_code=204)
+
+    # --- data -------------------------------------------------------------------------------
+
+    async def upload(self, request: Request) -> Response:
+        context = await request_context(request)
+        record = await self._visible(context, request.path_params["image_id"])
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != _OCTET:
+            raise _UnsupportedMedia()
+        declared = request.headers.get("content-length")
+        size = int(declared) if declared and declared.isdigit() and int(declared) else None
+        check = self._may_change(context, "upload data to")
+
+        def write(pieces: Iterator[bytes]) -> ImageRecord:
+            return self.service.upload(record.id, pieces, size, check)
+
+        await upload_stream(request, write)
+        return Response(status_code=204)
+
+    async def download(self, request: Request) -> Response:
+        context = await request_context(request)
+        record = await self._visible(context, request.path_params["image_id"])
+        if not status.check_download(record, is_admin=context.is_admin):
+            return Response(status_code=204)
+        size = record.size or 0
+        wanted = parse_range(request.headers.get("range"), size) if size else None
+        offset, length = wanted if wanted is not None else (0, None)
+        reader, total = await run_in_threadpool(self.service.open_data, record, offset, length)
+        headers = {"Content-Type": _OCTET, "Content-Length": str(reader.length)}
+        code = 200
+        if wanted is not None:
+            code = 206
+            headers["Content-Range"] = f"bytes {offset}-{offset + reader.length - 1}/{total}"
+        elif record.checksum:
+            headers["Content-MD5"] = record.checksum
+        return StreamingResponse(stream_reader(reader, reader.close), status_code=code,
+                                 headers=headers, media_type=_OCTET)
+
+    # --- tags -------------------------------------------------------------------------------
+
+    async def add_tag(self, request: Request) -> Response:
+        return await self._tag(request, lambda rec, tag: tags.add_tag(rec, tag, self.options))
+
+    async def delete_tag(self, request: Request) -> Response:
+        return await self._tag(request, tags.remove_tag)
+
+    async def _tag(self, request: Request,
+                   rule: Callable[[ImageRecord, str], ImageRecord]) -> Response:
+        context = await request_context(request)
+        record = await self._visible(context, request.path_params["image_id"])
+        check = self._may_change(context, "modify")
+        tag = request.path_params["tag"]
+
+        def change(current: ImageRecord) -> ImageRecord | None:
+            check(current)
+            return rule(current, tag)
+
+        check(record)
+        await run_in_threadpool(self.service.update, record.id, change)
+        return Response(status_code=204)
+
+    # --- members ----------------------------------------------------------------------------
+
+    async def list_members(self, request: Request) -> Response:
+        context = await request_context(request)
+        record = await self._visible(context, request.path_params["image_id"])
+        if record.visibility != "shared":
+            raise errors.PermissionDenied(
+                f"Only shared images have members (image {record.id} is "
+                f"{record.visibility}).")
+        found = await run_in_threadpool(self.service.members, record.id)
+        shown = member_rules.visible_members(record, found, project_id=context.project_id,
+                                             is_admin=context.is_admin)
+        return _json(views.members_view(shown))
+
+    async def show_member(self, request: Request) -> Response:
+        context = await request_context(request)
+        record = await self._visible(context, request.path_params["image_id"])
+        member_id = request.path_params["member_id"]
+        found = await run_in_threadpool(self.service.members, record.id)
+        shown = member_rules.visible_members(record, found, project_id=context.project_id,
+                                             is_admin=context.is_admin)
+        for member in shown:
+            if member.member_id == member_id:
+                return _json(views.member_view(member))
+        raise errors.NotFound(f"{member_id} is not a member of image {record.id}.")
+
+    async def add_member(self, request: Request) -> Response:
+        context = await request_context(request)
+        record = await self._visible(context, request.path_params["image_id"])
+        require_role(context, "member")
+        member_id = member_rules.parse_member_create(await read_json(request))
+
+        def check(current: ImageRecord, count: int) -> None:
+            member_rules.check_add_member(current, project_id=context.project_id,
+                                          is_admin=context.is_admin, member_count=count,
+                                          options=self.options)
+
+        added = await run_in_threadpool(self.service.add_member, record.id, member_id, check)
+        return _json(views.member_view(added))
+
+    async def update_member(self, request: Request) -> Response:
+        context = await request_context(request)
+        record = await self._visible(context, request.path_params["image_id"])
+        member_id = request.path_params["member_id"]
+        new_status = member_rules.parse_member_update(await read_json_object(request))
+
+        def check(current: ImageRecord, member: MemberRecord) -> None:
+            member_rules.check_update_member(current, member.member_id,
+                                             project_id=context.project_id,
+                                             is_admin=context.is_admin)
+
+        updated = await run_in_threadpool(self.service.update_member, record.id, member_id,
+                                          new_status, check)
+        return _json(views.member_view(updated))
+
+    async def delete_member(self, request: Request) -> Response:
+        context = await request_context(request)
+        record = await self._visible(context, request.path_params["image_id"])
+        member_id = request.path_params["member_id"]
+
+        def check(current: ImageRecord, member: MemberRecord) -> None:
+            member_rules.check_delete_member(current, project_id=context.project_id,
+                                             is_admin=context.is_admin)
+
+        await run_in_threadpool(self.service.delete_member, record.id, member_id, check)
+        return Response(status_code=204)
+
+
+class _UnsupportedMedia(errors.ShoalError):
+    http_status = 415
+    safe = True
+
+    def __init__(self) -> None:
+        super().__init__("Image data must be sent as application/octet-stream.")
+
+
+def _with_status(record: ImageRecord, target: str) -> ImageRecord:
+    return replace(record, status=target)
+
+
+def image_routes(service: ImageService, options: ImageApiOptions) -> list[BaseRoute]:
+    """Routes under ``/image/v2`` for :func:`shoal.api.image_app`."""
+    h = _Images(service, options)
+    image = "/images/{image_id}"
+    return [
+        Route("/schemas/image", h.schema_image, methods=["GET"]),
+        Route("/schemas/images", h.schema_images, methods=["GET"]),
+        Route("/schemas/member", h.schema_member, methods=["GET"]),
+        Route("/schemas/members", h.schema_members, methods=["GET"]),
+        Route("/images", h.index, methods=["GET"]),
+        Route("/images", h.create, methods=["POST"]),
+        Route(image, h.show, methods=["GET"]),
+        Route(image, h.update, methods=["PATCH"]),
+        Route(image, h.delete, methods=["DELETE"]),
+        Route(image + "/file", h.upload, methods=["PUT"]),
+        Route(image + "/file", h.download, methods=["GET"]),
+        Route(image + "/actions/deactivate", h.deactivate, methods=["POST"]),
+        Route(image + "/actions/reactivate", h.reactivate, methods=["POST"]),
+        Route(image + "/tags/{tag}", h.add_tag, methods=["PUT"]),
+        Route(image + "/tags/{tag}", h.delete_tag, methods=["DELETE"]),
+        Route(image + "/members", h.list_members, methods=["GET"]),
+        Route(image + "/members", h.add_member, methods=["POST"]),
+        Route(image + "/members/{member_id}", h.show_member, methods=["GET"]),
+        Route(image + "/members/{member_id}", h.update_member, methods=["PUT"]),
+        Route(image + "/members/{member_id}", h.delete_member, methods=["DELETE"]),
+    ]
