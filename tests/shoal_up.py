@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import subprocess
 import threading
@@ -122,6 +123,24 @@ class ShoalUp:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+def token(up: ShoalUp, cloud: str = "shoal") -> str:
+    """A token of ``cloud``'s user, issued by the real CLI."""
+    result = openstack(up, "token", "issue", "-f", "value", "-c", "id", cloud=cloud)
+    if result.returncode != 0:
+        pytest.fail(f"openstack token issue failed: {result.stderr}")
+    return result.stdout.strip()
+
+
+def openrc_env(up: ShoalUp) -> dict[str, str]:
+    """The ``OS_*`` variables ``up``'s openrc exports (for glance/cinder/nova clients)."""
+    env: dict[str, str] = {}
+    for line in (up.data_dir / "openrc").read_text().splitlines():
+        if line.startswith("export "):
+            name, _, value = line[len("export "):].partition("=")
+            env[name] = shlex.split(value)[0] if value else ""
+    return env
 
 
 def clients_bin() -> Path:

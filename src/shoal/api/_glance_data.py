@@ -89,14 +89,17 @@ async def upload_stream(request: Request, write: Callable[[Iterator[bytes]], T])
                 "the client disconnected before sending all the image data"))
 
     result: list[T] = []
-
-    async def writer() -> None:
-        result.append(await anyio.to_thread.run_sync(run))
+    failure: list[BaseException] = []
 
     async with anyio.create_task_group() as group:
         group.start_soon(produce)
-        await writer()
+        try:
+            result.append(await anyio.to_thread.run_sync(run))
+        except Exception as exc:  # re-raised below, not wrapped in an ExceptionGroup
+            failure.append(exc)
         group.cancel_scope.cancel()
+    if failure:
+        raise failure[0]
     return result[0]
 
 
