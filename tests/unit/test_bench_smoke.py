@@ -47,3 +47,11 @@ def test_bench_up_tiny(tmp_path: Path) -> None:
     out = bench_up.run(rounds=1, base=tmp_path)
     assert set(out) == {"bare_s", "first_s", "again_s", "first_ratio", "again_ratio"}
     assert all(v > 0 for v in out.values())
+
+
+def test_bench_image_tiny(tmp_path: Path) -> None:
+    from bench import bench_image
+
+    out = bench_image.run(mib=4, base=tmp_path)
+    assert out["upload_ratio"] > 0 and out["download_ratio"] > 0
+    assert out["api_upload_s"] > 0 and out["api_download_s"] > 0

@@ -33,6 +33,7 @@ from shoal.objstore import IoCtx
 from shoal.rbd import FEATURE_LAYERING, FEATURES_DEFAULT, parse_features
 from shoal.rbd.backend import RbdLib, rbd_lib_for
 from shoal.services.image.store._chunks import ZeroTest, rechunk
+from shoal.services.image.store._digest import BackgroundDigests
 from shoal.services.image.store._errors import (
     Duplicate,
     ImageTooLarge,
@@ -246,8 +247,10 @@ class RbdStore:
                 raise Duplicate(f"image {image_id} is already stored in pool "
                                 f"'{self.pool}'") from None
             try:
-                with lib.Image(ioctx, image_id, entity=self._session.entity) as img:
-                    written = self._write_all(img, data, size, (md5, multihash), on_progress)
+                with lib.Image(ioctx, image_id, entity=self._session.entity) as img, \
+                        BackgroundDigests((md5, multihash)) as digests:
+                    written = self._write_all(img, data, size, digests, on_progress)
+                    digests.finish()
                     img.create_snap(SNAPSHOT_NAME)
                     img.protect_snap(SNAPSHOT_NAME)
             except BaseException:
@@ -262,7 +265,7 @@ class RbdStore:
         img: Any,
         data: Iterable[bytes],
         size: int | None,
-        digests: tuple[Any, Any],
+        digests: BackgroundDigests,
         on_progress: ProgressCallback | None,
     ) -> int:
         """Write ``data`` from offset 0; return the bytes written (see :meth:`add`)."""
@@ -274,8 +277,7 @@ class RbdStore:
             end = offset + len(chunk)
             if size is not None and end > size:
                 raise SizeMismatch(f"image data exceeds the declared size of {size} bytes")
-            for digest in digests:
-                digest.update(chunk)
+            digests.update(bytes(chunk))
             if size is None and end > capacity:
                 if end > self.image_size_max:
                     raise ImageTooLarge("the image data passes the largest image accepted "
