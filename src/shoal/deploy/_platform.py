@@ -278,8 +278,10 @@ def _load(opts: UpOptions, data_dir: Path) -> tuple[ShoalConfig, Path | None]:
     file, directory, write = _locate_config(opts, data_dir)
     written = None
     if write and file is not None:
-        written = shoal_config.write_default(
-            file, ceph_conf=str(data_dir / "ceph.conf"))
+        backend = opts.backend or os.environ.get(shoal_config.ENV_OVERRIDES["backend"])
+        # embedded: the services read the data directory's ceph.conf; Ceph: the guide's
+        ceph_conf = "/etc/ceph/ceph.conf" if backend == "ceph" else str(data_dir / "ceph.conf")
+        written = shoal_config.write_default(file, ceph_conf=ceph_conf)
     environ = dict(os.environ)
     if opts.backend is not None:
         environ[shoal_config.ENV_OVERRIDES["backend"]] = opts.backend
