@@ -277,3 +277,61 @@ def test_qcow2_is_converted_when_configured_and_direct_url_hidden(tmp_path: Path
         out = tmp_path / "out.raw"
         _ok(openstack(up, "image", "save", "--file", str(out), "converted"))
         assert out.read_bytes() == content
+
+
+# --- listing, sharing, tags, deactivation through the clients -----------------------------
+
+
+def test_listing_filters_paging_and_sorting(up: ShoalUp) -> None:
+    auth = token(up)
+    ids = [_create(up, auth, f"page-{n}") for n in range(5)]
+    base = up.urls["image"] + "/v2/images"
+    headers = {"X-Auth-Token": auth}
+    seen: list[str] = []
+    names = ",".join(f"page-{n}" for n in range(5))
+    url: str | None = f"{base}?limit=2&sort_key=name&sort_dir=asc&name=in:{names}"
+    while url:
+        page = httpx.get(url, headers=headers).json()
+        assert len(page["images"]) <= 2
+        seen += [image["name"] for image in page["images"]]
+        url = up.urls["image"] + page["next"] if "next" in page else None
+    assert seen == [f"page-{n}" for n in range(5)]
+    chosen = httpx.get(f"{base}?id=in:{ids[1]},{ids[3]}", headers=headers).json()["images"]
+    assert sorted(image["id"] for image in chosen) == sorted([ids[1], ids[3]])
+    listed = json.loads(_ok(openstack(up, "image", "list", "--name", "page-2", "-f", "json")))
+    assert [row["ID"] for row in listed] == [ids[2]]
+    bad = httpx.get(f"{base}?limit=-1", headers=headers)
+    assert bad.status_code == 400
+
+
+def test_sharing_an_image_with_another_project(up: ShoalUp) -> None:
+    _ok(openstack(up, "image", "create", "--shared", "--disk-format", "raw",
+                  "--container-format", "bare", "to-share"))
+    image_id = str(_show(up, "to-share")["id"])
+    demo_project = json.loads(_ok(openstack(up, "project", "show", "demo", "-f", "json")))["id"]
+    assert openstack(up, "image", "show", image_id, cloud="shoal-demo").returncode != 0
+    _ok(openstack(up, "image", "add", "project", image_id, demo_project))
+    pending = json.loads(_ok(openstack(up, "image", "list", "--member-status", "pending",
+                                       "-f", "json", cloud="shoal-demo")))
+    assert image_id in [row["ID"] for row in pending]
+    _ok(openstack(up, "image", "set", "--accept", image_id, cloud="shoal-demo"))
+    mine = json.loads(_ok(openstack(up, "image", "list", "-f", "json", cloud="shoal-demo")))
+    assert image_id in [row["ID"] for row in mine]
+    members = json.loads(_ok(openstack(up, "image", "member", "list", image_id, "-f", "json")))
+    assert [(m["Member ID"], m["Status"]) for m in members] == [(demo_project, "accepted")]
+
+
+def test_tags_and_deactivation(up: ShoalUp, raw_file: Path, tmp_path: Path) -> None:
+    _ok(openstack(up, "image", "create", "--file", str(raw_file), "--disk-format", "raw",
+                  "--container-format", "bare", "--public", "--tag", "golden", "tagged"))
+    _ok(openstack(up, "image", "set", "--tag", "centos", "tagged"))
+    assert sorted(_show(up, "tagged")["tags"]) == ["centos", "golden"]  # type: ignore[arg-type]
+    _ok(openstack(up, "image", "unset", "--tag", "golden", "tagged"))
+    assert _show(up, "tagged")["tags"] == ["centos"]
+    _ok(openstack(up, "image", "set", "--deactivate", "tagged"))
+    assert _show(up, "tagged")["status"] == "deactivated"
+    refused = openstack(up, "image", "save", "--file", str(tmp_path / "x"), "tagged",
+                        cloud="shoal-demo")
+    assert refused.returncode != 0
+    _ok(openstack(up, "image", "set", "--activate", "tagged"))
+    assert _show(up, "tagged")["status"] == "active"
