@@ -366,8 +366,13 @@ class TempestRun:
         skipped = self.ids("skipped")
         if skipped:
             lines.append("skipped:")
-            lines += [f"  {i}: {self.outcomes[i].detail.strip().splitlines()[-1:]}"
-                      for i in skipped]
+            for test_id in skipped:
+                reason = self.outcomes[test_id].detail.strip().splitlines()
+                lines.append(f"  {test_id}: {reason[-1] if reason else '(no reason)'}")
+        passed = self.ids("passed")
+        if passed:
+            lines.append("passed:")
+            lines += [f"  {i}" for i in passed]
         if tracebacks:
             for test_id in failed:
                 lines += ["", f"==== {test_id}", self.outcomes[test_id].detail.rstrip()]

@@ -82,6 +82,8 @@ def test_unreported_tests_take_their_class_fixtures_outcome() -> None:
     report = run.report()
     assert report.startswith("tempest: 1 passed, 4 failed, 1 skipped in 3 s")
     assert f"==== {CLS}.test_b\nTraceback: b" in report
+    assert "  tempest.api.image.v2.test_x.Skipped.test_c: no import\n" in report
+    assert f"passed:\n  {CLS}.test_a\n" in report
     assert TempestRun().pass_rate() == 0.0
 
 
