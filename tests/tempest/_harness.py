@@ -267,12 +267,10 @@ def tempest_config(identity_url: str, workspace: Path, accounts_file: Path
             "create_isolated_networks": False,
         },
         "identity": {
-            "uri_v3": identity_url.rstrip("/") + "/v3",
-            "auth_version": "v3",
+            "uri_v3": identity_url.rstrip("/") + "/v3",  # auth_version: v3 by default
             "region": REGION,
             "v3_endpoint_type": "public",
         },
-        "identity-feature-enabled": {"api_v2": False},
         "service_available": {
             "glance": True, "cinder": False, "nova": False, "neutron": False,
             "swift": False, "horizon": False,
@@ -288,8 +286,9 @@ def tempest_config(identity_url: str, workspace: Path, accounts_file: Path
             "http_qcow2_image": "",
             "build_timeout": 60,
         },
+        # (api_v2 is True by default; import_image and os_glance_reserved are deprecated
+        # but still read)
         "image-feature-enabled": {
-            "api_v2": True,
             "import_image": False,            # no /v2/images/{id}/import, /stage, /info
             "os_glance_reserved": True,       # os_glance* properties are refused (403)
             "manage_locations": False,        # no http store to add locations from
