@@ -8,6 +8,10 @@ JSON-ready dicts out, :class:`~shoal.errors.ShoalError` subclasses for refusals)
 - :mod:`.records`: :class:`ImageRecord`, :class:`Location`, :class:`MemberRecord`.
 - :mod:`.schemas`: the four ``/v2/schemas/...`` bodies, read-only/reserved attribute
   sets, value validation.
+- :mod:`.metadefs`: the ten ``/v2/schemas/metadefs/...`` bodies.
+- :mod:`.metadef_catalog`: ``/v2/metadefs/...``: a namespace as one stored document and
+  every change to it (resource type associations, properties, objects, tags), policy.
+- :mod:`.metadef_views`: metadefs rendered as Glance's bodies.
 - :mod:`.create`: ``POST /v2/images`` body → :class:`NewImage`.
 - :mod:`.patch`: ``PATCH /v2/images/{id}`` JSON-patch → :class:`PatchResult`.
 - :mod:`.query`: ``GET /v2/images`` query → :class:`ImageQuery`; filter, sort, page.
