@@ -32,7 +32,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shoal.api import _versions as docs
@@ -209,6 +209,7 @@ class _Service:
     served: VersionRange | None = None
     project_in_url: bool = False
     exempt: Callable[[str, str], bool] | None = None
+    redirect_slashes: bool = True
 
 
 def _json_route(paths: Sequence[str], status: int, build: Callable[[str], Any]) -> list[Route]:
@@ -264,12 +265,15 @@ def _build(
     middleware.append(translate)
     all_routes: list[BaseRoute] = [*service.documents]
     if routes:
-        all_routes.append(Mount(service.versioned_root, routes=list(routes)))
-    return Starlette(
+        inner = Router(routes=list(routes), redirect_slashes=service.redirect_slashes)
+        all_routes.append(Mount(service.versioned_root, app=inner))
+    app = Starlette(
         routes=all_routes,
         middleware=middleware,
         exception_handlers={HTTPException: http_error},
     )
+    app.router.redirect_slashes = service.redirect_slashes
+    return app
 
 
 def identity_app(
@@ -317,6 +321,7 @@ def image_app(
             *_json_route(_both("/image/versions"), 200, docs.image_versions_document),
         ],
         exempt=_glance_upload,
+        redirect_slashes=False,  # Glance: /v2/images/ is 404, not a redirect to /v2/images
     )
     return _build(service, routes, validator, settings or ApiSettings())
 

@@ -23,13 +23,15 @@ from shoal import errors
 from shoal.api._body import read_json, read_json_object
 from shoal.api._context import RequestContext, request_context, require_role
 from shoal.api._glance_data import parse_range, stream_reader, upload_stream
+from shoal.api._glance_metadefs import metadef_routes
 from shoal.api.glance import members as member_rules
 from shoal.api.glance import schemas, tags, views
 from shoal.api.glance.create import parse_create
+from shoal.api.glance.metadefs import metadefs_schema
 from shoal.api.glance.options import ImageApiOptions
 from shoal.api.glance.patch import patch_image
 from shoal.api.glance.query import apply_query, is_visible, parse_query
-from shoal.services.image import ImageRecord, ImageService, MemberRecord, status
+from shoal.services.image import ImageRecord, ImageService, MemberRecord, MetadefStore, status
 
 __all__ = ["image_routes"]
 
@@ -87,6 +89,12 @@ class _Images:
 
     async def schema_members(self, request: Request) -> Response:
         return _json(schemas.members_schema())
+
+    async def schema_metadefs(self, request: Request) -> Response:
+        body = metadefs_schema(request.path_params["name"])
+        if body is None:
+            raise errors.NotFound("The resource could not be found.")
+        return _json(body)
 
     # --- images -----------------------------------------------------------------------------
 
@@ -320,6 +328,7 @@ def image_routes(service: ImageService, options: ImageApiOptions) -> list[BaseRo
         Route("/schemas/images", h.schema_images, methods=["GET"]),
         Route("/schemas/member", h.schema_member, methods=["GET"]),
         Route("/schemas/members", h.schema_members, methods=["GET"]),
+        Route("/schemas/metadefs/{name}", h.schema_metadefs, methods=["GET"]),
         Route("/images", h.index, methods=["GET"]),
         Route("/images", h.create, methods=["POST"]),
         Route(image, h.show, methods=["GET"]),
@@ -336,4 +345,5 @@ def image_routes(service: ImageService, options: ImageApiOptions) -> list[BaseRo
         Route(image + "/members/{member_id}", h.show_member, methods=["GET"]),
         Route(image + "/members/{member_id}", h.update_member, methods=["PUT"]),
         Route(image + "/members/{member_id}", h.delete_member, methods=["DELETE"]),
+        *metadef_routes(MetadefStore(service.db)),
     ]

@@ -13,6 +13,7 @@ Records (:mod:`.records`), the status machine (:mod:`.status`), the store (:mod:
 
 from __future__ import annotations
 
+from shoal.services.image._metadefs import MetadefStore as MetadefStore
 from shoal.services.image._service import ImageService as ImageService
 from shoal.services.image._service import ImageServiceOptions as ImageServiceOptions
 from shoal.services.image.errors import ImageConflict as ImageConflict
@@ -29,4 +30,5 @@ __all__ = [
     "ImageServiceOptions",
     "Location",
     "MemberRecord",
+    "MetadefStore",
 ]

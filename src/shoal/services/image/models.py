@@ -14,7 +14,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shoal.db import Base, UTCDateTime
 
-__all__ = ["Image", "ImageLocation", "ImageMember", "ImageProperty", "ImageTag"]
+__all__ = ["Image", "ImageLocation", "ImageMember", "ImageProperty", "ImageTag",
+           "MetadefNamespace"]
 
 #: Lengths as Glance's schema: names 255, property values 65535 (Text here).
 NAME_LENGTH_MAX = 255
@@ -96,5 +97,17 @@ class ImageMember(Base):
         ForeignKey("image_images.id", ondelete="CASCADE"), index=True)
     member: Mapped[str] = mapped_column(String(255), index=True)
     status: Mapped[str] = mapped_column(String(20), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MetadefNamespace(Base):
+    """A Glance metadata-definitions namespace, kept whole as one JSON document (its
+    properties, objects, tags and resource type associations)."""
+
+    __tablename__ = "image_metadef_namespaces"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
