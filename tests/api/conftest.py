@@ -151,7 +151,8 @@ def call(app: Any, method: str, url: str, **kwargs: Any) -> httpx.Response:
         async with httpx.AsyncClient(
             transport=transport, base_url="http://shoal.test:8080"
         ) as client:
-            response = await client.request(method, url, **kwargs)
+            headers = {"Accept": "application/json", **kwargs.pop("headers", {})}
+            response = await client.request(method, url, headers=headers, **kwargs)
             await response.aread()
             return response
 

@@ -250,3 +250,26 @@ def test_every_reply_has_a_request_id() -> None:
         assert request_id.startswith("req-") and len(request_id) == 40
         ids.add(request_id)
     assert len(ids) == 4
+
+
+@pytest.mark.parametrize(("accept", "media"), [
+    (None, "text/html"), ("*/*", "text/html"), ("application/json", "application/json"),
+    ("text/plain", "text/plain"), ("application/json;q=0.5, text/plain", "text/plain"),
+    ("text/*;q=0, application/json", "application/json"), ("image/png", "text/html"),
+])
+def test_image_errors_follow_accept_as_webob(accept: str | None, media: str) -> None:
+    from shoal.api._errors import negotiate_error_type
+
+    assert negotiate_error_type(accept) == media
+
+
+def test_image_error_pages_carry_the_message() -> None:
+    from shoal.api import ErrorStyle, error_response
+
+    page = error_response(ErrorStyle.IMAGE, 404, "No image <x>", accept="*/*")
+    assert page.media_type is not None and page.media_type.startswith("text/html")
+    assert b"<h1>404 Not Found</h1>" in page.body and b"No image &lt;x&gt;" in page.body
+    plain = error_response(ErrorStyle.IMAGE, 409, "in use", accept="text/plain")
+    assert plain.body.startswith(b"409 Conflict\n\nin use")
+    other = error_response(ErrorStyle.VOLUME, 404, "gone", accept="*/*")
+    assert other.media_type == "application/json"

@@ -121,18 +121,26 @@ class ErrorTranslator:
         except Exception as exc:
             request_id = scope.get(REQUEST_ID_KEY, "-")
             where = f"{scope['method']} {scope['path']} [{request_id}]"
+            accept = _header(scope, b"accept")
             if isinstance(exc, ShoalError):
-                response = response_for_error(self.style, exc)
+                response = response_for_error(self.style, exc, accept)
                 if response.status_code == 401 and self.identity_url:
                     response.headers["WWW-Authenticate"] = f'Keystone uri="{self.identity_url}"'
             else:
-                response = error_response(self.style, 500, GENERIC_500_MESSAGE)
+                response = error_response(self.style, 500, GENERIC_500_MESSAGE, None, accept)
             if started:
                 log.error("%s failed after its response started", where, exc_info=exc)
                 return
             if not isinstance(exc, ShoalError) or not exc.safe:
                 log.error("%s failed", where, exc_info=exc)
             await response(scope, receive, send)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
 
 
 class RequestIdMiddleware:
@@ -239,7 +247,8 @@ def _build(
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         message = exc.detail if exc.status_code != 404 else "The resource could not be found."
-        return error_response(service.style, exc.status_code, message, exc.headers)
+        return error_response(service.style, exc.status_code, message, exc.headers,
+                              request.headers.get("accept"))
 
     translate = Middleware(
         ErrorTranslator, style=service.style, identity_url=settings.identity_url

@@ -25,11 +25,12 @@ a generic message; the details go to the server's log only.
 from __future__ import annotations
 
 import enum
+import html
 import http
 from collections.abc import Mapping
 from typing import Any
 
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from shoal.errors import ShoalError
 
@@ -152,17 +153,77 @@ def error_body(style: ErrorStyle, status: int, message: str) -> dict[str, Any]:
     return {fault_name(status): {"code": status, "message": message}}
 
 
+_OFFERS = ("text/html", "application/json", "text/plain")
+
+
+def negotiate_error_type(accept: str | None) -> str:
+    """The media type an image API error is rendered in for an ``Accept`` header, as
+    Glance's webob does: the acceptable offer of highest quality among text/html,
+    application/json and text/plain, ties going to that order. ``application/json`` gets
+    Glance's JSON body (Tempest); no header or ``*/*`` gets the HTML page, which both
+    glanceclient and openstacksdk (neither asks for JSON) turn into a message with the
+    text. (webob 1.8 answers ``*/*`` with text/plain, which openstacksdk reduces to the
+    reason phrase: shoal keeps the older webob's HTML.)"""
+    if not accept:
+        return "text/html"
+    best: tuple[float, int] | None = None
+    chosen = "text/html"
+    ranges = []
+    for part in accept.split(","):
+        fields = [f.strip() for f in part.split(";")]
+        quality = 1.0
+        for param in fields[1:]:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranges.append((fields[0].lower(), quality))
+    for index, offer in enumerate(_OFFERS):
+        kind = offer.split("/")[0]
+        matches = [(q, len(r)) for r, q in ranges if r in (offer, f"{kind}/*", "*/*")]
+        if not matches:
+            continue
+        quality = max(matches, key=lambda m: m[1])[0]  # the most specific range decides
+        if quality <= 0:
+            continue
+        if best is None or quality > best[0]:
+            best, chosen = (quality, index), offer
+    return chosen
+
+
+def _text_error(status: int, message: str, media: str) -> str:
+    reason = f"{status} {_reason(status)}"
+    if media == "text/html":
+        return (f"<html>\n <head>\n  <title>{reason}</title>\n </head>\n <body>\n"
+                f"  <h1>{reason}</h1>\n  {html.escape(message)}<br /><br />\n\n\n\n"
+                f" </body>\n</html>")
+    return f"{reason}\n\n{message}\n\n   "
+
+
 def error_response(
     style: ErrorStyle,
     status: int,
     message: str,
     headers: Mapping[str, str] | None = None,
-) -> JSONResponse:
-    """A complete error response: status, ``style``'s body, extra headers."""
+    accept: str | None = "application/json",
+) -> Response:
+    """A complete error response: status, ``style``'s body, extra headers.
+
+    Glance's errors follow ``accept`` (see :func:`negotiate_error_type`); every other
+    service, and every 401, answers JSON.
+    """
+    if style is ErrorStyle.IMAGE and status != 401:
+        media = negotiate_error_type(accept)
+        if media != "application/json":
+            return Response(_text_error(status, message, media), status_code=status,
+                            headers=headers, media_type=f"{media}; charset=UTF-8")
     return JSONResponse(error_body(style, status, message), status_code=status, headers=headers)
 
 
-def response_for_error(style: ErrorStyle, exc: ShoalError) -> JSONResponse:
+def response_for_error(style: ErrorStyle, exc: ShoalError,
+                       accept: str | None = "application/json") -> Response:
     """Translate a ShoalError: its ``http_status``, its message if ``safe``, its headers.
 
     An unsafe error shows only its status's reason phrase (a generic text for 500); an
@@ -176,4 +237,4 @@ def response_for_error(style: ErrorStyle, exc: ShoalError) -> JSONResponse:
     else:
         message = _reason(status)
     headers = getattr(exc, "headers", None)
-    return error_response(style, status, message, headers)
+    return error_response(style, status, message, headers, accept)
