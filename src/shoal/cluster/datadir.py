@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shoal import errors
+from shoal.atomicfile import write_atomically
 from shoal.cluster import keys
 from shoal.cluster._conf import CephConf, load_conf, render_conf
 from shoal.cluster._mondb import AuthEntity, MonDB
@@ -141,7 +142,7 @@ def _init_lock(root: Path) -> Iterator[None]:
 def _initialize(layout: DataDir) -> None:
     """Create each missing piece; every step is idempotent."""
     if not layout.conf_path.exists():
-        _write_atomically(layout.conf_path, _initial_conf(), 0o644)
+        write_atomically(layout.conf_path, _initial_conf(), 0o644)
     layout.mon_db_path.parent.mkdir(mode=0o700, exist_ok=True)
     db = MonDB(layout.mon_db_path)
     try:
@@ -151,7 +152,7 @@ def _initialize(layout: DataDir) -> None:
     admin_keyring = layout.keyring_path(ADMIN_ENTITY)
     if not admin_keyring.exists():
         entry = keys.KeyringEntry(admin.name, admin.key, admin.caps)
-        _write_atomically(admin_keyring, keys.format_keyring([entry]), 0o600)
+        write_atomically(admin_keyring, keys.format_keyring([entry]), 0o600)
     layout.osd_dir.mkdir(mode=0o700, exist_ok=True)
 
 
@@ -174,15 +175,3 @@ def _ensure_admin(db: MonDB) -> AuthEntity:
         MonDB.set_value(conn, "created", repr(time.time()), replace=False)
         MonDB.set_value(conn, "osdmap_epoch", "1", replace=False)
     return admin
-
-
-def _write_atomically(path: Path, text: str, mode: int) -> None:
-    """Write ``text`` to a private temporary file, fsync it, rename it into place."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.write(fd, text.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)

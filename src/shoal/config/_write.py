@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import os
 import secrets
-import tempfile
 import uuid
 from pathlib import Path
 
 from shoal import errors
+from shoal.atomicfile import write_atomically
 from shoal.config._option import BACKEND, Option
 from shoal.config._registry import OPTIONS
 
@@ -183,18 +183,7 @@ def write_default(path: str | os.PathLike[str], *, overwrite: bool = False,
     except ValueError:
         raise errors.InvalidArgument(f"rbd_secret_uuid {secret_uuid!r} is not a UUID") from None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".shoal.conf.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(target, text, 0o600)
     except OSError as exc:
         raise errors.InvalidArgument(f"cannot write {target}: {exc}") from None
     return target
