@@ -348,3 +348,26 @@ def test_tags_and_deactivation(up: ShoalUp, raw_file: Path, tmp_path: Path) -> N
     assert refused.returncode != 0
     _ok(openstack(up, "image", "set", "--activate", "tagged"))
     assert _show(up, "tagged")["status"] == "active"
+
+
+def test_the_real_glance_api_conf_from_a_directory(tmp_path: Path) -> None:
+    """``shoal up --config-dir``: glance-api.conf's rbd_store_chunk_size decides the object
+    size of the images; no shoal.conf there, so the passwords are generated and kept."""
+    conf_dir = tmp_path / "etc"
+    conf_dir.mkdir()
+    (conf_dir / "glance-api.conf").write_text(
+        "[DEFAULT]\nshow_image_direct_url = True\n\n[glance_store]\nstores = rbd\n"
+        "default_store = rbd\nrbd_store_pool = images\nrbd_store_user = glance\n"
+        "rbd_store_chunk_size = 4\n")
+    data_dir = tmp_path / "data"
+    with ShoalUp.start(data_dir, "--config-dir", str(conf_dir)) as up:
+        assert (data_dir / "bootstrap-passwords.json").exists()
+        assert not (data_dir / "shoal.conf").exists()
+        disk = tmp_path / "disk.raw"
+        disk.write_bytes(os.urandom(5 * MiB))
+        _ok(openstack(up, "image", "create", "--file", str(disk), "--disk-format", "raw",
+                      "--container-format", "bare", "four-mib"))
+        shown = _show(up, "four-mib")
+        info = json.loads(_rbd(up, "info", f"images/{shown['id']}", "--format", "json"))
+        assert info["order"] == 22
+        assert "rbd://" in json.dumps(shown)
