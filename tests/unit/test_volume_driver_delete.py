@@ -5,6 +5,7 @@ the purge."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,11 +121,13 @@ def test_volume_with_snapshots_flattens_their_clones_then_goes_to_the_trash(
 
 
 def test_volume_open_elsewhere_is_busy(env: Env) -> None:
-    drv = env.driver(rados_connection_retries=2)
+    drv = env.driver(rados_connection_retries=2, rados_connection_interval=0.1)
     drv.create_volume("a", 1)
     with rbd.Image(env.io(), "volume-a") as attached:  # a writer, as an attached VM
+        started = time.monotonic()
         with pytest.raises(VolumeIsBusy, match="in use") as info:
             drv.delete_volume("a")
+        assert time.monotonic() - started >= 0.2  # two retries, 0.1 s apart
         assert info.value.http_status == 409
         assert env.images() == ["volume-a"]
         assert trash_names(env) == []

@@ -121,6 +121,7 @@ class Remover:
         if options.enable_deferred_deletion:
             return self._trash(pool, name, options.deferred_deletion_delay)
         rbd = pool.lib.RBD()
+        busy = False
         try:
             rbd.remove(pool.ioctx, name)
             return DeleteOutcome.REMOVED
@@ -135,9 +136,10 @@ class Remover:
                 return DeleteOutcome.ABSENT
             flatten_children(pool, name, snaps)
         except pool.lib.ImageBusy:
-            pass
-        attempts = self._backend.attempts
-        for attempt in range(attempts):
+            busy = True
+        for _retry in range(self._backend.attempts):
+            if busy:
+                self._backend.pause()
             try:
                 rbd.remove(pool.ioctx, name)
                 return DeleteOutcome.REMOVED
@@ -146,8 +148,7 @@ class Remover:
             except pool.lib.ImageHasSnapshots:
                 return self._trash(pool, name, 0)
             except pool.lib.ImageBusy:
-                if attempt + 1 < attempts:
-                    self._backend.pause()
+                busy = True
         raise VolumeIsBusy(_busy_message(name))
 
     def _trash(self, pool: Pool, name: str, delay_s: int) -> DeleteOutcome:
