@@ -26,7 +26,6 @@ from __future__ import annotations
 from shoal.services.volume.driver._cluster import PoolCapacity as PoolCapacity
 from shoal.services.volume.driver._cluster import parse_mon_addr as parse_mon_addr
 from shoal.services.volume.driver._delete import DeleteOutcome as DeleteOutcome
-from shoal.services.volume.driver._driver import DRIVER_VERSION as DRIVER_VERSION
 from shoal.services.volume.driver._driver import VOLUME_SIZE_GIB_MAX as VOLUME_SIZE_GIB_MAX
 from shoal.services.volume.driver._driver import RbdVolumeDriver as RbdVolumeDriver
 from shoal.services.volume.driver._errors import BackendAccessDenied as BackendAccessDenied
@@ -47,6 +46,7 @@ from shoal.services.volume.driver._names import clone_snap_name as clone_snap_na
 from shoal.services.volume.driver._names import snapshot_name as snapshot_name
 from shoal.services.volume.driver._names import volume_name as volume_name
 from shoal.services.volume.driver._options import RbdDriverOptions as RbdDriverOptions
+from shoal.services.volume.driver._stats import DRIVER_VERSION as DRIVER_VERSION
 
 __all__ = [
     "CLONE_SNAP_SUFFIX",

@@ -27,16 +27,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from shoal import errors, limits
 from shoal.cluster import Session
 from shoal.rbd import FEATURE_LAYERING, parse_features
-from shoal.services.image.store import BadStoreUri, configured_features, parse_location
+from shoal.services.image.store import configured_features
 from shoal.services.volume.driver._backend import Backend, Pool
 from shoal.services.volume.driver._chain import ParentRef, clone_depth, flatten_children
-from shoal.services.volume.driver._cluster import mon_addresses, pool_capacity
+from shoal.services.volume.driver._cluster import mon_addresses
 from shoal.services.volume.driver._delete import DeleteOutcome, Remover
 from shoal.services.volume.driver._errors import (
     ImageUnacceptable,
@@ -48,6 +48,7 @@ from shoal.services.volume.driver._errors import (
     VolumeExists,
     VolumeNotFound,
 )
+from shoal.services.volume.driver._images import find_cloneable, geometry, write_stream
 from shoal.services.volume.driver._names import (
     DELETED_SUFFIX,
     clone_snap_name,
@@ -55,14 +56,13 @@ from shoal.services.volume.driver._names import (
     volume_name,
 )
 from shoal.services.volume.driver._options import RbdDriverOptions
+from shoal.services.volume.driver._stats import volume_stats
 
-__all__ = ["DRIVER_VERSION", "VOLUME_SIZE_GIB_MAX", "RbdVolumeDriver"]
+__all__ = ["VOLUME_SIZE_GIB_MAX", "RbdVolumeDriver"]
 
 log = logging.getLogger("shoal.services.volume")
 
 GiB = 1 << 30
-#: Reported as ``driver_version`` in the stats.
-DRIVER_VERSION = "1.3.0"
 #: The largest volume accepted (GiB): the largest RBD image shoal accepts.
 VOLUME_SIZE_GIB_MAX = limits.image_size_bytes_max // GiB
 
@@ -77,21 +77,6 @@ def _size_bytes(size_gib: int) -> int:
 
 def _gib_text(size_bytes: int) -> str:
     return f"{size_bytes / GiB:.2f} GiB"
-
-
-def _chunks(pieces: Iterable[bytes], chunk_bytes: int) -> Iterator[bytes]:
-    """The bytes of ``pieces`` in chunks of ``chunk_bytes`` (the last may be shorter)."""
-    buffer = bytearray()
-    for piece in pieces:
-        if not buffer and len(piece) == chunk_bytes:
-            yield bytes(piece)
-            continue
-        buffer += piece
-        while len(buffer) >= chunk_bytes:
-            yield bytes(buffer[:chunk_bytes])
-            del buffer[:chunk_bytes]
-    if buffer:
-        yield bytes(buffer)
 
 
 class RbdVolumeDriver:
@@ -255,7 +240,7 @@ class RbdVolumeDriver:
         size = _size_bytes(size_gib)
         with self._backend.pool() as pool:
             try:
-                snap_size, stripe_unit = self._geometry(pool, src, snap)
+                snap_size, stripe_unit = geometry(pool, src, snap)
             except pool.lib.ImageNotFound:
                 raise SnapshotNotFound(f"snapshot {snapshot_id} of volume {src_volume_id} "
                                        "does not exist") from None
@@ -264,12 +249,6 @@ class RbdVolumeDriver:
                                         f"({_gib_text(snap_size)})")
             self._clone_into(pool, ParentRef(pool.name, src, snap), stripe_unit, dest, size,
                              flatten=self.options.rbd_flatten_volume_from_snapshot)
-
-    @staticmethod
-    def _geometry(pool: Pool, image: str, snap: str) -> tuple[int, int]:
-        """(size in bytes, stripe unit) of ``image@snap``; lib.ImageNotFound if absent."""
-        with pool.open(image, snapshot=snap) as img:
-            return int(img.size()), int(img.stripe_unit())
 
     def _clone_into(self, pool: Pool, parent: ParentRef, stripe_unit: int, dest: str,
                     size: int, *, flatten: bool) -> None:
@@ -320,39 +299,19 @@ class RbdVolumeDriver:
                       disk_format)
             return False
         for url in image_locations:
-            found = self._cloneable(url)
+            found = find_cloneable(self._backend, url)
             if found is None:
                 continue
-            parent, image_size, stripe_unit = found
-            if image_size > size:
-                raise ImageUnacceptable(f"the image ({_gib_text(image_size)}) does not fit in a "
-                                        f"volume of {size_gib} GiB")
+            parent = found.parent
+            if found.size > size:
+                raise ImageUnacceptable(f"the image ({_gib_text(found.size)}) does not fit in "
+                                        f"a volume of {size_gib} GiB")
             with self._backend.pool() as pool:
-                self._clone_into(pool, parent, stripe_unit, dest, size, flatten=False)
+                self._clone_into(pool, parent, found.stripe_unit, dest, size, flatten=False)
             log.info("volume %s cloned from %s/%s@%s", volume_id, parent.pool, parent.image,
                      parent.snap)
             return True
         return False
-
-    def _cloneable(self, url: str) -> tuple[ParentRef, int, int] | None:
-        """(parent, size in bytes, stripe unit) if ``url`` qualifies (see :meth:`clone_image`)."""
-        try:
-            loc = parse_location(url)
-        except BadStoreUri as exc:
-            log.debug("location %r is not cloneable: %s", url, exc)
-            return None
-        if loc.fsid is None or loc.pool is None or loc.snapshot is None:
-            return None
-        if loc.fsid.lower() != self.fsid:
-            log.debug("location %s is on another cluster", url)
-            return None
-        try:
-            with self._backend.pool(loc.pool) as pool:
-                size, stripe_unit = self._geometry(pool, loc.image, loc.snapshot)
-        except (errors.NotFound, errors.PermissionDenied) as exc:
-            log.debug("location %s is not cloneable: %s", url, exc)
-            return None
-        return ParentRef(loc.pool, loc.image, loc.snapshot), size, stripe_unit
 
     def copy_image_to_volume(self, volume_id: str, size_gib: int,
                              data: Iterable[bytes]) -> int:
@@ -374,26 +333,11 @@ class RbdVolumeDriver:
             self._create(pool, name, size)
             try:
                 with pool.open(name) as img:
-                    written = self._write_all(img, data, size)
+                    written = write_stream(img, data, size, self.options.chunk_bytes)
             except BaseException:
                 self._discard(pool, name)
                 raise
         return written
-
-    def _write_all(self, img: Any, data: Iterable[bytes], size: int) -> int:
-        chunk_bytes = self.options.chunk_bytes
-        zeros = bytes(chunk_bytes)
-        offset = 0
-        for chunk in _chunks(data, chunk_bytes):
-            end = offset + len(chunk)
-            if end > size:
-                raise ImageUnacceptable(f"the image data is larger than the volume "
-                                        f"({_gib_text(size)})")
-            if chunk != zeros[:len(chunk)]:
-                img.write(chunk, offset)
-            offset = end
-        img.flush()
-        return offset
 
     # --- size ------------------------------------------------------------------------
     def extend_volume(self, volume_id: str, new_size_gib: int) -> None:
@@ -597,55 +541,10 @@ class RbdVolumeDriver:
 
     # --- stats ------------------------------------------------------------------------------
     def get_volume_stats(self) -> dict[str, Any]:
-        """The backend's capabilities and capacity, as Cinder's scheduler reads them.
-
-        Capacity (GiB, 2 decimals) from ``df`` and ``osd pool get-quota`` (see
-        :class:`~._cluster.PoolCapacity`); ``'unknown'`` and ``backend_state``
-        ``'down'`` if the cluster cannot be asked. ``provisioned_capacity_gb``
-        (the sum of the pool's image sizes) only when not
-        ``rbd_exclusive_cinder_pool``. Never raises for the cluster's failures.
-        """
-        options = self.options
-        stats: dict[str, Any] = {
-            "vendor_name": "Open Source",
-            "driver_version": DRIVER_VERSION,
-            "storage_protocol": "ceph",
-            "volume_backend_name": options.volume_backend_name,
-            "total_capacity_gb": "unknown",
-            "free_capacity_gb": "unknown",
-            "reserved_percentage": options.reserved_percentage,
-            "multiattach": True,
-            "thin_provisioning_support": True,
-            "max_over_subscription_ratio": options.max_over_subscription_ratio,
-            "location_info": "",
-            "replication_enabled": False,
-            "backend_state": "down",
-        }
-        try:
-            stats["location_info"] = ":".join((
-                options.rbd_cluster_name, options.rbd_ceph_conf, self.fsid,
-                options.rbd_user or "", options.rbd_pool))
-            capacity = pool_capacity(self._backend.session, options.rbd_pool,
-                                     dynamic_total=options.report_dynamic_total_capacity)
-            stats["total_capacity_gb"] = capacity.total_gib
-            stats["free_capacity_gb"] = capacity.free_gib
-            if not options.rbd_exclusive_cinder_pool:
-                stats["provisioned_capacity_gb"] = self._provisioned_gib()
-            stats["backend_state"] = "up"
-        except errors.ShoalError as exc:
-            log.warning("cannot read the volume backend's stats: %s", exc)
-        return stats
-
-    def _provisioned_gib(self) -> float:
-        total = 0
-        with self._backend.pool() as pool:
-            for name in pool.lib.RBD().list(pool.ioctx):
-                try:
-                    with pool.open(name, read_only=True) as img:
-                        total += int(img.size())
-                except pool.lib.ImageNotFound:
-                    continue
-        return round(total / GiB, 2)
+        """The backend's capabilities and capacity, as Cinder's scheduler reads them
+        (see :func:`~._stats.volume_stats`). Never raises for the cluster's failures:
+        capacities are then ``'unknown'`` and ``backend_state`` is ``'down'``."""
+        return volume_stats(self._backend)
 
     # --- helpers ---------------------------------------------------------------------------
     @staticmethod
