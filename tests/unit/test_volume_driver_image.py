@@ -169,6 +169,7 @@ def test_image_with_volumes_cloned_from_it_cannot_be_deleted(env: Env, drv: RbdV
     with pytest.raises(InUseByStore):
         glance.delete(location)
     assert drv.delete_volume("a").value == "removed"
+    assert env.snaps(image_id, "images") == {"snap": True}  # the parent walk left it alone
     glance.delete(location)
     assert env.images("images") == []
     assert image_id not in env.images()
