@@ -1,0 +1,1 @@
+"""The volume service (Cinder v3 semantics) on RBD; :mod:`.driver` is its backend driver."""
