@@ -527,13 +527,31 @@ def test_a_failed_incremental_backup_leaves_the_parent_as_it_was(
     assert cluster.backup_images() == ["volume-v.backup.a"]
     assert cluster.snaps(cluster.backups, "volume-v.backup.a") == [a.restore_point]
     assert cluster.snaps(cluster.volumes, "volume-v") == [a.restore_point]
-    # the half-applied diff went to the base's head only: A restores as it was
+    # the half-applied diff was rolled back: the base's head is A again
+    assert cluster.extents(cluster.backups, "volume-v.backup.a", from_snap=a.restore_point) == []
     cluster.create_volume("r")
     driver.restore(a.ref(), "r", "volumes", 1, volume_is_new=True)
     cluster.assert_volume("r", Disk(GiB, [(0, payload(MiB, 1))]))
     # and the next try succeeds
     b = driver.backup("b", "v", "volumes", parent=a.ref(), volume_size_gib=1)
     assert b.incremental
+
+
+def test_an_incremental_backup_repairs_a_base_head_left_dirty(cluster: Cluster) -> None:
+    """An import cut short (the process died) leaves writes on the base's head; the next
+    incremental must not build on them where the volume did not change."""
+    driver = cluster.driver()
+    cluster.create_volume("v")
+    cluster.write("v", 0, payload(MiB, 1))
+    a = driver.backup("a", "v", "volumes", volume_size_gib=1)
+    with rbd.Image(cluster.backups, "volume-v.backup.a") as base:
+        base.write(b"\xee" * 4096, 8192)       # where the volume keeps A's data
+        base.write(b"\xee" * 4096, 100 * MiB)  # where the volume is a hole
+    cluster.write("v", 50 * MiB, payload(4096, 2))
+    b = driver.backup("b", "v", "volumes", parent=a.ref(), volume_size_gib=1)
+    cluster.create_volume("r")
+    driver.restore(b.ref(), "r", "volumes", 1, volume_is_new=True)
+    cluster.assert_volume("r", cluster.disks["v"])
 
 
 def test_a_failure_after_the_data_removes_the_new_restore_point(cluster: Cluster) -> None:

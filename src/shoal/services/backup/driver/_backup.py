@@ -47,7 +47,12 @@ from shoal.services.backup.driver._plumbing import (
     remove_image_quietly,
     remove_snap_quietly,
 )
-from shoal.services.backup.driver._transfer import RbdImage, copy_chunks, pipe_diff
+from shoal.services.backup.driver._transfer import (
+    RbdImage,
+    copy_chunks,
+    pipe_diff,
+    reset_head,
+)
 from shoal.services.backup.driver._types import (
     FORCED_FULL_FROM_SNAPSHOT,
     FORCED_FULL_PARENT_SNAPSHOT_PRUNED,
@@ -122,13 +127,17 @@ class BackupJob:
                 with open_image(self.source, volume, snapshot=new_snap, read_only=True) as at, \
                         open_image(self.target, base) as dest:
                     size = int(at.size())
+                    if from_snap is not None and reset_head(dest, from_snap):
+                        log.warning("base image %s/%s had moved past %s (an earlier backup "
+                                    "was cut short): rolled back", self.target.name, base,
+                                    from_snap)
                     pipe_diff(at, dest, from_snap=from_snap, end_snap=new_snap)
                 if self.volume_metadata is not None:
                     write_meta(self.target.ioctx, self.backup_id, self.volume_metadata)
                     wrote_meta = True
             except BaseException:
                 # an incremental's base had no snapshot of this backup before (_plan checked)
-                self._undo(base, made_base=made_base, own_snaps_on_base=from_snap is not None,
+                self._undo(base, made_base=made_base, parent_snap=from_snap,
                            wrote_meta=wrote_meta)
                 if made_snap:
                     self._remove_source_snap(src, volume, new_snap)
@@ -205,7 +214,7 @@ class BackupJob:
                     write_meta(self.target.ioctx, self.backup_id, self.volume_metadata)
                     wrote_meta = True
             except BaseException:
-                self._undo(base, made_base=True, own_snaps_on_base=False, wrote_meta=wrote_meta)
+                self._undo(base, made_base=True, parent_snap=None, wrote_meta=wrote_meta)
                 raise
         return BackupResult(self.backup_id, self.volume_id, self.target.name, {"base": base},
                             incremental=False,
@@ -230,16 +239,23 @@ class BackupJob:
                 f"{', '.join(feature_names(features))} (backup_ceph_image_journals needs a "
                 f"Ceph cluster): {exc}") from exc
 
-    def _undo(self, base: str, *, made_base: bool, own_snaps_on_base: bool,
+    def _undo(self, base: str, *, made_base: bool, parent_snap: str | None,
               wrote_meta: bool) -> None:
         """Remove what this backup made in the backup pool (see the module doc): the base
-        if it made it, else (``own_snaps_on_base``) its snapshots on the parent's base.
-        Never raises a ShoalError."""
+        if it made it; else, for an incremental (from ``parent_snap``), its snapshot on
+        the parent's base (there was none before: ``_plan`` checked), and the base's head
+        goes back to ``parent_snap``. Never raises a ShoalError."""
         if made_base:
             remove_image_quietly(self.target, base)
-        elif own_snaps_on_base:
+        elif parent_snap is not None:
             for snap in self._own_snaps(base):
                 remove_snap_quietly(self.target, base, snap.name)
+            try:
+                with open_image(self.target, base) as img:
+                    reset_head(img, parent_snap)
+            except errors.ShoalError as exc:
+                log.warning("could not roll %s/%s back to %s: %s", self.target.name, base,
+                            parent_snap, exc)
         if wrote_meta:
             try:
                 remove_meta(self.target.ioctx, self.backup_id)

@@ -49,6 +49,7 @@ __all__ = [
     "has_extents",
     "import_diff",
     "pipe_diff",
+    "reset_head",
     "zero_range",
 ]
 
@@ -78,6 +79,7 @@ class RbdImage(Protocol):
     def create_snap(self, name: str, flags: int = 0) -> None: ...
     def protect_snap(self, name: str) -> None: ...
     def remove_snap(self, name: str) -> None: ...
+    def rollback_to_snap(self, name: str) -> None: ...
     def diff_iterate(self, offset: int, length: int, from_snapshot: str | None,
                      iterate_cb: Any, include_parent: bool = True,
                      whole_object: bool = False) -> None: ...
@@ -270,6 +272,23 @@ def pipe_diff(source: RbdImage, target: RbdImage, *, from_snap: str | None,
     stream = diff_stream(diff_records(source, from_snap=from_snap, end_snap=end_snap))
     with stream:
         return import_diff(target, stream, create_end_snap=create_end_snap, shrink=shrink)
+
+
+def reset_head(img: RbdImage, snap: str) -> bool:
+    """Roll ``img``'s head back to snapshot ``snap`` if it moved past it (a diff import
+    cut short leaves its writes on the head, where the next import from ``snap`` would
+    build on them); return whether it had to. Cheap when the head did not move: one
+    ``diff_iterate`` from ``snap`` (object maps with fast-diff).
+    """
+    snap_size = next(int(s["size"]) for s in img.list_snaps() if s["name"] == snap)
+    moved = img.size() != snap_size
+    for offset, length in _windows(img.size(), EXTENT_WINDOW_BYTES):
+        if moved:
+            break
+        moved = bool(_extents(img, offset, length, snap))
+    if moved:
+        img.rollback_to_snap(snap)
+    return moved
 
 
 # ------------------------------------------------------------------ full copies
