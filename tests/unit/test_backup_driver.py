@@ -457,6 +457,21 @@ def test_sparse_restore_writes_every_chunk_at_its_offset(cluster: Cluster) -> No
     cluster.assert_volume("dirty", cluster.disks["v"])
 
 
+def test_a_new_volume_that_holds_data_gets_its_zero_chunks_written(cluster: Cluster) -> None:
+    driver = cluster.driver()
+    cluster.create_volume("v")
+    cluster.write("v", 0, payload(CHUNK, 1))
+    cluster.write("v", 2 * CHUNK, payload(CHUNK, 2))
+    with rbd.Image(cluster.volumes, "volume-v") as img:
+        img.create_snap("snapshot-s")
+    result = driver.backup("b", "v", "volumes", snapshot_id="s", volume_size_gib=1)
+    cluster.create_volume("new")
+    cluster.write("new", 0, b"\xab" * (4 * CHUNK))  # e.g. a new volume cloned from an image
+    restored = driver.restore(result.ref(), "new", "volumes", 1, volume_is_new=True)
+    assert restored.method == "full"
+    cluster.assert_volume("new", cluster.disks["v"])
+
+
 def test_a_failed_diff_restore_falls_back_to_writing_every_chunk(
         cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
     import shoal.services.backup.driver._restore as restore_module
@@ -767,6 +782,26 @@ def test_the_legacy_shared_base(cluster: Cluster) -> None:
     cluster.assert_volume("r", cluster.disks["v"])
     assert driver.delete_backup(BackupRef("a", "v")).base == "volume-v.backup.base"
     assert cluster.backup_images() == []
+
+
+def test_a_guessed_legacy_base_holding_nothing_of_the_backup_stays(cluster: Cluster) -> None:
+    """A backup recorded without service_metadata (e.g. one that failed) whose own base is
+    gone must not take the shared legacy base, another backup's data, with it."""
+    driver = cluster.driver()
+    cluster.create_volume("v")
+    cluster.write("v", 0, payload(MiB, 1))
+    with rbd.Image(cluster.volumes, "volume-v") as img:
+        img.create_snap("snapshot-s")
+    driver.backup("old", "v", "volumes", snapshot_id="s", volume_size_gib=1)
+    rbd.RBD().rename(cluster.backups, "volume-v.backup.old", "volume-v.backup.base")
+    cluster.backups.write_full("backup.failed.meta", b"{}")
+    result = driver.delete_backup(BackupRef("failed", "v"))
+    assert (result.base, result.base_removed, result.metadata_removed) == (
+        "volume-v.backup.base", False, True)
+    assert cluster.backup_images() == ["volume-v.backup.base"]
+    cluster.create_volume("r")
+    driver.restore(BackupRef("old", "v"), "r", "volumes", 1, volume_is_new=True)
+    cluster.assert_volume("r", cluster.disks["v"])
 
 
 @pytest.mark.parametrize("meta", ["not json", '{"other": 1}', '["base"]', {"base": ""}])

@@ -25,7 +25,12 @@ Differences from Cinder 29's driver (deliberate fixes):
 - the diff restore never shrinks the volume (import-diff cut a larger volume to the
   backup's size) and leaves no backup snapshot on it;
 - restore refuses a base whose snapshots do not include the backup's restore point
-  (rather than copying the head, which is another backup's data);
+  (rather than copying the head, which is another backup's data), and skips zero chunks
+  only on a new volume that also holds no data;
+- a failed (or cut short) incremental backup leaves the parent's base as it was: the
+  base's head is rolled back to the parent's restore point before the next import;
+- deleting a backup recorded without ``service_metadata`` removes the shared legacy base
+  only if it held that backup's snapshot;
 - the excess bytes of a full restore are discarded in object-aligned pieces, with the
   partial objects at either end zeroed, so that no stale bytes survive at piece edges;
 - backup snapshots are ordered by snapshot id, not by the text of their timestamps;

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from shoal.services.backup.driver._errors import BackupInUse
 from shoal.services.backup.driver._meta import remove_meta
-from shoal.services.backup.driver._names import backup_snaps
+from shoal.services.backup.driver._names import backup_snaps, legacy_base_name
 from shoal.services.backup.driver._plumbing import Pool, log, open_image
 from shoal.services.backup.driver._restore import find_base
 from shoal.services.backup.driver._types import BackupRef, DeleteResult
@@ -71,6 +71,12 @@ class DeleteJob:
         if remaining:
             log.info("base image %s/%s keeps %d backup snapshot(s): not removed",
                      self.pool.name, base, len(remaining))
+            return False
+        if base == legacy_base_name(self.backup.volume_id) and not removed:
+            # The shared legacy base was only guessed at (the backup's record names no
+            # base) and holds nothing of this backup: it may be another backup's data.
+            log.warning("backup %s has no snapshot on the legacy base image %s/%s: the base "
+                        "is left alone", self.backup.backup_id, self.pool.name, base)
             return False
         try:
             lib.RBD().remove(self.pool.ioctx, base)

@@ -186,8 +186,8 @@ class CephBackupDriver:
         and gets no snapshot. Otherwise (or if the diff fails) a full copy of the restore
         point (or of the base's head, for a snapshot backup) in
         ``backup_ceph_chunk_size`` pieces, at their own offsets: zero chunks are skipped
-        only when ``volume_is_new`` (the volume was created for this restore, so it
-        reads as zeros) and no failed diff wrote to it, otherwise written as zeros.
+        only when ``volume_is_new`` (the volume was created for this restore), it holds
+        no data and no failed diff wrote to it; otherwise they are written as zeros.
         Then, with ``restore_discard_excess_bytes``, the bytes past the backup are
         zeroed (discarded); without it they keep what they held.
 
@@ -220,8 +220,11 @@ class CephBackupDriver:
         """Delete ``backup``'s data: its snapshot on the base image; the base image itself
         when no other backup snapshot remains on it (retrying while it is busy); then its
         metadata object. Idempotent: a backup whose data is already gone (or whose pool
-        is) deletes without error. The volume's own backup snapshots stay (Cinder removes
-        them with the volume, and ``backup_ceph_max_snapshots`` prunes them).
+        is) deletes without error. For a backup recorded without service_metadata, the
+        shared legacy base ``volume-<vid>.backup.base`` is only removed if it held this
+        backup's snapshot (otherwise it may be another backup's data). The volume's own
+        backup snapshots stay (Cinder removes them with the volume, and
+        ``backup_ceph_max_snapshots`` prunes them).
 
         Raises:
             errors.InvalidArgument: a malformed id.

@@ -107,21 +107,22 @@ class RestoreJob:
             f"the restore point of backup {self.backup.backup_id} is missing from base image "
             f"{self.source.name}/{base}"))
 
-    def _diff_allowed(self, point: str | None, dest: RbdImage) -> bool:
+    def _diff_allowed(self, point: str | None, empty: bool) -> bool:
         if point is None:
             return False
         if self.volume_id == self.backup.volume_id:
             log.debug("restoring to the backup's own volume %s: full copy", self.volume_id)
             return False
-        if has_extents(dest):
+        if not empty:
             log.debug("volume %s holds data: full copy", self.volume_id)
             return False
         return True
 
     def _transfer(self, src: RbdImage, dest: RbdImage, point: str | None, backup_bytes: int,
                   length: int) -> tuple[Literal["diff", "full"], bool]:
+        empty = not has_extents(dest)
         diff_failed = False
-        if self._diff_allowed(point, dest):
+        if self._diff_allowed(point, empty):
             try:
                 # No end snapshot on the volume, and never shrunk (import-diff would cut
                 # it to the backup's size): an empty volume's bytes past it read as zeros.
@@ -134,10 +135,14 @@ class RestoreJob:
                 log.warning("diff restore of backup %s to volume %s failed (%s): full copy",
                             self.backup.backup_id, self.volume_id, exc)
                 diff_failed = True
-        # Zero chunks may be skipped only on a volume that reads as zeros: a new one that
-        # no failed diff wrote to.
+        # Zero chunks may be skipped only on a volume that reads as zeros: a new one (as
+        # the caller says) that holds no data (as the volume says: a "new" volume cloned
+        # from an image does) and that no failed diff wrote to.
+        skip = self.volume_is_new and empty and not diff_failed
+        if self.volume_is_new and not empty:
+            log.info("volume %s is new but holds data: zero chunks are written", self.volume_id)
         copy_chunks(src, dest, length=backup_bytes, chunk_bytes=self.options.chunk_size,
-                    skip_zero_chunks=self.volume_is_new and not diff_failed)
+                    skip_zero_chunks=skip)
         if self.options.restore_discard_excess_bytes and length > backup_bytes:
             zero_range(dest, backup_bytes, length - backup_bytes)
         return "full", diff_failed
