@@ -87,7 +87,8 @@ class Env:
     clock: Iterator[int] = field(default_factory=lambda: itertools.count(1_700_000_000))
 
     def driver(self, **options: Any) -> CephBackupDriver:
-        opts = BackupOptions(pool=self.backups, chunk_size=CHUNK, **options)
+        user = self.cinder_backup.entity.removeprefix("client.")
+        opts = BackupOptions(pool=self.backups, chunk_size=CHUNK, user=user, **options)
         return CephBackupDriver(self.cinder, self.cinder_backup, opts,
                                 clock=lambda: next(self.clock) + 0.5, busy_retry_interval_s=0)
 

@@ -100,7 +100,8 @@ class Cluster:
         return next(self._clock) + 0.25
 
     def driver(self, **options: Any) -> CephBackupDriver:
-        opts = BackupOptions(chunk_size=options.pop("chunk_size", CHUNK), **options)
+        opts = BackupOptions(chunk_size=options.pop("chunk_size", CHUNK), user="cinder-backup",
+                             **options)
         return CephBackupDriver(self.cinder, self.backup_user, opts, clock=self.clock,
                                 sleep=lambda s: None, busy_retry_interval_s=0)
 

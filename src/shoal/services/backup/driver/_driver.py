@@ -72,6 +72,9 @@ class CephBackupDriver:
         self.source_session = source_session
         self.backup_session = backup_session
         self.options = options or BackupOptions()
+        if backup_session.entity != f"client.{self.options.user}":
+            log.warning("the backup session is %s, but backup_ceph_user is %r",
+                        backup_session.entity, self.options.user)
         self._clock = clock
         self._sleep = sleep
         self._busy_retries = busy_retries
