@@ -1,0 +1,1 @@
+"""The volume backup service (Cinder's backup API over Ceph RBD); see :mod:`.driver`."""

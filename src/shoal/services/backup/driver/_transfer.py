@@ -1,0 +1,382 @@
+"""Moving image data in-process, on either backend, in bounded memory.
+
+- :func:`diff_records` is ``rbd export-diff``: the records (:mod:`shoal.rbd._diffstream`)
+  of an image's changes since a snapshot (or since its creation), from ``diff_iterate``.
+- :func:`diff_stream` turns records into the byte stream ``rbd export-diff`` writes,
+  lazily: it is produced as it is read.
+- :func:`import_diff` is ``rbd import-diff``: it parses a stream and applies it (the
+  start snapshot must exist on the target, the end snapshot must not; the size record
+  resizes; the end snapshot is made once the whole stream applied).
+- :func:`pipe_diff` is ``rbd export-diff SRC - | rbd import-diff - DEST`` without
+  processes: memory holds one record (at most :data:`DIFF_PIECE_BYTES` of data).
+- :func:`copy_chunks` is Cinder's full copy in chunk-size pieces (``_transfer_data``).
+- :func:`zero_range` is Cinder's ``_discard_bytes``.
+
+Images are ``shoal.rbd.Image`` or ``shoal.rbd.ceph.Image`` objects (:class:`RbdImage`).
+Offsets and lengths are bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Protocol
+
+from shoal import errors
+from shoal.rbd._diffstream import (
+    DiffReader,
+    DiffWriter,
+    FromSnap,
+    Record,
+    Size,
+    SnapProtected,
+    ToSnap,
+    Write,
+    Zero,
+)
+from shoal.services.backup.driver._errors import BackupRBDOperationFailed
+
+__all__ = [
+    "DIFF_PIECE_BYTES",
+    "DISCARD_BYTES_MAX",
+    "EXTENT_WINDOW_BYTES",
+    "CopyStats",
+    "RbdImage",
+    "copy_chunks",
+    "diff_records",
+    "diff_stream",
+    "has_extents",
+    "import_diff",
+    "pipe_diff",
+    "reset_head",
+    "zero_range",
+]
+
+#: The largest data record of a diff (bytes): what one read or write moves.
+DIFF_PIECE_BYTES = 4 << 20
+#: ``diff_iterate`` is asked about this many bytes at a time, so that the extents of
+#: one call are few whatever the image size.
+EXTENT_WINDOW_BYTES = 1 << 30
+#: The largest single discard (bytes): librbd's calls return the length as an int.
+DISCARD_BYTES_MAX = (1 << 31) - 1
+
+
+class RbdImage(Protocol):
+    """The calls of an open RBD image this module makes (both backends have them)."""
+
+    def size(self) -> int: ...
+    def order(self) -> int: ...
+    def stripe_count(self) -> int: ...
+    def read(self, offset: int, length: int, fadvise_flags: int = 0) -> bytes: ...
+    def write(self, data: bytes, offset: int, fadvise_flags: int = 0) -> int: ...
+    def discard(self, offset: int, length: int) -> None: ...
+    def write_zeroes(self, offset: int, length: int, zero_flags: int = 0,
+                     fadvise_flags: int = 0) -> None: ...
+    def flush(self) -> None: ...
+    def resize(self, size: int, allow_shrink: bool = True) -> None: ...
+    def list_snaps(self) -> Iterator[dict[str, Any]]: ...
+    def create_snap(self, name: str, flags: int = 0) -> None: ...
+    def protect_snap(self, name: str) -> None: ...
+    def remove_snap(self, name: str) -> None: ...
+    def rollback_to_snap(self, name: str) -> None: ...
+    def diff_iterate(self, offset: int, length: int, from_snapshot: str | None,
+                     iterate_cb: Any, include_parent: bool = True,
+                     whole_object: bool = False) -> None: ...
+
+
+def _is_zero(data: bytes) -> bool:
+    return data == bytes(len(data))
+
+
+def _extents(img: RbdImage, offset: int, length: int, from_snap: str | None
+             ) -> list[tuple[int, int, bool]]:
+    """``diff_iterate`` extents in ``[offset, offset + length)``, parent data included."""
+    found: list[tuple[int, int, bool]] = []
+
+    def collect(off: int, n: int, exists: bool) -> None:
+        found.append((off, n, exists))
+
+    img.diff_iterate(offset, length, from_snap, collect, include_parent=True,
+                     whole_object=False)
+    return sorted(found)
+
+
+def _windows(size: int, window: int) -> Iterator[tuple[int, int]]:
+    for offset in range(0, size, window):
+        yield offset, min(window, size - offset)
+
+
+# ------------------------------------------------------------------ export-diff
+
+
+def diff_records(img: RbdImage, *, from_snap: str | None, end_snap: str | None,
+                 piece_bytes: int = DIFF_PIECE_BYTES) -> Iterator[Record]:
+    """The records of ``img`` (open at ``end_snap``, or at the head) since ``from_snap``.
+
+    ``from_snap`` None: since the image's creation (every extent holding data).
+    ``end_snap`` is only named in the stream (``t``); the caller opens ``img`` at it.
+    Data extents are read ``piece_bytes`` at a time; a piece of zeros is sent as a
+    zero record, as ``rbd export-diff`` does.
+    """
+    assert piece_bytes > 0
+    if from_snap is not None:
+        yield FromSnap(from_snap)
+    if end_snap is not None:
+        yield ToSnap(end_snap)
+    size = img.size()
+    yield Size(size)
+    for window_offset, window_length in _windows(size, EXTENT_WINDOW_BYTES):
+        for offset, length, exists in _extents(img, window_offset, window_length, from_snap):
+            if not exists:
+                yield Zero(offset, length)
+                continue
+            end = offset + length
+            while offset < end:
+                n = min(piece_bytes, end - offset)
+                data = img.read(offset, n)
+                if len(data) != n:
+                    raise errors.ShoalError(f"short read: {len(data)} of {n} bytes at {offset}")
+                yield Zero(offset, n) if _is_zero(data) else Write(offset, data)
+                offset += n
+
+
+class _LazyStream(io.RawIOBase):
+    """A readable binary stream whose bytes come from an iterator of byte strings."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        super().__init__()
+        self._chunks = chunks
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = memoryview(chunk)
+        target = memoryview(buffer).cast("B")
+        n = min(len(target), len(self._pending))
+        target[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()  # a generator: runs its cleanup (closes what it read from)
+        super().close()
+
+
+def _encoded(records: Iterable[Record], version: int) -> Iterator[bytes]:
+    sink = io.BytesIO()
+    writer = DiffWriter(sink)
+
+    def take() -> bytes:
+        data = sink.getvalue()
+        sink.seek(0)
+        sink.truncate()
+        return data
+
+    writer.write_header(version)
+    yield take()
+    for record in records:
+        writer.write_record(record)
+        yield take()
+    writer.end()
+    yield take()
+
+
+def diff_stream(records: Iterable[Record], version: int = 1) -> BinaryIO:
+    """The ``rbd export-diff`` byte stream of ``records``, encoded as it is read.
+
+    An error raised while producing the records surfaces from ``read``. Close the
+    stream to release the producer early.
+    """
+    return io.BufferedReader(_LazyStream(_encoded(records, version)), DIFF_PIECE_BYTES)
+
+
+# ------------------------------------------------------------------ import-diff
+
+
+def _snap_names(img: RbdImage) -> set[str]:
+    return {str(s["name"]) for s in img.list_snaps()}
+
+
+def import_diff(img: RbdImage, stream: BinaryIO, *, create_end_snap: bool = True,
+                shrink: bool = True) -> str | None:
+    """Apply the diff ``stream`` to ``img``'s head; return the end snapshot's name.
+
+    ``create_end_snap`` False applies the data without making the end snapshot (a
+    restore leaves no backup snapshot on the volume). ``shrink`` False never makes
+    the image smaller than it is (``rbd import-diff`` resizes it to the stream's size,
+    losing the bytes past it): it only grows.
+
+    Raises:
+        BackupRBDOperationFailed: the start snapshot is missing on ``img``, or the end
+            snapshot already exists.
+        errors.InvalidArgument: the stream is malformed.
+        errors.ShoalError: the image refused a write.
+    """
+    to_snap: str | None = None
+    protected = False
+    for record in DiffReader(stream, max_write_bytes=DIFF_PIECE_BYTES):
+        if isinstance(record, FromSnap):
+            if record.name not in _snap_names(img):
+                raise BackupRBDOperationFailed(
+                    f"start snapshot {record.name!r} does not exist on the target image")
+        elif isinstance(record, ToSnap):
+            if create_end_snap and record.name in _snap_names(img):
+                raise BackupRBDOperationFailed(
+                    f"end snapshot {record.name!r} already exists on the target image")
+            to_snap = record.name
+        elif isinstance(record, SnapProtected):
+            protected = record.protected
+        elif isinstance(record, Size):
+            current = img.size()
+            if record.size > current or (shrink and record.size < current):
+                img.resize(record.size)
+        elif isinstance(record, Write):
+            if _is_zero(record.data):
+                img.write_zeroes(record.offset, record.length)
+            else:
+                _write_exact(img, record.data, record.offset)
+        elif isinstance(record, Zero):
+            img.write_zeroes(record.offset, record.length)
+    img.flush()
+    if to_snap is None or not create_end_snap:
+        return None
+    img.create_snap(to_snap)
+    if protected:
+        img.protect_snap(to_snap)
+    return to_snap
+
+
+def _write_exact(img: RbdImage, data: bytes, offset: int) -> None:
+    done = img.write(data, offset)
+    if done != len(data):
+        raise errors.ShoalError(f"short write: {done} of {len(data)} bytes at {offset}")
+
+
+def pipe_diff(source: RbdImage, target: RbdImage, *, from_snap: str | None,
+              end_snap: str | None, create_end_snap: bool = True,
+              shrink: bool = True) -> str | None:
+    """``rbd export-diff [--from-snap F] SRC@END - | rbd import-diff - TARGET`` in
+    process (``source`` is open at ``end_snap``); returns the snapshot made on ``target``.
+
+    Raises: as :func:`import_diff`, and whatever reading ``source`` raises.
+    """
+    stream = diff_stream(diff_records(source, from_snap=from_snap, end_snap=end_snap))
+    with stream:
+        return import_diff(target, stream, create_end_snap=create_end_snap, shrink=shrink)
+
+
+def reset_head(img: RbdImage, snap: str) -> bool:
+    """Roll ``img``'s head back to snapshot ``snap`` if it moved past it (a diff import
+    cut short leaves its writes on the head, where the next import from ``snap`` would
+    build on them); return whether it had to. Cheap when the head did not move: one
+    ``diff_iterate`` from ``snap`` (object maps with fast-diff).
+    """
+    snap_size = next(int(s["size"]) for s in img.list_snaps() if s["name"] == snap)
+    moved = img.size() != snap_size
+    for offset, length in _windows(img.size(), EXTENT_WINDOW_BYTES):
+        if moved:
+            break
+        moved = bool(_extents(img, offset, length, snap))
+    if moved:
+        img.rollback_to_snap(snap)
+    return moved
+
+
+# ------------------------------------------------------------------ full copies
+
+
+def has_extents(img: RbdImage) -> bool:
+    """Whether any byte of ``img`` holds data (its own or its parent's)."""
+    for offset, length in _windows(img.size(), EXTENT_WINDOW_BYTES):
+        if any(exists for _o, _n, exists in _extents(img, offset, length, None)):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class CopyStats:
+    """Bytes a :func:`copy_chunks` wrote as data, wrote as zeros, and skipped."""
+
+    written: int
+    zeroed: int
+    skipped: int
+
+
+def _chunks_with_data(img: RbdImage, offset: int, length: int, chunk: int) -> set[int]:
+    """Indexes (offset // chunk) of the chunks of the window that hold some data."""
+    marked: set[int] = set()
+    for off, n, exists in _extents(img, offset, length, None):
+        if exists and n > 0:
+            marked.update(range(off // chunk, (off + n - 1) // chunk + 1))
+    return marked
+
+
+def copy_chunks(source: RbdImage, target: RbdImage, *, length: int, chunk_bytes: int,
+                skip_zero_chunks: bool) -> CopyStats:
+    """Copy bytes ``[0, length)`` of ``source`` to the same offsets of ``target``, one
+    ``chunk_bytes`` piece at a time.
+
+    A piece that reads as zeros (a hole, or written zeros) is skipped when
+    ``skip_zero_chunks`` (the target is new, so it reads as zeros already: Cinder's fix
+    for bug 2155612) and zeroed otherwise (the target's old bytes must go). Every write
+    names its offset, so a skipped piece never shifts the ones after it. Holes are found
+    with ``diff_iterate`` rather than read.
+    """
+    assert chunk_bytes > 0 and 0 <= length <= source.size()
+    written = zeroed = skipped = 0
+    window = -(-EXTENT_WINDOW_BYTES // chunk_bytes) * chunk_bytes
+    for window_offset, window_length in _windows(length, window):
+        with_data = _chunks_with_data(source, window_offset, window_length, chunk_bytes)
+        for offset in range(window_offset, window_offset + window_length, chunk_bytes):
+            n = min(chunk_bytes, length - offset)
+            data = source.read(offset, n) if offset // chunk_bytes in with_data else None
+            if data is not None and len(data) != n:
+                raise errors.ShoalError(f"short read: {len(data)} of {n} bytes at {offset}")
+            if data is not None and not _is_zero(data):
+                _write_exact(target, data, offset)
+                written += n
+            elif skip_zero_chunks:
+                skipped += n
+            else:
+                target.write_zeroes(offset, n)
+                zeroed += n
+    target.flush()
+    return CopyStats(written, zeroed, skipped)
+
+
+def zero_range(img: RbdImage, offset: int, length: int) -> None:
+    """Make ``[offset, offset + length)`` of ``img`` read as zeros, freeing the space.
+
+    The whole objects inside are discarded, in pieces of at most
+    :data:`DISCARD_BYTES_MAX` bytes cut at object-set boundaries (librbd skips the
+    partial granules of a discard, so Cinder's pieces of exactly 2 GiB - 1 leave old
+    bytes at every piece boundary); the partial objects at either end are zeroed.
+    """
+    assert offset >= 0 and length >= 0
+    end = offset + length
+    align = (1 << img.order()) * max(img.stripe_count(), 1)
+    lo = -(-offset // align) * align
+    hi = end // align * align
+    piece = DISCARD_BYTES_MAX // align * align
+    if lo >= hi or piece == 0:
+        _zero_pieces(img, offset, end)
+        return
+    _zero_pieces(img, offset, lo)
+    for start in range(lo, hi, piece):
+        img.discard(start, min(piece, hi - start))
+    _zero_pieces(img, hi, end)
+    img.flush()
+
+
+def _zero_pieces(img: RbdImage, offset: int, end: int) -> None:
+    for start in range(offset, end, DISCARD_BYTES_MAX):
+        img.write_zeroes(start, min(DISCARD_BYTES_MAX, end - start))
