@@ -95,6 +95,12 @@ class Session(ABC):
         """
 
     @abstractmethod
+    def conf_get(self, option: str) -> str | None:
+        """The client configuration's value of ``option`` (``rbd_default_features``), as
+        librados ``conf_get`` gives it; None when unset. Embedded: the data directory's
+        ceph.conf (``[client]``, then ``[global]``)."""
+
+    @abstractmethod
     def shutdown(self) -> None:
         """Close the session; idempotent. Further calls raise ``errors.Unavailable``."""
 

@@ -281,6 +281,10 @@ class CephSession(Session):
         valid = ceph_argparse.validate_command(sigdict, list(words))
         return dict(valid) if valid else None
 
+    def conf_get(self, option: str) -> str | None:
+        value = self._cluster.conf_get(option)
+        return None if value is None or value == "" else str(value)
+
     def shutdown(self) -> None:
         with self._lock:
             if self._closed:

@@ -122,6 +122,10 @@ class EmbeddedSession(Session):
         with self._db.write() as conn:
             MonDB.record_snap_op(conn, pool_id)
 
+    def conf_get(self, option: str) -> str | None:
+        value = self.layout.load_conf().get(option, "client")
+        return value or None
+
     def shutdown(self) -> None:
         with self._lock:
             if self._closed:

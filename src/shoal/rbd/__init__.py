@@ -28,6 +28,7 @@ from shoal.rbd._features import FEATURE_OBJECT_MAP as FEATURE_OBJECT_MAP
 from shoal.rbd._features import FEATURE_STRIPINGV2 as FEATURE_STRIPINGV2
 from shoal.rbd._features import FEATURES_DEFAULT as FEATURES_DEFAULT
 from shoal.rbd._features import feature_names as feature_names
+from shoal.rbd._features import features_from_conf as features_from_conf
 from shoal.rbd._features import parse_features as parse_features
 from shoal.rbd._image import RBD_LOCK_MODE_EXCLUSIVE as RBD_LOCK_MODE_EXCLUSIVE
 from shoal.rbd._image import Image as Image
@@ -59,5 +60,6 @@ __all__ = [
     "RbdOptions",
     "ReadOnlyImage",
     "feature_names",
+    "features_from_conf",
     "parse_features",
 ]

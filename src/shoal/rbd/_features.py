@@ -101,3 +101,13 @@ def check_features(features: int) -> None:
         raise errors.InvalidArgument("object-map requires exclusive-lock")
     if features & FEATURE_FAST_DIFF and not features & FEATURE_OBJECT_MAP:
         raise errors.InvalidArgument("fast-diff requires object-map")
+
+
+def features_from_conf(value: str | None) -> int:
+    """The features ``rbd_default_features`` = ``value`` gives new images (a number or
+    names, as ceph.conf accepts); Ceph's default (61) when unset.
+
+    Raises:
+        InvalidArgument: the value does not parse.
+    """
+    return FEATURES_DEFAULT if value is None or value == "" else parse_features(value)

@@ -25,9 +25,6 @@ from shoal.services.image.store._errors import StorageFull as StorageFull
 from shoal.services.image.store._errors import StoreAccessDenied as StoreAccessDenied
 from shoal.services.image.store._errors import StoreNotFound as StoreNotFound
 from shoal.services.image.store._errors import StoreUnavailable as StoreUnavailable
-from shoal.services.image.store._location import SCHEME as SCHEME
-from shoal.services.image.store._location import StoreLocation as StoreLocation
-from shoal.services.image.store._location import parse_location as parse_location
 from shoal.services.image.store._rbdstore import CHUNK_SIZE_MIB_DEFAULT as CHUNK_SIZE_MIB_DEFAULT
 from shoal.services.image.store._rbdstore import CHUNK_SIZE_MIB_MAX as CHUNK_SIZE_MIB_MAX
 from shoal.services.image.store._rbdstore import GROW_STEP_BYTES_MAX as GROW_STEP_BYTES_MAX
@@ -39,6 +36,9 @@ from shoal.services.image.store._rbdstore import AddResult as AddResult
 from shoal.services.image.store._rbdstore import ImageReader as ImageReader
 from shoal.services.image.store._rbdstore import RbdStore as RbdStore
 from shoal.services.image.store._rbdstore import configured_features as configured_features
+from shoal.services.rbd_location import SCHEME as SCHEME
+from shoal.services.rbd_location import StoreLocation as StoreLocation
+from shoal.services.rbd_location import parse_location as parse_location
 
 __all__ = [
     "CHUNK_SIZE_MIB_DEFAULT",

@@ -31,6 +31,7 @@ client's fault: glance answers 503 (``StorageWriteDenied``), and so do we.
 from __future__ import annotations
 
 from shoal import errors
+from shoal.services.rbd_location import BadStoreUri as BadStoreUri
 
 __all__ = [
     "BadStoreUri",
@@ -45,10 +46,6 @@ __all__ = [
     "StoreNotFound",
     "StoreUnavailable",
 ]
-
-
-class BadStoreUri(errors.InvalidArgument):
-    """glance_store ``BadStoreUri``: a location this store cannot parse."""
 
 
 class SizeMismatch(errors.InvalidArgument):

@@ -28,9 +28,9 @@ from types import TracebackType
 from typing import Any
 
 from shoal import errors, limits
-from shoal.cluster import CephSession, EmbeddedSession, Session
+from shoal.cluster import Session
 from shoal.objstore import IoCtx
-from shoal.rbd import FEATURE_LAYERING, FEATURES_DEFAULT, parse_features
+from shoal.rbd import FEATURE_LAYERING, features_from_conf, parse_features
 from shoal.rbd.backend import RbdLib, rbd_lib_for
 from shoal.services.image.store._chunks import ZeroTest, rechunk
 from shoal.services.image.store._digest import BackgroundDigests
@@ -45,7 +45,7 @@ from shoal.services.image.store._errors import (
     StoreNotFound,
     StoreUnavailable,
 )
-from shoal.services.image.store._location import StoreLocation, parse_location
+from shoal.services.rbd_location import StoreLocation, parse_location
 
 __all__ = [
     "CHUNK_SIZE_MIB_DEFAULT",
@@ -110,14 +110,7 @@ def configured_features(session: Session) -> int:
     Raises:
         errors.InvalidArgument: the configured value does not parse.
     """
-    raw: object = None
-    if isinstance(session, CephSession):
-        raw = session.raw.conf_get("rbd_default_features")
-    elif isinstance(session, EmbeddedSession):
-        raw = session.layout.load_conf().get("rbd_default_features", "client")
-    if raw is None or raw == "":
-        return FEATURES_DEFAULT
-    return parse_features(str(raw))
+    return features_from_conf(session.conf_get("rbd_default_features"))
 
 
 def _new_hash(algo: str) -> Any:

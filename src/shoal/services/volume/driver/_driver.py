@@ -32,8 +32,7 @@ from typing import Any
 
 from shoal import errors, limits
 from shoal.cluster import Session
-from shoal.rbd import FEATURE_LAYERING, parse_features
-from shoal.services.image.store import configured_features
+from shoal.rbd import FEATURE_LAYERING, features_from_conf, parse_features
 from shoal.services.volume.driver._backend import Backend, Pool
 from shoal.services.volume.driver._chain import ParentRef, clone_depth, flatten_children
 from shoal.services.volume.driver._cluster import mon_addresses
@@ -100,8 +99,10 @@ class RbdVolumeDriver:
 
     def __init__(self, session: Session, options: RbdDriverOptions, *,
                  rbd_default_features: int | str | None = None) -> None:
-        features = (configured_features(session) if rbd_default_features is None
-                    else parse_features(rbd_default_features))
+        if rbd_default_features is None:
+            features = features_from_conf(session.conf_get("rbd_default_features"))
+        else:
+            features = parse_features(rbd_default_features)
         self._backend = Backend(session, options, features or FEATURE_LAYERING)
         self._remover = Remover(self._backend)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shoal import errors
-from shoal.services.image.store import BadStoreUri, parse_location
+from shoal.services.rbd_location import BadStoreUri, parse_location
 from shoal.services.volume.driver._backend import Backend, Pool
 from shoal.services.volume.driver._chain import ParentRef
 from shoal.services.volume.driver._errors import ImageUnacceptable

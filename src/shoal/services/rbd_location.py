@@ -1,5 +1,8 @@
 """RBD store locations: ``rbd://FSID/POOL/IMAGE/SNAP`` and the legacy ``rbd://IMAGE``.
 
+Shared by the services that meet them: the image store writes them, the volume driver
+(and later the compute service) parse them to clone images copy-on-write.
+
 Each part is percent-encoded with no safe characters (``/`` becomes ``%2F``), so
 any image or pool name round-trips; parsing accepts exactly one or four parts,
 none of them empty, as glance_store's ``StoreLocation`` does.
@@ -10,13 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
-from shoal.services.image.store._errors import BadStoreUri
+from shoal import errors
 
-__all__ = ["SCHEME", "StoreLocation", "parse_location"]
+__all__ = ["SCHEME", "BadStoreUri", "StoreLocation", "parse_location"]
 
 #: The URI scheme of RBD locations.
 SCHEME = "rbd"
 _PREFIX = f"{SCHEME}://"
+
+
+class BadStoreUri(errors.InvalidArgument):
+    """glance_store ``BadStoreUri``: a location that is not ``rbd://`` in 1 or 4 parts."""
 
 
 @dataclass(frozen=True)
