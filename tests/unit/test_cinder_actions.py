@@ -10,6 +10,7 @@ from shoal.api import BadRequest
 from shoal.api._microversion import APIVersion
 from shoal.api.cinder.actions import (
     AttachVolume,
+    CompleteAttachment,
     DetachVolume,
     ExtendVolume,
     ForceDelete,
@@ -28,6 +29,7 @@ from shoal.api.cinder.actions import (
     UpdateReadonly,
     UpdateSnapshotStatus,
     UploadToImage,
+    parse_attachment_action,
     parse_backup_action,
     parse_snapshot_action,
     parse_volume_action,
@@ -157,3 +159,12 @@ def test_snapshot_and_backup_actions() -> None:
                  {"os-update_snapshot_status": {}}, {"revert": {}}):
         with pytest.raises(BadRequest):
             parse_snapshot_action(body)
+
+
+def test_attachment_complete() -> None:
+    assert parse_attachment_action({"os-complete": None}, APIVersion(3, 44)) == (
+        CompleteAttachment())
+    with pytest.raises(NotFound):
+        parse_attachment_action({"os-complete": None}, APIVersion(3, 43))
+    with pytest.raises(BadRequest, match="no such action"):
+        parse_attachment_action({"os-finish": None}, LATEST)

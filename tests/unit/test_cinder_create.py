@@ -11,14 +11,17 @@ from shoal.api._microversion import APIVersion
 from shoal.api.cinder.create import (
     BackupRestore,
     ImageReference,
+    NewAttachment,
     NewBackup,
     NewSnapshot,
     NewVolume,
+    parse_attachment_create,
     parse_backup_create,
     parse_backup_restore,
     parse_snapshot_create,
     parse_volume_create,
 )
+from shoal.errors import NotFound
 
 from .test_cinder_records import rid
 
@@ -66,6 +69,12 @@ def test_openstack_cli_body_with_its_nulls() -> None:
 def test_image_references(ref: str, expected: ImageReference) -> None:
     assert volume(size=1, imageRef=ref).image == expected
     assert volume(size=1, image_id=ref).image == expected
+
+
+def test_image_id_wins_and_an_empty_type_is_the_default() -> None:
+    assert volume(size=1, imageRef="a", image_id=IMAGE).image == ImageReference(IMAGE, "id")
+    assert volume(size=1, imageRef="a", image_id=None).image is None
+    assert volume(size=1, volume_type="").volume_type is None
 
 
 def test_sources_give_the_size() -> None:
@@ -224,3 +233,30 @@ def test_backup_restore(body: Any, expected: BackupRestore) -> None:
 def test_bad_restore_bodies_are_400(body: Any) -> None:
     with pytest.raises(BadRequest):
         parse_backup_restore(body)
+
+
+# --- attachments ---------------------------------------------------------------------------
+
+CONNECTOR = {"host": "compute-1", "initiator": "iqn.1994-05.com.redhat:1"}
+
+
+def test_attachment_create_as_nova_sends_it() -> None:
+    body = {"attachment": {"volume_uuid": rid("v", 1), "instance_uuid": rid("i", 1),
+                           "connector": CONNECTOR, "mode": "rw"}}
+    assert parse_attachment_create(body, APIVersion(3, 54)) == NewAttachment(
+        rid("v", 1), rid("i", 1), CONNECTOR, "rw")
+    reserve_only = {"attachment": {"volume_uuid": rid("v", 1), "instance_uuid": rid("i", 1),
+                                   "connector": None}}
+    assert parse_attachment_create(reserve_only, APIVersion(3, 27)).connector is None
+
+
+def test_attachment_create_refusals() -> None:
+    with pytest.raises(NotFound):
+        parse_attachment_create({"attachment": {}}, APIVersion(3, 26))
+    base = {"volume_uuid": rid("v", 1), "instance_uuid": rid("i", 1)}
+    with pytest.raises(BadRequest, match="'mode' unexpected"):
+        parse_attachment_create({"attachment": {**base, "mode": "ro"}}, APIVersion(3, 53))
+    for extra, problem in (({"mode": "rx"}, "rw or ro"), ({"connector": "h"}, "object"),
+                           ({"instance_uuid": None}, "'instance_uuid' is a required")):
+        with pytest.raises(BadRequest, match=problem):
+            parse_attachment_create({"attachment": {**base, **extra}}, LATEST)

@@ -21,7 +21,7 @@ KEYS = st.sampled_from([
     "multiattach", "group_id", "consistencygroup_id", "volume_id", "force", "incremental",
     "container", "new_size", "status", "attach_status", "bootable", "readonly",
     "connector", "mountpoint", "instance_uuid", "new_type", "image_name", "disk_format",
-    "key", "is_public", "extra_specs", "snapshot_id", "",
+    "key", "is_public", "extra_specs", "volume_uuid", "mode", "",
 ]) | st.text(max_size=6)
 SCALARS = (st.none() | st.booleans() | st.integers(-(2**40), 2**40)
            | st.floats(allow_nan=False) | st.text(max_size=8)
@@ -39,7 +39,7 @@ WRAPPERS = st.sampled_from([
     "os-attach", "os-detach", "os-initialize_connection", "os-terminate_connection",
     "os-force_detach", "os-retype", "os-volume_upload_image", "os-set_image_metadata",
     "os-unset_image_metadata", "os-reimage", "os-reserve", "os-update_snapshot_status",
-    "OS-SCH-HNT:scheduler_hints",
+    "OS-SCH-HNT:scheduler_hints", "attachment", "os-complete",
 ])
 BODIES = JSON | st.dictionaries(WRAPPERS, JSON | st.dictionaries(KEYS, JSON, max_size=5),
                                 max_size=2)
@@ -54,7 +54,7 @@ def assert_client_error(exc: ShoalError) -> None:
 @given(BODIES, VERSIONS)
 def test_create_bodies_never_crash(body: Any, version: APIVersion) -> None:
     for parse in (create.parse_volume_create, create.parse_snapshot_create,
-                  create.parse_backup_create):
+                  create.parse_backup_create, create.parse_attachment_create):
         try:
             parse(body, version)
         except ShoalError as exc:
@@ -76,6 +76,7 @@ def test_update_bodies_never_crash(body: Any, version: APIVersion, key: str) -> 
         lambda: update.parse_metadata_item(body, key),
         lambda: update.parse_volume_type_create(body),
         lambda: update.parse_volume_type_update(body),
+        lambda: update.parse_attachment_update(body, version),
     ]
     for call in calls:
         try:
@@ -89,7 +90,8 @@ def test_update_bodies_never_crash(body: Any, version: APIVersion, key: str) -> 
 def test_action_bodies_never_crash(body: Any, version: APIVersion) -> None:
     for call in (lambda: actions.parse_volume_action(body, version),
                  lambda: actions.parse_snapshot_action(body),
-                 lambda: actions.parse_backup_action(body)):
+                 lambda: actions.parse_backup_action(body),
+                 lambda: actions.parse_attachment_action(body, version)):
         try:
             call()
         except ShoalError as exc:

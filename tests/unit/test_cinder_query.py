@@ -172,6 +172,9 @@ def test_all_tenants_is_for_admins_and_ignored_for_others() -> None:
     assert listing(volumes(), ("all_tenants", "1"), ("project_id", P2), admin=True) == [
         rid("v", 4)]
     assert listing(volumes(), admin=True) == [rid("v", 3), rid("v", 2), rid("v", 1)]
+    # without all_tenants the admin's own project wins over a project_id filter
+    assert listing(volumes(), ("project_id", P2), admin=True) == [rid("v", 3), rid("v", 2),
+                                                                  rid("v", 1)]
     with pytest.raises(BadRequest, match="not a boolean"):
         parse(("all_tenants", "everyone"))
     # before 3.31 non-admins' all_tenants is dropped with the other unknown filters

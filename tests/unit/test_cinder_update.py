@@ -14,6 +14,7 @@ from shoal.api.cinder.update import (
     SnapshotUpdate,
     VolumeTypeUpdate,
     VolumeUpdate,
+    parse_attachment_update,
     parse_backup_update,
     parse_metadata,
     parse_metadata_item,
@@ -112,3 +113,15 @@ def test_volume_type_create_and_update() -> None:
         parse_volume_type_update({"volume_type": {"description": None}})
     with pytest.raises(BadRequest, match="can not be empty"):
         parse_volume_type_update({"volume_type": {"name": ""}})
+
+
+def test_attachment_update() -> None:
+    connector = {"host": "compute-1"}
+    assert parse_attachment_update({"attachment": {"connector": connector}},
+                                   APIVersion(3, 27)) == connector
+    with pytest.raises(NotFound):
+        parse_attachment_update({"attachment": {"connector": connector}}, APIVersion(3, 26))
+    for body in ({"attachment": {}}, {"attachment": {"connector": {}}},
+                 {"attachment": {"connector": connector, "mode": "rw"}}):
+        with pytest.raises(BadRequest):
+            parse_attachment_update(body, APIVersion(3, 71))

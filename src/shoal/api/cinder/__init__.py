@@ -12,9 +12,12 @@ JSON-ready dicts out, :class:`~shoal.errors.ShoalError` subclasses for refusals)
 - :mod:`.views`: volumes, snapshots, backups, attachments → Cinder's bodies, per
   microversion and role.
 - :mod:`.service_views`: volume types, ``os-services``, limits, availability zones.
-- :mod:`.create`: ``POST /volumes``, ``/snapshots``, ``/backups``, backup restore.
-- :mod:`.update`: ``PUT`` of volumes, snapshots, backups, volume types; metadata.
-- :mod:`.actions`: ``POST .../action`` bodies of volumes, snapshots, backups.
+- :mod:`.create`: ``POST /volumes``, ``/snapshots``, ``/backups``, ``/attachments``,
+  backup restore.
+- :mod:`.update`: ``PUT`` of volumes, snapshots, backups, attachments, volume types;
+  metadata.
+- :mod:`.actions`: ``POST .../action`` bodies of volumes, snapshots, backups,
+  attachments.
 - :mod:`.query`: list query strings → :class:`~.query.ListQuery`; filter, sort, page.
 
 Records live in :mod:`shoal.services.volume.records`.

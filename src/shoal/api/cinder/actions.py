@@ -35,6 +35,7 @@ __all__ = [
     "DISK_FORMATS",
     "SIMPLE_VOLUME_ACTIONS",
     "AttachVolume",
+    "CompleteAttachment",
     "DetachVolume",
     "ExtendVolume",
     "ForceDelete",
@@ -54,6 +55,7 @@ __all__ = [
     "UpdateSnapshotStatus",
     "UploadToImage",
     "action_name",
+    "parse_attachment_action",
     "parse_backup_action",
     "parse_snapshot_action",
     "parse_volume_action",
@@ -482,3 +484,22 @@ def parse_backup_action(body: Any) -> object:
     if name == "os-force_delete":
         return ForceDelete()
     raise _no_such_action(name)
+
+
+@dataclass(frozen=True)
+class CompleteAttachment:
+    """``os-complete`` (3.44): the attachment is in use; the volume becomes in-use."""
+
+
+def parse_attachment_action(body: Any, version: APIVersion) -> object:
+    """Check a ``POST /attachments/{id}/action`` body (``{"os-complete": null}``).
+
+    Raises:
+        NotFound: ``version`` is before 3.44 (404).
+        BadRequest: a malformed body or an unknown action (400).
+    """
+    mv.require_version(version, mv.NEW_ATTACH_COMPLETION)
+    name = action_name(body)
+    if name != "os-complete":
+        raise _no_such_action(name)
+    return CompleteAttachment()

@@ -14,12 +14,12 @@ the caller and is in a usable state are the service's checks (404, 400, 409).
   source's size).
 - ``name``/``description`` (or ``display_name``/``display_description``; the new
   spellings win): strings of at most 255 characters once stripped, or null.
-- ``imageRef`` (or ``image_id``): the image's id or its name (cinderclient sends
-  names) or an image URL; ``snapshot_id``, ``source_volid``, ``backup_id`` (3.47):
-  UUIDs. At most one of the four sources.
-- ``volume_type`` (name or id), ``availability_zone``, ``consistencygroup_id``,
-  ``group_id`` (3.13), ``multiattach`` (boolean), ``metadata`` (see
-  :func:`~._validate.optional_metadata`).
+- ``imageRef`` (or ``image_id``, which wins): the image's id or its name
+  (cinderclient sends names) or an image URL; ``snapshot_id``, ``source_volid``,
+  ``backup_id`` (3.47): UUIDs. At most one of the four sources.
+- ``volume_type`` (name or id; empty or null: the default type),
+  ``availability_zone``, ``consistencygroup_id``, ``group_id`` (3.13),
+  ``multiattach`` (boolean), ``metadata`` (see :func:`~._validate.optional_metadata`).
 - Unknown keys are ignored before 3.53 and refused from 3.53 on.
 """
 
@@ -40,9 +40,11 @@ from shoal.api.cinder import microversions as mv
 __all__ = [
     "BackupRestore",
     "ImageReference",
+    "NewAttachment",
     "NewBackup",
     "NewSnapshot",
     "NewVolume",
+    "parse_attachment_create",
     "parse_backup_create",
     "parse_backup_restore",
     "parse_snapshot_create",
@@ -146,8 +148,8 @@ def parse_volume_create(body: Any, version: APIVersion) -> NewVolume:
     keys = _volume_keys(version)
     if version >= mv.SUPPORT_VOLUME_SCHEMA_CHANGES:
         v.check_keys(volume, keys, "'volume'")
-    image_text = v.optional_string(volume, "imageRef") if "imageRef" in volume else (
-        v.optional_string(volume, "image_id"))
+    # Cinder moves image_id over imageRef when both are given
+    image_text = v.optional_string(volume, "image_id" if "image_id" in volume else "imageRef")
     new = NewVolume(
         size=v.require_size(volume, "size", nullable=True),
         name=_renamed(volume, "name", "display_name"),
@@ -156,7 +158,7 @@ def parse_volume_create(body: Any, version: APIVersion) -> NewVolume:
         snapshot_id=v.optional_uuid(volume, "snapshot_id"),
         source_volid=v.optional_uuid(volume, "source_volid"),
         backup_id=(v.optional_uuid(volume, "backup_id") if "backup_id" in keys else None),
-        volume_type=v.optional_string(volume, "volume_type"),
+        volume_type=v.optional_string(volume, "volume_type") or None,
         availability_zone=v.optional_string(volume, "availability_zone", min_length=1),
         consistencygroup_id=v.optional_uuid(volume, "consistencygroup_id"),
         group_id=(v.optional_string(volume, "group_id") if "group_id" in keys else None),
@@ -308,3 +310,43 @@ def parse_backup_restore(body: Any) -> BackupRestore:
     v.check_keys(restore, ("name", "volume_id"), "'restore'")
     return BackupRestore(volume_id=v.optional_uuid(restore, "volume_id"),
                          name=v.optional_string(restore, "name"))
+
+
+# --- attachments (3.27) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    """A checked ``POST /attachments`` request: reserve ``volume_id`` for a server and,
+    when ``connector`` is given, connect it at once. ``mode`` (3.54) is ``rw``/``ro``
+    (None: the volume's read-only flag decides)."""
+
+    volume_id: str
+    instance_uuid: str
+    connector: Mapping[str, Any] | None = None
+    mode: str | None = None
+
+
+def parse_attachment_create(body: Any, version: APIVersion) -> NewAttachment:
+    """Check a ``POST /attachments`` body: ``volume_uuid`` and ``instance_uuid``
+    (UUIDs, required), ``connector`` (an object or null), ``mode`` from 3.54.
+
+    Raises:
+        NotFound: ``version`` is before 3.27 (no attachments API there; 404).
+        BadRequest: says which value to fix (400).
+    """
+    mv.require_version(version, mv.NEW_ATTACH)
+    attachment = v.require_object(body, "attachment")
+    keys: tuple[str, ...] = ("instance_uuid", "connector", "volume_uuid")
+    if version >= mv.ATTACHMENT_CREATE_MODE_ARG:
+        keys += ("mode",)
+    v.check_keys(attachment, keys, "'attachment'")
+    connector = attachment.get("connector")
+    if connector is not None and not isinstance(connector, dict):
+        raise v.invalid("connector", connector, "'connector' must be an object or null.")
+    mode = attachment.get("mode")
+    if mode is not None and mode not in ("rw", "ro"):
+        raise v.invalid("mode", mode, "'mode' must be rw or ro.")
+    return NewAttachment(volume_id=v.require_uuid(attachment, "volume_uuid"),
+                         instance_uuid=v.require_uuid(attachment, "instance_uuid"),
+                         connector=connector, mode=mode)

@@ -14,6 +14,7 @@ from shoal.api._microversion import APIVersion
 from shoal.errors import NotFound
 
 __all__ = [
+    "ATTACHMENT_CREATE_MODE_ARG",
     "BACKEND_STATE_REPORT",
     "BACKUP_AZ",
     "BACKUP_METADATA",
@@ -28,6 +29,8 @@ __all__ = [
     "GROUP_VOLUME",
     "LIKE_FILTER",
     "LIMITS_ADMIN_FILTER",
+    "NEW_ATTACH",
+    "NEW_ATTACH_COMPLETION",
     "RESOURCE_FILTER",
     "SHARED_TARGETS_TRISTATE",
     "SNAPSHOT_IN_USE",
@@ -73,6 +76,8 @@ VOLUME_DETAIL_PROVIDER_ID: Final = APIVersion(3, 21)
 SNAPSHOT_LIST_METADATA_FILTER: Final = APIVersion(3, 22)
 #: ``sort=name`` sorts snapshots by name.
 SNAPSHOT_SORT: Final = APIVersion(3, 30)
+#: The attachments API (``/attachments``).
+NEW_ATTACH: Final = APIVersion(3, 27)
 #: Configured resource filters: non-admins get 400 for other filters (were dropped).
 RESOURCE_FILTER: Final = APIVersion(3, 31)
 #: ``key~=value`` (LIKE) filters for keys configured as ``key~``.
@@ -87,6 +92,8 @@ VOLUME_REVERT: Final = APIVersion(3, 40)
 SNAPSHOT_LIST_USER_ID: Final = APIVersion(3, 41)
 #: Backups show and accept ``metadata``.
 BACKUP_METADATA: Final = APIVersion(3, 43)
+#: The ``os-complete`` attachment action.
+NEW_ATTACH_COMPLETION: Final = APIVersion(3, 44)
 #: ``with_count=true`` adds ``count`` to list bodies.
 SUPPORT_COUNT_INFO: Final = APIVersion(3, 45)
 #: Volume create accepts ``backup_id``.
@@ -99,6 +106,8 @@ BACKEND_STATE_REPORT: Final = APIVersion(3, 49)
 BACKUP_AZ: Final = APIVersion(3, 51)
 #: Volume create and update refuse unknown keys; update needs at least one key.
 SUPPORT_VOLUME_SCHEMA_CHANGES: Final = APIVersion(3, 53)
+#: Attachment create accepts ``mode`` (``rw``/``ro``).
+ATTACHMENT_CREATE_MODE_ARG: Final = APIVersion(3, 54)
 #: Backups show ``user_id`` (admins).
 BACKUP_PROJECT_USER_ID: Final = APIVersion(3, 56)
 #: ``created_at`` / ``updated_at`` volume list filters (``gt:...,lt:...``).

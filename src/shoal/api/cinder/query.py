@@ -14,7 +14,8 @@ Parameters:
   ``id`` are added as tie-breakers with the first direction. ``name`` sorts by name.
   Unknown keys and directions are 400.
 - ``all_tenants``: a boolean; admins then list every project (``project_id`` narrows
-  it); ignored for others (cinderclient sends it for everyone).
+  it; without ``all_tenants`` the caller's project wins over ``project_id``); ignored
+  for others (cinderclient sends it for everyone).
 - ``with_count`` (3.45+): add the total number of matches (``count``).
 - filters, everything else. Which a non-admin may use:
 
@@ -507,9 +508,11 @@ def apply_query(
         NotFound: ``query.marker`` names no record the caller may see (404, as Cinder).
     """
     candidates = list(records)
+    # within one project, that project wins over a project_id filter (as in Cinder)
+    checks = [f for f in query.filters if query.all_projects or f.key != "project_id"]
     listed = [r for r in candidates
               if _in_scope(r, query, project_id, is_admin)
-              and all(_holds(r, check) for check in query.filters)]
+              and all(_holds(r, check) for check in checks)]
     if query.marker is not None:
         marker = next((r for r in candidates if r.id == query.marker
                        and (is_admin or r.project_id == project_id)), None)

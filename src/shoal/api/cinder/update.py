@@ -13,6 +13,8 @@ Each parser returns a frozen record of what to change, or raises
 - Backup update (3.9+, 404 before): ``name``, ``description``; ``metadata`` from 3.43.
 - Metadata: ``{"metadata": {...}}`` (create merges, update-all replaces) and
   ``{"meta": {key: value}}`` for one key, which must be the key of the URL.
+- Attachment update (3.27): ``{"attachment": {"connector": {...}}}``, a non-empty
+  connector.
 - Volume types: create needs a non-blank ``name``; update needs one of ``name``,
   ``description``, ``is_public``.
 """
@@ -34,6 +36,7 @@ __all__ = [
     "SnapshotUpdate",
     "VolumeTypeUpdate",
     "VolumeUpdate",
+    "parse_attachment_update",
     "parse_backup_update",
     "parse_metadata",
     "parse_metadata_item",
@@ -250,3 +253,21 @@ def parse_volume_type_update(body: Any) -> VolumeTypeUpdate:
         raise BadRequest("Specify volume type name, description, is_public or a"
                          " combination thereof.")
     return update
+
+
+def parse_attachment_update(body: Any, version: APIVersion) -> dict[str, Any]:
+    """Check a ``PUT /attachments/{id}`` body: the connector (a non-empty object) that
+    completes the reservation.
+
+    Raises:
+        NotFound: ``version`` is before 3.27 (404).
+        BadRequest: another shape or an empty connector (400).
+    """
+    mv.require_version(version, mv.NEW_ATTACH)
+    attachment = v.require_object(body, "attachment")
+    v.check_keys(attachment, ("connector",), "'attachment'")
+    connector = attachment.get("connector")
+    if not isinstance(connector, dict) or not connector:
+        raise v.invalid("connector", connector, "'connector' is required: an object"
+                                                " describing the host (host, initiator...).")
+    return connector
