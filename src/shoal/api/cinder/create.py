@@ -1,0 +1,352 @@
+"""``POST /volumes``, ``/snapshots``, ``/backups`` and ``/backups/{id}/restore``: check
+the body and say what to make.
+
+Each parser takes the decoded JSON body and the request's microversion and returns a
+frozen request record, or raises :class:`~shoal.api.BadRequest` (400) saying what to
+fix. Whether the named volume, snapshot, image, type or backup exists, may be used by
+the caller and is in a usable state are the service's checks (404, 400, 409).
+
+``POST /volumes`` (``{"volume": {...}}``, plus an ignored
+``OS-SCH-HNT:scheduler_hints`` object next to it):
+
+- ``size``: GiB, an integer or digit string, 1..2**31-1; may be left out (or null)
+  only when the volume copies a snapshot, a volume or a backup (it then has the
+  source's size).
+- ``name``/``description`` (or ``display_name``/``display_description``; the new
+  spellings win): strings of at most 255 characters once stripped, or null.
+- ``imageRef`` (or ``image_id``, which wins): the image's id or its name
+  (cinderclient sends names) or an image URL; ``snapshot_id``, ``source_volid``,
+  ``backup_id`` (3.47): UUIDs. At most one of the four sources.
+- ``volume_type`` (name or id; empty or null: the default type),
+  ``availability_zone``, ``consistencygroup_id``, ``group_id`` (3.13),
+  ``multiattach`` (boolean), ``metadata`` (see :func:`~._validate.optional_metadata`).
+- Unknown keys are ignored before 3.53 and refused from 3.53 on.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from shoal.api._errors import BadRequest
+from shoal.api._ids import is_uuid_like
+from shoal.api._microversion import APIVersion
+from shoal.api.cinder import _validate as v
+from shoal.api.cinder import microversions as mv
+
+__all__ = [
+    "BackupRestore",
+    "ImageReference",
+    "NewAttachment",
+    "NewBackup",
+    "NewSnapshot",
+    "NewVolume",
+    "parse_attachment_create",
+    "parse_backup_create",
+    "parse_backup_restore",
+    "parse_snapshot_create",
+    "parse_volume_create",
+]
+
+_VOLUME_KEYS_BASE: Final = (
+    "name", "description", "display_name", "display_description", "volume_type",
+    "metadata", "snapshot_id", "source_volid", "consistencygroup_id", "size",
+    "availability_zone", "multiattach", "image_id", "imageRef",
+)
+_SCHEDULER_HINTS: Final = "OS-SCH-HNT:scheduler_hints"
+
+
+@dataclass(frozen=True)
+class ImageReference:
+    """The image a volume is made from, as the client named it.
+
+    ``kind`` is ``id`` (``value`` is then a dashed lower-case UUID) or ``name`` (the
+    service looks the image up by name: none → 400, several → 409, as Cinder).
+    """
+
+    value: str
+    kind: str
+
+    @classmethod
+    def parse(cls, text: str) -> ImageReference:
+        """Read ``imageRef``: a UUID, an image URL ending in one, or a name.
+
+        Raises:
+            BadRequest: the reference is empty.
+        """
+        stripped = text.strip()
+        if not stripped:
+            raise v.invalid("imageRef", text, "Give the id or the name of an image.")
+        if is_uuid_like(stripped):
+            return cls(str(uuid.UUID(stripped)), "id")
+        if "://" in stripped:
+            tail = urllib.parse.urlsplit(stripped).path.rstrip("/").rsplit("/", 1)[-1]
+            if is_uuid_like(tail):
+                return cls(str(uuid.UUID(tail)), "id")
+        return cls(stripped, "name")
+
+
+@dataclass(frozen=True)
+class NewVolume:
+    """A checked volume create request (sizes in GiB; None: not given)."""
+
+    size: int | None
+    name: str | None = None
+    description: str | None = None
+    image: ImageReference | None = None
+    snapshot_id: str | None = None
+    source_volid: str | None = None
+    backup_id: str | None = None
+    volume_type: str | None = None
+    availability_zone: str | None = None
+    consistencygroup_id: str | None = None
+    group_id: str | None = None
+    multiattach: bool = False
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def source(self) -> str | None:
+        """What the volume copies: ``image``, ``snapshot``, ``volume``, ``backup`` or
+        None (an empty volume)."""
+        for name, value in (("image", self.image), ("snapshot", self.snapshot_id),
+                            ("volume", self.source_volid), ("backup", self.backup_id)):
+            if value is not None:
+                return name
+        return None
+
+
+def _volume_keys(version: APIVersion) -> tuple[str, ...]:
+    keys: tuple[str, ...] = _VOLUME_KEYS_BASE
+    if version >= mv.GROUP_VOLUME:
+        keys += ("group_id",)
+    if version >= mv.VOLUME_CREATE_FROM_BACKUP:
+        keys += ("backup_id",)
+    return keys
+
+
+def _renamed(volume: Mapping[str, Any], new: str, old: str) -> str | None:
+    value = v.optional_name(volume, new)
+    legacy = v.optional_name(volume, old)
+    return value if new in volume else legacy
+
+
+def parse_volume_create(body: Any, version: APIVersion) -> NewVolume:
+    """Check a ``POST /volumes`` body (decoded JSON) at microversion ``version``.
+
+    Raises:
+        BadRequest: see the module docstring (400).
+    """
+    if isinstance(body, dict) and _SCHEDULER_HINTS in body:
+        hints = body[_SCHEDULER_HINTS]
+        if hints is not None and not isinstance(hints, dict):
+            raise v.invalid(_SCHEDULER_HINTS, hints, "Scheduler hints must be an object.")
+        body = {key: value for key, value in body.items() if key != _SCHEDULER_HINTS}
+    volume = v.require_object(body, "volume")
+    keys = _volume_keys(version)
+    if version >= mv.SUPPORT_VOLUME_SCHEMA_CHANGES:
+        v.check_keys(volume, keys, "'volume'")
+    # Cinder moves image_id over imageRef when both are given
+    image_text = v.optional_string(volume, "image_id" if "image_id" in volume else "imageRef")
+    new = NewVolume(
+        size=v.require_size(volume, "size", nullable=True),
+        name=_renamed(volume, "name", "display_name"),
+        description=_renamed(volume, "description", "display_description"),
+        image=None if image_text is None else ImageReference.parse(image_text),
+        snapshot_id=v.optional_uuid(volume, "snapshot_id"),
+        source_volid=v.optional_uuid(volume, "source_volid"),
+        backup_id=(v.optional_uuid(volume, "backup_id") if "backup_id" in keys else None),
+        volume_type=v.optional_string(volume, "volume_type") or None,
+        availability_zone=v.optional_string(volume, "availability_zone", min_length=1),
+        consistencygroup_id=v.optional_uuid(volume, "consistencygroup_id"),
+        group_id=(v.optional_string(volume, "group_id") if "group_id" in keys else None),
+        multiattach=bool(v.optional_boolean(volume, "multiattach", nullable=True)),
+        metadata=v.optional_metadata(volume) or {},
+    )
+    sources = [name for name, value in (
+        ("imageRef", new.image), ("snapshot_id", new.snapshot_id),
+        ("source_volid", new.source_volid), ("backup_id", new.backup_id)) if value is not None]
+    if len(sources) > 1:
+        raise BadRequest(f"Give only one source for a new volume, not {' and '.join(sources)}.")
+    if new.size is None and new.source in (None, "image"):
+        raise BadRequest(
+            "Invalid volume size provided for create request: 'size' is required (an"
+            " integer number of GiB, at least 1) unless the volume is made from a"
+            " snapshot, a volume or a backup."
+        )
+    return new
+
+
+# --- snapshots -------------------------------------------------------------------------
+
+_SNAPSHOT_KEYS: Final = ("name", "display_name", "description", "volume_id", "force",
+                         "metadata")
+#: Cinder's refusal of ``force: false`` from 3.66 on (the flag is obsolete there).
+SNAPSHOT_FORCE_REFUSED: Final = (
+    f"Since microversion {mv.SNAPSHOT_IN_USE} the 'force' flag is invalid for this request:"
+    " leave it out (a true value is still accepted and ignored)."
+)
+
+
+@dataclass(frozen=True)
+class NewSnapshot:
+    """A checked snapshot create request. ``force`` allows an in-use volume (always
+    allowed from 3.66 on: ``force`` is then True)."""
+
+    volume_id: str
+    name: str | None = None
+    description: str | None = None
+    force: bool = False
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+def parse_snapshot_create(body: Any, version: APIVersion) -> NewSnapshot:
+    """Check a ``POST /snapshots`` body at microversion ``version``.
+
+    Raises:
+        BadRequest: not ``{"snapshot": {...}}``; ``volume_id`` missing or no UUID; a bad
+            ``name``/``description``/``metadata``/``force``; ``force: false`` from 3.66
+            on; an unknown key.
+    """
+    snapshot = v.require_object(body, "snapshot")
+    v.check_keys(snapshot, _SNAPSHOT_KEYS, "'snapshot'")
+    volume_id = v.require_uuid(snapshot, "volume_id")
+    force = v.optional_boolean(snapshot, "force")
+    if version >= mv.SNAPSHOT_IN_USE:
+        if force is False:
+            raise BadRequest(SNAPSHOT_FORCE_REFUSED)
+        force = True
+    return NewSnapshot(
+        volume_id=volume_id,
+        name=_renamed(snapshot, "name", "display_name"),
+        description=v.optional_description(snapshot, "description"),
+        force=bool(force),
+        metadata=v.optional_metadata(snapshot) or {},
+    )
+
+
+# --- backups ---------------------------------------------------------------------------
+
+_BACKUP_KEYS: Final = ("volume_id", "container", "description", "incremental", "force",
+                       "name", "snapshot_id")
+
+
+@dataclass(frozen=True)
+class NewBackup:
+    """A checked backup create request.
+
+    ``incremental`` asks for the changes since the volume's latest backup; ``force``
+    allows an in-use volume; ``container`` is the pool (None: the configured one);
+    ``availability_zone`` (3.51) the zone of the backup service.
+    """
+
+    volume_id: str
+    name: str | None = None
+    description: str | None = None
+    container: str | None = None
+    incremental: bool = False
+    force: bool = False
+    snapshot_id: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    availability_zone: str | None = None
+
+
+def parse_backup_create(body: Any, version: APIVersion) -> NewBackup:
+    """Check a ``POST /backups`` body at microversion ``version``.
+
+    ``metadata`` is accepted from 3.43 on, ``availability_zone`` from 3.51 on; earlier
+    they are unknown keys (400), as are any others. ``incremental`` and ``force`` may be
+    booleans or boolean strings but not null; ``container`` and ``snapshot_id`` may be
+    null.
+
+    Raises:
+        BadRequest: says which value to fix (400).
+    """
+    backup = v.require_object(body, "backup")
+    keys: tuple[str, ...] = _BACKUP_KEYS
+    if version >= mv.BACKUP_METADATA:
+        keys += ("metadata",)
+    if version >= mv.BACKUP_AZ:
+        keys += ("availability_zone",)
+    v.check_keys(backup, keys, "'backup'")
+    volume_id = v.require_uuid(backup, "volume_id")
+    return NewBackup(
+        volume_id=volume_id,
+        name=v.optional_name(backup, "name"),
+        description=v.optional_description(backup, "description"),
+        container=v.optional_string(backup, "container"),
+        incremental=bool(v.optional_boolean(backup, "incremental")),
+        force=bool(v.optional_boolean(backup, "force")),
+        snapshot_id=v.optional_uuid(backup, "snapshot_id"),
+        metadata=v.optional_metadata(backup) or {},
+        availability_zone=v.optional_string(backup, "availability_zone"),
+    )
+
+
+@dataclass(frozen=True)
+class BackupRestore:
+    """Where to restore a backup: into ``volume_id`` (an existing volume at least as big
+    as the backup), or, when None, into a new volume named ``name``."""
+
+    volume_id: str | None = None
+    name: str | None = None
+
+
+def parse_backup_restore(body: Any) -> BackupRestore:
+    """Check a ``POST /backups/{id}/restore`` body.
+
+    ``{"restore": null}``, ``{"restore": {}}`` and Rally's ``{"restore": {"volume_id":
+    null, "name": null}}`` all restore into a new volume.
+
+    Raises:
+        BadRequest: not ``{"restore": ...}``; ``volume_id`` no UUID; ``name`` too long or
+            no string; an unknown key (400).
+    """
+    restore = v.nullable_object(body, "restore")
+    if restore is None:
+        return BackupRestore()
+    v.check_keys(restore, ("name", "volume_id"), "'restore'")
+    return BackupRestore(volume_id=v.optional_uuid(restore, "volume_id"),
+                         name=v.optional_string(restore, "name"))
+
+
+# --- attachments (3.27) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    """A checked ``POST /attachments`` request: reserve ``volume_id`` for a server and,
+    when ``connector`` is given, connect it at once. ``mode`` (3.54) is ``rw``/``ro``
+    (None: the volume's read-only flag decides)."""
+
+    volume_id: str
+    instance_uuid: str
+    connector: Mapping[str, Any] | None = None
+    mode: str | None = None
+
+
+def parse_attachment_create(body: Any, version: APIVersion) -> NewAttachment:
+    """Check a ``POST /attachments`` body: ``volume_uuid`` and ``instance_uuid``
+    (UUIDs, required), ``connector`` (an object or null), ``mode`` from 3.54.
+
+    Raises:
+        NotFound: ``version`` is before 3.27 (no attachments API there; 404).
+        BadRequest: says which value to fix (400).
+    """
+    mv.require_version(version, mv.NEW_ATTACH)
+    attachment = v.require_object(body, "attachment")
+    keys: tuple[str, ...] = ("instance_uuid", "connector", "volume_uuid")
+    if version >= mv.ATTACHMENT_CREATE_MODE_ARG:
+        keys += ("mode",)
+    v.check_keys(attachment, keys, "'attachment'")
+    connector = attachment.get("connector")
+    if connector is not None and not isinstance(connector, dict):
+        raise v.invalid("connector", connector, "'connector' must be an object or null.")
+    mode = attachment.get("mode")
+    if mode is not None and mode not in ("rw", "ro"):
+        raise v.invalid("mode", mode, "'mode' must be rw or ro.")
+    return NewAttachment(volume_id=v.require_uuid(attachment, "volume_uuid"),
+                         instance_uuid=v.require_uuid(attachment, "instance_uuid"),
+                         connector=connector, mode=mode)
