@@ -241,3 +241,9 @@ def test_role_checks_with_the_cli(up: ShoalUp) -> None:
     users = _json(openstack(up, "user", "list", "-f", "json"))
     assert isinstance(users, list) and "someone" in {u["Name"] for u in users}
     assert openstack(up, "user", "delete", "someone").returncode == 0
+
+
+def test_a_401_points_clients_at_keystone(up: ShoalUp) -> None:
+    reply = httpx.get(up.urls["image"] + "/v2/images", headers={"X-Auth-Token": "bogus"})
+    assert reply.status_code == 401
+    assert reply.headers["WWW-Authenticate"] == f'Keystone uri="{up.urls["identity"]}"'

@@ -80,12 +80,13 @@ class ApiSettings:
             uploads are exempt.
         public_url: scheme://host:port put in version links instead of the request's
             (upstream's ``public_endpoint``), None to use the request's.
-        identity_url: Keystone's URL for ``WWW-Authenticate`` on 401s, None to omit it.
+        identity_url: Keystone's URL for ``WWW-Authenticate`` on 401s, None to omit it; a
+            callable is asked at each 401 (for a URL known only once ports are bound).
     """
 
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     public_url: str | None = None
-    identity_url: str | None = None
+    identity_url: str | Callable[[], str | None] | None = None
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < 0:
@@ -99,7 +100,8 @@ class ErrorTranslator:
     client sees no detail. An exception after the response started only gets logged.
     """
 
-    def __init__(self, app: ASGIApp, *, style: ErrorStyle, identity_url: str | None) -> None:
+    def __init__(self, app: ASGIApp, *, style: ErrorStyle,
+                 identity_url: str | Callable[[], str | None] | None) -> None:
         self.app = app
         self.style = style
         self.identity_url = identity_url
@@ -124,8 +126,9 @@ class ErrorTranslator:
             accept = _header(scope, b"accept")
             if isinstance(exc, ShoalError):
                 response = response_for_error(self.style, exc, accept)
-                if response.status_code == 401 and self.identity_url:
-                    response.headers["WWW-Authenticate"] = f'Keystone uri="{self.identity_url}"'
+                url = self.identity_url() if callable(self.identity_url) else self.identity_url
+                if response.status_code == 401 and url:
+                    response.headers["WWW-Authenticate"] = f'Keystone uri="{url}"'
             else:
                 response = error_response(self.style, 500, GENERIC_500_MESSAGE, None, accept)
             if started:

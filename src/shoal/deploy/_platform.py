@@ -167,7 +167,7 @@ class Deployment:
         """The four ASGI apps, each with its routes and the shared edge settings."""
         shoal = self.config.shoal
         settings = ApiSettings(max_body_bytes=shoal.max_request_body_size_bytes,
-                               identity_url=self.identity_url())
+                               identity_url=self.identity_url)
         validator = self.validator()
         return {
             # Identity's own endpoints always check tokens against its own database.
