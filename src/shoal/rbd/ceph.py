@@ -40,6 +40,7 @@ from shoal.rbd._features import (
     FEATURE_STRIPINGV2,
     FEATURES_DEFAULT,
     feature_names,
+    features_from_conf,
     parse_features,
 )
 from shoal.rbd._image import RBD_LOCK_MODE_EXCLUSIVE
@@ -70,6 +71,7 @@ __all__ = [
     "RbdOptions",
     "ReadOnlyImage",
     "feature_names",
+    "features_from_conf",
     "parse_features",
 ]
 
