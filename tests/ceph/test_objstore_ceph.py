@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 
 from shoal import errors, limits
 from shoal.objstore import IoCtx, ObjectStore, PoolInfo, PoolStats
@@ -137,6 +137,15 @@ def _fresh_namespace_ioctx(store: RadosStore, pool: str) -> RadosIoCtx:
 
 
 # Each hypothesis example costs round trips to the cluster: fewer examples than embedded.
+#: For a model test expected to fail now and then (xfail): shrinking a failure on a real
+#: cluster takes minutes and tells nothing new, so a failing example is reported as found.
+NO_SHRINK_MODEL = settings(
+    max_examples=12,
+    deadline=None,
+    database=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.differing_executors],
+)
 SLOW_MODEL = settings(
     max_examples=12,
     deadline=None,
@@ -276,7 +285,7 @@ class TestRadosSnapshots(SnapshotContract):
         sc.assert_missing_at_head(snap_io, "new")
 
     @pytest.mark.xfail(strict=False, reason=ASYNC_TRIM + " (when the history removes snaps)")
-    @SLOW_MODEL
+    @NO_SHRINK_MODEL
     @given(steps=sc._snap_steps)
     def test_snapshot_histories_match_model(self, snap_io: IoCtx, steps: list[Any]) -> None:
         inner = SnapshotContract.test_snapshot_histories_match_model.hypothesis.inner_test
