@@ -79,3 +79,13 @@ def test_openrc_quotes_values_for_the_shell(tmp_path: Path) -> None:
     out = subprocess.run(["bash", "-c", f". {shlex.quote(str(rc))}; printf %s \"$OS_PASSWORD\""],
                          capture_output=True, text=True, check=True)
     assert out.stdout == login.password
+
+
+def test_a_crashed_conversions_spool_files_are_removed_at_start(tmp_path: Path) -> None:
+    opts = UpOptions(data_dir=tmp_path / "data")
+    with prepare(opts):
+        pass
+    leftover = tmp_path / "data" / "image-spool" / ".tmp-upload"
+    leftover.write_bytes(b"half a qcow2")
+    with prepare(opts):
+        assert not leftover.exists()

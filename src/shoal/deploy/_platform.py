@@ -349,6 +349,9 @@ def _image_service(cfg: ShoalConfig, data_dir: Path, db: Database, tasks: TaskRu
                          image_size_max=cfg.glance.image_size_cap)
         spool = data_dir / "image-spool"
         spool.mkdir(mode=0o700, exist_ok=True)
+        for leftover in spool.iterdir():  # a crashed conversion's files (we hold the lock)
+            if leftover.is_file():
+                leftover.unlink(missing_ok=True)
         options = ImageServiceOptions(
             spool_dir=spool, convert_to=cfg.image_conversion.output_format,
             image_size_cap=cfg.glance.image_size_cap,
