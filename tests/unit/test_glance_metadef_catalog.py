@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shoal.api import BadRequest
-from shoal.api.glance import metadef_catalog as cat
+from shoal.api.glance.metadefs import catalog as cat
 from shoal.errors import AlreadyExists, NotFound, PermissionDenied, ShoalError
 
 T0 = datetime(2026, 11, 23, 18, 0, 0, tzinfo=UTC)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from shoal.api.glance import metadef_catalog as cat
-from shoal.api.glance import metadef_views as mv
+from shoal.api.glance.metadefs import catalog as cat
+from shoal.api.glance.metadefs import views as mv
 
 T0 = datetime(2026, 11, 23, 18, 0, 0, tzinfo=UTC)
 

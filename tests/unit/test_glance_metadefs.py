@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shoal.api.glance.metadefs import METADEFS_SCHEMA_NAMES, metadefs_schema
+from shoal.api.glance.metadefs.schemas import METADEFS_SCHEMA_NAMES, metadefs_schema
 from shoal.api.glance.schemas import schema_problem
 
 #: Path name → the ``name`` in the body (what Tempest's MetadataSchemaTest asserts).

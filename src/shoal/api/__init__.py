@@ -1,5 +1,12 @@
 """shoal's HTTP platform: one ASGI app per OpenStack service and the edge they share.
 
+Layout: one subpackage per service, each holding its routes and the pure rules they
+call (:mod:`shoal.api.keystone`, :mod:`shoal.api.glance`, :mod:`shoal.api.cinder`); the
+edge they share sits at the top in private modules: ``_app`` (the four apps, error
+rendering, version documents), ``_body`` (JSON bodies and size limits), ``_context``
+(tokens → :class:`RequestContext`), ``_errors`` (each service's error body),
+``_microversion``, ``_server`` (uvicorn on 127.0.0.1) and ``_versions``.
+
 Service pieces plug their routes into :func:`identity_app`, :func:`image_app`,
 :func:`volume_app` and :func:`compute_app`; :class:`Server` (or :func:`serve`) runs the
 apps on 127.0.0.1 ports in one process. Handlers use :func:`request_context`,
@@ -32,14 +39,8 @@ from shoal.api._errors import NotAcceptable as NotAcceptable
 from shoal.api._errors import RequestTooLarge as RequestTooLarge
 from shoal.api._errors import error_body as error_body
 from shoal.api._errors import error_response as error_response
-from shoal.api._glance import image_routes as image_routes
 from shoal.api._ids import is_uuid_like as is_uuid_like
 from shoal.api._ids import uuid_or_not_found as uuid_or_not_found
-from shoal.api._keystone import IdentityTokenValidator as IdentityTokenValidator
-from shoal.api._keystone import build_catalog as build_catalog
-from shoal.api._keystone import catalog_for as catalog_for
-from shoal.api._keystone import identity_routes as identity_routes
-from shoal.api._keystone_admin import identity_admin_routes as identity_admin_routes
 from shoal.api._microversion import COMPUTE_VERSION_MAX as COMPUTE_VERSION_MAX
 from shoal.api._microversion import COMPUTE_VERSION_MIN as COMPUTE_VERSION_MIN
 from shoal.api._microversion import VOLUME_VERSION_MAX as VOLUME_VERSION_MAX
@@ -47,11 +48,17 @@ from shoal.api._microversion import VOLUME_VERSION_MIN as VOLUME_VERSION_MIN
 from shoal.api._microversion import APIVersion as APIVersion
 from shoal.api._microversion import VersionRange as VersionRange
 from shoal.api._microversion import api_version as api_version
-from shoal.api._remote_keystone import RemoteKeystoneValidator as RemoteKeystoneValidator
-from shoal.api._remote_keystone import validator_from_config as validator_from_config
 from shoal.api._server import Binding as Binding
 from shoal.api._server import Server as Server
 from shoal.api._server import serve as serve
+from shoal.api.glance.routes import image_routes as image_routes
+from shoal.api.keystone.admin_routes import identity_admin_routes as identity_admin_routes
+from shoal.api.keystone.remote import RemoteKeystoneValidator as RemoteKeystoneValidator
+from shoal.api.keystone.remote import validator_from_config as validator_from_config
+from shoal.api.keystone.routes import IdentityTokenValidator as IdentityTokenValidator
+from shoal.api.keystone.routes import build_catalog as build_catalog
+from shoal.api.keystone.routes import catalog_for as catalog_for
+from shoal.api.keystone.routes import identity_routes as identity_routes
 
 __all__ = [
     "COMPUTE_VERSION_MAX",

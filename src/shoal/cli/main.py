@@ -1,7 +1,8 @@
-"""The ``shoal`` command: ``shoal [global options] {ceph,rbd} ...``.
+"""The ``shoal`` command: ``shoal [global options] {ceph,rbd,config,up} ...``.
 
-The CLI only parses arguments and calls :mod:`shoal.cluster`; each command group
-lives in its own module (:mod:`shoal.cli.ceph`, :mod:`shoal.cli.rbd`).
+The CLI only parses arguments and calls the layers below (:mod:`shoal.cluster`,
+:mod:`shoal.rbd`, :mod:`shoal.deploy`); each command group lives in its own module
+(:mod:`shoal.cli.ceph`, :mod:`shoal.cli.rbd`, :mod:`shoal.cli.config`, :mod:`shoal.cli.up`).
 """
 
 from __future__ import annotations

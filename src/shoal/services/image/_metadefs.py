@@ -1,6 +1,6 @@
 """Glance's metadata definitions catalog: namespace documents in the database.
 
-Each namespace is one JSON document (what :mod:`shoal.api.glance.metadef_catalog` reads and
+Each namespace is one JSON document (what :mod:`shoal.api.glance.metadefs.catalog` reads and
 writes); names are unique. A change reads and writes the document in one transaction with
 the row locked, so concurrent changes to one namespace never lose each other's work.
 """

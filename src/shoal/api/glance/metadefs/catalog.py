@@ -42,7 +42,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from shoal.api._errors import BadRequest
-from shoal.api.glance.metadefs import metadefs_schema
+from shoal.api.glance.metadefs.schemas import metadefs_schema
 from shoal.api.glance.schemas import schema_problem
 from shoal.errors import AlreadyExists, NotFound, PermissionDenied
 from shoal.services.image.records import as_utc

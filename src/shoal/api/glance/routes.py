@@ -22,12 +22,12 @@ from starlette.routing import BaseRoute, Route
 from shoal import errors
 from shoal.api._body import read_json, read_json_object
 from shoal.api._context import RequestContext, request_context, require_role
-from shoal.api._glance_data import parse_range, stream_reader, upload_stream
-from shoal.api._glance_metadefs import metadef_routes
 from shoal.api.glance import members as member_rules
 from shoal.api.glance import schemas, tags, views
 from shoal.api.glance.create import parse_create
-from shoal.api.glance.metadefs import metadefs_schema
+from shoal.api.glance.data import parse_range, stream_reader, upload_stream
+from shoal.api.glance.metadefs.routes import metadef_routes
+from shoal.api.glance.metadefs.schemas import metadefs_schema
 from shoal.api.glance.options import ImageApiOptions
 from shoal.api.glance.patch import patch_image
 from shoal.api.glance.query import apply_query, is_visible, parse_query

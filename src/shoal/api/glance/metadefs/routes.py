@@ -1,7 +1,7 @@
 """Glance's metadata definitions API (``/v2/metadefs/...``) over :class:`MetadefStore`.
 
-The rules and bodies are :mod:`shoal.api.glance.metadef_catalog` and
-:mod:`shoal.api.glance.metadef_views`; each namespace is one document in the database,
+The rules and bodies are :mod:`shoal.api.glance.metadefs.catalog` and
+:mod:`shoal.api.glance.metadefs.views`; each namespace is one document in the database,
 changed atomically. Reading follows the namespace's visibility; writing is for admins.
 """
 
@@ -19,8 +19,8 @@ from starlette.routing import BaseRoute, Route
 from shoal import errors
 from shoal.api._body import read_json
 from shoal.api._context import RequestContext, request_context
-from shoal.api.glance import metadef_catalog as cat
-from shoal.api.glance import metadef_views as mv
+from shoal.api.glance.metadefs import catalog as cat
+from shoal.api.glance.metadefs import views as mv
 from shoal.services.image import MetadefStore
 
 __all__ = ["metadef_routes"]

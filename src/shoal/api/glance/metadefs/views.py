@@ -1,4 +1,4 @@
-"""Metadata definitions (:mod:`.metadef_catalog`) rendered as Glance's JSON bodies.
+"""Metadata definitions (:mod:`.catalog`) rendered as Glance's JSON bodies.
 
 Links are relative to the service root, like the image links: a namespace's ``self`` is
 ``/v2/metadefs/namespaces/{namespace}`` and its ``schema`` ``/v2/schemas/metadefs/namespace``;
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from shoal.api.glance.metadef_catalog import RESOURCE_TYPES, Namespace
+from shoal.api.glance.metadefs.catalog import RESOURCE_TYPES, Namespace
 from shoal.services.image.records import as_utc
 
 __all__ = [
