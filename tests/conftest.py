@@ -11,6 +11,7 @@ import pytest
 from shoal.cluster import EmbeddedSession, connect
 from shoal.objstore import ObjectStore
 from shoal.objstore.memory import MemoryStore
+from tests._tools import MISSING_TOOL, in_ci
 from tests.shoal_cli import RunShoal, run_shoal_cli
 
 
@@ -50,3 +51,33 @@ def admin(data_dir: Path, memory_store: ObjectStore) -> Iterator[EmbeddedSession
     session = connect(data_dir, store=memory_store)
     yield session
     session.shutdown()
+
+
+# Markers set by directory, so that ``pytest -m "not ceph"`` picks the tests without a cluster.
+_DIRECTORY_MARKERS = {"ceph": "ceph", "pg": "pg", "e2e": "e2e", "tempest": "tempest"}
+_TESTS_ROOT = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test under ``tests/ceph``, ``tests/pg``, ``tests/e2e``, ``tests/tempest``."""
+    for item in items:
+        try:
+            top = item.path.resolve().relative_to(_TESTS_ROOT).parts[0]
+        except ValueError:
+            continue
+        marker = _DIRECTORY_MARKERS.get(top)
+        if marker is not None:
+            item.add_marker(marker)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under ``CI=true`` a skip for a missing tool (see :mod:`tests._tools`) is a failure."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if not (report.skipped and in_ci()) or hasattr(report, "wasxfail"):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if MISSING_TOOL in reason:
+        report.outcome = "failed"
+        report.longrepr = f"CI=true, and the test command should have installed it: {reason}"

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Shared by scripts/: make Debian's python3-rados / python3-rbd importable from the project venv.
 #
-# Debian's bindings live in /usr/lib/python3/dist-packages and are built for Debian's Python 3.11;
-# the venv (also 3.11) can import them when that directory comes *after* the venv's own
+# Debian's bindings live in /usr/lib/python3/dist-packages and are built for Debian's own python3;
+# the venv (made from that python3) can import them when that directory comes *after* the venv's own
 # site-packages on sys.path. A .pth file in site-packages appends it there (a .pth line is added
 # at the end of sys.path), so packages installed in the venv always win.
 #

@@ -38,6 +38,8 @@ from typing import Any
 
 import pytest
 
+from tests._tools import missing_tool
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CEPH_DEV = REPO_ROOT / "scripts" / "ceph-dev"
 DEBIAN_DIST_PACKAGES = "/usr/lib/python3/dist-packages"
@@ -140,7 +142,7 @@ def _stop_cluster(directory: Path) -> None:
 
 def _unavailable(reason: str) -> None:
     if os.environ.get("SHOAL_SKIP_CEPH") == "1":
-        pytest.skip(f"SHOAL_SKIP_CEPH=1: {reason}")
+        missing_tool("a Ceph cluster", f"SHOAL_SKIP_CEPH=1 skips it: {reason}")
     pytest.fail(f"{reason}\n(set SHOAL_SKIP_CEPH=1 to skip the Ceph tests)", pytrace=False)
 
 
@@ -148,7 +150,7 @@ def _unavailable(reason: str) -> None:
 def ceph_cluster(request: pytest.FixtureRequest) -> Iterator[CephCluster]:
     """A running Ceph cluster: ``$SHOAL_CEPH_CONF``'s, or a throwaway one (see the module doc)."""
     if os.environ.get("SHOAL_SKIP_CEPH") == "1":
-        pytest.skip("SHOAL_SKIP_CEPH=1: not starting a Ceph cluster")
+        missing_tool("a Ceph cluster", "SHOAL_SKIP_CEPH=1: not starting one")
     external = os.environ.get("SHOAL_CEPH_CONF")
     if external:
         keyring = os.environ.get("SHOAL_CEPH_KEYRING")

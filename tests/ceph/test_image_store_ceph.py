@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from shoal.services.image.store import (
     StoreAccessDenied,
     convert,
 )
+from tests._tools import needs_tool
 from tests.ceph.conftest import CephCluster, mon_command, temporary_pool
 
 MiB = 1 << 20
@@ -222,7 +222,7 @@ def test_caps_refuse_other_pools(env: Env) -> None:
     assert image in env.rbd("ls", env.other)
 
 
-@pytest.mark.skipif(shutil.which("qemu-img") is None, reason="qemu-img is not installed")
+@needs_tool("qemu-img", fix="Debian's qemu-utils: bash scripts/system-packages")
 def test_uploaded_qcow2_is_stored_raw(env: Env, tmp_path: Path) -> None:
     raw = payload(MiB + 512, seed=4) + bytes(MiB)
     (tmp_path / "disk.raw").write_bytes(raw)

@@ -26,6 +26,7 @@ from shoal.objstore import SNAP_HEAD
 from shoal.objstore.local import LocalStore
 from shoal.rbd._ceph_errors import to_shoal
 from shoal.rbd.backend import rbd_lib_for
+from tests._tools import missing_tool
 from tests.ceph.conftest import import_ceph_bindings
 from tests.ceph.test_rbd_contract_ceph import pool_ioctx
 from tests.contract.rbd_contract import RbdContract
@@ -295,7 +296,10 @@ def test_trash_purge_counts_and_takes_a_posix_time(io: Any) -> None:
 
 def test_shoal_rados_ioctx(io: Any) -> None:
     """With shoal's own RadosIoCtx the adapter uses its ``raw``."""
-    rados_store = pytest.importorskip("shoal.objstore.rados")
+    try:
+        from shoal.objstore import rados as rados_store
+    except ImportError as exc:
+        missing_tool(f"Debian's python3-rados ({exc})", "bash scripts/ceph-dev pth")
     wrapped = rados_store.RadosIoCtx(io)
     lib = rbd_lib_for(wrapped)
     assert lib is ceph

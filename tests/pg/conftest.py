@@ -27,6 +27,8 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from tests._tools import missing_tool
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PG_DEV = REPO_ROOT / "scripts" / "pg-dev"
 UP_TIMEOUT_S = 1800  # safety net only: `up` bounds its own waits (apt-get's included)
@@ -39,7 +41,7 @@ def _tail(text: str, lines: int = 40) -> str:
 
 def _unavailable(reason: str) -> None:
     if os.environ.get("SHOAL_SKIP_PG") == "1":
-        pytest.skip(f"SHOAL_SKIP_PG=1: {reason}")
+        missing_tool("PostgreSQL", f"SHOAL_SKIP_PG=1 skips it: {reason}")
     pytest.fail(f"{reason}\n(set SHOAL_SKIP_PG=1 to skip the PostgreSQL tests)", pytrace=False)
 
 
@@ -62,7 +64,7 @@ def _libpq_dsn(url: str) -> str:
 def pg_server() -> Iterator[str]:
     """A running PostgreSQL server: ``$SHOAL_PG_URL``'s, or a throwaway one (module doc)."""
     if os.environ.get("SHOAL_SKIP_PG") == "1":
-        pytest.skip("SHOAL_SKIP_PG=1: not starting PostgreSQL")
+        missing_tool("PostgreSQL", "SHOAL_SKIP_PG=1: not starting it")
     external = os.environ.get("SHOAL_PG_URL")
     if external:
         yield external

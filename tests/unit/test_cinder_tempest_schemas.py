@@ -26,6 +26,7 @@ from shoal.api.cinder import service_views, views
 from shoal.api.cinder.options import DEFAULT_OPTIONS
 from shoal.api.cinder.viewcontext import ViewContext
 from shoal.services.volume.records import ServiceRecord, VolumeTypeRecord
+from tests._tools import missing_tool
 
 from .test_cinder_records import (
     BASE_TIME,
@@ -259,8 +260,8 @@ CASES = _volume_cases() + _snapshot_cases() + _backup_cases() + _service_cases()
 def tempest_results() -> dict[str, str | None]:
     python = _tempest_python()
     if python is None:
-        pytest.skip("Tempest's venv is absent (.venv-tempest or $SHOAL_TEMPEST_BIN): run"
-                    " `bash scripts/tempest-venv` to check the views against its schemas")
+        missing_tool("Tempest's venv (.venv-tempest or $SHOAL_TEMPEST_BIN)",
+                     "run `bash scripts/tempest-venv` to check the views against its schemas")
     payload = [{"id": case.id, "schema": case.schema, "status": case.status,
                 "version": case.version, "client": case.client, "module": case.module,
                 "body": case.render()} for case in CASES]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,10 +19,10 @@ from shoal.services.image.store import (
     StoreUnavailable,
     convert,
 )
+from tests._tools import needs_tool
 from tests.unit.test_image_store import Cluster
 
-pytestmark = pytest.mark.skipif(shutil.which("qemu-img") is None,
-                                reason="qemu-img (qemu-utils) is not installed")
+pytestmark = needs_tool("qemu-img", fix="Debian's qemu-utils: bash scripts/system-packages")
 
 MiB = 1 << 20
 
