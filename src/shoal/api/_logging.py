@@ -64,10 +64,13 @@ ACCESS_LOGGER = "shoal.api.access"
 _GLOBAL_ID = re.compile(r"^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _CLIENT_ID = re.compile(r"^[!-~]+$")
 _TOKEN_HEADERS = frozenset({b"x-auth-token", b"x-subject-token", b"x-service-token"})
+#: Request headers whose values the DEBUG line of a request shows as ``***``.
+_HIDDEN_HEADERS = _TOKEN_HEADERS | {b"authorization", b"proxy-authorization", b"cookie"}
 #: Secrets shorter than this are not masked by value (they would blank out common words).
 _SECRET_CHARS_MIN = 4
 
 access_log = logging.getLogger(ACCESS_LOGGER)
+log = logging.getLogger("shoal.api")
 
 
 @dataclasses.dataclass
@@ -100,6 +103,7 @@ def request_target(scope: Scope) -> str:
     path, without the query string; unprintable characters escaped."""
     raw = scope.get("raw_path")
     path = bytes(raw).decode("latin-1") if raw else str(scope.get("path", ""))
+    path = path.partition("?")[0]  # servers that keep the query in raw_path
     return f"{scope.get('method', '-')} {_printable(path)}"
 
 
@@ -111,6 +115,12 @@ def scope_header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def _shown_headers(scope: Scope) -> dict[str, str]:
+    """The request's headers for a DEBUG line: tokens and credentials as ``***``."""
+    return {bytes(k).decode("latin-1"): "***" if k in _HIDDEN_HEADERS
+            else _printable(bytes(v).decode("latin-1")) for k, v in scope.get("headers", ())}
+
+
 def _client(scope: Scope) -> str:
     client = scope.get("client")
     return str(client[0]) if client else "-"
@@ -118,7 +128,8 @@ def _client(scope: Scope) -> str:
 
 class RequestLogMiddleware:
     """Give each request its id (see the module doc), answer it in ``headers``, make it
-    the context of every log line, and write the access line when ``access_log`` is on.
+    the context of every log line, log its headers at DEBUG (tokens and credentials as
+    ``***``), and write the access line when ``access_log`` is on.
 
     Args:
         style: error format of the 431 for a too long client id (``adopt_client_id``).
@@ -164,6 +175,8 @@ class RequestLogMiddleware:
                    if k in _TOKEN_HEADERS]
         state = _RequestLog(request_id, global_id, secrets)
         reset = _current.set(state)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s from %s, headers %s", target, _client(scope), _shown_headers(scope))
         answer = {"status": 0, "bytes": 0}
         ids = [(name, request_id.encode("latin-1")) for name in self.headers]
 

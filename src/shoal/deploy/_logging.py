@@ -12,8 +12,8 @@ The options are oslo.log's ``[DEFAULT]`` ones, from ``shoal.conf`` or the real f
 
 Lines have oslo.log's shape with the request id (:class:`shoal.api.RequestFormatter`), and
 never show a password or token. Chatty libraries stay at WARNING whatever ``debug`` says,
-as oslo.log's ``default_log_levels`` (SQLAlchemy would otherwise log every statement with
-its parameters).
+as oslo.log's ``default_log_levels`` (SQLAlchemy at INFO would log every statement with
+its parameters; uvicorn at INFO, each server's start).
 """
 
 from __future__ import annotations
