@@ -37,13 +37,8 @@ from shoal.db import Database
 from shoal.deploy import LogOptions, setup_logging
 from shoal.services.identity import IdentityService, bootstrap
 from tests.api.conftest import call, make_app
+from tests.api.test_errors import ROOTS
 
-ROOTS = {
-    "identity": (identity_app, "/identity/v3"),
-    "image": (image_app, "/image/v2"),
-    "volume": (volume_app, "/volume/v3"),
-    "compute": (compute_app, "/compute/v2.1"),
-}
 _ID = re.compile(r"^req-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 

@@ -392,8 +392,9 @@ def _start_logging(opts: UpOptions, cfg: ShoalConfig) -> LogSetup | None:
     if not opts.setup_logging:
         return None
     logs = setup_logging(LogOptions.from_config(cfg, debug=opts.debug))
-    where = logs.options.path or "standard error"
-    log.info("shoal up: logging at %s to %s", logging.getLevelName(logs.options.level), where)
+    path = logs.options.path
+    log.log(logging.INFO if path else logging.DEBUG, "shoal up: logging at %s to %s",
+            logging.getLevelName(logs.options.level), path or "standard error")
     return logs
 
 
