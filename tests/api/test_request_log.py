@@ -23,6 +23,7 @@ from shoal import limits
 from shoal.api import (
     ApiSettings,
     IdentityTokenValidator,
+    RequestContextFilter,
     SecretMask,
     catalog_for,
     compute_app,
@@ -162,6 +163,27 @@ def test_every_line_of_a_request_names_its_id(logged: Callable[[], str]) -> None
     logging.getLogger("shoal.test.handler").info("outside")
     assert _lines_with(logged(), "[-] outside")
     assert current_request_id() is None
+
+
+def test_the_filter_gives_any_format_the_ids() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(global_request_id)s %(request_id)s %(message)s"))
+    handler.addFilter(RequestContextFilter())
+    logger = logging.getLogger("shoal.test.handler")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        client_id = f"req-{uuid.uuid4()}"
+        reply = call(volume_app(routes=_noisy_routes()), "GET", "/volume/v3/chatty",
+                     headers={"X-OpenStack-Request-Id": client_id})
+        logger.warning("outside")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+    ours = reply.headers["X-OpenStack-Request-Id"]
+    assert stream.getvalue().splitlines()[-2:] == [f"{client_id} {ours} still handling it",
+                                                   "- - outside"]
 
 
 def test_a_500_is_logged_with_its_traceback_and_request_id(logged: Callable[[], str]) -> None:
