@@ -57,6 +57,11 @@ diff_record_bytes_max: Final = 1 << 30
 entity_name_bytes_max: Final = 256
 caps_string_bytes_max: Final = 4096
 
+# --- API edge -------------------------------------------------------------
+#: Glance's ``max_request_id_length``: a longer ``X-OpenStack-Request-Id`` from a client
+#: is refused with 431 by the image API (the one that adopts the client's id).
+request_id_chars_max: Final = 64
+
 # --- local store tuning ---------------------------------------------------
 #: Open data-file descriptors kept per process.
 fd_cache_entries_max: Final = 256

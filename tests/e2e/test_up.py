@@ -16,7 +16,7 @@ import pytest
 from shoal.config import load_config
 from tests.e2e._guide import CAPS, POOLS
 from tests.shoal_cli import run_shoal_cli, shoal_command
-from tests.shoal_up import ShoalUp, clients_bin, openstack, run_client, sdk
+from tests.shoal_up import ShoalUp, clients_bin, openstack, run_client, sdk, token
 
 
 @pytest.fixture(scope="module")
@@ -247,3 +247,36 @@ def test_a_401_points_clients_at_keystone(up: ShoalUp) -> None:
     reply = httpx.get(up.urls["image"] + "/v2/images", headers={"X-Auth-Token": "bogus"})
     assert reply.status_code == 401
     assert reply.headers["WWW-Authenticate"] == f'Keystone uri="{up.urls["identity"]}"'
+
+
+# --- logging ---------------------------------------------------------------------------
+
+
+def test_debug_log_file_has_the_request_ids_and_no_secret(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    conf = tmp_path / "shoal.conf"
+    conf.write_text(f"[DEFAULT]\nlog_dir = {logs}\n")
+    with ShoalUp.start(tmp_path / "data", "--config", str(conf), "--debug",
+                       "--access-log") as up:
+        password = json.loads((up.data_dir / "bootstrap-passwords.json").read_text())["admin"]
+        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": "admin", "domain": {"id": "default"}, "password": password}}},
+            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
+        issued = httpx.post(up.urls["identity"] + "/v3/auth/tokens", json=body)
+        assert issued.status_code == 201
+        listed = httpx.get(up.urls["image"] + "/v2/images",
+                           headers={"X-Auth-Token": issued.headers["X-Subject-Token"]})
+        assert listed.status_code == 200
+        cli_token = token(up)  # the real client: password login, catalog, token
+    text = (logs / "shoal-up.log").read_text()
+    assert "logging at DEBUG" in text
+    for reply in (issued, listed):  # its headers at DEBUG first, its access line last
+        request_id = reply.headers["X-OpenStack-Request-Id"]
+        lines = [x for x in text.splitlines() if f"[{request_id}]" in x]
+        assert " DEBUG shoal.api " in lines[0] and "headers {" in lines[0], lines
+        assert "shoal.api.access" in lines[-1] and f"status: {reply.status_code}" in lines[-1]
+    assert "'x-auth-token': '***'" in text
+    assert password not in text
+    assert issued.headers["X-Subject-Token"] not in text and cli_token not in text
+    assert "shoal.api.access" not in up.output  # the file only, without use_stderr

@@ -220,7 +220,7 @@ def test_enabled_backend_without_section_warns(tmp_path: Path) -> None:
 
 
 def test_real_files_hold_only_their_programs_options(tmp_path: Path) -> None:
-    conf(tmp_path, "[DEFAULT]\ndebug = true\nshow_image_direct_url = true\n"
+    conf(tmp_path, "[DEFAULT]\nbind_port = 9292\nshow_image_direct_url = true\n"
                    "[glance_store]\nrbd_store_pool = images\n[keystone_authtoken]\nx = 1\n",
          "glance-api.conf")
     conf(tmp_path, "[glance_store]\nrbd_store_pool = elsewhere\n[libvirt]\nimages_type = rbd\n",
@@ -236,7 +236,7 @@ def test_real_files_hold_only_their_programs_options(tmp_path: Path) -> None:
     nova = tmp_path / "nova.conf"
     glance = tmp_path / "glance-api.conf"
     assert sorted(cfg.warnings) == sorted([
-        f"{glance}:2: unknown option [DEFAULT] debug; ignored",
+        f"{glance}:2: unknown option [DEFAULT] bind_port; ignored",
         f"{glance}:6: section [keystone_authtoken] is read from shoal.conf only (one service "
         "user for every API); ignored",
         f"{nova}:1: section [glance_store] is not read by shoal; ignored",

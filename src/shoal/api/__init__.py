@@ -4,8 +4,9 @@ Layout: one subpackage per service, each holding its routes and the pure rules t
 call (:mod:`shoal.api.keystone`, :mod:`shoal.api.glance`, :mod:`shoal.api.cinder`); the
 edge they share sits at the top in private modules: ``_app`` (the four apps, error
 rendering, version documents), ``_body`` (JSON bodies and size limits), ``_context``
-(tokens → :class:`RequestContext`), ``_errors`` (each service's error body),
-``_microversion``, ``_server`` (uvicorn on 127.0.0.1) and ``_versions``.
+(tokens → :class:`RequestContext`), ``_errors`` (each service's error body), ``_logging``
+(request ids, the access log, log lines without secrets), ``_microversion``, ``_server``
+(uvicorn on 127.0.0.1) and ``_versions``.
 
 Service pieces plug their routes into :func:`identity_app`, :func:`image_app`,
 :func:`volume_app` and :func:`compute_app`; :class:`Server` (or :func:`serve`) runs the
@@ -41,6 +42,10 @@ from shoal.api._errors import error_body as error_body
 from shoal.api._errors import error_response as error_response
 from shoal.api._ids import is_uuid_like as is_uuid_like
 from shoal.api._ids import uuid_or_not_found as uuid_or_not_found
+from shoal.api._logging import RequestContextFilter as RequestContextFilter
+from shoal.api._logging import RequestFormatter as RequestFormatter
+from shoal.api._logging import SecretMask as SecretMask
+from shoal.api._logging import current_request_id as current_request_id
 from shoal.api._microversion import COMPUTE_VERSION_MAX as COMPUTE_VERSION_MAX
 from shoal.api._microversion import COMPUTE_VERSION_MIN as COMPUTE_VERSION_MIN
 from shoal.api._microversion import VOLUME_VERSION_MAX as VOLUME_VERSION_MAX
@@ -76,7 +81,10 @@ __all__ = [
     "NotAcceptable",
     "RemoteKeystoneValidator",
     "RequestContext",
+    "RequestContextFilter",
+    "RequestFormatter",
     "RequestTooLarge",
+    "SecretMask",
     "Server",
     "TokenValidator",
     "VersionRange",
@@ -84,6 +92,7 @@ __all__ = [
     "build_catalog",
     "catalog_for",
     "compute_app",
+    "current_request_id",
     "error_body",
     "error_response",
     "identity_admin_routes",

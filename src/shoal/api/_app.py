@@ -13,16 +13,16 @@ volume      ``/volume/v3``        ``/volume/v3/{project_id}/...`` reaches the sa
 compute     ``/compute/v2.1``     ``/compute/v2.1/{project_id}/...`` likewise
 ==========  ====================  ==============================================
 
-Middleware, outermost first: request id, error translation, service scope (validator, project id in
-the URL), body limit, microversion negotiation (volume, compute), error translation again
-(so errors of handlers carry the microversion headers), then Starlette's routing.
+Middleware, outermost first: request id and access log (:mod:`shoal.api._logging`), error
+translation, service scope (validator, project id in the URL), body limit, microversion
+negotiation (volume, compute), error translation again (so errors of handlers carry the
+microversion headers), then Starlette's routing.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +45,13 @@ from shoal.api._errors import (
     response_for_error,
 )
 from shoal.api._ids import is_uuid_like
+from shoal.api._logging import (
+    COMPUTE_REQUEST_ID_HEADER,
+    REQUEST_ID_HEADER,
+    RequestLogMiddleware,
+    request_target,
+    scope_header,
+)
 from shoal.api._microversion import (
     COMPUTE_VERSION_MAX,
     COMPUTE_VERSION_MIN,
@@ -66,7 +73,6 @@ __all__ = [
 
 log = logging.getLogger("shoal.api")
 
-REQUEST_ID_KEY = "shoal.request_id"
 PREFIX_KEY = "shoal.prefix"
 PUBLIC_URL_KEY = "shoal.public_url"
 
@@ -82,11 +88,14 @@ class ApiSettings:
             (upstream's ``public_endpoint``), None to use the request's.
         identity_url: Keystone's URL for ``WWW-Authenticate`` on 401s, None to omit it; a
             callable is asked at each 401 (for a URL known only once ports are bound).
+        access_log: log one line per request to ``shoal.api.access`` (INFO): client,
+            method, path, status, bytes, duration (see :mod:`shoal.api._logging`).
     """
 
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     public_url: str | None = None
     identity_url: str | Callable[[], str | None] | None = None
+    access_log: bool = False
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < 0:
@@ -96,8 +105,10 @@ class ApiSettings:
 class ErrorTranslator:
     """Render every exception in ``style``: ShoalErrors with their status, others as 500.
 
-    Unexpected exceptions and unsafe ShoalErrors are logged with their traceback; the
-    client sees no detail. An exception after the response started only gets logged.
+    Every 5xx, unexpected exception and unsafe ShoalError is logged at ERROR with its
+    traceback (the client sees no detail of the last two); a safe 4xx is logged at INFO
+    with its message, as Cinder's fault wrapper does. An exception after the response started
+    only gets logged.
     """
 
     def __init__(self, app: ASGIApp, *, style: ErrorStyle,
@@ -121,52 +132,27 @@ class ErrorTranslator:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            request_id = scope.get(REQUEST_ID_KEY, "-")
-            where = f"{scope['method']} {scope['path']} [{request_id}]"
-            accept = _header(scope, b"accept")
-            if isinstance(exc, ShoalError):
-                response = response_for_error(self.style, exc, accept)
-                url = self.identity_url() if callable(self.identity_url) else self.identity_url
-                if response.status_code == 401 and url:
-                    response.headers["WWW-Authenticate"] = f'Keystone uri="{url}"'
-            else:
-                response = error_response(self.style, 500, GENERIC_500_MESSAGE, None, accept)
+            where = request_target(scope)
             if started:
                 log.error("%s failed after its response started", where, exc_info=exc)
                 return
-            if not isinstance(exc, ShoalError) or not exc.safe:
-                log.error("%s failed", where, exc_info=exc)
+            response = self._response(scope, exc)
+            safe = isinstance(exc, ShoalError) and exc.safe
+            if response.status_code >= 500 or not safe:
+                log.error("%s failed: %d", where, response.status_code, exc_info=exc)
+            else:
+                log.info("%s returned %d: %s", where, response.status_code, exc)
             await response(scope, receive, send)
 
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return None
-
-
-class RequestIdMiddleware:
-    """Give every request an id ``req-<uuid4>`` (``scope[REQUEST_ID_KEY]``, for logs) and
-    answer it in ``X-OpenStack-Request-Id``, as every upstream service does."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = f"req-{uuid.uuid4()}"
-        scope[REQUEST_ID_KEY] = request_id
-        header = (b"x-openstack-request-id", request_id.encode("ascii"))
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), header]
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
+    def _response(self, scope: Scope, exc: Exception) -> Response:
+        accept = scope_header(scope, b"accept")
+        if not isinstance(exc, ShoalError):
+            return error_response(self.style, 500, GENERIC_500_MESSAGE, None, accept)
+        response = response_for_error(self.style, exc, accept)
+        url = self.identity_url() if callable(self.identity_url) else self.identity_url
+        if response.status_code == 401 and url:
+            response.headers["WWW-Authenticate"] = f'Keystone uri="{url}"'
+        return response
 
 
 class _ServiceScope:
@@ -221,6 +207,10 @@ class _Service:
     project_in_url: bool = False
     exempt: Callable[[str, str], bool] | None = None
     redirect_slashes: bool = True
+    #: Response headers with the request id; Cinder and Nova add X-Compute-Request-Id.
+    request_id_headers: tuple[str, ...] = (REQUEST_ID_HEADER,)
+    #: Glance takes the client's X-OpenStack-Request-Id as the id (oslo: global id only).
+    adopt_client_id: bool = False
 
 
 def _json_route(paths: Sequence[str], status: int, build: Callable[[str], Any]) -> list[Route]:
@@ -257,7 +247,9 @@ def _build(
         ErrorTranslator, style=service.style, identity_url=settings.identity_url
     )
     middleware = [
-        Middleware(RequestIdMiddleware),
+        Middleware(RequestLogMiddleware, style=service.style,
+                   headers=service.request_id_headers,
+                   adopt_client_id=service.adopt_client_id, access_log=settings.access_log),
         translate,
         Middleware(
             _ServiceScope,
@@ -334,6 +326,7 @@ def image_app(
         ],
         exempt=_glance_upload,
         redirect_slashes=False,  # Glance: /v2/images/ is 404, not a redirect to /v2/images
+        adopt_client_id=True,
     )
     return _build(service, routes, validator, settings or ApiSettings())
 
@@ -363,6 +356,7 @@ def volume_app(
         ],
         served=served,
         project_in_url=True,
+        request_id_headers=(REQUEST_ID_HEADER, COMPUTE_REQUEST_ID_HEADER),
     )
     return _build(service, routes, validator, settings or ApiSettings())
 
@@ -397,5 +391,6 @@ def compute_app(
         ],
         served=served,
         project_in_url=True,
+        request_id_headers=(REQUEST_ID_HEADER, COMPUTE_REQUEST_ID_HEADER),
     )
     return _build(service, routes, validator, settings or ApiSettings())

@@ -13,7 +13,9 @@ or inside a running event loop::
 
 Port 0 picks a free port (read it back from :attr:`Server.ports`). Each app runs on its
 own uvicorn server; signals are handled once, by :meth:`Server.serve_forever`, not by
-uvicorn, so one signal stops them all and the process exits normally (status 0).
+uvicorn, so one signal stops them all and the process exits normally (status 0). uvicorn
+configures no logging and writes no access log: the apps log each request themselves
+(``ApiSettings.access_log``), with its request id.
 """
 
 from __future__ import annotations
@@ -82,16 +84,13 @@ def _listen(binding: Binding) -> socket.socket:
 class Server:
     """The uvicorn servers for ``bindings``, started and stopped together."""
 
-    def __init__(
-        self, bindings: Sequence[Binding], *, access_log: bool = False
-    ) -> None:
+    def __init__(self, bindings: Sequence[Binding]) -> None:
         names = [b.name for b in bindings]
         if len(set(names)) != len(names):
             raise ValueError(f"binding names must be unique, got {names}")
         if not bindings:
             raise ValueError("Server needs at least one binding")
         self.bindings = list(bindings)
-        self.access_log = access_log
         self._sockets: dict[str, socket.socket] = {}
         self._servers: dict[str, _UvicornServer] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -130,8 +129,8 @@ class Server:
             config = uvicorn.Config(
                 binding.app,
                 lifespan="off",
-                log_config=None,
-                access_log=self.access_log,
+                log_config=None,  # the process's logging is the caller's (shoal.deploy)
+                access_log=False,  # the apps write their own (ApiSettings.access_log)
                 server_header=False,
             )
             server = _UvicornServer(config)

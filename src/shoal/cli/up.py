@@ -7,6 +7,11 @@ starts reuse all of it (see :mod:`shoal.deploy`). Prints the endpoints once ever
 listens and runs until SIGINT or SIGTERM (exit status 0). Errors (an invalid option, a
 port in use, another ``shoal up`` on the same data directory) print one line and exit
 non-zero before anything listens.
+
+Logging follows oslo.log's ``[DEFAULT]`` options of the configuration (``debug``,
+``log_file``, ``log_dir``, ``use_stderr``; see :mod:`shoal.deploy._logging`), standard
+error by default; ``--debug`` and ``--access-log`` switch on DEBUG and the one-line-per-
+request access log (``[shoal] access_log``).
 """
 
 from __future__ import annotations
@@ -66,15 +71,21 @@ def _announce(endpoints: Endpoints) -> None:
 @click.option("--port", "ports", multiple=True, metavar="NAME=PORT",
               help="Port of one service (identity, image, volume, compute); 0 picks a free "
                    "one. Repeatable [default: [shoal] NAME_port].")
+@click.option("--debug", is_flag=True,
+              help="Log at DEBUG [default: [DEFAULT] debug, else INFO].")
+@click.option("--access-log", is_flag=True,
+              help="Log one line per API request [default: [shoal] access_log, off].")
 @click.pass_context
 def up(ctx: click.Context, config_file: Path | None, config_dir: Path | None,
-       host: str | None, ports: tuple[str, ...]) -> None:
+       host: str | None, ports: tuple[str, ...], debug: bool, access_log: bool) -> None:
     """Serve the OpenStack APIs (identity, image, volume, compute) until stopped."""
     opts = ctx.ensure_object(GlobalOptions)
+    # Until the configuration says where the log goes (prepare sets that up).
     logging.basicConfig(level=logging.WARNING, format="shoal up: %(levelname)s %(message)s")
     options = UpOptions(data_dir=opts.data_dir, config_file=config_file,
                         config_dir=config_dir, backend=opts.backend, host=host,
-                        ports=_ports(ports))
+                        ports=_ports(ports), debug=debug, access_log=access_log,
+                        setup_logging=True)
     try:
         with prepare(options) as deployment:
             if deployment.config_written is not None:

@@ -11,7 +11,9 @@ Resolution (first found wins):
 - a ceph.conf client option: ``[client]``, then ``[global]``.
 
 In a directory, each file holds only its program's options: ``glance-api.conf``
-(Glance), ``cinder.conf`` (Cinder), ``nova.conf`` (Nova), ``ceph.conf`` (Ceph)
+(Glance), ``cinder.conf`` (Cinder), ``nova.conf`` (Nova), each also oslo.log's
+``[DEFAULT]`` options (nova.conf's win
+over cinder.conf's, over glance-api.conf's), ``ceph.conf`` (Ceph)
 and an optional ``shoal.conf`` (any; the real files win over it; the one
 ``[keystone_authtoken]`` every API shares comes from it alone). Options and
 sections shoal does not know are reported in ``warnings``; of ceph.conf only
@@ -35,9 +37,9 @@ __all__ = ["DIR_FILES", "ENV_OVERRIDES", "Document", "read_dir", "read_file", "r
 #: Files read from a configuration directory, and whose options each holds.
 DIR_FILES: tuple[tuple[str, frozenset[Service] | None], ...] = (
     ("shoal.conf", None),
-    ("glance-api.conf", frozenset({"glance"})),
-    ("cinder.conf", frozenset({"cinder"})),
-    ("nova.conf", frozenset({"nova"})),
+    ("glance-api.conf", frozenset({"glance", "oslo"})),
+    ("cinder.conf", frozenset({"cinder", "oslo"})),
+    ("nova.conf", frozenset({"nova", "oslo"})),
     ("ceph.conf", frozenset({"ceph"})),
 )
 #: Environment variables overriding ``[shoal]`` options.

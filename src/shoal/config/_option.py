@@ -10,8 +10,9 @@ from shoal.config._types import Kind
 
 __all__ = ["BACKEND", "Option", "Service"]
 
-#: Which program owns an option (and so which real file it belongs to).
-Service = Literal["glance", "cinder", "nova", "ceph", "shoal"]
+#: Which program owns an option (and so which real file it belongs to); ``oslo``: a
+#: library every OpenStack service reads (oslo.log), in each of their files.
+Service = Literal["glance", "cinder", "nova", "ceph", "shoal", "oslo"]
 
 #: Placeholder section of Cinder backend options: they live in the sections
 #: named by ``enabled_backends`` (then ``[backend_defaults]``, then ``[DEFAULT]``).

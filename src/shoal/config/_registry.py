@@ -7,7 +7,8 @@ guide's values into ``shoal.conf``. Sections:
 - ``[glance_store]`` (Glance's store options, plus ``show_image_direct_url``,
   which Glance reads from ``[DEFAULT]``: both places are accepted);
 - ``[DEFAULT]``: Cinder's (``enabled_backends``, backup options), Glance's and
-  Nova's ``[DEFAULT]`` options share it;
+  Nova's ``[DEFAULT]`` options share it, with oslo.log's (``debug``, ``log_file``,
+  ``log_dir``, ``use_stderr``) that every service reads;
 - Cinder backend sections named by ``enabled_backends`` (``BACKEND`` here);
 - Nova's ``[libvirt]`` and ``[workarounds]``;
 - ceph.conf's ``[client]`` (names with spaces, dashes or underscores are one);
@@ -283,6 +284,25 @@ _CEPH_CLIENT = _opts(
      "/etc/ceph/keyring.bin", "Keyring files searched, comma-separated."),
 )
 
+#: oslo.log's options, which every service reads from its file's ``[DEFAULT]`` (one
+#: process serves them all: in a directory nova.conf's win over cinder.conf's, over
+#: glance-api.conf's).
+_OSLO_LOG = _opts(
+    "oslo", "DEFAULT",
+    ("debug", "bool", False,
+     "Log at DEBUG instead of INFO (`shoal up --debug` sets it too)."),
+    ("log_file", "path", None,
+     "Log file; relative: under log_dir when that is set. Unset: log_dir/shoal-up.log "
+     "when log_dir is set, else standard error only.",
+     {"aliases": (("DEFAULT", "logfile"),)}),
+    ("log_dir", "path", None,
+     "Directory of log_file (and of shoal-up.log when log_file is unset); must exist.",
+     {"aliases": (("DEFAULT", "logdir"),)}),
+    ("use_stderr", "bool", False,
+     "Log to standard error as well as to the log file (without a log file shoal logs "
+     "to standard error; upstream: to standard output)."),
+)
+
 _SHOAL = _opts(
     "shoal", "shoal",
     ("backend", "enum", "embedded",
@@ -316,6 +336,9 @@ _SHOAL = _opts(
     ("token_expiration_s", "int", 3600, "Token lifetime in seconds.", {"minimum": 1}),
     ("max_request_body_size_bytes", "int", 114688,
      "Largest API request body accepted (image data uploads excepted).", {"minimum": 1}),
+    ("access_log", "bool", False,
+     "Log one line per API request (client, method, path, status, bytes, milliseconds, "
+     "request id) at INFO; `shoal up --access-log` sets it too."),
 )
 
 _AUTHTOKEN = "keystone_authtoken"
@@ -371,7 +394,7 @@ _KEYSTONE_AUTHTOKEN = _opts(
 #: Every option, in display order.
 OPTIONS: tuple[Option, ...] = (
     *_GLANCE_STORE, *_GLANCE_DEFAULT, *_GLANCE_FORMATS, *_GLANCE_CONVERSION,
-    *_CINDER_DEFAULT, *_NOVA_OTHER[:1], *_CINDER_BACKEND,
+    *_CINDER_DEFAULT, *_NOVA_OTHER[:1], *_OSLO_LOG, *_CINDER_BACKEND,
     *_NOVA_LIBVIRT, *_NOVA_OTHER[1:], *_CEPH_CLIENT, *_SHOAL, *_KEYSTONE_AUTHTOKEN,
 )
 

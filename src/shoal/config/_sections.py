@@ -251,6 +251,7 @@ class ShoalSection:
     demo_project: str
     token_expiration_s: int
     max_request_body_size_bytes: int
+    access_log: bool
 
     @property
     def ports(self) -> dict[str, int]:

@@ -18,6 +18,10 @@ from shoal.deploy._clients import DEMO_CLOUD_NAME as DEMO_CLOUD_NAME
 from shoal.deploy._clients import Login as Login
 from shoal.deploy._clients import clouds_yaml as clouds_yaml
 from shoal.deploy._clients import openrc as openrc
+from shoal.deploy._logging import LOG_FILE_NAME as LOG_FILE_NAME
+from shoal.deploy._logging import LogOptions as LogOptions
+from shoal.deploy._logging import LogSetup as LogSetup
+from shoal.deploy._logging import setup_logging as setup_logging
 from shoal.deploy._platform import SERVICES as SERVICES
 from shoal.deploy._platform import Deployment as Deployment
 from shoal.deploy._platform import Endpoints as Endpoints
@@ -33,9 +37,12 @@ __all__ = [
     "DEMO_CLOUD_NAME",
     "GUIDE_POOLS",
     "GUIDE_USERS",
+    "LOG_FILE_NAME",
     "SERVICES",
     "Deployment",
     "Endpoints",
+    "LogOptions",
+    "LogSetup",
     "Login",
     "ProvisionReport",
     "UpOptions",
@@ -43,4 +50,5 @@ __all__ = [
     "openrc",
     "prepare",
     "provision_cluster",
+    "setup_logging",
 ]

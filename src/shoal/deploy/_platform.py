@@ -32,11 +32,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp
 
@@ -72,6 +74,7 @@ from shoal.config import ShoalConfig
 from shoal.db import Database, default_url
 from shoal.deploy._clients import Login, clouds_yaml, openrc
 from shoal.deploy._files import write_private
+from shoal.deploy._logging import LogOptions, LogSetup, setup_logging
 from shoal.deploy._provision import ProvisionReport, keyring_path, provision_cluster
 from shoal.services.identity import IdentityService, bootstrap, generate_password
 from shoal.services.image import ImageService, ImageServiceOptions
@@ -93,12 +96,18 @@ LOCK_FILE = "shoal-up.lock"
 #: How long a stop waits for running long operations (resumable ones are handed back).
 TASK_SHUTDOWN_WAIT_S = 10.0
 
+log = logging.getLogger("shoal.deploy")
+
 
 @dataclass(frozen=True)
 class UpOptions:
     """What the command line chose; None: the configuration's (or default) value.
 
     ``ports`` overrides ``[shoal] <service>_port`` per service (``{"identity": 0}``).
+    ``debug`` and ``access_log`` switch on what ``[DEFAULT] debug`` and ``[shoal]
+    access_log`` would. ``setup_logging``: configure the process's logging from the
+    configuration (:mod:`shoal.deploy._logging`) as soon as it is read; the CLI does, an
+    embedding program keeps its own.
     """
 
     data_dir: Path | None = None
@@ -107,6 +116,9 @@ class UpOptions:
     backend: str | None = None
     host: str | None = None
     ports: Mapping[str, int] = field(default_factory=dict)
+    debug: bool = False
+    access_log: bool = False
+    setup_logging: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,6 +158,8 @@ class Deployment:
     ports: dict[str, int]
     _urls: dict[str, str]
     _lock_fd: int | None
+    access_log: bool = False
+    logs: LogSetup | None = None
 
     def catalog_urls(self) -> dict[str, str]:
         """service → catalog URL, once :meth:`serve` has bound the ports (else empty)."""
@@ -167,7 +181,7 @@ class Deployment:
         """The four ASGI apps, each with its routes and the shared edge settings."""
         shoal = self.config.shoal
         settings = ApiSettings(max_body_bytes=shoal.max_request_body_size_bytes,
-                               identity_url=self.identity_url)
+                               identity_url=self.identity_url, access_log=self.access_log)
         validator = self.validator()
         return {
             # Identity's own endpoints always check tokens against its own database.
@@ -191,6 +205,7 @@ class Deployment:
         rc = self.data_dir / OPENRC_FILE
         write_private(clouds, clouds_yaml(auth_url, self.admin, self.demo, region))
         write_private(rc, openrc(auth_url, self.admin, region))
+        log.info("shoal is up: %s", ", ".join(f"{n} {u}" for n, u in self._urls.items()))
         return Endpoints(urls=dict(self._urls), clouds_yaml=clouds, openrc=rc,
                          config=list(self.config.sources), data_dir=self.data_dir,
                          backend=self.config.shoal.backend)
@@ -222,13 +237,17 @@ class Deployment:
             self.tasks.shutdown(wait_s=TASK_SHUTDOWN_WAIT_S)
 
     def close(self) -> None:
-        """Stop the task runner; release the database and the data directory lock."""
+        """Stop the task runner; release the database and the data directory lock; put
+        the process's logging back as it was before :func:`prepare`."""
         self.tasks.shutdown(wait_s=TASK_SHUTDOWN_WAIT_S)
         self.glance_session.shutdown()
         self.db.dispose()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+        if self.logs is not None:
+            self.logs.close()
+            self.logs = None
 
     def __enter__(self) -> Deployment:
         return self
@@ -364,13 +383,26 @@ def _image_service(cfg: ShoalConfig, data_dir: Path, db: Database, tasks: TaskRu
     return images, session
 
 
-@contextlib.contextmanager
-def _cleanup_on_error(fd: int) -> Iterator[None]:
-    try:
-        yield
-    except BaseException:
-        os.close(fd)
-        raise
+def _start_logging(opts: UpOptions, cfg: ShoalConfig) -> LogSetup | None:
+    """The process's logging from ``cfg`` when ``opts`` asks for it (else None).
+
+    Raises:
+        errors.InvalidArgument: the log file cannot be opened.
+    """
+    if not opts.setup_logging:
+        return None
+    logs = setup_logging(LogOptions.from_config(cfg, debug=opts.debug))
+    path = logs.options.path
+    log.log(logging.INFO if path else logging.DEBUG, "shoal up: logging at %s to %s",
+            logging.getLevelName(logs.options.level), path or "standard error")
+    return logs
+
+
+def _secrets(cfg: ShoalConfig, *passwords: str) -> list[str | None]:
+    """The configured secrets log lines must not show: ``passwords``, the service
+    user's password and the database URL's password."""
+    url = cfg.shoal.database_url
+    return [*passwords, cfg.keystone_authtoken.password, urlsplit(url).password if url else None]
 
 
 def prepare(opts: UpOptions) -> Deployment:
@@ -387,8 +419,12 @@ def prepare(opts: UpOptions) -> Deployment:
     except OSError as exc:
         raise errors.Unavailable(f"cannot create data directory {data_dir}: {exc}") from None
     fd = _lock(data_dir)
-    with _cleanup_on_error(fd):
+    with contextlib.ExitStack() as undo:  # everything made so far, undone on an error
+        undo.callback(os.close, fd)
         cfg, written = _load(opts, data_dir)
+        logs = _start_logging(opts, cfg)
+        if logs is not None:
+            undo.callback(logs.close)
         shoal = cfg.shoal
         if shoal.data_dir and opts.data_dir is None and not os.environ.get(
                 shoal_config.ENV_OVERRIDES["data_dir"]):
@@ -399,22 +435,21 @@ def prepare(opts: UpOptions) -> Deployment:
                     f"uses {data_dir}: pass --data-dir {configured}")
         report = _provision(cfg, data_dir)
         db = Database(shoal.database_url or default_url(data_dir))
-        try:
-            db.upgrade()
-            urls: dict[str, str] = {}  # filled in once the ports are bound
-            identity = IdentityService(db, token_ttl=timedelta(seconds=shoal.token_expiration_s),
-                                       catalog=catalog_for(urls, shoal.region_name))
-            admin_pw, demo_pw = _passwords(cfg, data_dir)
-            bootstrap(identity, admin_password=admin_pw, demo_password=demo_pw,
-                      admin_user=shoal.admin_user, admin_project=shoal.admin_project,
-                      demo_user=shoal.demo_user, demo_project=shoal.demo_project)
-            tasks = TaskRunner(db)
-            # Services register their long operations here before recovery (none yet).
-            recovery = tasks.recover()
-            images, glance_session = _image_service(cfg, data_dir, db, tasks)
-        except BaseException:
-            db.dispose()
-            raise
+        undo.callback(db.dispose)
+        db.upgrade()
+        urls: dict[str, str] = {}  # filled in once the ports are bound
+        identity = IdentityService(db, token_ttl=timedelta(seconds=shoal.token_expiration_s),
+                                   catalog=catalog_for(urls, shoal.region_name))
+        admin_pw, demo_pw = _passwords(cfg, data_dir)
+        if logs is not None:
+            logs.mask.add(*_secrets(cfg, admin_pw, demo_pw))
+        bootstrap(identity, admin_password=admin_pw, demo_password=demo_pw,
+                  admin_user=shoal.admin_user, admin_project=shoal.admin_project,
+                  demo_user=shoal.demo_user, demo_project=shoal.demo_project)
+        tasks = TaskRunner(db)
+        # Services register their long operations here before recovery (none yet).
+        recovery = tasks.recover()
+        images, glance_session = _image_service(cfg, data_dir, db, tasks)
         ports = {**shoal.ports, **opts.ports}
         deployment = Deployment(
             data_dir=data_dir, config=cfg, config_written=written, db=db, identity=identity,
@@ -422,5 +457,7 @@ def prepare(opts: UpOptions) -> Deployment:
             demo=Login(shoal.demo_user, demo_pw, shoal.demo_project),
             provision=report, tasks=tasks, recovery=recovery, images=images,
             glance_session=glance_session, host=opts.host or shoal.host,
-            ports=ports, _urls=urls, _lock_fd=fd)
+            ports=ports, _urls=urls, _lock_fd=fd,
+            access_log=opts.access_log or shoal.access_log, logs=logs)
+        undo.pop_all()  # the deployment owns them now
         return deployment
