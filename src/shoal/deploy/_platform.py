@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from shoal import config as shoal_config
@@ -58,6 +59,8 @@ from shoal.api import (
     validator_from_config,
     volume_app,
 )
+from shoal.api.cinder.options import VolumeApiOptions
+from shoal.api.cinder.routes import volume_routes
 from shoal.api.glance.options import ImageApiOptions
 from shoal.cluster import (
     BackendConfig,
@@ -73,6 +76,7 @@ from shoal.db import Database, default_url
 from shoal.deploy._clients import Login, clouds_yaml, openrc
 from shoal.deploy._files import write_private
 from shoal.deploy._provision import ProvisionReport, keyring_path, provision_cluster
+from shoal.deploy._volumes import VolumeStack, volume_stack
 from shoal.services.identity import IdentityService, bootstrap, generate_password
 from shoal.services.image import ImageService, ImageServiceOptions
 from shoal.services.image.store import RbdStore
@@ -142,6 +146,7 @@ class Deployment:
     recovery: RecoveryReport
     images: ImageService
     glance_session: Session
+    volumes: VolumeStack | None
     host: str
     ports: dict[str, int]
     _urls: dict[str, str]
@@ -178,9 +183,16 @@ class Deployment:
             "image": image_app(routes=image_routes(self.images,
                                                    ImageApiOptions.from_config(self.config)),
                                validator=validator, settings=settings),
-            "volume": volume_app(validator=validator, settings=settings),
+            "volume": volume_app(routes=self._volume_routes(), validator=validator,
+                                 settings=settings),
             "compute": compute_app(validator=validator, settings=settings),
         }
+
+    def _volume_routes(self) -> list[BaseRoute]:
+        if self.volumes is None:
+            return []
+        return volume_routes(self.volumes.service, VolumeApiOptions.from_config(self.config),
+                             self.volumes.service.options.quota_defaults)
 
     def _bound(self, server: Server) -> Endpoints:
         for name, base in server.urls.items():
@@ -224,6 +236,8 @@ class Deployment:
     def close(self) -> None:
         """Stop the task runner; release the database and the data directory lock."""
         self.tasks.shutdown(wait_s=TASK_SHUTDOWN_WAIT_S)
+        if self.volumes is not None:
+            self.volumes.close()
         self.glance_session.shutdown()
         self.db.dispose()
         if self._lock_fd is not None:
@@ -409,9 +423,19 @@ def prepare(opts: UpOptions) -> Deployment:
                       admin_user=shoal.admin_user, admin_project=shoal.admin_project,
                       demo_user=shoal.demo_user, demo_project=shoal.demo_project)
             tasks = TaskRunner(db)
-            # Services register their long operations here before recovery (none yet).
-            recovery = tasks.recover()
             images, glance_session = _image_service(cfg, data_dir, db, tasks)
+            volumes: VolumeStack | None = None
+            try:
+                # Services register their long operations before recovery.
+                volumes = volume_stack(
+                    cfg, db, tasks, images,
+                    lambda user, conf: _service_session(cfg, data_dir, user, conf))
+                recovery = tasks.recover()
+            except BaseException:
+                if volumes is not None:
+                    volumes.close()
+                glance_session.shutdown()
+                raise
         except BaseException:
             db.dispose()
             raise
@@ -421,6 +445,6 @@ def prepare(opts: UpOptions) -> Deployment:
             admin=Login(shoal.admin_user, admin_pw, shoal.admin_project),
             demo=Login(shoal.demo_user, demo_pw, shoal.demo_project),
             provision=report, tasks=tasks, recovery=recovery, images=images,
-            glance_session=glance_session, host=opts.host or shoal.host,
+            glance_session=glance_session, volumes=volumes, host=opts.host or shoal.host,
             ports=ports, _urls=urls, _lock_fd=fd)
         return deployment

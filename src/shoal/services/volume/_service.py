@@ -129,6 +129,39 @@ class VolumeService:
                 session.flush()
             return type_record(row)
 
+    def list_types(self, caller: CallerLike) -> list[VolumeTypeRecord]:
+        """The types the caller may use: public ones, private ones shared with its project
+        (every type for an admin), by name."""
+        policy.authorize(caller, "volume_extension:type_get")
+        with self.db.session(readonly=True) as session:
+            rows = session.execute(select(VolumeType).order_by(VolumeType.name)).scalars()
+            return [type_record(r) for r in rows if r.is_public or policy.is_admin(caller)
+                    or any(p.project_id == caller.project_id for p in r.projects)]
+
+    def get_type(self, caller: CallerLike, ref: str | None) -> VolumeTypeRecord:
+        """The type with id or name ``ref`` (None: the default type); 404 if not visible."""
+        policy.authorize(caller, "volume_extension:type_get")
+        with self.db.session(readonly=True) as session:
+            return type_record(self._type_by_ref(session, caller, ref))
+
+    def resolve_image(self, caller: CallerLike, ref: str, kind: str) -> str:
+        """The id of the image ``ref`` names (``kind`` ``id`` or ``name``), as Cinder does.
+
+        Raises:
+            InvalidArgument: no image has that name (400, Cinder's message).
+            AlreadyExists: several do (409: use an id).
+        """
+        if kind == "id":
+            return ref
+        found = self.images.find_by_name(ref, caller.project_id)
+        if not found:
+            raise errors.InvalidArgument("Invalid image identifier or unable to access "
+                                         "requested image.")
+        if len(found) > 1:
+            raise errors.AlreadyExists(f"Multiple matches found for '{ref}', use an ID to be "
+                                       "more specific.")
+        return found[0].id
+
     def _type_by_ref(self, session: Session, caller: CallerLike, ref: str | None) -> VolumeType:
         """The type named or identified by ``ref`` (None or empty: the default type)."""
         name = ref or self.options.default_type
@@ -215,7 +248,8 @@ class VolumeService:
         zone = availability_zone or self.options.availability_zone
         if zone != self.options.availability_zone:
             raise _invalid_input(f"Availability zone '{zone}' is invalid.")
-        image = None if source.image_id is None else self.images.image(source.image_id)
+        image = None if source.image_id is None else self.images.image(
+            source.image_id, project_id, is_admin=policy.is_admin(caller))
         with self.db.session() as session:
             vtype = self._type_by_ref(session, caller, volume_type)
             backend = self._backend_for(vtype)
@@ -445,6 +479,31 @@ class VolumeService:
             query = query.where(Snapshot.project_id == caller.project_id)
         with self.db.session(readonly=True) as session:
             return [snapshot_record(snap, zone) for snap, zone in session.execute(query)]
+
+    def update_snapshot(self, caller: CallerLike, snapshot_id: str, *,
+                        changes: Mapping[str, str | None]) -> SnapshotRecord:
+        """Set a snapshot's ``name`` and/or ``description``."""
+        with self.db.session() as session:
+            row = self._visible_snapshot(session, caller, snapshot_id,
+                                         "volume:update_snapshot")
+            for key in ("name", "description"):
+                if key in changes:
+                    setattr(row, key, changes[key])
+            row.updated_at = self.now()
+            session.flush()
+            vol = session.get(Volume, row.volume_id)
+            return snapshot_record(row, None if vol is None else vol.availability_zone)
+
+    def project_limits(self, caller: CallerLike) -> tuple[dict[str, int], dict[str, int]]:
+        """The caller's project's limits and usage (``GET /limits``)."""
+        policy.authorize(caller, "limits_extension:used_limits", caller.project_id)
+        project_id = caller.project_id or ""
+        with self.db.session(readonly=True) as session:
+            limits = quotas.limits_for(session, project_id, self.options.quota_defaults)
+            usage = quotas.usage_for(session, project_id)
+        in_use = {r: usage.in_use(r) for r in ("volumes", "gigabytes", "snapshots",
+                                               "backups", "backup_gigabytes")}
+        return limits, in_use
 
     def delete_snapshot(self, caller: CallerLike, snapshot_id: str) -> None:
         """Start deleting a snapshot (202); it must be ``available`` or ``error``."""

@@ -77,12 +77,18 @@ class ImageData:
 class ImageSource(Protocol):
     """The image service as the volume service reads it (no HTTP hop inside one process)."""
 
-    def image(self, image_id: str) -> ImageData:
-        """The image (``NotFound`` if it is absent or hidden from the volume service)."""
+    def image(self, image_id: str, project_id: str | None, *, is_admin: bool = False
+              ) -> ImageData:
+        """The image as ``project_id`` may see it (``NotFound`` when absent or hidden from
+        it); ``project_id`` None: as the volume service itself (no visibility check)."""
         ...
 
     def raw_data(self, image_id: str) -> Iterator[bytes]:
         """The image's bytes as raw (converted with qemu-img when it is not raw)."""
+        ...
+
+    def find_by_name(self, name: str, project_id: str | None) -> list[ImageData]:
+        """The active images named ``name`` that ``project_id`` may see."""
         ...
 
 
@@ -184,7 +190,7 @@ class VolumeWork:
                 driver.create_volume_from_snapshot(volume_id, size, source["volume_id"],
                                                    source["id"])
             elif kind == "image":
-                image = self.images.image(source["id"])
+                image = self.images.image(source["id"], None)
                 self._from_image(ctx, driver, volume_id, size, image)
             else:
                 raise ValueError(f"unknown volume source {kind!r}")

@@ -46,11 +46,15 @@ ADMIN = Caller("admin", "padmin", frozenset({"admin", "member", "reader"}))
 class NoImages:
     """An image source with no images (the image tests live with the API work)."""
 
-    def image(self, image_id: str) -> ImageData:
+    def image(self, image_id: str, project_id: str | None, *, is_admin: bool = False
+              ) -> ImageData:
         raise errors.NotFound(f"Image {image_id} could not be found.")
 
     def raw_data(self, image_id: str) -> Iterator[bytes]:
         raise errors.NotFound(f"Image {image_id} could not be found.")
+
+    def find_by_name(self, name: str, project_id: str | None) -> list[ImageData]:
+        return []
 
 
 @dataclass
