@@ -150,10 +150,12 @@ class Deployment:
     host: str
     ports: dict[str, int]
     _urls: dict[str, str]
+    _catalog: dict[str, str]
     _lock_fd: int | None
 
     def catalog_urls(self) -> dict[str, str]:
-        """service → catalog URL, once :meth:`serve` has bound the ports (else empty)."""
+        """service → its URL (catalogued or not), once :meth:`serve` has bound the ports
+        (else empty)."""
         return dict(self._urls)
 
     def validator(self) -> TokenValidator:
@@ -188,6 +190,19 @@ class Deployment:
             "compute": compute_app(validator=validator, settings=settings),
         }
 
+    def catalogued(self) -> frozenset[str]:
+        """The services the catalog lists: those that serve their resources.
+
+        Every service's endpoint answers its version documents, but a service whose
+        resources are not served yet stays out of the catalog, so that clients never
+        discover a service that answers 404 (compute: until its API is built; volume:
+        only with a backend in ``enabled_backends``).
+        """
+        served = {"identity", "image"}
+        if self.volumes is not None:
+            served.add("volume")
+        return frozenset(served)
+
     def _volume_routes(self) -> list[BaseRoute]:
         if self.volumes is None:
             return []
@@ -197,6 +212,8 @@ class Deployment:
     def _bound(self, server: Server) -> Endpoints:
         for name, base in server.urls.items():
             self._urls[name] = base + _CATALOG_PATHS[name]
+            if name in self.catalogued():
+                self._catalog[name] = self._urls[name]
         auth_url = self._urls["identity"]
         region = self.config.shoal.region_name
         clouds = self.data_dir / CLOUDS_FILE
@@ -415,9 +432,9 @@ def prepare(opts: UpOptions) -> Deployment:
         db = Database(shoal.database_url or default_url(data_dir))
         try:
             db.upgrade()
-            urls: dict[str, str] = {}  # filled in once the ports are bound
+            catalog: dict[str, str] = {}  # filled in once the ports are bound
             identity = IdentityService(db, token_ttl=timedelta(seconds=shoal.token_expiration_s),
-                                       catalog=catalog_for(urls, shoal.region_name))
+                                       catalog=catalog_for(catalog, shoal.region_name))
             admin_pw, demo_pw = _passwords(cfg, data_dir)
             bootstrap(identity, admin_password=admin_pw, demo_password=demo_pw,
                       admin_user=shoal.admin_user, admin_project=shoal.admin_project,
@@ -446,5 +463,5 @@ def prepare(opts: UpOptions) -> Deployment:
             demo=Login(shoal.demo_user, demo_pw, shoal.demo_project),
             provision=report, tasks=tasks, recovery=recovery, images=images,
             glance_session=glance_session, volumes=volumes, host=opts.host or shoal.host,
-            ports=ports, _urls=urls, _lock_fd=fd)
+            ports=ports, _urls={}, _catalog=catalog, _lock_fd=fd)
         return deployment

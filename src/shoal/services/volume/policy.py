@@ -49,6 +49,7 @@ class PolicyNotAuthorized(errors.ShoalError):
 
     errno = errno.EPERM
     http_status = 403
+    safe = True
 
 
 #: Actions a project ``reader`` may do on its project's resources.

@@ -58,6 +58,7 @@ class QuotaExceeded(errors.ShoalError):
 
     errno = errno.EDQUOT
     http_status = 413
+    safe = True
     headers: Mapping[str, str] = {"Retry-After": "0"}
 
 
