@@ -9,7 +9,6 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -169,7 +168,8 @@ def test_member_sees_only_its_project(up: ShoalUp) -> None:
     assert listed == ["demo_vol"]
 
 
-def test_limits_show_usage(up: ShoalUp, tmp_path: Path) -> None:
+def test_limits_show_usage(up: ShoalUp) -> None:
+    _ok(openstack(up, "volume", "create", "--size", "2", "limits_vol", cloud="shoal-demo"))
     limits = _json(openstack(up, "limits", "show", "--absolute", "-f", "json",
                              cloud="shoal-demo"))
     values = {row["Name"]: row["Value"] for row in limits}
@@ -177,3 +177,4 @@ def test_limits_show_usage(up: ShoalUp, tmp_path: Path) -> None:
     assert values["max_total_volumes"] == 10, limits
     assert values["max_total_volume_gigabytes"] == 1000
     assert values["total_volumes_used"] >= 1
+    assert values["total_gigabytes_used"] >= 2
