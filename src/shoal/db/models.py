@@ -18,6 +18,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "shoal.services.identity.models",
     "shoal.services.tasks.models",
     "shoal.services.image.models",
+    "shoal.services.volume.models",
 )
 
 

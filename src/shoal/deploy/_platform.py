@@ -40,6 +40,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from shoal import config as shoal_config
@@ -60,6 +61,8 @@ from shoal.api import (
     validator_from_config,
     volume_app,
 )
+from shoal.api.cinder.options import VolumeApiOptions
+from shoal.api.cinder.routes import volume_routes
 from shoal.api.glance.options import ImageApiOptions
 from shoal.cluster import (
     BackendConfig,
@@ -76,6 +79,7 @@ from shoal.deploy._clients import Login, clouds_yaml, openrc
 from shoal.deploy._files import write_private
 from shoal.deploy._logging import LogOptions, LogSetup, setup_logging
 from shoal.deploy._provision import ProvisionReport, keyring_path, provision_cluster
+from shoal.deploy._volumes import VolumeStack, volume_stack
 from shoal.services.identity import IdentityService, bootstrap, generate_password
 from shoal.services.image import ImageService, ImageServiceOptions
 from shoal.services.image.store import RbdStore
@@ -154,15 +158,18 @@ class Deployment:
     recovery: RecoveryReport
     images: ImageService
     glance_session: Session
+    volumes: VolumeStack | None
     host: str
     ports: dict[str, int]
     _urls: dict[str, str]
+    _catalog: dict[str, str]
     _lock_fd: int | None
     access_log: bool = False
     logs: LogSetup | None = None
 
     def catalog_urls(self) -> dict[str, str]:
-        """service → catalog URL, once :meth:`serve` has bound the ports (else empty)."""
+        """service → its URL (catalogued or not), once :meth:`serve` has bound the ports
+        (else empty)."""
         return dict(self._urls)
 
     def validator(self) -> TokenValidator:
@@ -192,13 +199,35 @@ class Deployment:
             "image": image_app(routes=image_routes(self.images,
                                                    ImageApiOptions.from_config(self.config)),
                                validator=validator, settings=settings),
-            "volume": volume_app(validator=validator, settings=settings),
+            "volume": volume_app(routes=self._volume_routes(), validator=validator,
+                                 settings=settings),
             "compute": compute_app(validator=validator, settings=settings),
         }
+
+    def catalogued(self) -> frozenset[str]:
+        """The services the catalog lists: those that serve their resources.
+
+        Every service's endpoint answers its version documents, but a service whose
+        resources are not served yet stays out of the catalog, so that clients never
+        discover a service that answers 404 (compute: until its API is built; volume:
+        only with a backend in ``enabled_backends``).
+        """
+        served = {"identity", "image"}
+        if self.volumes is not None:
+            served.add("volume")
+        return frozenset(served)
+
+    def _volume_routes(self) -> list[BaseRoute]:
+        if self.volumes is None:
+            return []
+        return volume_routes(self.volumes.service, VolumeApiOptions.from_config(self.config),
+                             self.volumes.service.options.quota_defaults)
 
     def _bound(self, server: Server) -> Endpoints:
         for name, base in server.urls.items():
             self._urls[name] = base + _CATALOG_PATHS[name]
+            if name in self.catalogued():
+                self._catalog[name] = self._urls[name]
         auth_url = self._urls["identity"]
         region = self.config.shoal.region_name
         clouds = self.data_dir / CLOUDS_FILE
@@ -240,6 +269,8 @@ class Deployment:
         """Stop the task runner; release the database and the data directory lock; put
         the process's logging back as it was before :func:`prepare`."""
         self.tasks.shutdown(wait_s=TASK_SHUTDOWN_WAIT_S)
+        if self.volumes is not None:
+            self.volumes.close()
         self.glance_session.shutdown()
         self.db.dispose()
         if self._lock_fd is not None:
@@ -437,9 +468,9 @@ def prepare(opts: UpOptions) -> Deployment:
         db = Database(shoal.database_url or default_url(data_dir))
         undo.callback(db.dispose)
         db.upgrade()
-        urls: dict[str, str] = {}  # filled in once the ports are bound
+        catalog: dict[str, str] = {}  # filled in once the ports are bound
         identity = IdentityService(db, token_ttl=timedelta(seconds=shoal.token_expiration_s),
-                                   catalog=catalog_for(urls, shoal.region_name))
+                                   catalog=catalog_for(catalog, shoal.region_name))
         admin_pw, demo_pw = _passwords(cfg, data_dir)
         if logs is not None:
             logs.mask.add(*_secrets(cfg, admin_pw, demo_pw))
@@ -447,17 +478,22 @@ def prepare(opts: UpOptions) -> Deployment:
                   admin_user=shoal.admin_user, admin_project=shoal.admin_project,
                   demo_user=shoal.demo_user, demo_project=shoal.demo_project)
         tasks = TaskRunner(db)
-        # Services register their long operations here before recovery (none yet).
-        recovery = tasks.recover()
         images, glance_session = _image_service(cfg, data_dir, db, tasks)
+        undo.callback(glance_session.shutdown)
+        # Services register their long operations before recovery.
+        volumes = volume_stack(cfg, db, tasks, images,
+                               lambda user, conf: _service_session(cfg, data_dir, user, conf))
+        if volumes is not None:
+            undo.callback(volumes.close)
+        recovery = tasks.recover()
         ports = {**shoal.ports, **opts.ports}
         deployment = Deployment(
             data_dir=data_dir, config=cfg, config_written=written, db=db, identity=identity,
             admin=Login(shoal.admin_user, admin_pw, shoal.admin_project),
             demo=Login(shoal.demo_user, demo_pw, shoal.demo_project),
             provision=report, tasks=tasks, recovery=recovery, images=images,
-            glance_session=glance_session, host=opts.host or shoal.host,
-            ports=ports, _urls=urls, _lock_fd=fd,
+            glance_session=glance_session, volumes=volumes, host=opts.host or shoal.host,
+            ports=ports, _urls={}, _catalog=catalog, _lock_fd=fd,
             access_log=opts.access_log or shoal.access_log, logs=logs)
         undo.pop_all()  # the deployment owns them now
         return deployment

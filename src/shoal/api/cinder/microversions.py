@@ -25,6 +25,7 @@ __all__ = [
     "BASE_VERSION",
     "CLUSTER_SUPPORT",
     "ENCRYPTION_KEY_ID_IN_DETAILS",
+    "EXTEND_IN_USE_VOLUME",
     "GROUP_SNAPSHOTS",
     "GROUP_VOLUME",
     "LIKE_FILTER",
@@ -88,6 +89,8 @@ BACKUP_SORT_NAME: Final = APIVersion(3, 37)
 LIMITS_ADMIN_FILTER: Final = APIVersion(3, 39)
 #: The ``revert`` volume action.
 VOLUME_REVERT: Final = APIVersion(3, 40)
+#: ``os-extend`` of an ``in-use`` volume (3.42).
+EXTEND_IN_USE_VOLUME: Final = APIVersion(3, 42)
 #: Snapshots show ``user_id``.
 SNAPSHOT_LIST_USER_ID: Final = APIVersion(3, 41)
 #: Backups show and accept ``metadata``.

@@ -1,1 +1,30 @@
-"""The volume service (Cinder v3 semantics) on RBD; :mod:`.driver` is its backend driver."""
+"""The volume service (Cinder v3 semantics) on RBD.
+
+- :class:`VolumeService`: volumes, snapshots and volume types in the database, Cinder's
+  rules, policy (:mod:`.policy`) and quotas (:mod:`.quotas`); long operations as durable
+  tasks (:class:`VolumeWork`, registered on the deployment's task runner).
+- :mod:`.driver`: the RBD backend driver (Cinder's ``RBDDriver`` semantics).
+- :mod:`.records`: the frozen records the API's views render; :mod:`.models` the tables.
+"""
+
+from __future__ import annotations
+
+from shoal.services.volume._service import DEFAULT_TYPE_NAME as DEFAULT_TYPE_NAME
+from shoal.services.volume._service import Backend as Backend
+from shoal.services.volume._service import VolumeOptions as VolumeOptions
+from shoal.services.volume._service import VolumeService as VolumeService
+from shoal.services.volume._service import VolumeSource as VolumeSource
+from shoal.services.volume._work import ImageData as ImageData
+from shoal.services.volume._work import ImageSource as ImageSource
+from shoal.services.volume._work import VolumeWork as VolumeWork
+
+__all__ = [
+    "DEFAULT_TYPE_NAME",
+    "Backend",
+    "ImageData",
+    "ImageSource",
+    "VolumeOptions",
+    "VolumeService",
+    "VolumeSource",
+    "VolumeWork",
+]

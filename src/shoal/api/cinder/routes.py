@@ -1,0 +1,262 @@
+"""Cinder v3 routes over :class:`shoal.services.volume.VolumeService`.
+
+Mounted under ``/volume/v3`` (with or without the project id) by
+:func:`shoal.api.volume_app`. Each handler parses the request with the pure rules of this
+package (:mod:`.create`, :mod:`.update`, :mod:`.actions`, :mod:`.query`), calls the service
+(which enforces Cinder's policy and rules itself) in a worker thread, and renders the reply
+with :mod:`.views` / :mod:`.service_views` for the caller's microversion and role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from shoal import errors
+from shoal.api._app import PUBLIC_URL_KEY
+from shoal.api._body import read_json
+from shoal.api._context import RequestContext, request_context
+from shoal.api._ids import uuid_or_not_found
+from shoal.api._microversion import api_version
+from shoal.api._versions import base_url
+from shoal.api.cinder import actions, service_views, views
+from shoal.api.cinder import microversions as mv
+from shoal.api.cinder.create import parse_snapshot_create, parse_volume_create
+from shoal.api.cinder.options import VolumeApiOptions
+from shoal.api.cinder.query import apply_query, parse_query
+from shoal.api.cinder.update import parse_snapshot_update, parse_volume_update
+from shoal.api.cinder.viewcontext import ViewContext
+from shoal.services.volume import VolumeService, VolumeSource
+from shoal.services.volume.quotas import QuotaDefaults
+
+__all__ = ["volume_routes"]
+
+_Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _json(body: Any, status_code: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status_code)
+
+
+def view_context(request: Request, context: RequestContext) -> ViewContext:
+    """Who a reply is rendered for: the microversion, the versioned endpoint, the role."""
+    public = request.scope.get(PUBLIC_URL_KEY)
+    root = base_url(request, public if isinstance(public, str) else None)
+    return ViewContext(version=api_version(request), endpoint=f"{root}/volume/v3",
+                       project_id=context.project_id, is_admin=context.is_admin,
+                       is_service="service" in context.roles)
+
+
+class _Volumes:
+    """The handlers (one instance per app)."""
+
+    def __init__(self, service: VolumeService, options: VolumeApiOptions,
+                 quota_defaults: QuotaDefaults) -> None:
+        self.service = service
+        self.options = options
+        self.quota_defaults = quota_defaults
+
+    # --- volumes ---------------------------------------------------------------------------
+    async def create_volume(self, request: Request) -> Response:
+        context = await request_context(request)
+        version = api_version(request)
+        new = parse_volume_create(await read_json(request), version)
+        if new.backup_id is not None:
+            raise errors.NotSupported("Creating a volume from a backup is not served yet.")
+        image_id = None
+        if new.image is not None:
+            image_id = await run_in_threadpool(self.service.resolve_image, context,
+                                               new.image.value, new.image.kind)
+        source = VolumeSource(image_id=image_id, snapshot_id=new.snapshot_id,
+                              source_volid=new.source_volid)
+        record = await run_in_threadpool(
+            lambda: self.service.create_volume(
+                context, size=new.size, name=new.name, description=new.description,
+                volume_type=new.volume_type, availability_zone=new.availability_zone,
+                metadata=dict(new.metadata), source=source, multiattach=new.multiattach))
+        return _json(views.volume_body(record, view_context(request, context),
+                                       extended=False), 202)
+
+    async def _list(self, request: Request, *, detail: bool) -> Response:
+        context = await request_context(request)
+        version = api_version(request)
+        params = list(request.query_params.multi_items())
+        query = parse_query("volume", params, version, is_admin=context.is_admin,
+                            options=self.options)
+        records = await run_in_threadpool(self.service.list_volumes, context,
+                                          all_projects=query.all_projects)
+        result = apply_query(records, query, project_id=context.project_id,
+                             is_admin=context.is_admin)
+        return _json(views.volumes_body(result.items, view_context(request, context),
+                                        detail=detail, params=params, limit=query.limit,
+                                        count=result.count))
+
+    async def list_volumes(self, request: Request) -> Response:
+        return await self._list(request, detail=False)
+
+    async def list_volumes_detail(self, request: Request) -> Response:
+        return await self._list(request, detail=True)
+
+    async def show_volume(self, request: Request) -> Response:
+        context = await request_context(request)
+        volume_id = uuid_or_not_found(request.path_params["volume_id"], "Volume")
+        record = await run_in_threadpool(self.service.get_volume, context, volume_id)
+        return _json(views.volume_body(record, view_context(request, context)))
+
+    async def update_volume(self, request: Request) -> Response:
+        context = await request_context(request)
+        volume_id = uuid_or_not_found(request.path_params["volume_id"], "Volume")
+        update = parse_volume_update(await read_json(request), api_version(request))
+        record = await run_in_threadpool(
+            lambda: self.service.update_volume(context, volume_id, changes=update.changes))
+        return _json(views.volume_body(record, view_context(request, context),
+                                       extended=False))
+
+    async def delete_volume(self, request: Request) -> Response:
+        context = await request_context(request)
+        volume_id = uuid_or_not_found(request.path_params["volume_id"], "Volume")
+        cascade = _flag(request, "cascade")
+        force = _flag(request, "force")
+        await run_in_threadpool(lambda: self.service.delete_volume(
+            context, volume_id, cascade=cascade, force=force))
+        return Response(status_code=202)
+
+    async def volume_action(self, request: Request) -> Response:
+        context = await request_context(request)
+        volume_id = uuid_or_not_found(request.path_params["volume_id"], "Volume")
+        version = api_version(request)
+        action = actions.parse_volume_action(await read_json(request), version)
+        if isinstance(action, actions.ExtendVolume):
+            attached = version >= mv.EXTEND_IN_USE_VOLUME
+            await run_in_threadpool(lambda: self.service.extend_volume(
+                context, volume_id, action.new_size, attached_allowed=attached))
+            return Response(status_code=202)
+        if isinstance(action, actions.RevertVolume):
+            mv.require_version(version, mv.VOLUME_REVERT)
+            await run_in_threadpool(self.service.revert_to_snapshot, context, volume_id,
+                                    action.snapshot_id)
+            return Response(status_code=202)
+        raise errors.NotSupported(f"The volume action {type(action).__name__} is not served "
+                                  "yet.")
+
+    # --- snapshots -------------------------------------------------------------------------
+    async def create_snapshot(self, request: Request) -> Response:
+        context = await request_context(request)
+        new = parse_snapshot_create(await read_json(request), api_version(request))
+        record = await run_in_threadpool(lambda: self.service.create_snapshot(
+            context, new.volume_id, name=new.name, description=new.description,
+            metadata=dict(new.metadata), force=new.force))
+        return _json(views.snapshot_body(record, view_context(request, context),
+                                         extended=False), 202)
+
+    async def _list_snapshots(self, request: Request, *, detail: bool) -> Response:
+        context = await request_context(request)
+        version = api_version(request)
+        params = list(request.query_params.multi_items())
+        query = parse_query("snapshot", params, version, is_admin=context.is_admin,
+                            options=self.options)
+        records = await run_in_threadpool(lambda: self.service.list_snapshots(
+            context, all_projects=query.all_projects))
+        result = apply_query(records, query, project_id=context.project_id,
+                             is_admin=context.is_admin)
+        return _json(views.snapshots_body(result.items, view_context(request, context),
+                                          detail=detail, params=params, limit=query.limit,
+                                          count=result.count))
+
+    async def list_snapshots(self, request: Request) -> Response:
+        return await self._list_snapshots(request, detail=False)
+
+    async def list_snapshots_detail(self, request: Request) -> Response:
+        return await self._list_snapshots(request, detail=True)
+
+    async def show_snapshot(self, request: Request) -> Response:
+        context = await request_context(request)
+        snapshot_id = uuid_or_not_found(request.path_params["snapshot_id"], "Snapshot")
+        record = await run_in_threadpool(self.service.get_snapshot, context, snapshot_id)
+        return _json(views.snapshot_body(record, view_context(request, context)))
+
+    async def update_snapshot(self, request: Request) -> Response:
+        context = await request_context(request)
+        snapshot_id = uuid_or_not_found(request.path_params["snapshot_id"], "Snapshot")
+        update = parse_snapshot_update(await read_json(request))
+        record = await run_in_threadpool(lambda: self.service.update_snapshot(
+            context, snapshot_id, changes=update.changes))
+        return _json(views.snapshot_body(record, view_context(request, context),
+                                         extended=False))
+
+    async def delete_snapshot(self, request: Request) -> Response:
+        context = await request_context(request)
+        snapshot_id = uuid_or_not_found(request.path_params["snapshot_id"], "Snapshot")
+        await run_in_threadpool(self.service.delete_snapshot, context, snapshot_id)
+        return Response(status_code=202)
+
+    # --- types, zones, limits --------------------------------------------------------------
+    async def list_types(self, request: Request) -> Response:
+        context = await request_context(request)
+        types = await run_in_threadpool(self.service.list_types, context)
+        return _json(service_views.volume_types_body(
+            types, view_context(request, context), limit=self.options.osapi_max_limit))
+
+    async def show_type(self, request: Request) -> Response:
+        context = await request_context(request)
+        ref = request.path_params["type_id"]
+        record = await run_in_threadpool(self.service.get_type, context,
+                                         None if ref == "default" else ref)
+        return _json(service_views.volume_type_body(record, view_context(request, context)))
+
+    async def availability_zones(self, request: Request) -> Response:
+        await request_context(request)
+        zone = self.service.options.availability_zone
+        return _json(service_views.availability_zones_body([(zone, True)]))
+
+    async def limits(self, request: Request) -> Response:
+        context = await request_context(request)
+        limits, in_use = await run_in_threadpool(self.service.project_limits, context)
+        return _json(service_views.limits_body(limits, in_use))
+
+
+def _flag(request: Request, name: str) -> bool:
+    """A boolean query parameter as Cinder reads it (``True``/``true``/``1``...)."""
+    value = request.query_params.get(name)
+    if value is None:
+        return False
+    lowered = value.strip().lower()
+    if lowered in ("1", "t", "true", "on", "y", "yes"):
+        return True
+    if lowered in ("0", "f", "false", "off", "n", "no", ""):
+        return False
+    raise errors.InvalidArgument(f"Invalid value '{value}' for {name}: use true or false")
+
+
+def volume_routes(service: VolumeService, options: VolumeApiOptions,
+                  quota_defaults: QuotaDefaults) -> list[BaseRoute]:
+    """Routes under ``/volume/v3`` for :func:`shoal.api.volume_app`."""
+    h = _Volumes(service, options, quota_defaults)
+    volume = "/volumes/{volume_id}"
+    snapshot = "/snapshots/{snapshot_id}"
+    table: Sequence[tuple[str, _Handler, str]] = (
+        ("/volumes", h.create_volume, "POST"),
+        ("/volumes", h.list_volumes, "GET"),
+        ("/volumes/detail", h.list_volumes_detail, "GET"),
+        (volume, h.show_volume, "GET"),
+        (volume, h.update_volume, "PUT"),
+        (volume, h.delete_volume, "DELETE"),
+        (volume + "/action", h.volume_action, "POST"),
+        ("/snapshots", h.create_snapshot, "POST"),
+        ("/snapshots", h.list_snapshots, "GET"),
+        ("/snapshots/detail", h.list_snapshots_detail, "GET"),
+        (snapshot, h.show_snapshot, "GET"),
+        (snapshot, h.update_snapshot, "PUT"),
+        (snapshot, h.delete_snapshot, "DELETE"),
+        ("/types", h.list_types, "GET"),
+        ("/types/{type_id}", h.show_type, "GET"),
+        ("/os-availability-zone", h.availability_zones, "GET"),
+        ("/limits", h.limits, "GET"),
+    )
+    return [Route(path, handler, methods=[method]) for path, handler, method in table]
+

@@ -1,0 +1,591 @@
+"""``VolumeService``: volumes, snapshots and volume types kept in the database, their long
+operations run as durable tasks (:mod:`._work`), Cinder's rules and policy enforced here.
+
+Every method takes the caller (:class:`~.policy.CallerLike`) and enforces the policy itself:
+a resource of another project is 404 for a non-admin, an action the caller's roles do not
+allow is 403. Requests that start work (create, delete, extend, snapshot, revert) write the
+resource in its transitional status and the task in one transaction and return at once; a
+refusal (bad state 400, over quota 413, unknown source 404) leaves nothing behind.
+
+Messages are Cinder's (``Invalid volume: ...``, ``Volume <id> could not be found.``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shoal import errors
+from shoal.db import Database
+from shoal.services.tasks import ResourceRef, TaskRunner
+from shoal.services.volume import policy, quotas
+from shoal.services.volume._rows import snapshot_record, type_record, volume_record
+from shoal.services.volume._work import ImageData, ImageSource
+from shoal.services.volume.models import (
+    Snapshot,
+    SnapshotMetadata,
+    Volume,
+    VolumeMetadata,
+    VolumeType,
+    VolumeTypeExtraSpec,
+)
+from shoal.services.volume.policy import CallerLike
+from shoal.services.volume.records import SnapshotRecord, VolumeRecord, VolumeTypeRecord
+
+__all__ = ["DEFAULT_TYPE_NAME", "Backend", "VolumeOptions", "VolumeService", "VolumeSource"]
+
+#: Cinder's default volume type, made at first start (``default_volume_type``).
+DEFAULT_TYPE_NAME: Final = "__DEFAULT__"
+#: Statuses a volume may be deleted from (Cinder's ``volume.api.API.delete``).
+DELETABLE_STATUSES: Final = ("available", "error", "error_restoring", "error_extending",
+                             "error_managing")
+GiB: Final = 1 << 30
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One ``enabled_backends`` section: its name, ``volume_backend_name`` and host string.
+
+    ``host`` is Cinder's ``HOST@SECTION#POOL`` (the pool is ``volume_backend_name``).
+    """
+
+    section: str
+    backend_name: str
+    host: str
+
+
+@dataclass(frozen=True)
+class VolumeOptions:
+    """The deployment's volume settings (``cinder.conf``): backends in ``enabled_backends``
+    order (the first is the default's), the availability zone, the default type, quotas."""
+
+    backends: tuple[Backend, ...]
+    availability_zone: str = "nova"
+    default_type: str = DEFAULT_TYPE_NAME
+    quota_defaults: quotas.QuotaDefaults = field(default_factory=quotas.QuotaDefaults)
+
+
+@dataclass(frozen=True)
+class VolumeSource:
+    """Where a new volume's data comes from: at most one of the three ids (none: blank)."""
+
+    image_id: str | None = None
+    snapshot_id: str | None = None
+    source_volid: str | None = None
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def _not_found(kind: str, ident: str) -> errors.NotFound:
+    label = {"volume": "Volume", "snapshot": "Snapshot"}[kind]
+    return errors.NotFound(f"{label} {ident} could not be found.")
+
+
+def _invalid_volume(reason: str) -> errors.InvalidArgument:
+    return errors.InvalidArgument(f"Invalid volume: {reason}")
+
+
+def _invalid_input(reason: str) -> errors.InvalidArgument:
+    return errors.InvalidArgument(f"Invalid input received: {reason}")
+
+
+class VolumeService:
+    """Volumes, snapshots and types of one deployment (see the module docstring).
+
+    ``images`` reads Glance images without an HTTP hop; ``runner`` must have the handlers of
+    :class:`~._work.VolumeWork` registered.
+    """
+
+    def __init__(self, db: Database, runner: TaskRunner, images: ImageSource,
+                 options: VolumeOptions, now: Callable[[], datetime] = utcnow) -> None:
+        if not options.backends:
+            raise ValueError("the volume service needs at least one backend")
+        self.db = db
+        self.runner = runner
+        self.images = images
+        self.options = options
+        self.now = now
+
+    # --- volume types ----------------------------------------------------------------------
+    def ensure_default_type(self) -> VolumeTypeRecord:
+        """Make the default type if it is missing (first start); return it."""
+        with self.db.session() as session:
+            row = session.execute(select(VolumeType).where(
+                VolumeType.name == self.options.default_type)).scalar_one_or_none()
+            if row is None:
+                row = VolumeType(id=str(uuid.uuid4()), name=self.options.default_type,
+                                 description="Default Volume Type", is_public=True,
+                                 created_at=self.now())
+                session.add(row)
+                session.flush()
+            return type_record(row)
+
+    def list_types(self, caller: CallerLike) -> list[VolumeTypeRecord]:
+        """The types the caller may use: public ones, private ones shared with its project
+        (every type for an admin), by name."""
+        policy.authorize(caller, "volume_extension:type_get")
+        with self.db.session(readonly=True) as session:
+            rows = session.execute(select(VolumeType).order_by(VolumeType.name)).scalars()
+            return [type_record(r) for r in rows if r.is_public or policy.is_admin(caller)
+                    or any(p.project_id == caller.project_id for p in r.projects)]
+
+    def get_type(self, caller: CallerLike, ref: str | None) -> VolumeTypeRecord:
+        """The type with id or name ``ref`` (None: the default type); 404 if not visible."""
+        policy.authorize(caller, "volume_extension:type_get")
+        with self.db.session(readonly=True) as session:
+            return type_record(self._type_by_ref(session, caller, ref))
+
+    def resolve_image(self, caller: CallerLike, ref: str, kind: str) -> str:
+        """The id of the image ``ref`` names (``kind`` ``id`` or ``name``), as Cinder does.
+
+        Raises:
+            InvalidArgument: no image has that name (400, Cinder's message).
+            AlreadyExists: several do (409: use an id).
+        """
+        if kind == "id":
+            return ref
+        found = self.images.find_by_name(ref, caller.project_id)
+        if not found:
+            raise errors.InvalidArgument("Invalid image identifier or unable to access "
+                                         "requested image.")
+        if len(found) > 1:
+            raise errors.AlreadyExists(f"Multiple matches found for '{ref}', use an ID to be "
+                                       "more specific.")
+        return found[0].id
+
+    def _type_by_ref(self, session: Session, caller: CallerLike, ref: str | None) -> VolumeType:
+        """The type named or identified by ``ref`` (None or empty: the default type)."""
+        name = ref or self.options.default_type
+        row = session.get(VolumeType, name)
+        if row is None:
+            row = session.execute(select(VolumeType).where(
+                VolumeType.name == name)).scalar_one_or_none()
+        visible = row is not None and (row.is_public or policy.is_admin(caller) or any(
+            p.project_id == caller.project_id for p in row.projects))
+        if row is None or not visible:
+            raise errors.NotFound(f"Volume type with name {name} could not be found.")
+        return row
+
+    def _backend_for(self, vtype: VolumeType) -> Backend:
+        """The backend a type selects (``volume_backend_name``; none: the first backend)."""
+        wanted = next((s.value for s in vtype.extra_specs if s.key == "volume_backend_name"),
+                      None)
+        if wanted is None:
+            return self.options.backends[0]
+        for backend in self.options.backends:
+            if backend.backend_name == wanted:
+                return backend
+        raise errors.InvalidArgument(
+            f"No valid backend was found. No weighed backends available: volume type "
+            f"{vtype.name} asks for volume_backend_name={wanted}, and no enabled backend "
+            "has it")
+
+    # --- volumes: reading ------------------------------------------------------------------
+    def _visible_volume(self, session: Session, caller: CallerLike, volume_id: str,
+                        action: str) -> Volume:
+        row = session.get(Volume, volume_id)
+        if row is None or not policy.may_see(caller, row.project_id):
+            raise _not_found("volume", volume_id)
+        policy.authorize(caller, action, row.project_id)
+        return row
+
+    def get_volume(self, caller: CallerLike, volume_id: str) -> VolumeRecord:
+        """One volume (404 when absent or another project's, for a non-admin)."""
+        with self.db.session(readonly=True) as session:
+            return volume_record(self._visible_volume(session, caller, volume_id,
+                                                      "volume:get"))
+
+    def list_volumes(self, caller: CallerLike, *, all_projects: bool = False,
+                     project_id: str | None = None) -> list[VolumeRecord]:
+        """The caller's project's volumes, newest first (admin with ``all_projects``: every
+        project's, or ``project_id``'s). Filtering and paging: :mod:`shoal.api.cinder.query`.
+        """
+        policy.authorize(caller, "volume:get_all", caller.project_id)
+        query = select(Volume).order_by(Volume.created_at.desc(), Volume.id.desc())
+        if all_projects and policy.is_admin(caller):
+            if project_id is not None:
+                query = query.where(Volume.project_id == project_id)
+        else:
+            query = query.where(Volume.project_id == caller.project_id)
+        with self.db.session(readonly=True) as session:
+            return [volume_record(row) for row in session.execute(query).scalars()]
+
+    # --- volumes: create -------------------------------------------------------------------
+    def create_volume(
+        self, caller: CallerLike, *, size: int | None, name: str | None = None,
+        description: str | None = None, volume_type: str | None = None,
+        availability_zone: str | None = None, metadata: Mapping[str, str] | None = None,
+        source: VolumeSource = VolumeSource(), multiattach: bool = False,
+    ) -> VolumeRecord:
+        """Record a new volume in ``creating`` and start making it (202).
+
+        ``size`` is GiB; it may be None when the volume copies a snapshot or a volume (it then
+        has the source's size). The source must be visible to the caller and usable: a
+        snapshot ``available``, a volume ``available`` or ``in-use``, an image ``active``
+        and no larger than the volume (nor its ``min_disk``).
+
+        Raises:
+            PolicyNotAuthorized: the caller may not create volumes (a reader).
+            NotFound: the type, snapshot, volume or image does not exist for the caller.
+            InvalidArgument: a size smaller than the source's, a source in the wrong state, an
+                unknown availability zone, no size where one is needed.
+            QuotaExceeded: over the project's ``volumes``/``gigabytes``/per-volume limits.
+        """
+        project_id = caller.project_id
+        if project_id is None:
+            raise policy.PolicyNotAuthorized("Policy doesn't allow volume:create to be "
+                                             "performed.")
+        policy.authorize(caller, "volume:create", project_id)
+        zone = availability_zone or self.options.availability_zone
+        if zone != self.options.availability_zone:
+            raise _invalid_input(f"Availability zone '{zone}' is invalid.")
+        image = None if source.image_id is None else self.images.image(
+            source.image_id, project_id, is_admin=policy.is_admin(caller))
+        with self.db.session() as session:
+            vtype = self._type_by_ref(session, caller, volume_type)
+            backend = self._backend_for(vtype)
+            size, task_source = self._source(session, caller, size, source, image)
+            quotas.lock_project(session, project_id)
+            quotas.check_volume(session, project_id, self.options.quota_defaults, size,
+                                vtype.name)
+            volume_id = str(uuid.uuid4())
+            row = Volume(
+                id=volume_id, project_id=project_id, user_id=caller.user_id, status="creating",
+                size=size, name=name, description=description, availability_zone=zone,
+                volume_type_id=vtype.id, snapshot_id=source.snapshot_id,
+                source_volid=source.source_volid, image_id=source.image_id,
+                bootable=False, multiattach=multiattach, host=backend.host,
+                use_quota=True, created_at=self.now())
+            row.metadata_items = [VolumeMetadata(kind="user", key=k, value=v)
+                                  for k, v in sorted((metadata or {}).items())]
+            session.add(row)
+            session.flush()
+            self.runner.submit("volume.create", ResourceRef("volume", volume_id, project_id),
+                               {"backend": backend.section, "size": size,
+                                "source": task_source}, session=session)
+            return volume_record(row)
+
+    def _source(self, session: Session, caller: CallerLike, size: int | None,
+                source: VolumeSource, image: ImageData | None
+                ) -> tuple[int, dict[str, str]]:
+        """Check the new volume's source; return its size (GiB) and the task's source."""
+        if source.snapshot_id is not None:
+            snap = session.get(Snapshot, source.snapshot_id)
+            if snap is None or not policy.may_see(caller, snap.project_id):
+                raise _not_found("snapshot", source.snapshot_id)
+            if snap.status != "available":
+                raise errors.InvalidArgument("Invalid snapshot: Originating snapshot status "
+                                             "must be one of 'available' values")
+            if size is None:
+                size = snap.volume_size
+            if size < snap.volume_size:
+                raise _invalid_input(
+                    f"Volume size '{size}'GB cannot be smaller than the snapshot size "
+                    f"{snap.volume_size}GB. They must be >= original snapshot size.")
+            return size, {"kind": "snapshot", "id": snap.id, "volume_id": snap.volume_id}
+        if source.source_volid is not None:
+            src = session.get(Volume, source.source_volid)
+            if src is None or not policy.may_see(caller, src.project_id):
+                raise _not_found("volume", source.source_volid)
+            if src.status not in ("available", "in-use"):
+                raise _invalid_volume(
+                    f"Unable to create a volume from an originating source volume when its "
+                    f"status is {src.status}")
+            if size is None:
+                size = src.size
+            if size < src.size:
+                raise _invalid_input(
+                    f"Volume size '{size}'GB cannot be smaller than original volume size "
+                    f"{src.size}GB. They must be >= original volume size.")
+            return size, {"kind": "volume", "id": src.id}
+        if size is None:
+            raise _invalid_input("Size of the volume must be given unless it is made from a "
+                                 "snapshot or a volume")
+        if image is not None:
+            _check_image_fits(image, size)
+            return size, {"kind": "image", "id": image.id}
+        return size, {"kind": "blank"}
+
+    # --- volumes: change -------------------------------------------------------------------
+    def update_volume(self, caller: CallerLike, volume_id: str, *,
+                      changes: Mapping[str, str | None]) -> VolumeRecord:
+        """Set ``name`` and/or ``description`` (``changes`` holds only those keys)."""
+        with self.db.session() as session:
+            row = self._visible_volume(session, caller, volume_id, "volume:update")
+            for key in ("name", "description"):
+                if key in changes:
+                    setattr(row, key, changes[key])
+            row.updated_at = self.now()
+            session.flush()
+            return volume_record(row)
+
+    def delete_volume(self, caller: CallerLike, volume_id: str, *, cascade: bool = False,
+                      force: bool = False) -> None:
+        """Start deleting a volume (202): its status must allow it (Cinder's rules).
+
+        ``cascade`` deletes its snapshots first (they must not be busy); ``force`` (admins)
+        deletes from any state but ``in-use`` with attachments.
+
+        Raises:
+            InvalidArgument: attached, migrating, has snapshots without ``cascade``, or a
+                status other than those of :data:`DELETABLE_STATUSES` without ``force``.
+        """
+        with self.db.session() as session:
+            row = self._visible_volume(session, caller, volume_id,
+                                       "volume:force_delete" if force else "volume:delete")
+            attached = any(a.status != "detached" for a in row.attachments)
+            if attached or (not force and row.status not in DELETABLE_STATUSES) or (
+                    row.migration_status not in (None, "success", "error")):
+                raise _invalid_volume(
+                    "Volume status must be available or error or error_restoring or "
+                    "error_extending or error_managing and must not be migrating, attached, "
+                    "belong to a group, have snapshots, awaiting a transfer, or be "
+                    "disassociated from snapshots after volume transfer.")
+            snaps = list(session.execute(select(Snapshot).where(
+                Snapshot.volume_id == volume_id)).scalars())
+            if snaps and not cascade:
+                raise _invalid_volume(
+                    "Volume status must be available or error or error_restoring or "
+                    "error_extending or error_managing and must not be migrating, attached, "
+                    "belong to a group, have snapshots, awaiting a transfer, or be "
+                    "disassociated from snapshots after volume transfer.")
+            if any(s.status not in ("available", "error") for s in snaps):
+                raise _invalid_volume("Snapshot of volume not in a valid state: it must be "
+                                      "available or error to be deleted with the volume")
+            for snap in snaps:
+                snap.status = "deleting"
+                snap.updated_at = self.now()
+            row.status = "deleting"
+            row.updated_at = self.now()
+            self.runner.submit("volume.delete",
+                               ResourceRef("volume", volume_id, row.project_id),
+                               {"backend": self._backend_of(row).section,
+                                "cascade": [s.id for s in snaps]}, session=session)
+
+    def _backend_of(self, row: Volume) -> Backend:
+        for backend in self.options.backends:
+            if backend.host == row.host:
+                return backend
+        raise errors.Unavailable(f"volume {row.id} lives on host {row.host}, which is not an "
+                                 "enabled backend of this deployment")
+
+    def extend_volume(self, caller: CallerLike, volume_id: str, new_size: int, *,
+                      attached_allowed: bool = False) -> None:
+        """Start growing a volume to ``new_size`` GiB (202).
+
+        ``attached_allowed`` (microversion 3.42+) lets an ``in-use`` volume grow too.
+
+        Raises:
+            InvalidArgument: the volume is not ``available`` (or ``in-use`` when allowed), or
+                ``new_size`` is not larger than its size.
+            QuotaExceeded: the extra GiB exceed ``gigabytes`` or the per-volume limit.
+        """
+        with self.db.session() as session:
+            row = self._visible_volume(session, caller, volume_id, "volume:extend")
+            allowed = ("available", "in-use") if attached_allowed else ("available",)
+            if row.status not in allowed:
+                wanted = " or ".join(f"'{s}'" for s in allowed)
+                raise _invalid_volume(f"Volume {volume_id} status must be {wanted} to extend, "
+                                      f"but current status is: {row.status}.")
+            if new_size <= row.size:
+                raise _invalid_input(f"New size for extend must be greater than current size. "
+                                     f"(current: {row.size}, extended: {new_size}).")
+            if row.use_quota:
+                quotas.lock_project(session, row.project_id)
+                vtype = row.volume_type
+                quotas.check_volume(session, row.project_id, self.options.quota_defaults,
+                                    new_size - row.size, None if vtype is None else vtype.name)
+            row.previous_status = row.status
+            row.status = "extending"
+            row.updated_at = self.now()
+            self.runner.submit("volume.extend", ResourceRef("volume", volume_id,
+                                                            row.project_id),
+                               {"backend": self._backend_of(row).section,
+                                "new_size": new_size}, session=session)
+
+    # --- snapshots -------------------------------------------------------------------------
+    def create_snapshot(self, caller: CallerLike, volume_id: str, *, name: str | None = None,
+                        description: str | None = None,
+                        metadata: Mapping[str, str] | None = None,
+                        force: bool = False) -> SnapshotRecord:
+        """Record a snapshot of a volume in ``creating`` and start taking it (202).
+
+        The volume must be ``available`` (or ``in-use`` with ``force``).
+
+        Raises:
+            NotFound: no such volume for the caller.
+            InvalidArgument: the volume's status does not allow it.
+            QuotaExceeded: over ``snapshots`` or ``gigabytes``.
+        """
+        with self.db.session() as session:
+            vol = self._visible_volume(session, caller, volume_id, "volume:create_snapshot")
+            allowed = ("available", "in-use") if force else ("available",)
+            if vol.status not in allowed:
+                raise _invalid_volume(f"Volume {volume_id} status must be available, but "
+                                      f"current status is: {vol.status}.")
+            project_id = vol.project_id
+            quotas.lock_project(session, project_id)
+            vtype = vol.volume_type
+            quotas.check_snapshot(session, project_id, self.options.quota_defaults, vol.size,
+                                  None if vtype is None else vtype.name)
+            snap = Snapshot(
+                id=str(uuid.uuid4()), volume_id=volume_id, project_id=project_id,
+                user_id=caller.user_id, status="creating", volume_size=vol.size, name=name,
+                description=description, progress="0%", use_quota=True,
+                created_at=self.now())
+            snap.metadata_items = [SnapshotMetadata(key=k, value=v)
+                                   for k, v in sorted((metadata or {}).items())]
+            session.add(snap)
+            session.flush()
+            self.runner.submit("snapshot.create",
+                               ResourceRef("snapshot", snap.id, project_id),
+                               {"backend": self._backend_of(vol).section,
+                                "volume_id": volume_id}, session=session)
+            return snapshot_record(snap, vol.availability_zone)
+
+    def _visible_snapshot(self, session: Session, caller: CallerLike, snapshot_id: str,
+                          action: str) -> Snapshot:
+        row = session.get(Snapshot, snapshot_id)
+        if row is None or not policy.may_see(caller, row.project_id):
+            raise _not_found("snapshot", snapshot_id)
+        policy.authorize(caller, action, row.project_id)
+        return row
+
+    def get_snapshot(self, caller: CallerLike, snapshot_id: str) -> SnapshotRecord:
+        """One snapshot (404 when absent or another project's, for a non-admin)."""
+        with self.db.session(readonly=True) as session:
+            row = self._visible_snapshot(session, caller, snapshot_id, "volume:get_snapshot")
+            vol = session.get(Volume, row.volume_id)
+            return snapshot_record(row, None if vol is None else vol.availability_zone)
+
+    def list_snapshots(self, caller: CallerLike, *, all_projects: bool = False
+                       ) -> list[SnapshotRecord]:
+        """The caller's project's snapshots (every project's for an admin asking), newest
+        first."""
+        policy.authorize(caller, "volume:get_all_snapshots", caller.project_id)
+        query = select(Snapshot, Volume.availability_zone).join(
+            Volume, Snapshot.volume_id == Volume.id).order_by(
+            Snapshot.created_at.desc(), Snapshot.id.desc())
+        if not (all_projects and policy.is_admin(caller)):
+            query = query.where(Snapshot.project_id == caller.project_id)
+        with self.db.session(readonly=True) as session:
+            return [snapshot_record(snap, zone) for snap, zone in session.execute(query)]
+
+    def update_snapshot(self, caller: CallerLike, snapshot_id: str, *,
+                        changes: Mapping[str, str | None]) -> SnapshotRecord:
+        """Set a snapshot's ``name`` and/or ``description``."""
+        with self.db.session() as session:
+            row = self._visible_snapshot(session, caller, snapshot_id,
+                                         "volume:update_snapshot")
+            for key in ("name", "description"):
+                if key in changes:
+                    setattr(row, key, changes[key])
+            row.updated_at = self.now()
+            session.flush()
+            vol = session.get(Volume, row.volume_id)
+            return snapshot_record(row, None if vol is None else vol.availability_zone)
+
+    def project_limits(self, caller: CallerLike) -> tuple[dict[str, int], dict[str, int]]:
+        """The caller's project's limits and usage (``GET /limits``)."""
+        policy.authorize(caller, "limits_extension:used_limits", caller.project_id)
+        project_id = caller.project_id or ""
+        with self.db.session(readonly=True) as session:
+            limits = quotas.limits_for(session, project_id, self.options.quota_defaults)
+            usage = quotas.usage_for(session, project_id)
+        in_use = {r: usage.in_use(r) for r in ("volumes", "gigabytes", "snapshots",
+                                               "backups", "backup_gigabytes")}
+        return limits, in_use
+
+    def delete_snapshot(self, caller: CallerLike, snapshot_id: str) -> None:
+        """Start deleting a snapshot (202); it must be ``available`` or ``error``."""
+        with self.db.session() as session:
+            row = self._visible_snapshot(session, caller, snapshot_id,
+                                         "volume:delete_snapshot")
+            if row.status not in ("available", "error", "error_deleting"):
+                raise errors.InvalidArgument("Invalid snapshot: Volume Snapshot status must "
+                                             "be available or error")
+            vol = session.get(Volume, row.volume_id)
+            if vol is None:  # its volume's row went first (a crash mid-cascade)
+                session.delete(row)
+                return
+            row.status = "deleting"
+            row.updated_at = self.now()
+            self.runner.submit("snapshot.delete",
+                               ResourceRef("snapshot", snapshot_id, row.project_id),
+                               {"backend": self._backend_of(vol).section,
+                                "volume_id": row.volume_id}, session=session)
+
+    def revert_to_snapshot(self, caller: CallerLike, volume_id: str, snapshot_id: str) -> None:
+        """Start rolling a volume back to its latest snapshot (3.40+; 202).
+
+        Raises:
+            InvalidArgument: the volume is not ``available``, the snapshot not ``available``
+                or not the volume's latest, or the snapshot is larger than... (never: a
+                volume never shrinks).
+        """
+        with self.db.session() as session:
+            vol = self._visible_volume(session, caller, volume_id, "volume:revert_to_snapshot")
+            snap = self._visible_snapshot(session, caller, snapshot_id, "volume:get_snapshot")
+            if snap.volume_id != volume_id:
+                raise _invalid_input(f"Snapshot {snapshot_id} is not a snapshot of volume "
+                                     f"{volume_id}")
+            latest = session.execute(select(Snapshot).where(
+                Snapshot.volume_id == volume_id).order_by(
+                Snapshot.created_at.desc(), Snapshot.id.desc()).limit(1)).scalar_one()
+            if latest.id != snapshot_id:
+                raise _invalid_input("Cannot revert volume to snapshot: the snapshot is not "
+                                     "the volume's latest one")
+            if vol.status != "available" or snap.status != "available":
+                raise _invalid_volume(
+                    f"Volume {volume_id} status must be available and snapshot {snapshot_id} "
+                    f"available to revert, but they are {vol.status} and {snap.status}.")
+            vol.status = "reverting"
+            snap.status = "restoring"
+            self.runner.submit("volume.revert", ResourceRef("volume", volume_id,
+                                                            vol.project_id),
+                               {"backend": self._backend_of(vol).section,
+                                "snapshot_id": snapshot_id, "size": vol.size},
+                               session=session)
+
+    # --- admin -----------------------------------------------------------------------------
+    def create_type(self, caller: CallerLike, name: str, *, description: str | None = None,
+                    is_public: bool = True, extra_specs: Mapping[str, str] | None = None
+                    ) -> VolumeTypeRecord:
+        """A new volume type (admins; 409 when the name is taken)."""
+        policy.authorize(caller, "volume_extension:types_manage")
+        with self.db.session() as session:
+            taken = session.execute(select(VolumeType).where(
+                VolumeType.name == name)).scalar_one_or_none()
+            if taken is not None:
+                raise errors.AlreadyExists(f"Volume Type {name} already exists.")
+            row = VolumeType(id=str(uuid.uuid4()), name=name, description=description,
+                             is_public=is_public, created_at=self.now())
+            row.extra_specs = [VolumeTypeExtraSpec(key=k, value=v)
+                               for k, v in sorted((extra_specs or {}).items())]
+            session.add(row)
+            session.flush()
+            return type_record(row)
+
+
+def _check_image_fits(image: ImageData, size: int) -> None:
+    """Cinder's checks of an image against a new volume of ``size`` GiB."""
+    if image.status != "active":
+        raise _invalid_input(f"Image {image.id} is not active.")
+    min_disk = int(image.properties.get("min_disk", "0") or 0)
+    if min_disk > size:
+        raise _invalid_input(f"Volume size {size}GB cannot be smaller than the image minDisk "
+                             f"size {min_disk}GB.")
+    wanted = image.virtual_size if image.virtual_size is not None else image.size
+    if wanted is not None and wanted > size * GiB:
+        image_gib = -(-wanted // GiB)
+        raise _invalid_input(f"Size of specified image {image_gib}GB is larger than volume "
+                             f"size {size}GB.")
