@@ -178,3 +178,65 @@ def test_limits_show_usage(up: ShoalUp) -> None:
     assert values["max_total_volume_gigabytes"] == 1000
     assert values["total_volumes_used"] >= 1
     assert values["total_gigabytes_used"] >= 2
+
+
+def _cinder(up: ShoalUp, *args: str, version: str = "3.71") -> str:
+    return _ok(run_client(up, "cinder", "--os-volume-api-version", version, *args,
+                          cloud=None, env=openrc_env(up)))
+
+
+def test_attachments_connection_info_and_detach(up: ShoalUp) -> None:
+    vol = _json(openstack(up, "volume", "create", "--size", "1", "-f", "json", "attach_me"))
+    _wait(up, "volume", "attach_me", "available")
+    server = "11111111-2222-3333-4444-555555555555"
+    out = _cinder(up, "attachment-create", "--connect", "True", "--host", "compute1",
+                  "--ip", "127.0.0.1", "--initiator", "none", "--mountpoint", "/dev/vdb",
+                  vol["id"], server)
+    attachment_id = next(line.split("|")[2].strip() for line in out.splitlines()
+                         if line.startswith("| id "))
+    shown = _volume(up, "attach_me")
+    assert shown["status"] == "attaching"
+    info = json.loads(_ok(run_client(up, "openstack", "--os-volume-api-version", "3.27",
+                                     "volume", "attachment", "show", "-f", "json",
+                                     attachment_id)))
+    assert info["Status"] == "attaching" and info["Attach Mode"] == "rw"
+    conn = info["Properties"]
+    assert conn["driver_volume_type"] == "rbd"
+    data = conn["data"]
+    assert data["name"] == f"volumes/volume-{vol['id']}" and data["auth_username"] == "cinder"
+    assert data["secret_type"] == "ceph" and data["discard"] is True
+    assert data["access_mode"] == "rw" and data["volume_id"] == vol["id"]
+    conf = (up.data_dir / "shoal.conf").read_text()
+    assert f"rbd_secret_uuid = {data['secret_uuid']}" in conf
+    _cinder(up, "attachment-complete", attachment_id, version="3.44")
+    shown = _volume(up, "attach_me")
+    assert shown["status"] == "in-use"
+    assert shown["attachments"][0]["server_id"] == server
+    refused = openstack(up, "volume", "delete", "attach_me")
+    assert refused.returncode != 0 and "attached" in refused.stderr
+    _cinder(up, "attachment-delete", attachment_id)
+    assert _volume(up, "attach_me")["status"] == "available"
+    _ok(openstack(up, "volume", "delete", "attach_me"))
+    _gone(up, "attach_me")
+
+
+def test_flags_metadata_and_admin_actions(up: ShoalUp) -> None:
+    _ok(openstack(up, "volume", "create", "--size", "1", "--property", "a=1", "flags"))
+    vol = _wait(up, "volume", "flags", "available")
+    _ok(openstack(up, "volume", "set", "--bootable", "--read-only", "--property", "b=2",
+                  "--image-property", "os_distro=centos", "flags"))
+    shown = _volume(up, "flags")
+    assert shown["bootable"] is True
+    assert shown["properties"] == {"a": "1", "b": "2", "readonly": "True"}
+    assert shown["volume_image_metadata"] == {"os_distro": "centos"}
+    _ok(openstack(up, "volume", "unset", "--property", "a", "--image-property", "os_distro",
+                  "flags"))
+    shown = _volume(up, "flags")
+    assert "a" not in shown["properties"] and not shown.get("volume_image_metadata")
+    _cinder(up, "reset-state", "--state", "error", vol["id"])
+    assert _volume(up, "flags")["status"] == "error"
+    demo_refused = run_client(up, "openstack", "volume", "set", "--state", "available",
+                              vol["id"], cloud="shoal-demo")
+    assert demo_refused.returncode != 0
+    _ok(openstack(up, "volume", "delete", "--force", "flags"))
+    _gone(up, "flags")

@@ -220,7 +220,8 @@ class Deployment:
     def _volume_routes(self) -> list[BaseRoute]:
         if self.volumes is None:
             return []
-        return volume_routes(self.volumes.service, VolumeApiOptions.from_config(self.config),
+        return volume_routes(self.volumes.service, self.volumes.attachments,
+                             VolumeApiOptions.from_config(self.config),
                              self.volumes.service.options.quota_defaults)
 
     def _bound(self, server: Server) -> Endpoints:

@@ -17,6 +17,7 @@ from shoal.services.tasks import TaskRunner
 from shoal.services.volume import (
     Backend,
     ImageData,
+    VolumeAttachments,
     VolumeOptions,
     VolumeService,
     VolumeWork,
@@ -98,6 +99,7 @@ class VolumeStack:
 
     service: VolumeService
     work: VolumeWork
+    attachments: VolumeAttachments
     sessions: list[Session] = field(default_factory=list)
 
     def close(self) -> None:
@@ -147,11 +149,13 @@ def volume_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Imag
             backends=tuple(backends), availability_zone=cinder.storage_availability_zone,
             default_type=cinder.default_volume_type))
         service.ensure_default_type()
+        by_host = {b.host: drivers[b.section] for b in backends}
+        attachments = VolumeAttachments(db, by_host, utcnow)
     except BaseException:
         for session in sessions:
             session.shutdown()
         raise
-    return VolumeStack(service, work, sessions)
+    return VolumeStack(service, work, attachments, sessions)
 
 
 def host_name() -> str:

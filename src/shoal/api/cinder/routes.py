@@ -22,16 +22,26 @@ from shoal.api._app import PUBLIC_URL_KEY
 from shoal.api._body import read_json
 from shoal.api._context import RequestContext, request_context
 from shoal.api._ids import uuid_or_not_found
-from shoal.api._microversion import api_version
+from shoal.api._microversion import APIVersion, api_version
 from shoal.api._versions import base_url
 from shoal.api.cinder import actions, service_views, views
 from shoal.api.cinder import microversions as mv
-from shoal.api.cinder.create import parse_snapshot_create, parse_volume_create
+from shoal.api.cinder.create import (
+    parse_attachment_create,
+    parse_snapshot_create,
+    parse_volume_create,
+)
 from shoal.api.cinder.options import VolumeApiOptions
 from shoal.api.cinder.query import apply_query, parse_query
-from shoal.api.cinder.update import parse_snapshot_update, parse_volume_update
+from shoal.api.cinder.update import (
+    parse_attachment_update,
+    parse_metadata,
+    parse_metadata_item,
+    parse_snapshot_update,
+    parse_volume_update,
+)
 from shoal.api.cinder.viewcontext import ViewContext
-from shoal.services.volume import VolumeService, VolumeSource
+from shoal.services.volume import VolumeAttachments, VolumeService, VolumeSource
 from shoal.services.volume.quotas import QuotaDefaults
 
 __all__ = ["volume_routes"]
@@ -55,9 +65,10 @@ def view_context(request: Request, context: RequestContext) -> ViewContext:
 class _Volumes:
     """The handlers (one instance per app)."""
 
-    def __init__(self, service: VolumeService, options: VolumeApiOptions,
-                 quota_defaults: QuotaDefaults) -> None:
+    def __init__(self, service: VolumeService, attachments: VolumeAttachments,
+                 options: VolumeApiOptions, quota_defaults: QuotaDefaults) -> None:
         self.service = service
+        self.attachments = attachments
         self.options = options
         self.quota_defaults = quota_defaults
 
@@ -131,18 +142,94 @@ class _Volumes:
         volume_id = uuid_or_not_found(request.path_params["volume_id"], "Volume")
         version = api_version(request)
         action = actions.parse_volume_action(await read_json(request), version)
+        reply = await run_in_threadpool(self._volume_action, context, volume_id, version,
+                                        action)
+        if reply is None:
+            return Response(status_code=202)
+        status, body = reply
+        return Response(status_code=status) if body is None else _json(body, status)
+
+    def _volume_action(self, context: RequestContext, volume_id: str, version: APIVersion,
+                       action: object) -> tuple[int, Any] | None:
+        """Run one parsed volume action; None: 202 without a body, else (status, body)."""
+        service, attach = self.service, self.attachments
         if isinstance(action, actions.ExtendVolume):
-            attached = version >= mv.EXTEND_IN_USE_VOLUME
-            await run_in_threadpool(lambda: self.service.extend_volume(
-                context, volume_id, action.new_size, attached_allowed=attached))
-            return Response(status_code=202)
-        if isinstance(action, actions.RevertVolume):
+            service.extend_volume(context, volume_id, action.new_size,
+                                  attached_allowed=version >= mv.EXTEND_IN_USE_VOLUME)
+        elif isinstance(action, actions.RevertVolume):
             mv.require_version(version, mv.VOLUME_REVERT)
-            await run_in_threadpool(self.service.revert_to_snapshot, context, volume_id,
-                                    action.snapshot_id)
-            return Response(status_code=202)
-        raise errors.NotSupported(f"The volume action {type(action).__name__} is not served "
-                                  "yet.")
+            service.revert_to_snapshot(context, volume_id, action.snapshot_id)
+        elif isinstance(action, actions.SimpleVolumeAction):
+            {"os-reserve": attach.reserve, "os-unreserve": attach.unreserve,
+             "os-begin_detaching": attach.begin_detaching,
+             "os-roll_detaching": attach.roll_detaching}[action.name](context, volume_id)
+        elif isinstance(action, actions.AttachVolume):
+            attach.attach(context, volume_id, mountpoint=action.mountpoint,
+                          instance_uuid=action.instance_uuid, host_name=action.host_name,
+                          mode=action.mode)
+        elif isinstance(action, actions.DetachVolume):
+            attach.detach(context, volume_id, action.attachment_id)
+        elif isinstance(action, actions.InitializeConnection):
+            connector = action.connector if isinstance(action.connector, dict) else {}
+            info = attach.initialize_connection(context, volume_id, connector)
+            return 200, {"connection_info": info}
+        elif isinstance(action, actions.TerminateConnection):
+            attach.terminate_connection(context, volume_id)
+        elif isinstance(action, actions.ForceDetach):
+            attach.force_detach(context, volume_id, action.attachment_id)
+        elif isinstance(action, actions.SetBootable):
+            service.set_bootable(context, volume_id, action.bootable)
+            return 200, None
+        elif isinstance(action, actions.UpdateReadonly):
+            attach.set_readonly(context, volume_id, action.readonly)
+        elif isinstance(action, actions.SetImageMetadata):
+            values = service.set_metadata(context, volume_id, action.metadata, replace=False,
+                                          kind="image")
+            return 200, {"metadata": values}
+        elif isinstance(action, actions.UnsetImageMetadata):
+            service.delete_metadata(context, volume_id, action.key, kind="image")
+            return 200, None
+        elif isinstance(action, actions.ShowImageMetadata):
+            return 200, {"metadata": service.metadata(context, volume_id, kind="image")}
+        elif isinstance(action, actions.ResetStatus):
+            service.reset_status(context, volume_id, status=action.status,
+                                 attach_status=action.attach_status,
+                                 migration_status=action.migration_status)
+        elif isinstance(action, actions.ForceDelete):
+            service.delete_volume(context, volume_id, force=True)
+        else:
+            raise errors.NotSupported(f"The volume action {type(action).__name__} is not "
+                                      "served yet.")
+        return None
+
+    # --- volume metadata -------------------------------------------------------------------
+    async def volume_metadata(self, request: Request) -> Response:
+        context = await request_context(request)
+        volume_id = uuid_or_not_found(request.path_params["volume_id"], "Volume")
+        if request.method == "GET":
+            values = await run_in_threadpool(self.service.metadata, context, volume_id)
+        else:
+            wanted = parse_metadata(await read_json(request))
+            values = await run_in_threadpool(lambda: self.service.set_metadata(
+                context, volume_id, wanted, replace=request.method == "PUT"))
+        return _json({"metadata": values})
+
+    async def volume_metadata_item(self, request: Request) -> Response:
+        context = await request_context(request)
+        volume_id = uuid_or_not_found(request.path_params["volume_id"], "Volume")
+        key = request.path_params["key"]
+        if request.method == "DELETE":
+            await run_in_threadpool(self.service.delete_metadata, context, volume_id, key)
+            return Response(status_code=200)
+        if request.method == "PUT":
+            key, value = parse_metadata_item(await read_json(request), key)
+            await run_in_threadpool(lambda: self.service.set_metadata(
+                context, volume_id, {key: value}, replace=False))
+            return _json({"meta": {key: value}})
+        values = await run_in_threadpool(self.service.metadata, context, volume_id)
+        if key not in values:
+            raise errors.NotFound(f"Volume {volume_id} has no metadata with key {key}.")
+        return _json({"meta": {key: values[key]}})
 
     # --- snapshots -------------------------------------------------------------------------
     async def create_snapshot(self, request: Request) -> Response:
@@ -195,6 +282,105 @@ class _Volumes:
         await run_in_threadpool(self.service.delete_snapshot, context, snapshot_id)
         return Response(status_code=202)
 
+    async def snapshot_action(self, request: Request) -> Response:
+        context = await request_context(request)
+        snapshot_id = uuid_or_not_found(request.path_params["snapshot_id"], "Snapshot")
+        action = actions.parse_snapshot_action(await read_json(request))
+        if isinstance(action, actions.ResetStatus) and action.status is not None:
+            await run_in_threadpool(self.service.reset_snapshot_status, context, snapshot_id,
+                                    action.status)
+        elif isinstance(action, actions.ForceDelete):
+            await run_in_threadpool(self.service.delete_snapshot, context, snapshot_id)
+        else:
+            raise errors.NotSupported(f"The snapshot action {type(action).__name__} is not "
+                                      "served.")
+        return Response(status_code=202)
+
+    async def snapshot_metadata(self, request: Request) -> Response:
+        context = await request_context(request)
+        snapshot_id = uuid_or_not_found(request.path_params["snapshot_id"], "Snapshot")
+        if request.method == "GET":
+            values = await run_in_threadpool(self.service.snapshot_metadata, context,
+                                             snapshot_id)
+        else:
+            wanted = parse_metadata(await read_json(request))
+            values = await run_in_threadpool(lambda: self.service.set_snapshot_metadata(
+                context, snapshot_id, wanted, replace=request.method == "PUT"))
+        return _json({"metadata": values})
+
+    async def snapshot_metadata_item(self, request: Request) -> Response:
+        context = await request_context(request)
+        snapshot_id = uuid_or_not_found(request.path_params["snapshot_id"], "Snapshot")
+        key = request.path_params["key"]
+        if request.method == "DELETE":
+            await run_in_threadpool(self.service.delete_snapshot_metadata, context,
+                                    snapshot_id, key)
+            return Response(status_code=200)
+        if request.method == "PUT":
+            key, value = parse_metadata_item(await read_json(request), key)
+            await run_in_threadpool(lambda: self.service.set_snapshot_metadata(
+                context, snapshot_id, {key: value}, replace=False))
+            return _json({"meta": {key: value}})
+        values = await run_in_threadpool(self.service.snapshot_metadata, context, snapshot_id)
+        if key not in values:
+            raise errors.NotFound(f"Snapshot {snapshot_id} has no metadata with key {key}.")
+        return _json({"meta": {key: values[key]}})
+
+    # --- attachments (3.27+) ---------------------------------------------------------------
+    async def create_attachment(self, request: Request) -> Response:
+        context = await request_context(request)
+        new = parse_attachment_create(await read_json(request), api_version(request))
+        record = await run_in_threadpool(lambda: self.attachments.create(
+            context, new.volume_id, new.instance_uuid, connector=new.connector,
+            mode=new.mode))
+        return _json(views.attachment_body(record))
+
+    async def update_attachment(self, request: Request) -> Response:
+        context = await request_context(request)
+        attachment_id = request.path_params["attachment_id"]
+        connector = parse_attachment_update(await read_json(request), api_version(request))
+        record = await run_in_threadpool(self.attachments.update, context, attachment_id,
+                                         connector)
+        return _json(views.attachment_body(record))
+
+    async def attachment_action(self, request: Request) -> Response:
+        context = await request_context(request)
+        attachment_id = request.path_params["attachment_id"]
+        actions.parse_attachment_action(await read_json(request), api_version(request))
+        await run_in_threadpool(self.attachments.complete, context, attachment_id)
+        return Response(status_code=204)
+
+    async def delete_attachment(self, request: Request) -> Response:
+        context = await request_context(request)
+        mv.require_version(api_version(request), mv.NEW_ATTACH)
+        attachment_id = request.path_params["attachment_id"]
+        record = await run_in_threadpool(self.attachments.delete, context, attachment_id)
+        return _json({"attachments": [views.attachment_view(record, detail=False)]})
+
+    async def show_attachment(self, request: Request) -> Response:
+        context = await request_context(request)
+        mv.require_version(api_version(request), mv.NEW_ATTACH)
+        record = await run_in_threadpool(self.attachments.get, context,
+                                         request.path_params["attachment_id"])
+        return _json(views.attachment_body(record))
+
+    async def _list_attachments(self, request: Request, *, detail: bool) -> Response:
+        context = await request_context(request)
+        mv.require_version(api_version(request), mv.NEW_ATTACH)
+        all_projects = context.is_admin and _flag(request, "all_tenants")
+        records = await run_in_threadpool(lambda: self.attachments.list(
+            context, all_projects=all_projects))
+        volume_id = request.query_params.get("volume_id")
+        if volume_id is not None:
+            records = [r for r in records if r.volume_id == volume_id]
+        return _json(views.attachments_body(records, detail=detail))
+
+    async def list_attachments(self, request: Request) -> Response:
+        return await self._list_attachments(request, detail=False)
+
+    async def list_attachments_detail(self, request: Request) -> Response:
+        return await self._list_attachments(request, detail=True)
+
     # --- types, zones, limits --------------------------------------------------------------
     async def list_types(self, request: Request) -> Response:
         context = await request_context(request)
@@ -233,10 +419,10 @@ def _flag(request: Request, name: str) -> bool:
     raise errors.InvalidArgument(f"Invalid value '{value}' for {name}: use true or false")
 
 
-def volume_routes(service: VolumeService, options: VolumeApiOptions,
-                  quota_defaults: QuotaDefaults) -> list[BaseRoute]:
+def volume_routes(service: VolumeService, attachments: VolumeAttachments,
+                  options: VolumeApiOptions, quota_defaults: QuotaDefaults) -> list[BaseRoute]:
     """Routes under ``/volume/v3`` for :func:`shoal.api.volume_app`."""
-    h = _Volumes(service, options, quota_defaults)
+    h = _Volumes(service, attachments, options, quota_defaults)
     volume = "/volumes/{volume_id}"
     snapshot = "/snapshots/{snapshot_id}"
     table: Sequence[tuple[str, _Handler, str]] = (
@@ -247,12 +433,32 @@ def volume_routes(service: VolumeService, options: VolumeApiOptions,
         (volume, h.update_volume, "PUT"),
         (volume, h.delete_volume, "DELETE"),
         (volume + "/action", h.volume_action, "POST"),
+        (volume + "/metadata", h.volume_metadata, "GET"),
+        (volume + "/metadata", h.volume_metadata, "POST"),
+        (volume + "/metadata", h.volume_metadata, "PUT"),
+        (volume + "/metadata/{key}", h.volume_metadata_item, "GET"),
+        (volume + "/metadata/{key}", h.volume_metadata_item, "PUT"),
+        (volume + "/metadata/{key}", h.volume_metadata_item, "DELETE"),
         ("/snapshots", h.create_snapshot, "POST"),
         ("/snapshots", h.list_snapshots, "GET"),
         ("/snapshots/detail", h.list_snapshots_detail, "GET"),
         (snapshot, h.show_snapshot, "GET"),
         (snapshot, h.update_snapshot, "PUT"),
         (snapshot, h.delete_snapshot, "DELETE"),
+        (snapshot + "/action", h.snapshot_action, "POST"),
+        (snapshot + "/metadata", h.snapshot_metadata, "GET"),
+        (snapshot + "/metadata", h.snapshot_metadata, "POST"),
+        (snapshot + "/metadata", h.snapshot_metadata, "PUT"),
+        (snapshot + "/metadata/{key}", h.snapshot_metadata_item, "GET"),
+        (snapshot + "/metadata/{key}", h.snapshot_metadata_item, "PUT"),
+        (snapshot + "/metadata/{key}", h.snapshot_metadata_item, "DELETE"),
+        ("/attachments", h.create_attachment, "POST"),
+        ("/attachments", h.list_attachments, "GET"),
+        ("/attachments/detail", h.list_attachments_detail, "GET"),
+        ("/attachments/{attachment_id}", h.show_attachment, "GET"),
+        ("/attachments/{attachment_id}", h.update_attachment, "PUT"),
+        ("/attachments/{attachment_id}", h.delete_attachment, "DELETE"),
+        ("/attachments/{attachment_id}/action", h.attachment_action, "POST"),
         ("/types", h.list_types, "GET"),
         ("/types/{type_id}", h.show_type, "GET"),
         ("/os-availability-zone", h.availability_zones, "GET"),

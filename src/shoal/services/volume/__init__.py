@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from shoal.services.volume._attach import VolumeAttachments as VolumeAttachments
 from shoal.services.volume._service import DEFAULT_TYPE_NAME as DEFAULT_TYPE_NAME
 from shoal.services.volume._service import Backend as Backend
 from shoal.services.volume._service import VolumeOptions as VolumeOptions
@@ -23,6 +24,7 @@ __all__ = [
     "Backend",
     "ImageData",
     "ImageSource",
+    "VolumeAttachments",
     "VolumeOptions",
     "VolumeService",
     "VolumeSource",

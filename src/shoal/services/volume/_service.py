@@ -412,6 +412,121 @@ class VolumeService:
                                {"backend": self._backend_of(row).section,
                                 "new_size": new_size}, session=session)
 
+    def set_bootable(self, caller: CallerLike, volume_id: str, bootable: bool) -> None:
+        """``os-set_bootable``."""
+        with self.db.session() as session:
+            row = self._visible_volume(session, caller, volume_id, "volume:update")
+            row.bootable = bootable
+            row.updated_at = self.now()
+
+    def reset_status(self, caller: CallerLike, volume_id: str, *, status: str | None,
+                     attach_status: str | None, migration_status: str | None) -> None:
+        """``os-reset_status`` (admins): set the statuses as given, nothing else."""
+        policy.authorize(caller, "volume_extension:volume_admin_actions:reset_status")
+        with self.db.session() as session:
+            row = self._visible_volume(session, caller, volume_id, "volume:get")
+            if status is not None:
+                row.status = status
+            if migration_status is not None:
+                row.migration_status = None if migration_status == "none" \
+                    else migration_status
+            if attach_status == "detached":
+                row.attachments.clear()
+            row.updated_at = self.now()
+
+    def reset_snapshot_status(self, caller: CallerLike, snapshot_id: str, status: str) -> None:
+        """``os-reset_status`` of a snapshot (admins)."""
+        policy.authorize(caller, "volume_extension:snapshot_admin_actions:reset_status")
+        with self.db.session() as session:
+            row = self._visible_snapshot(session, caller, snapshot_id, "volume:get_snapshot")
+            row.status = status
+            row.updated_at = self.now()
+
+    # --- metadata --------------------------------------------------------------------------
+    def metadata(self, caller: CallerLike, volume_id: str, kind: str = "user"
+                 ) -> dict[str, str]:
+        """A volume's metadata of ``kind`` (``user``; ``image``: volume_image_metadata)."""
+        action = "volume:get_volume_metadata" if kind == "user" else \
+            "volume_extension:volume_image_metadata:show"
+        with self.db.session(readonly=True) as session:
+            row = self._visible_volume(session, caller, volume_id, action)
+            return {m.key: m.value for m in row.metadata_items if m.kind == kind}
+
+    def set_metadata(self, caller: CallerLike, volume_id: str, values: Mapping[str, str], *,
+                     replace: bool, kind: str = "user") -> dict[str, str]:
+        """Merge ``values`` into (or with ``replace``, make them) the volume's metadata of
+        ``kind``; returns the whole metadata of that kind after the change."""
+        action = "volume:update_volume_metadata" if kind == "user" else \
+            "volume_extension:volume_image_metadata:set"
+        with self.db.session() as session:
+            row = self._visible_volume(session, caller, volume_id, action)
+            current = {m.key: m for m in row.metadata_items if m.kind == kind}
+            if replace:
+                for key, item in current.items():
+                    if key not in values:
+                        row.metadata_items.remove(item)
+            for key, value in values.items():
+                if key in current:
+                    current[key].value = value
+                else:
+                    row.metadata_items.append(VolumeMetadata(kind=kind, key=key, value=value))
+            row.updated_at = self.now()
+            session.flush()
+            return {m.key: m.value for m in row.metadata_items if m.kind == kind}
+
+    def delete_metadata(self, caller: CallerLike, volume_id: str, key: str, *,
+                        kind: str = "user") -> None:
+        """Remove one key (404 when absent, with Cinder's message)."""
+        action = "volume:delete_volume_metadata" if kind == "user" else \
+            "volume_extension:volume_image_metadata:remove"
+        with self.db.session() as session:
+            row = self._visible_volume(session, caller, volume_id, action)
+            found = [m for m in row.metadata_items if m.kind == kind and m.key == key]
+            if not found:
+                if kind == "image":
+                    raise errors.NotFound(f"Glance metadata for volume/snapshot {volume_id} "
+                                          "cannot be found.")
+                raise errors.NotFound(f"Volume {volume_id} has no metadata with key {key}.")
+            row.metadata_items.remove(found[0])
+            row.updated_at = self.now()
+
+    def snapshot_metadata(self, caller: CallerLike, snapshot_id: str) -> dict[str, str]:
+        """A snapshot's metadata."""
+        with self.db.session(readonly=True) as session:
+            row = self._visible_snapshot(session, caller, snapshot_id,
+                                         "volume:get_snapshot_metadata")
+            return {m.key: m.value for m in row.metadata_items}
+
+    def set_snapshot_metadata(self, caller: CallerLike, snapshot_id: str,
+                              values: Mapping[str, str], *, replace: bool) -> dict[str, str]:
+        """Merge (or replace) a snapshot's metadata; returns all of it after."""
+        with self.db.session() as session:
+            row = self._visible_snapshot(session, caller, snapshot_id,
+                                         "volume:update_snapshot_metadata")
+            current = {m.key: m for m in row.metadata_items}
+            if replace:
+                for key, item in current.items():
+                    if key not in values:
+                        row.metadata_items.remove(item)
+            for key, value in values.items():
+                if key in current:
+                    current[key].value = value
+                else:
+                    row.metadata_items.append(SnapshotMetadata(key=key, value=value))
+            session.flush()
+            return {m.key: m.value for m in row.metadata_items}
+
+    def delete_snapshot_metadata(self, caller: CallerLike, snapshot_id: str, key: str) -> None:
+        """Remove one key of a snapshot's metadata (404 when absent)."""
+        with self.db.session() as session:
+            row = self._visible_snapshot(session, caller, snapshot_id,
+                                         "volume:delete_snapshot_metadata")
+            found = [m for m in row.metadata_items if m.key == key]
+            if not found:
+                raise errors.NotFound(f"Snapshot {snapshot_id} has no metadata with key "
+                                      f"{key}.")
+            row.metadata_items.remove(found[0])
+
     # --- snapshots -------------------------------------------------------------------------
     def create_snapshot(self, caller: CallerLike, volume_id: str, *, name: str | None = None,
                         description: str | None = None,
