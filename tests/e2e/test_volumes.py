@@ -240,3 +240,32 @@ def test_flags_metadata_and_admin_actions(up: ShoalUp) -> None:
     assert demo_refused.returncode != 0
     _ok(openstack(up, "volume", "delete", "--force", "flags"))
     _gone(up, "flags")
+
+
+def test_transfer_between_projects(up: ShoalUp) -> None:
+    _ok(openstack(up, "volume", "create", "--size", "1", "moving"))
+    vol = _wait(up, "volume", "moving", "available")
+    offer = _json(openstack(up, "volume", "transfer", "request", "create", "-f", "json",
+                            "--name", "gift", "moving"))
+    assert offer["volume_id"] == vol["id"] and len(offer["auth_key"]) == 16
+    assert _volume(up, "moving")["status"] == "awaiting-transfer"
+    listed = _json(openstack(up, "volume", "transfer", "request", "list", "-f", "json"))
+    assert [t["ID"] for t in listed] == [offer["id"]]
+    wrong = openstack(up, "volume", "transfer", "request", "accept", "--auth-key",
+                      "0123456789abcdef", offer["id"], cloud="shoal-demo")
+    assert wrong.returncode != 0 and "invalid auth key" in wrong.stderr.lower()
+    _ok(openstack(up, "volume", "transfer", "request", "accept", "--auth-key",
+                  offer["auth_key"], offer["id"], cloud="shoal-demo"))
+    taken = _volume(up, vol["id"], cloud="shoal-demo")
+    assert taken["status"] == "available"
+    demo_project = _json(openstack(up, "token", "issue", "-f", "json",
+                                   cloud="shoal-demo"))["project_id"]
+    assert _volume(up, vol["id"])["os-vol-tenant-attr:tenant_id"] == demo_project
+    assert _json(openstack(up, "volume", "transfer", "request", "list", "-f", "json")) == []
+    # withdrawing an offer gives the volume back
+    _ok(openstack(up, "volume", "create", "--size", "1", "kept"))
+    _wait(up, "volume", "kept", "available")
+    offer = _json(openstack(up, "volume", "transfer", "request", "create", "-f", "json",
+                            "kept"))
+    _ok(openstack(up, "volume", "transfer", "request", "delete", offer["id"]))
+    assert _volume(up, "kept")["status"] == "available"

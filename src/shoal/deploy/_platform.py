@@ -220,9 +220,9 @@ class Deployment:
     def _volume_routes(self) -> list[BaseRoute]:
         if self.volumes is None:
             return []
-        return volume_routes(self.volumes.service, self.volumes.attachments,
-                             VolumeApiOptions.from_config(self.config),
-                             self.volumes.service.options.quota_defaults)
+        services = self.volumes.services
+        return volume_routes(services, VolumeApiOptions.from_config(self.config),
+                             services.volumes.options.quota_defaults)
 
     def _bound(self, server: Server) -> Endpoints:
         for name, base in server.urls.items():

@@ -20,6 +20,8 @@ from shoal.services.volume import (
     VolumeAttachments,
     VolumeOptions,
     VolumeService,
+    VolumeServices,
+    VolumeTransfers,
     VolumeWork,
 )
 from shoal.services.volume._service import utcnow
@@ -97,9 +99,8 @@ def _image_data(record: ImageRecord, show_locations: bool) -> ImageData:
 class VolumeStack:
     """The volume service and what it holds open (one session per backend)."""
 
-    service: VolumeService
+    services: VolumeServices
     work: VolumeWork
-    attachments: VolumeAttachments
     sessions: list[Session] = field(default_factory=list)
 
     def close(self) -> None:
@@ -150,12 +151,13 @@ def volume_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Imag
             default_type=cinder.default_volume_type))
         service.ensure_default_type()
         by_host = {b.host: drivers[b.section] for b in backends}
-        attachments = VolumeAttachments(db, by_host, utcnow)
+        services = VolumeServices(service, VolumeAttachments(db, by_host, utcnow),
+                                  VolumeTransfers(db, service.options.quota_defaults, utcnow))
     except BaseException:
         for session in sessions:
             session.shutdown()
         raise
-    return VolumeStack(service, work, attachments, sessions)
+    return VolumeStack(services, work, sessions)
 
 
 def host_name() -> str:

@@ -9,6 +9,7 @@ with :mod:`.views` / :mod:`.service_views` for the caller's microversion and rol
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ from shoal.api._microversion import APIVersion, api_version
 from shoal.api._versions import base_url
 from shoal.api.cinder import actions, service_views, views
 from shoal.api.cinder import microversions as mv
+from shoal.api.cinder import transfers as transfer_rules
 from shoal.api.cinder.create import (
     parse_attachment_create,
     parse_snapshot_create,
@@ -41,7 +43,7 @@ from shoal.api.cinder.update import (
     parse_volume_update,
 )
 from shoal.api.cinder.viewcontext import ViewContext
-from shoal.services.volume import VolumeAttachments, VolumeService, VolumeSource
+from shoal.services.volume import VolumeServices, VolumeSource
 from shoal.services.volume.quotas import QuotaDefaults
 
 __all__ = ["volume_routes"]
@@ -65,10 +67,11 @@ def view_context(request: Request, context: RequestContext) -> ViewContext:
 class _Volumes:
     """The handlers (one instance per app)."""
 
-    def __init__(self, service: VolumeService, attachments: VolumeAttachments,
-                 options: VolumeApiOptions, quota_defaults: QuotaDefaults) -> None:
-        self.service = service
-        self.attachments = attachments
+    def __init__(self, services: VolumeServices, options: VolumeApiOptions,
+                 quota_defaults: QuotaDefaults) -> None:
+        self.service = services.volumes
+        self.attachments = services.attachments
+        self.transfers = services.transfers
         self.options = options
         self.quota_defaults = quota_defaults
 
@@ -381,6 +384,82 @@ class _Volumes:
     async def list_attachments_detail(self, request: Request) -> Response:
         return await self._list_attachments(request, detail=True)
 
+    # --- transfers -------------------------------------------------------------------------
+    # ``collection`` is ``os-volume-transfer`` (the first API: its bodies never change) or
+    # ``volume-transfers`` (3.55+: ``no_snapshots``; 3.57+: the projects and ``accepted``).
+    def _transfer_version(self, request: Request, collection: str) -> APIVersion | None:
+        """The microversion the transfer bodies follow (None: the first API's bodies)."""
+        if collection == "os-volume-transfer":
+            return None
+        version = api_version(request)
+        mv.require_version(version, transfer_rules.NO_SNAPSHOTS)
+        return version
+
+    async def create_transfer(self, request: Request, collection: str) -> Response:
+        context = await request_context(request)
+        version = self._transfer_version(request, collection)
+        volume_id, name, no_snapshots = transfer_rules.parse_transfer_create(
+            await read_json(request), allow_no_snapshots=version is not None)
+        record = await run_in_threadpool(lambda: self.transfers.create(
+            context, volume_id, name=name, no_snapshots=no_snapshots))
+        return _json(transfer_rules.transfer_body(record, view_context(request, context),
+                                                  collection=collection, version=version), 202)
+
+    async def list_transfers(self, request: Request, collection: str, detail: bool
+                             ) -> Response:
+        context = await request_context(request)
+        version = self._transfer_version(request, collection)
+        all_projects = context.is_admin and _flag(request, "all_tenants")
+        records = await run_in_threadpool(lambda: self.transfers.list(
+            context, all_projects=all_projects))
+        return _json(transfer_rules.transfers_body(records, view_context(request, context),
+                                                   collection=collection, detail=detail,
+                                                   version=version))
+
+    async def show_transfer(self, request: Request, collection: str) -> Response:
+        context = await request_context(request)
+        version = self._transfer_version(request, collection)
+        transfer_id = uuid_or_not_found(request.path_params["transfer_id"], "Transfer")
+        record = await run_in_threadpool(self.transfers.get, context, transfer_id)
+        return _json(transfer_rules.transfer_body(record, view_context(request, context),
+                                                  collection=collection, version=version))
+
+    async def delete_transfer(self, request: Request, collection: str) -> Response:
+        context = await request_context(request)
+        self._transfer_version(request, collection)
+        transfer_id = uuid_or_not_found(request.path_params["transfer_id"], "Transfer")
+        await run_in_threadpool(self.transfers.delete, context, transfer_id)
+        return Response(status_code=202)
+
+    async def accept_transfer(self, request: Request, collection: str) -> Response:
+        context = await request_context(request)
+        version = self._transfer_version(request, collection)
+        transfer_id = uuid_or_not_found(request.path_params["transfer_id"], "Transfer")
+        auth_key = transfer_rules.parse_accept(await read_json(request))
+        record = await run_in_threadpool(self.transfers.accept, context, transfer_id,
+                                         auth_key)
+        return _json(transfer_rules.transfer_body(record, view_context(request, context),
+                                                  collection=collection, version=version,
+                                                  accept=True), 202)
+
+    def transfer_routes(self) -> list[tuple[str, _Handler, str]]:
+        """The transfer routes of both collections, bound to their collection."""
+        table: list[tuple[str, _Handler, str]] = []
+        for c in ("os-volume-transfer", "volume-transfers"):
+            one = f"/{c}/{{transfer_id}}"
+            table += [
+                (f"/{c}", functools.partial(self.create_transfer, collection=c), "POST"),
+                (f"/{c}", functools.partial(self.list_transfers, collection=c,
+                                            detail=False), "GET"),
+                (f"/{c}/detail", functools.partial(self.list_transfers, collection=c,
+                                                   detail=True), "GET"),
+                (one, functools.partial(self.show_transfer, collection=c), "GET"),
+                (one, functools.partial(self.delete_transfer, collection=c), "DELETE"),
+                (one + "/accept", functools.partial(self.accept_transfer, collection=c),
+                 "POST"),
+            ]
+        return table
+
     # --- types, zones, limits --------------------------------------------------------------
     async def list_types(self, request: Request) -> Response:
         context = await request_context(request)
@@ -419,10 +498,10 @@ def _flag(request: Request, name: str) -> bool:
     raise errors.InvalidArgument(f"Invalid value '{value}' for {name}: use true or false")
 
 
-def volume_routes(service: VolumeService, attachments: VolumeAttachments,
-                  options: VolumeApiOptions, quota_defaults: QuotaDefaults) -> list[BaseRoute]:
+def volume_routes(services: VolumeServices, options: VolumeApiOptions,
+                  quota_defaults: QuotaDefaults) -> list[BaseRoute]:
     """Routes under ``/volume/v3`` for :func:`shoal.api.volume_app`."""
-    h = _Volumes(service, attachments, options, quota_defaults)
+    h = _Volumes(services, options, quota_defaults)
     volume = "/volumes/{volume_id}"
     snapshot = "/snapshots/{snapshot_id}"
     table: Sequence[tuple[str, _Handler, str]] = (
@@ -459,6 +538,7 @@ def volume_routes(service: VolumeService, attachments: VolumeAttachments,
         ("/attachments/{attachment_id}", h.update_attachment, "PUT"),
         ("/attachments/{attachment_id}", h.delete_attachment, "DELETE"),
         ("/attachments/{attachment_id}/action", h.attachment_action, "POST"),
+        *h.transfer_routes(),
         ("/types", h.list_types, "GET"),
         ("/types/{type_id}", h.show_type, "GET"),
         ("/os-availability-zone", h.availability_zones, "GET"),

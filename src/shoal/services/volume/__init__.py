@@ -10,11 +10,14 @@
 from __future__ import annotations
 
 from shoal.services.volume._attach import VolumeAttachments as VolumeAttachments
+from shoal.services.volume._bundle import VolumeServices as VolumeServices
 from shoal.services.volume._service import DEFAULT_TYPE_NAME as DEFAULT_TYPE_NAME
 from shoal.services.volume._service import Backend as Backend
 from shoal.services.volume._service import VolumeOptions as VolumeOptions
 from shoal.services.volume._service import VolumeService as VolumeService
 from shoal.services.volume._service import VolumeSource as VolumeSource
+from shoal.services.volume._transfers import TransferRecord as TransferRecord
+from shoal.services.volume._transfers import VolumeTransfers as VolumeTransfers
 from shoal.services.volume._work import ImageData as ImageData
 from shoal.services.volume._work import ImageSource as ImageSource
 from shoal.services.volume._work import VolumeWork as VolumeWork
@@ -24,9 +27,12 @@ __all__ = [
     "Backend",
     "ImageData",
     "ImageSource",
+    "TransferRecord",
     "VolumeAttachments",
     "VolumeOptions",
     "VolumeService",
+    "VolumeServices",
     "VolumeSource",
+    "VolumeTransfers",
     "VolumeWork",
 ]
