@@ -487,6 +487,10 @@ def prepare(opts: UpOptions) -> Deployment:
         if volumes is not None:
             undo.callback(volumes.close)
         recovery = tasks.recover()
+        if recovery.resumed or recovery.failed or recovery.unknown:
+            log.warning("interrupted operations of an earlier run: %d resumed, %d failed, %d of "
+                        "unknown kinds left", len(recovery.resumed), len(recovery.failed),
+                        len(recovery.unknown))
         ports = {**shoal.ports, **opts.ports}
         deployment = Deployment(
             data_dir=data_dir, config=cfg, config_written=written, db=db, identity=identity,
