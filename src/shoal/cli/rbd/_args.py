@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import click
 
-from shoal.cli.rbd_common import die
+from shoal.cli.rbd._common import die
 from shoal.rbd import feature_names, parse_features
 
 __all__ = [
