@@ -13,13 +13,15 @@ Ceph allows, after it (``shoal ceph ... --id cinder``); a later occurrence overr
 its own help (:func:`global_options`, :func:`note_global_options`).
 
 Also here: :func:`exit_with` (one message on stderr, then the exit status),
-:func:`output_width` (the width help and tables wrap to) and :class:`AliasGroup`
-(a command group whose aliases show next to the command, as ``rbd help`` shows them).
+:func:`output_width` and :func:`wrap_text` (text as wide as the output, broken as
+``ceph -h`` breaks it) and :class:`AliasGroup` (a command group whose aliases show
+next to the command, as ``rbd help`` shows them).
 """
 
 from __future__ import annotations
 
 import os
+import string
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -41,6 +43,7 @@ __all__ = [
     "listed_global_options",
     "note_global_options",
     "output_width",
+    "wrap_text",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -228,6 +231,39 @@ def output_width() -> int:
     except (OSError, ValueError):
         pass
     return DEFAULT_WIDTH
+
+
+#: Characters a line is not broken after (``ceph``'s ``DONTSPLIT``): words and
+#: ``<name>``/``[...]``/``{...}`` stay whole where the line has room.
+_KEEP_TOGETHER = frozenset(string.ascii_letters + "{[<>]}")
+
+
+def wrap_text(text: str, width: int, indent: int = 1, breaks: str | None = None) -> list[str]:
+    """``text`` as lines of at most ``width`` characters, the second and later ones
+    indented by ``indent`` spaces, as ``ceph -h`` wraps a command and its help.
+
+    A line ends after the last character within its room that ``breaks`` holds (None:
+    any but a letter or one of ``{[<>]}``, as ``ceph``: a space, ``|``, ``_``, a digit
+    ...); a run with no such character is cut at the width. Spaces at the cuts are
+    dropped. ``""`` gives ``[""]``; ``width`` below ``indent + 1`` counts as
+    ``indent + 1``.
+    """
+
+    def may_break_after(char: str) -> bool:
+        return char not in _KEEP_TOGETHER if breaks is None else char in breaks
+
+    width = max(width, indent + 1)
+    lines: list[str] = []
+    rest, lead = text.strip(), ""
+    while rest:
+        room = width - len(lead)
+        cut = len(rest)
+        if cut > room:
+            cut = next((i for i in range(room, 0, -1) if may_break_after(rest[i - 1])), room)
+        lines.append(lead + rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+        lead = " " * indent
+    return lines or [""]
 
 
 class AliasGroup(click.Group):
