@@ -42,6 +42,8 @@ from shoal.cli.rbd._args import (
     Validation,
     image_spec_options,
     no_progress_option,
+    pool_and_namespace,
+    pool_options,
     resolve_spec,
 )
 from shoal.cli.rbd._common import (
@@ -59,14 +61,15 @@ from shoal.cluster import Session
 from shoal.objstore import IoCtx
 from shoal.rbd import RBD, Image
 
-__all__ = ["IMAGE", "IMAGE_OR_SNAP", "SNAP", "Run", "SpecRule", "rbd_command"]
+__all__ = ["IMAGE", "IMAGE_OR_SNAP", "POOL", "SNAP", "Run", "SpecRule", "rbd_command"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
 class SpecRule:
-    """How a command reads its ``[pool/[namespace/]]image[@snap]``.
+    """How a command reads its ``[pool/[namespace/]]image[@snap]`` (``pool_only``: its
+    ``[pool[/namespace]]``, ``utils::get_pool_and_namespace_names``, as ``rbd ls``).
 
     ``required`` decides from the command's own options whether the image name must be
     given (None: always); ``rbd info --image-id`` and ``rbd du`` need none.
@@ -75,6 +78,7 @@ class SpecRule:
     presence: Presence = Presence.NONE
     validation: Validation = Validation.NONE
     required: Callable[[Mapping[str, Any]], bool] | None = None
+    pool_only: bool = False
 
 
 #: An image, no snapshot (``IMAGE_SPEC``).
@@ -83,6 +87,8 @@ IMAGE = SpecRule()
 IMAGE_OR_SNAP = SpecRule(Presence.PERMITTED)
 #: An image's snapshot (``SNAP_SPEC``).
 SNAP = SpecRule(Presence.REQUIRED)
+#: A pool and namespace (``[POOL_SPEC]``), the spec's image empty.
+POOL = SpecRule(pool_only=True)
 
 #: ``--path`` help, by where the path word comes: ``export SPEC PATH`` writes a file,
 #: ``import-diff PATH SPEC`` reads one.
@@ -179,7 +185,11 @@ def _read(rule: SpecRule | None, path: Literal["before", "after"] | None,
     if path == "before":
         found = take_path(run_words, path_opt)
     spec = None
-    if rule is not None:
+    if rule is not None and rule.pool_only:
+        pool, namespace = pool_and_namespace(run_words, options.pop("pool"),
+                                             options.pop("namespace"), default_pool(obj))
+        spec = ImageSpec(pool, namespace, "", "")
+    elif rule is not None:
         required = rule.required(options) if rule.required is not None else True
         spec = resolve_spec(run_words, pool=options.pop("pool"),
                             namespace=options.pop("namespace"), image=options.pop("image"),
@@ -216,7 +226,9 @@ def rbd_command(name: str, metavar: str, *, spec: SpecRule | None = IMAGE,
         if path is not None:
             decorated = click.option("--path", "path_opt", metavar="PATH",
                                      help=_PATH_HELP[path])(decorated)
-        if spec is not None:
+        if spec is not None and spec.pool_only:
+            decorated = pool_options(decorated)
+        elif spec is not None:
             decorated = image_spec_options(snap=spec.presence is not Presence.NONE)(decorated)
         decorated = click.argument("words", nargs=-1, metavar=metavar)(decorated)
         return click.command(name, cls=RbdCommand)(decorated)

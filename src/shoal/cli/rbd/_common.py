@@ -33,6 +33,8 @@ from shoal.rbd.backend import rbd_lib_for
 
 __all__ = [
     "DEFAULT_POOL",
+    "SNAPSHOTS_HINT",
+    "WATCHERS_HINT",
     "RbdCommand",
     "client_conf",
     "connected_image",
@@ -52,6 +54,15 @@ __all__ = [
 
 #: ``rbd_default_pool``.
 DEFAULT_POOL = "rbd"
+#: What ``rbd rm`` / ``rbd trash rm`` say when the image is open (EBUSY) ...
+WATCHERS_HINT = (
+    "error: image still has watchers\nThis means the image is still open or the client "
+    "using it crashed. Try again after closing/unmapping it or waiting 30s for the "
+    "crashed client to timeout."
+)
+#: ... and when it has snapshots (ENOTEMPTY).
+SNAPSHOTS_HINT = ("image has snapshots - these must be deleted with 'rbd snap purge' "
+                  "before the image can be removed.")
 #: Errors whose shoal message is worth a line before ``rbd``'s own.
 _DETAILED = frozenset({_errno.EINVAL, _errno.EOPNOTSUPP, _errno.EDOM, _errno.EPERM,
                        _errno.EBUSY, _errno.ENOSPC, _errno.EACCES, _errno.EROFS})

@@ -22,19 +22,20 @@ from shoal.cli.rbd._args import (
     resolve_spec,
 )
 from shoal.cli.rbd._command import Run, SpecRule, rbd_command
-from shoal.cli.rbd._common import detail, die, emit, fail, image_class, strerror
+from shoal.cli.rbd._common import (
+    SNAPSHOTS_HINT,
+    WATCHERS_HINT,
+    detail,
+    die,
+    emit,
+    fail,
+    image_class,
+    strerror,
+)
 from shoal.cli.rbd._fmt import Node, Progress, arr, obj, render
 from shoal.objstore import IoCtx
 
 __all__ = ["register"]
-
-_WATCHERS_HINT = (
-    "error: image still has watchers\nThis means the image is still open or the client "
-    "using it crashed. Try again after closing/unmapping it or waiting 30s for the "
-    "crashed client to timeout."
-)
-_SNAPSHOTS_HINT = ("image has snapshots - these must be deleted with 'rbd snap purge' "
-                   "before the image can be removed.")
 
 
 @rbd_command("create", "IMAGE_SPEC", spec=SpecRule(validation=Validation.FULL),
@@ -93,9 +94,9 @@ def _thick_provision(io: IoCtx, name: str, entity: str, progress_on: bool) -> No
 
 def _remove_failed(exc: errors.ShoalError) -> NoReturn:
     if exc.errno == _errno.ENOTEMPTY:
-        die(_SNAPSHOTS_HINT, exc.errno)
+        die(SNAPSHOTS_HINT, exc.errno)
     if exc.errno == _errno.EBUSY:
-        die(_WATCHERS_HINT, exc.errno)
+        die(WATCHERS_HINT, exc.errno)
     fail("delete error", exc)
 
 

@@ -8,8 +8,8 @@ import click
 
 from shoal import errors
 from shoal.cli._common import AliasGroup
-from shoal.cli.rbd._args import Presence, format_options, output_format, pool_and_namespace
-from shoal.cli.rbd._command import Run, SpecRule, rbd_command
+from shoal.cli.rbd._args import Presence, format_options, output_format
+from shoal.cli.rbd._command import POOL, Run, SpecRule, rbd_command
 from shoal.cli.rbd._common import die, emit, fail, image_class, strerror
 from shoal.cli.rbd._fmt import Node, TextTable, arr, byte_u, ctime, obj, render
 from shoal.objstore import IoCtx
@@ -184,18 +184,13 @@ def _add_parent(node: Node, spec: dict[str, Any] | None) -> None:
                                ("snapshot", spec["snap_name"])))
 
 
-@rbd_command("list", "[POOL_SPEC]", spec=None)
+@rbd_command("list", "[POOL_SPEC]", spec=POOL)
 @click.option("-l", "--long", "long_", is_flag=True, help="Long listing format.")
-@click.option("-p", "--pool", "pool", metavar="POOL", help="Pool name.")
-@click.option("--namespace", "namespace", metavar="NS", help="Namespace name.")
 @format_options
-def list_images(run: Run, long_: bool, pool: str | None, namespace: str | None,
-                fmt: str | None, pretty: bool) -> None:
+def list_images(run: Run, long_: bool, fmt: str | None, pretty: bool) -> None:
     """List rbd images."""
-    pool_name, ns = pool_and_namespace(run.words, pool, namespace, run.default_pool)
-    run.words.finish()
     formatter = output_format(fmt, pretty)
-    with run.pool(pool_name, ns) as (sess, io):
+    with run.pool() as (sess, io):
         try:
             entries = run.engine(sess.entity).list2(io)
         except errors.ShoalError as exc:

@@ -22,10 +22,18 @@ from shoal.cli.rbd._args import (
     format_options,
     output_format,
     parse_uint,
-    pool_and_namespace,
+    pool_options,
 )
-from shoal.cli.rbd._command import Run, rbd_command
-from shoal.cli.rbd._common import die, emit, fail, image_class, strerror
+from shoal.cli.rbd._command import POOL, Run, rbd_command
+from shoal.cli.rbd._common import (
+    SNAPSHOTS_HINT,
+    WATCHERS_HINT,
+    die,
+    emit,
+    fail,
+    image_class,
+    strerror,
+)
 from shoal.cli.rbd._fmt import Node, Progress, TextTable, arr, ctime, obj, render
 from shoal.cli.rbd.info import parent_text
 from shoal.objstore import IoCtx
@@ -109,19 +117,14 @@ def _long_rows(io: IoCtx, entity: str,
     return table, nodes
 
 
-@rbd_command("list", "[POOL_SPEC]", spec=None)
-@click.option("-p", "--pool", "pool", metavar="POOL", help="Pool name.")
-@click.option("--namespace", "namespace", metavar="NS", help="Namespace name.")
+@rbd_command("list", "[POOL_SPEC]", spec=POOL)
 @click.option("-a", "--all", "all_", is_flag=True, help="List images from all sources.")
 @click.option("-l", "--long", "long_", is_flag=True, help="Long listing format.")
 @format_options
-def list_trash(run: Run, pool: str | None, namespace: str | None, all_: bool, long_: bool,
-               fmt: str | None, pretty: bool) -> None:
+def list_trash(run: Run, all_: bool, long_: bool, fmt: str | None, pretty: bool) -> None:
     """List trash images."""
-    pool_name, ns = pool_and_namespace(run.words, pool, namespace, run.default_pool)
-    run.words.finish()
     formatter = output_format(fmt, pretty)
-    with run.pool(pool_name, ns) as (sess, io):
+    with run.pool() as (sess, io):
         try:
             entries = run.engine(sess.entity).trash_list(io)
         except errors.ShoalError as exc:
@@ -162,8 +165,7 @@ def _image_id_spec(words: Positionals, pool: str | None, namespace: str | None,
 
 
 @rbd_command("remove", "IMAGE_ID", spec=None, progress=True)
-@click.option("-p", "--pool", "pool", metavar="POOL", help="Pool name.")
-@click.option("--namespace", "namespace", metavar="NS", help="Namespace name.")
+@pool_options
 @click.option("--image-id", "image_id", metavar="ID", help="Image id.")
 @click.option("--force", is_flag=True, help="Force remove of non-expired delayed images.")
 def remove(run: Run, pool: str | None, namespace: str | None, image_id: str | None,
@@ -178,13 +180,9 @@ def remove(run: Run, pool: str | None, namespace: str | None, image_id: str | No
             run.engine(sess.entity).trash_remove(io, ident, force=force)
         except errors.ShoalError as exc:
             if exc.errno == _errno.ENOTEMPTY:
-                click.echo("rbd: image has snapshots - these must be deleted with 'rbd snap "
-                           "purge' before the image can be removed.", err=True)
+                click.echo(f"rbd: {SNAPSHOTS_HINT}", err=True)
             elif exc.errno == _errno.EBUSY:
-                click.echo("rbd: error: image still has watchers\nThis means the image is "
-                           "still open or the client using it crashed. Try again after "
-                           "closing/unmapping it or waiting 30s for the crashed client to "
-                           "timeout.", err=True)
+                click.echo(f"rbd: {WATCHERS_HINT}", err=True)
             elif exc.errno == _errno.EPERM:
                 click.echo("\nDeferment time has not expired, please use --force if you "
                            "really want to remove the image", err=True)
@@ -195,22 +193,17 @@ def remove(run: Run, pool: str | None, namespace: str | None, image_id: str | No
     progress.finish()
 
 
-@rbd_command("purge", "[POOL_SPEC]", spec=None, progress=True)
-@click.option("-p", "--pool", "pool", metavar="POOL", help="Pool name.")
-@click.option("--namespace", "namespace", metavar="NS", help="Namespace name.")
+@rbd_command("purge", "[POOL_SPEC]", spec=POOL, progress=True)
 @click.option("--expired-before", "expired_before", metavar="DATE",
               help="Purges images that expired before the given date.")
-def purge(run: Run, pool: str | None, namespace: str | None,
-          expired_before: str | None) -> None:
+def purge(run: Run, expired_before: str | None) -> None:
     """Remove all expired images from trash.
 
     shoal also finishes removals a crash interrupted and deletes objects that
     crashed creates left, once they are ten minutes old (``purge_leftovers``).
     """
-    pool_name, ns = pool_and_namespace(run.words, pool, namespace, run.default_pool)
-    run.words.finish()
     expire = _invoke_date(expired_before) if expired_before is not None else None
-    with run.pool(pool_name, ns) as (sess, io), run.progress("Removing images", "trash purge"):
+    with run.pool() as (sess, io), run.progress("Removing images", "trash purge"):
         engine = run.engine(sess.entity)
         engine.trash_purge(io, expire)
         if hasattr(engine, "purge_leftovers"):  # the embedded engine's own sweep
@@ -218,8 +211,7 @@ def purge(run: Run, pool: str | None, namespace: str | None,
 
 
 @rbd_command("restore", "IMAGE_ID", spec=None)
-@click.option("-p", "--pool", "pool", metavar="POOL", help="Pool name.")
-@click.option("--namespace", "namespace", metavar="NS", help="Namespace name.")
+@pool_options
 @click.option("--image-id", "image_id", metavar="ID", help="Image id.")
 @click.option("--image", "image", metavar="NAME", help="Image name (default: the old name).")
 def restore(run: Run, pool: str | None, namespace: str | None, image_id: str | None,
