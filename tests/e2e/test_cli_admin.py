@@ -214,6 +214,8 @@ def test_help(run_shoal: RunShoal, data_dir: Path) -> None:
     assert "--data-dir" in top.stdout
     ceph = run_shoal("ceph", "--help")
     assert "osd pool create <pool> [<pg_num:int>]" in ceph.stdout
+    assert max(len(line) for line in ceph.stdout.splitlines()) <= 80  # not a terminal: 80
+    assert "fsid                                    show cluster FSID/UUID" in ceph.stdout
     narrowed = run_shoal("ceph", "auth", "-h")
     assert "auth get-or-create" in narrowed.stdout and "osd pool" not in narrowed.stdout
     assert run_shoal("rbd", "pool", "init", "--help").returncode == 0

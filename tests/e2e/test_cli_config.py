@@ -66,18 +66,49 @@ def test_write_default_then_show_reports_each_value_and_its_line(
     assert "exists" in again.stderr and "--force" in again.stderr
 
 
+def _settings(text: str) -> list[list[str]]:
+    """The words of each section header and setting, its ``# source`` after it (the
+    text puts a source on the lines before its setting when both do not fit), after
+    the ``# configuration files`` header."""
+    out: list[list[str]] = []
+    pending: list[str] = []
+    for line in text.split("\n\n", 1)[1].splitlines():
+        if line.startswith("# "):
+            pending += ["#", *line[2:].split()] if not pending else line[2:].split()
+        elif line.startswith(" "):
+            out[-1][2:2] = line.split()  # a wrapped value's continuation
+        elif line:
+            words, beside = line.split(), []
+            if "#" in words:
+                words, beside = words[:words.index("#")], words[words.index("#"):]
+            out.append(words + (pending or beside))
+            pending = []
+    return out
+
+
 def test_show_text_changed_only(run_shoal: RunShoal, tmp_path: Path, data_dir: Path) -> None:
     path = tmp_path / "s.conf"
     path.write_text("[libvirt]\nimages_type = rbd\n")
     result = run_shoal("config", "show", "--config", str(path), "--changed")
     assert result.returncode == 0, result.stderr
-    body = [ln.split() for ln in result.stdout.splitlines()[1:] if ln]
+    body = _settings(result.stdout)
     assert body == [  # run_shoal sets SHOAL_DATA_DIR: an environment override
         ["[libvirt]"],
         ["images_type", "=", "rbd", "#", f"{path}:2", "[libvirt]", "images_type"],
         ["[shoal]"],
         ["data_dir", "=", str(data_dir), "#", "env", "SHOAL_DATA_DIR"],
     ]
+
+
+def test_show_text_fits_80_columns_and_keeps_every_setting(run_shoal: RunShoal) -> None:
+    text = run_shoal("config", "show", env={"SHOAL_CONFIG": ""})
+    doc = run_shoal("config", "show", "--format", "json", env={"SHOAL_CONFIG": ""})
+    assert text.returncode == doc.returncode == 0
+    lines = text.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80  # stdout is not a terminal: 80 columns
+    rows = [r for r in _settings(text.stdout) if not r[0].startswith("[")]
+    assert len(rows) == len(json.loads(doc.stdout)["options"])
+    assert all(row[1] == "=" and "#" in row for row in rows)
 
 
 def test_invalid_value_exits_einval_naming_option_section_file_line(

@@ -482,10 +482,15 @@ def test_clone_of_unprotected_snapshot_is_refused(cluster: Path) -> None:
 
 def test_help_lists_the_commands(cluster: Path) -> None:
     top = ok(cluster, "--help")
-    for command in ("create", "info", "ls", "snap", "clone", "children", "flatten", "export",
-                    "import", "export-diff", "import-diff", "diff", "du", "trash", "status"):
+    for command in ("create", "info", "list (ls)", "snap", "clone", "children", "flatten",
+                    "export", "import", "export-diff", "import-diff", "diff", "disk-usage (du)",
+                    "trash", "status", "remove (rm)", "rename (mv)"):
         assert f"  {command} " in top
-    assert "rollback" in ok(cluster, "snap --help")
+    assert "  rm " not in top and "  ls " not in top  # aliases are not commands of their own
+    snap_help = ok(cluster, "snap --help")
+    assert "  rollback (revert) " in snap_help and "  remove (rm) " in snap_help
+    assert "Keyring file" not in ok(cluster, "snap rm --help")  # global options: shoal --help
+    assert all(len(line) <= 80 for line in top.splitlines())
 
 
 def test_children_all_names_trashed_clone_by_its_trash_name(cluster: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 import shoal.rbd as rbd
 import shoal.services.backup.driver._transfer as transfer
 from shoal import errors
-from shoal.cli.rbd_stream import apply_diff, write_diff
+from shoal.cli.rbd.stream import apply_diff, write_diff
 from shoal.cluster import connect
 from shoal.objstore import IoCtx
 from shoal.objstore.memory import MemoryStore

@@ -37,7 +37,7 @@ from pathlib import Path
 import click
 
 from shoal import errors
-from shoal.cli._common import GLOBAL_VALUE_OPTIONS, GlobalOptions
+from shoal.cli._common import GLOBAL_VALUE_OPTIONS, GlobalOptions, output_width, wrap_text
 from shoal.cluster import (
     COMMANDS,
     CephSession,
@@ -112,13 +112,24 @@ def _split_argv(argv: Sequence[str], opts: GlobalOptions) -> _Invocation:
     return inv
 
 
-def _help_text(words: Sequence[str]) -> str:
+def _help_text(words: Sequence[str], width: int) -> str:
+    """The command list (those starting with ``words``, else all) in ``ceph -h``'s two
+    columns: each half of ``width`` (less the one space between them), the command
+    and its help each wrapped there, continuation lines indented by one space."""
     specs = [s for s in COMMANDS if not s.hidden and s.words[: len(words)] == tuple(words)]
     if not specs:
         specs = [s for s in COMMANDS if not s.hidden]
-    width = max(len(s.usage()) for s in specs)
-    lines = ["usage: shoal ceph [options] <command words...>", "", "Monitor commands:"]
-    lines += [f"{s.usage().ljust(width)}  {s.help}" for s in specs]
+    usage_width = (width - 1) // 2
+    help_width = width - 1 - usage_width
+    lines = [*wrap_text("usage: shoal ceph [options] <command words...>", width), "",
+             "Monitor commands:"]
+    for spec in specs:
+        usage = wrap_text(spec.usage(), usage_width)
+        helps = wrap_text(spec.help, help_width)
+        for row in range(max(len(usage), len(helps))):
+            left = usage[row] if row < len(usage) else ""
+            right = helps[row] if row < len(helps) else ""
+            lines.append(f"{left:<{usage_width}} {right}".rstrip())
     return "\n".join(lines)
 
 
@@ -200,7 +211,7 @@ def run(argv: Sequence[str], opts: GlobalOptions) -> int:
     try:
         inv = _split_argv(argv, opts)
         if inv.help:
-            click.echo(_help_text(inv.words))
+            click.echo(_help_text(inv.words, output_width()))
             return 0
         if _backend(opts) == "ceph":  # as `ceph`: connect, then parse (with the mon's help)
             with _open_session(opts) as session:

@@ -5,7 +5,12 @@
 or JSON; warnings (unknown options, old spellings) go to stderr. The file is
 ``--config FILE``, else ``--config-dir DIR`` (the real glance-api.conf,
 cinder.conf, nova.conf, ceph.conf), else ``$SHOAL_CONFIG``, else
-``DATA_DIR/shoal.conf`` when it exists, else built-in defaults only.
+``DATA_DIR/shoal.conf`` when it exists, else built-in defaults only. The text
+fits the output's width (:func:`~shoal.cli._common.output_width`): each
+``name = value`` has its ``# source`` beside it in one column, or on the lines
+before it when both do not fit; a value longer than the line is wrapped at its
+spaces and commas onto indented continuation lines (which INI readers join to
+the value).
 An invalid value exits with status EINVAL (22) and a message naming the
 option, section, file and line.
 """
@@ -14,13 +19,15 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from shoal import config as shoal_config
 from shoal import errors
-from shoal.cli._common import GlobalOptions
+from shoal.cli._common import GlobalOptions, exit_with, output_width, wrap_text
 from shoal.cluster import default_data_dir
 
 __all__ = ["config"]
@@ -35,9 +42,35 @@ def _data_dir(ctx: click.Context) -> Path:
     return default_data_dir()
 
 
-def _fail(exc: errors.ShoalError) -> click.exceptions.Exit:
-    click.echo(f"shoal config: error: {exc.message}", err=True)
-    return click.exceptions.Exit(exc.errno)
+def _fail(exc: errors.ShoalError) -> NoReturn:
+    exit_with(f"shoal config: error: {exc.message}", exc.errno)
+
+
+#: Indentation of a value's continuation lines.
+_VALUE_INDENT = 4
+
+
+def _text_blocks(rows: Sequence[tuple[str, str]], width: int) -> list[list[str]]:
+    """The lines of each ``name = value`` row with its ``# source``, within ``width``.
+
+    The comments share one column, right of the longest row that takes at most half
+    the width; a row that does not leave room for its comment there gets it two spaces
+    after it, or else on the lines before it (wrapped, ``#`` on each line), the row
+    itself wrapped at its spaces and commas onto lines indented by :data:`_VALUE_INDENT`.
+    """
+    short = [len(text) for text, _ in rows if len(text) <= width // 2]
+    column = max(short, default=0)
+    blocks: list[list[str]] = []
+    for text, source in rows:
+        comment = f"# {source}"
+        if len(text) <= column and column + 2 + len(comment) <= width:
+            blocks.append([f"{text.ljust(column)}  {comment}"])
+        elif len(text) + 2 + len(comment) <= width:
+            blocks.append([f"{text}  {comment}"])
+        else:
+            blocks.append([f"# {line}" for line in wrap_text(source, width - 2)]
+                          + wrap_text(text, width, indent=_VALUE_INDENT, breaks=" ,"))
+    return blocks
 
 
 @click.group("config")
@@ -69,7 +102,7 @@ def show(ctx: click.Context, config_file: Path | None, config_dir: Path | None, 
     try:
         cfg = shoal_config.load_config(file=config_file, directory=config_dir)
     except errors.ShoalError as exc:
-        raise _fail(exc) from None
+        _fail(exc)
     for warning in cfg.warnings:
         click.echo(f"warning: {warning}", err=True)
     settings = [s for s in cfg.settings if not changed or s.source.kind != "default"]
@@ -81,16 +114,16 @@ def show(ctx: click.Context, config_file: Path | None, config_dir: Path | None, 
         click.echo(json.dumps(doc, indent=2))
         return
     sources = ", ".join(str(p) for p in cfg.sources) or "none (built-in defaults)"
-    click.echo(f"# configuration files: {sources}")
+    width = output_width()
+    click.echo("\n# ".join(wrap_text(f"# configuration files: {sources}", width - 2)))
+    rows = [(f"{s.name} = {s.display_value(show_secrets=show_secrets)}", str(s.source))
+            for s in settings]
     section = None
-    width = max((len(s.name) + len(s.display_value(show_secrets=show_secrets))
-                 for s in settings), default=0) + 3
-    for s in settings:
+    for s, block in zip(settings, _text_blocks(rows, width), strict=True):
         if s.section != section:
             section = s.section
             click.echo(f"\n[{section}]")
-        line = f"{s.name} = {s.display_value(show_secrets=show_secrets)}"
-        click.echo(f"{line.ljust(width)}  # {s.source}")
+        click.echo("\n".join(block))
 
 
 @config.command("write-default")
@@ -110,5 +143,5 @@ def write_default(ctx: click.Context, config_file: Path | None, force: bool,
         path = shoal_config.write_default(target, overwrite=force, secret_uuid=secret_uuid,
                                           ceph_conf=ceph_conf)
     except errors.ShoalError as exc:
-        raise _fail(exc) from None
+        _fail(exc)
     click.echo(str(path))

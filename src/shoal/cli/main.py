@@ -12,7 +12,12 @@ from collections.abc import Sequence
 import click
 
 from shoal import __version__
-from shoal.cli._common import GlobalOptions, global_options
+from shoal.cli._common import (
+    AliasGroup,
+    GlobalOptions,
+    listed_global_options,
+    note_global_options,
+)
 from shoal.cli.ceph import ceph
 from shoal.cli.config import config
 from shoal.cli.rbd import rbd
@@ -21,8 +26,8 @@ from shoal.cli.up import up
 __all__ = ["cli", "main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@global_options
+@click.group(cls=AliasGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@listed_global_options
 @click.version_option(__version__, prog_name="shoal")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -30,7 +35,8 @@ def cli(ctx: click.Context) -> None:
 
     Runs an embedded Ceph-like cluster in a data directory (created on first
     use): ceph.conf, ceph.client.admin.keyring, mon/mon.db and the object
-    store in osd/. Global options may also follow the command group.
+    store in osd/. The global options may also follow the command group or the
+    command ('shoal rbd ls --id cinder').
     """
     ctx.ensure_object(GlobalOptions)
 
@@ -39,6 +45,7 @@ cli.add_command(ceph)
 cli.add_command(rbd)
 cli.add_command(config)
 cli.add_command(up)
+note_global_options(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

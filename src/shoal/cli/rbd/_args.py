@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import click
 
-from shoal.cli.rbd_common import die
+from shoal.cli.rbd._common import die
 from shoal.rbd import feature_names, parse_features
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "parse_size",
     "parse_uint",
     "pool_and_namespace",
+    "pool_options",
     "resolve_spec",
 ]
 
@@ -283,6 +284,14 @@ def image_spec_options(dest: bool = False, snap: bool = True) -> Callable[[F], F
         return _apply(fn, options)
 
     return decorate
+
+
+def pool_options(fn: F) -> F:
+    """``--pool/-p --namespace`` (a ``[POOL_SPEC]`` command)."""
+    return _apply(fn, [
+        click.option("-p", "--pool", "pool", metavar="POOL", help="Pool name."),
+        click.option("--namespace", "namespace", metavar="NS", help="Namespace name."),
+    ])
 
 
 def format_options(fn: F) -> F:

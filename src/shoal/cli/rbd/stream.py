@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import errno as _errno
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from shoal import errors
@@ -70,8 +70,13 @@ def changed_extents(img: Image, from_snap: str | None, whole_object: bool,
 
 
 def write_diff(img: Image, out: BinaryIO, *, from_snap: str | None, end_snap: str | None,
-               whole_object: bool = False, version: int = 1) -> None:
-    """Write the diff of ``img`` (open at ``end_snap`` or the head) since ``from_snap``."""
+               whole_object: bool = False, version: int = 1,
+               on_progress: Callable[[int, int], object] | None = None) -> None:
+    """Write the diff of ``img`` (open at ``end_snap`` or the head) since ``from_snap``.
+
+    ``on_progress(offset, size)`` follows each extent written (``offset`` its start,
+    ``size`` the image size in bytes), as ``rbd export-diff`` reports progress.
+    """
     writer = DiffWriter(out)
     writer.write_header(version)
     if from_snap:
@@ -80,13 +85,16 @@ def write_diff(img: Image, out: BinaryIO, *, from_snap: str | None, end_snap: st
         writer.to_snap(end_snap)
         if version == 2:
             writer.snap_protected(img.is_protected_snap(end_snap))
-    writer.size(img.size())
+    size = img.size()
+    writer.size(size)
     for offset, length, exists in changed_extents(img, from_snap, whole_object):
         data = img.read(offset, length) if exists else b""
         if exists and data.count(0) != len(data):
             writer.write(offset, data)
         else:
             writer.zero(offset, length)
+        if on_progress is not None:
+            on_progress(offset, size)
     writer.end()
 
 
@@ -113,8 +121,11 @@ def _snap_exists(img: Image, name: str) -> bool:
 
 
 def apply_diff(img: Image, stream: BinaryIO, *, sparse_size: int = SPARSE_SIZE_DEFAULT,
-               version: int | None = None) -> str | None:
+               version: int | None = None,
+               on_record: Callable[[], object] | None = None) -> str | None:
     """Apply one diff stream to ``img``'s head; returns the snapshot it created.
+
+    ``on_record()`` is called after each record is applied (for progress).
 
     Raises:
         DiffAbort: the stream's snapshots do not fit the image.
@@ -146,6 +157,8 @@ def apply_diff(img: Image, stream: BinaryIO, *, sparse_size: int = SPARSE_SIZE_D
                     img.write(record.data[offset: offset + length], record.offset + offset)
         elif isinstance(record, Zero):
             img.write_zeroes(record.offset, record.length)
+        if on_record is not None:
+            on_record()
     img.flush()
     if to_snap:
         img.create_snap(to_snap)

@@ -16,37 +16,32 @@ from typing import Any
 import click
 
 from shoal import errors
-from shoal.cli._common import GlobalOptions, global_options
-from shoal.cli._rbdfmt import Node, Progress, TextTable, arr, ctime, obj, render
-from shoal.cli.rbd_args import (
+from shoal.cli._common import AliasGroup
+from shoal.cli.rbd._args import (
     Positionals,
-    Presence,
     format_options,
-    image_spec_options,
-    no_progress_option,
     output_format,
     parse_uint,
-    pool_and_namespace,
-    resolve_spec,
+    pool_options,
 )
-from shoal.cli.rbd_common import (
-    RbdCommand,
-    connected_pool,
-    default_pool,
+from shoal.cli.rbd._command import POOL, Run, rbd_command
+from shoal.cli.rbd._common import (
+    SNAPSHOTS_HINT,
+    WATCHERS_HINT,
     die,
     emit,
     fail,
     image_class,
-    rbd_engine,
     strerror,
 )
-from shoal.cli.rbd_info import parent_text
+from shoal.cli.rbd._fmt import Node, Progress, TextTable, arr, ctime, obj, render
+from shoal.cli.rbd.info import parent_text
 from shoal.objstore import IoCtx
 
 __all__ = ["register"]
 
 
-@click.group("trash")
+@click.group("trash", cls=AliasGroup)
 def trash() -> None:
     """Trash commands (deferred deletion)."""
 
@@ -65,23 +60,13 @@ def _invoke_date(text: str) -> float:
     return float(done.stdout.strip())
 
 
-@click.command("move", cls=RbdCommand)
-@click.argument("words", nargs=-1, metavar="IMAGE_SPEC")
-@image_spec_options(snap=False)
+@rbd_command("move", "IMAGE_SPEC")
 @click.option("--expires-at", "expires_at", default="now", metavar="DATE",
               help="Set the expiration time of an image so it can be purged when stale.")
 @click.option("--delay", "delay", metavar="SECONDS",
               help="Time delay in seconds until effectively remove the image.")
-@global_options
-@click.pass_obj
-def move(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
-         namespace: str | None, image: str | None, expires_at: str,
-         delay: str | None) -> None:
+def move(run: Run, expires_at: str, delay: str | None) -> None:
     """Move an image to the trash."""
-    args = Positionals(words)
-    spec = resolve_spec(args, pool=pool, namespace=namespace, image=image, snap=None,
-                        default_pool=default_pool(obj_), presence=Presence.NONE)
-    args.finish()
     now = time.time()
     if delay is not None:
         seconds = parse_uint(delay, "--delay")
@@ -89,9 +74,9 @@ def move(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
         seconds = int(_invoke_date(expires_at) - now)
         if seconds < 0:
             die("cannot use a date in the past as an expiration date", _errno.EINVAL)
-    with connected_pool(obj_, spec.pool, spec.namespace) as (sess, io):
+    with run.pool() as (sess, io):
         try:
-            rbd_engine(obj_, sess.entity).trash_move(io, spec.image, seconds)
+            run.engine(sess.entity).trash_move(io, run.image_spec.image, seconds)
         except errors.ShoalError as exc:
             fail("deferred delete error", exc)
 
@@ -132,26 +117,16 @@ def _long_rows(io: IoCtx, entity: str,
     return table, nodes
 
 
-@click.command("list", cls=RbdCommand)
-@click.argument("words", nargs=-1, metavar="[POOL_SPEC]")
-@click.option("-p", "--pool", "pool", metavar="POOL", help="Pool name.")
-@click.option("--namespace", "namespace", metavar="NS", help="Namespace name.")
+@rbd_command("list", "[POOL_SPEC]", spec=POOL)
 @click.option("-a", "--all", "all_", is_flag=True, help="List images from all sources.")
 @click.option("-l", "--long", "long_", is_flag=True, help="Long listing format.")
 @format_options
-@global_options
-@click.pass_obj
-def list_trash(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
-               namespace: str | None, all_: bool, long_: bool, fmt: str | None,
-               pretty: bool) -> None:
+def list_trash(run: Run, all_: bool, long_: bool, fmt: str | None, pretty: bool) -> None:
     """List trash images."""
-    args = Positionals(words)
-    pool_name, ns = pool_and_namespace(args, pool, namespace, default_pool(obj_))
-    args.finish()
     formatter = output_format(fmt, pretty)
-    with connected_pool(obj_, pool_name, ns) as (sess, io):
+    with run.pool() as (sess, io):
         try:
-            entries = rbd_engine(obj_, sess.entity).trash_list(io)
+            entries = run.engine(sess.entity).trash_list(io)
         except errors.ShoalError as exc:
             fail("trash list", exc)
         if not all_:
@@ -189,35 +164,25 @@ def _image_id_spec(words: Positionals, pool: str | None, namespace: str | None,
     return p or default, ns, ident
 
 
-@click.command("remove", cls=RbdCommand)
-@click.argument("words", nargs=-1, metavar="IMAGE_ID")
-@click.option("-p", "--pool", "pool", metavar="POOL", help="Pool name.")
-@click.option("--namespace", "namespace", metavar="NS", help="Namespace name.")
+@rbd_command("remove", "IMAGE_ID", spec=None, progress=True)
+@pool_options
 @click.option("--image-id", "image_id", metavar="ID", help="Image id.")
-@no_progress_option
 @click.option("--force", is_flag=True, help="Force remove of non-expired delayed images.")
-@global_options
-@click.pass_obj
-def remove(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
-           namespace: str | None, image_id: str | None, no_progress: bool,
+def remove(run: Run, pool: str | None, namespace: str | None, image_id: str | None,
            force: bool) -> None:
     """Remove an image from trash."""
-    args = Positionals(words)
-    pool_name, ns, ident = _image_id_spec(args, pool, namespace, image_id, default_pool(obj_))
-    args.finish()
-    progress = Progress("Removing image", not no_progress)
-    with connected_pool(obj_, pool_name, ns) as (sess, io):
+    pool_name, ns, ident = _image_id_spec(run.words, pool, namespace, image_id,
+                                          run.default_pool)
+    run.words.finish()
+    progress = Progress("Removing image", run.show_progress)
+    with run.pool(pool_name, ns) as (sess, io):
         try:
-            rbd_engine(obj_, sess.entity).trash_remove(io, ident, force=force)
+            run.engine(sess.entity).trash_remove(io, ident, force=force)
         except errors.ShoalError as exc:
             if exc.errno == _errno.ENOTEMPTY:
-                click.echo("rbd: image has snapshots - these must be deleted with 'rbd snap "
-                           "purge' before the image can be removed.", err=True)
+                click.echo(f"rbd: {SNAPSHOTS_HINT}", err=True)
             elif exc.errno == _errno.EBUSY:
-                click.echo("rbd: error: image still has watchers\nThis means the image is "
-                           "still open or the client using it crashed. Try again after "
-                           "closing/unmapping it or waiting 30s for the crashed client to "
-                           "timeout.", err=True)
+                click.echo(f"rbd: {WATCHERS_HINT}", err=True)
             elif exc.errno == _errno.EPERM:
                 click.echo("\nDeferment time has not expired, please use --force if you "
                            "really want to remove the image", err=True)
@@ -228,56 +193,36 @@ def remove(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
     progress.finish()
 
 
-@click.command("purge", cls=RbdCommand)
-@click.argument("words", nargs=-1, metavar="[POOL_SPEC]")
-@click.option("-p", "--pool", "pool", metavar="POOL", help="Pool name.")
-@click.option("--namespace", "namespace", metavar="NS", help="Namespace name.")
-@no_progress_option
+@rbd_command("purge", "[POOL_SPEC]", spec=POOL, progress=True)
 @click.option("--expired-before", "expired_before", metavar="DATE",
               help="Purges images that expired before the given date.")
-@global_options
-@click.pass_obj
-def purge(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
-          namespace: str | None, no_progress: bool, expired_before: str | None) -> None:
+def purge(run: Run, expired_before: str | None) -> None:
     """Remove all expired images from trash.
 
     shoal also finishes removals a crash interrupted and deletes objects that
     crashed creates left, once they are ten minutes old (``purge_leftovers``).
     """
-    args = Positionals(words)
-    pool_name, ns = pool_and_namespace(args, pool, namespace, default_pool(obj_))
-    args.finish()
     expire = _invoke_date(expired_before) if expired_before is not None else None
-    progress = Progress("Removing images", not no_progress)
-    with connected_pool(obj_, pool_name, ns) as (sess, io):
-        try:
-            engine = rbd_engine(obj_, sess.entity)
-            engine.trash_purge(io, expire)
-            if hasattr(engine, "purge_leftovers"):  # the embedded engine's own sweep
-                engine.purge_leftovers(io)
-        except errors.ShoalError as exc:
-            progress.fail()
-            fail("trash purge", exc)
-    progress.finish()
+    with run.pool() as (sess, io), run.progress("Removing images", "trash purge"):
+        engine = run.engine(sess.entity)
+        engine.trash_purge(io, expire)
+        if hasattr(engine, "purge_leftovers"):  # the embedded engine's own sweep
+            engine.purge_leftovers(io)
 
 
-@click.command("restore", cls=RbdCommand)
-@click.argument("words", nargs=-1, metavar="IMAGE_ID")
-@click.option("-p", "--pool", "pool", metavar="POOL", help="Pool name.")
-@click.option("--namespace", "namespace", metavar="NS", help="Namespace name.")
+@rbd_command("restore", "IMAGE_ID", spec=None)
+@pool_options
 @click.option("--image-id", "image_id", metavar="ID", help="Image id.")
 @click.option("--image", "image", metavar="NAME", help="Image name (default: the old name).")
-@global_options
-@click.pass_obj
-def restore(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
-            namespace: str | None, image_id: str | None, image: str | None) -> None:
+def restore(run: Run, pool: str | None, namespace: str | None, image_id: str | None,
+            image: str | None) -> None:
     """Restore an image from trash."""
-    args = Positionals(words)
-    pool_name, ns, ident = _image_id_spec(args, pool, namespace, image_id, default_pool(obj_))
-    args.finish()
-    with connected_pool(obj_, pool_name, ns) as (sess, io):
+    pool_name, ns, ident = _image_id_spec(run.words, pool, namespace, image_id,
+                                          run.default_pool)
+    run.words.finish()
+    with run.pool(pool_name, ns) as (sess, io):
         try:
-            rbd_engine(obj_, sess.entity).trash_restore(io, ident, image or None)
+            run.engine(sess.entity).trash_restore(io, ident, image or None)
         except errors.ShoalError as exc:
             if exc.errno == _errno.ENOENT:
                 die("error: image does not exist in trash", exc.errno)
@@ -287,10 +232,8 @@ def restore(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
             fail("restore error", exc)
 
 
-def register(group: click.Group) -> None:
+def register(group: AliasGroup) -> None:
     group.add_command(trash)
-    for command, names in ((move, ("move", "mv")), (list_trash, ("list", "ls")),
-                           (remove, ("remove", "rm")), (purge, ("purge",)),
-                           (restore, ("restore",))):
-        for name in names:
-            trash.add_command(command, name)
+    for command, aliases in ((move, ["mv"]), (list_trash, ["ls"]), (remove, ["rm"]),
+                             (purge, []), (restore, [])):
+        trash.add_command(command, aliases=aliases)

@@ -7,29 +7,11 @@ from typing import Any
 import click
 
 from shoal import errors
-from shoal.cli._common import GlobalOptions, global_options
-from shoal.cli._rbdfmt import Node, TextTable, arr, byte_u, ctime, obj, render
-from shoal.cli.rbd_args import (
-    Positionals,
-    Presence,
-    format_options,
-    image_spec_options,
-    output_format,
-    pool_and_namespace,
-    resolve_spec,
-)
-from shoal.cli.rbd_common import (
-    RbdCommand,
-    connected_image,
-    connected_pool,
-    default_pool,
-    die,
-    emit,
-    fail,
-    image_class,
-    rbd_engine,
-    strerror,
-)
+from shoal.cli._common import AliasGroup
+from shoal.cli.rbd._args import Presence, format_options, output_format
+from shoal.cli.rbd._command import POOL, Run, SpecRule, rbd_command
+from shoal.cli.rbd._common import die, emit, fail, image_class, strerror
+from shoal.cli.rbd._fmt import Node, TextTable, arr, byte_u, ctime, obj, render
 from shoal.objstore import IoCtx
 from shoal.rbd import FEATURE_STRIPINGV2, Image, feature_names
 
@@ -119,30 +101,20 @@ def _plain_info(node: Node) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-@click.command("info", cls=RbdCommand)
-@click.argument("words", nargs=-1, metavar="IMAGE_OR_SNAP_SPEC")
-@image_spec_options()
+@rbd_command("info", "IMAGE_OR_SNAP_SPEC",
+             spec=SpecRule(Presence.PERMITTED, required=lambda o: o["image_id"] is None))
 @click.option("--image-id", "image_id", metavar="ID", help="Image id.")
 @format_options
-@global_options
-@click.pass_obj
-def info(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
-         namespace: str | None, image: str | None, snap: str | None,
-         image_id: str | None, fmt: str | None, pretty: bool) -> None:
+def info(run: Run, image_id: str | None, fmt: str | None, pretty: bool) -> None:
     """Show information about image size, striping, etc."""
-    args = Positionals(words)
-    spec = resolve_spec(args, pool=pool, namespace=namespace, image=image, snap=snap,
-                        default_pool=default_pool(obj_), presence=Presence.PERMITTED,
-                        required=image_id is None)
-    args.finish()
+    spec = run.image_spec
     if image_id is not None and spec.image:
         die("trying to access image using both name and id. ", 22)
     formatter = output_format(fmt, pretty)
     if image_id is not None:
-        node = _info_by_id(obj_, spec.pool, spec.namespace, image_id, spec.snap)
+        node = _info_by_id(run, image_id)
     else:
-        with connected_image(obj_, spec.pool, spec.namespace, spec.image,
-                             snap=spec.snap or None, read_only=True) as (_s, _io, img):
+        with run.image(at_snap=True, read_only=True) as (_s, _io, img):
             node = _info_node(img, spec.image, spec.snap)
     if formatter is None:
         emit(_plain_info(node))
@@ -157,9 +129,9 @@ def _info_node(img: Image, name: str, snap: str) -> Node:
         fail("info", exc)
 
 
-def _info_by_id(obj_: GlobalOptions, pool: str, namespace: str, image_id: str,
-                snap: str) -> Node:
-    with connected_pool(obj_, pool, namespace) as (sess, io):
+def _info_by_id(run: Run, image_id: str) -> Node:
+    snap = run.image_spec.snap
+    with run.pool() as (sess, io):
         try:
             img = image_class(io)(io, image_id=image_id, read_only=True, entity=sess.entity)
         except errors.ShoalError as exc:
@@ -212,24 +184,15 @@ def _add_parent(node: Node, spec: dict[str, Any] | None) -> None:
                                ("snapshot", spec["snap_name"])))
 
 
-@click.command("list", cls=RbdCommand)
-@click.argument("words", nargs=-1, metavar="[POOL_SPEC]")
+@rbd_command("list", "[POOL_SPEC]", spec=POOL)
 @click.option("-l", "--long", "long_", is_flag=True, help="Long listing format.")
-@click.option("-p", "--pool", "pool", metavar="POOL", help="Pool name.")
-@click.option("--namespace", "namespace", metavar="NS", help="Namespace name.")
 @format_options
-@global_options
-@click.pass_obj
-def list_images(obj_: GlobalOptions, words: tuple[str, ...], long_: bool, pool: str | None,
-                namespace: str | None, fmt: str | None, pretty: bool) -> None:
+def list_images(run: Run, long_: bool, fmt: str | None, pretty: bool) -> None:
     """List rbd images."""
-    args = Positionals(words)
-    pool_name, ns = pool_and_namespace(args, pool, namespace, default_pool(obj_))
-    args.finish()
     formatter = output_format(fmt, pretty)
-    with connected_pool(obj_, pool_name, ns) as (sess, io):
+    with run.pool() as (sess, io):
         try:
-            entries = rbd_engine(obj_, sess.entity).list2(io)
+            entries = run.engine(sess.entity).list2(io)
         except errors.ShoalError as exc:
             fail("listing images failed", exc)
         if not long_:
@@ -256,7 +219,6 @@ def list_images(obj_: GlobalOptions, words: tuple[str, ...], long_: bool, pool: 
         emit(table.render())
 
 
-def register(group: click.Group) -> None:
+def register(group: AliasGroup) -> None:
     group.add_command(info)
-    group.add_command(list_images, "list")
-    group.add_command(list_images, "ls")
+    group.add_command(list_images, "list", aliases=["ls"])

@@ -6,9 +6,9 @@ parser catches exit 1. Where shoal knows more than ``cpp_strerror`` says (a
 caps refusal, an invalid feature combination), that detail is printed on the
 line before, where ``rbd`` would print its ``librbd:`` log line.
 
-Commands use :class:`RbdCommand` (``cls=RbdCommand``): click usage errors become
-``rbd: ...`` lines with exit 1, and anything unexpected is reported on one
-line instead of a traceback.
+Commands use :class:`RbdCommand` (:func:`shoal.cli.rbd._command.rbd_command` sets it):
+click usage errors become ``rbd: ...`` lines with exit 1, and anything unexpected is
+reported on one line instead of a traceback.
 """
 
 from __future__ import annotations
@@ -23,15 +23,18 @@ from typing import Any, NoReturn, cast
 import click
 
 from shoal import errors
-from shoal.cli._common import GlobalOptions
+from shoal.cli._common import GlobalOptions, exit_with
 from shoal.cluster import Session
 from shoal.cluster._conf import CephConf, load_conf
+from shoal.cluster.backend import open_session
 from shoal.objstore import IoCtx
 from shoal.rbd import RBD, Image, RbdOptions
 from shoal.rbd.backend import rbd_lib_for
 
 __all__ = [
     "DEFAULT_POOL",
+    "SNAPSHOTS_HINT",
+    "WATCHERS_HINT",
     "RbdCommand",
     "client_conf",
     "connected_image",
@@ -51,6 +54,15 @@ __all__ = [
 
 #: ``rbd_default_pool``.
 DEFAULT_POOL = "rbd"
+#: What ``rbd rm`` / ``rbd trash rm`` say when the image is open (EBUSY) ...
+WATCHERS_HINT = (
+    "error: image still has watchers\nThis means the image is still open or the client "
+    "using it crashed. Try again after closing/unmapping it or waiting 30s for the "
+    "crashed client to timeout."
+)
+#: ... and when it has snapshots (ENOTEMPTY).
+SNAPSHOTS_HINT = ("image has snapshots - these must be deleted with 'rbd snap purge' "
+                  "before the image can be removed.")
 #: Errors whose shoal message is worth a line before ``rbd``'s own.
 _DETAILED = frozenset({_errno.EINVAL, _errno.EOPNOTSUPP, _errno.EDOM, _errno.EPERM,
                        _errno.EBUSY, _errno.ENOSPC, _errno.EACCES, _errno.EROFS})
@@ -63,8 +75,7 @@ def strerror(code: int) -> str:
 
 def die(message: str, status: int) -> NoReturn:
     """Print ``rbd: message`` on stderr and exit with ``status``."""
-    click.echo(f"rbd: {message}", err=True)
-    raise click.exceptions.Exit(status)
+    exit_with(f"rbd: {message}", status)
 
 
 def detail(exc: errors.ShoalError) -> None:
@@ -153,10 +164,14 @@ def rbd_engine(obj: GlobalOptions, entity: str) -> RBD:
 
 @contextmanager
 def session(obj: GlobalOptions) -> Iterator[Session]:
-    """The caller's session (``--id``/``--keyring``...), closed afterwards."""
-    from shoal.cli.rbd import rbd_session  # late: shoal.cli.rbd imports this package
-
-    with rbd_session(obj) as sess:
+    """The caller's session (``--id``/``--keyring``...), closed afterwards; when it
+    cannot be opened, exit as ``rbd`` does (``couldn't connect to the cluster!``)."""
+    try:
+        sess = open_session(obj.backend_config())
+    except errors.ShoalError as exc:
+        click.echo(f"rbd: {exc}", err=True)
+        die("couldn't connect to the cluster!", exc.errno)
+    with sess:
         yield sess
 
 

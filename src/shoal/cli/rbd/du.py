@@ -13,27 +13,11 @@ from dataclasses import dataclass, field
 import click
 
 from shoal import errors
-from shoal.cli._common import GlobalOptions, global_options
-from shoal.cli._rbdfmt import Node, TextTable, arr, byte_u, obj, render
-from shoal.cli.rbd_args import (
-    Positionals,
-    Presence,
-    format_options,
-    image_spec_options,
-    output_format,
-    resolve_spec,
-)
-from shoal.cli.rbd_common import (
-    RbdCommand,
-    connected_pool,
-    default_pool,
-    die,
-    emit,
-    fail,
-    image_class,
-    rbd_engine,
-    strerror,
-)
+from shoal.cli._common import AliasGroup
+from shoal.cli.rbd._args import Presence, format_options, output_format
+from shoal.cli.rbd._command import Run, SpecRule, rbd_command
+from shoal.cli.rbd._common import die, emit, fail, image_class, strerror
+from shoal.cli.rbd._fmt import Node, TextTable, arr, byte_u, obj, render
 from shoal.objstore import IoCtx
 from shoal.rbd import FEATURE_FAST_DIFF
 
@@ -119,35 +103,26 @@ def _image_usage(io: IoCtx, name: str, image_id: str, entity: str, snap_name: st
         usage.count += 1
 
 
-@click.command("disk-usage", cls=RbdCommand)
-@click.argument("words", nargs=-1, metavar="[IMAGE_OR_SNAP_SPEC]")
-@image_spec_options()
+@rbd_command("disk-usage", "IMAGE_OR_SNAP_SPEC",
+             spec=SpecRule(Presence.PERMITTED, required=lambda o: o["from_snap"] is not None))
 @click.option("--from-snap", "from_snap", metavar="SNAP", help="Snapshot starting point.")
 @click.option("--exact", is_flag=True, help="Compute exact disk usage (slow).")
 @click.option("--merge-snapshots", "merge", is_flag=True,
               help="Merge snapshot sizes with its image.")
 @format_options
-@global_options
-@click.pass_obj
-def disk_usage(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
-               namespace: str | None, image: str | None, snap: str | None,
-               from_snap: str | None, exact: bool, merge: bool, fmt: str | None,
+def disk_usage(run: Run, from_snap: str | None, exact: bool, merge: bool, fmt: str | None,
                pretty: bool) -> None:
     """Show disk usage stats for pool, image or snapshot."""
-    args = Positionals(words)
-    spec = resolve_spec(args, pool=pool, namespace=namespace, image=image, snap=snap,
-                        default_pool=default_pool(obj_), presence=Presence.PERMITTED,
-                        required=from_snap is not None)
-    args.finish()
+    spec = run.image_spec
     formatter = output_format(fmt, pretty)
     table = TextTable()
     table.define_column("NAME", "left", "left")
     table.define_column("PROVISIONED", "left", "right")
     table.define_column("USED", "left", "right")
     usage = _Usage(table)
-    with connected_pool(obj_, spec.pool, spec.namespace) as (sess, io):
+    with run.pool() as (sess, io):
         try:
-            entries = rbd_engine(obj_, sess.entity).list2(io)
+            entries = run.engine(sess.entity).list2(io)
         except errors.ShoalError as exc:
             fail("du failed", exc)
         found = False
@@ -178,6 +153,5 @@ def disk_usage(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
         emit(table.render())
 
 
-def register(group: click.Group) -> None:
-    group.add_command(disk_usage, "disk-usage")
-    group.add_command(disk_usage, "du")
+def register(group: AliasGroup) -> None:
+    group.add_command(disk_usage, "disk-usage", aliases=["du"])

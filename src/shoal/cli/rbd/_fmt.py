@@ -8,14 +8,17 @@
   ends with one newline.
 - :func:`ctime`: C's ``ctime()`` without the newline (``Thu Jul  4 17:06:30 2019``),
   as ``rbd info`` / ``rbd snap ls`` print timestamps.
-- :class:`Progress`: ``utils::ProgressContext`` (``\\rResizing image: 100%
-  complete...done.`` on stderr, unless ``--no-progress``).
+- :class:`Progress`: ``utils::ProgressContext`` on stderr, unless ``--no-progress``:
+  ``\\rImporting image: 42% complete...`` each time the percentage grows (only when
+  stderr is a terminal, so logs and pipes get the last line alone), then
+  ``\\rImporting image: 100% complete...done.`` or ``...N% complete...failed.``
 - :func:`byte_u` and :class:`TextTable` are Ceph's ``byte_u_t`` and ``TextTable``.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -107,11 +110,29 @@ def ctime(moment: datetime | float) -> str:
 
 
 class Progress:
-    """``utils::ProgressContext``: the final ``done``/``failed`` line on stderr."""
+    """``utils::ProgressContext``: the percentage while an operation runs, then its
+    ``done``/``failed`` line, on stderr (nothing at all when not ``enabled``).
+
+    The running percentage (``\\r<operation>: N% complete...``, rewritten in place) is
+    written only when stderr is a terminal; ``failed`` reports the last one written
+    (0 when none was).
+    """
 
     def __init__(self, operation: str, enabled: bool) -> None:
         self.operation = operation
         self.enabled = enabled
+        self.live = enabled and sys.stderr.isatty()
+        self.shown = 0
+
+    def update(self, done: int, total: int) -> int:
+        """``done`` of ``total`` units (bytes, objects, diffs) are through; total 0
+        shows nothing. Returns 0, as librbd's progress callbacks expect."""
+        if self.live and total > 0:
+            percent = min(100, 100 * max(done, 0) // total)
+            if percent > self.shown:
+                click.echo(f"\r{self.operation}: {percent}% complete...", err=True, nl=False)
+                self.shown = percent
+        return 0
 
     def finish(self) -> None:
         if self.enabled:
@@ -119,4 +140,4 @@ class Progress:
 
     def fail(self) -> None:
         if self.enabled:
-            click.echo(f"\r{self.operation}: 0% complete...failed.", err=True)
+            click.echo(f"\r{self.operation}: {self.shown}% complete...failed.", err=True)

@@ -20,11 +20,9 @@ from typing import Any, BinaryIO, NoReturn
 import click
 
 from shoal import errors
-from shoal.cli._common import GlobalOptions, global_options
-from shoal.cli._rbdfmt import Progress
-from shoal.cli.rbd_args import (
+from shoal.cli._common import AliasGroup
+from shoal.cli.rbd._args import (
     CreateArgs,
-    Positionals,
     Presence,
     Validation,
     create_args,
@@ -32,25 +30,15 @@ from shoal.cli.rbd_args import (
     extract_spec,
     image_spec_options,
     invalid_value,
-    no_progress_option,
     parse_iec,
     parse_size,
     resolve_spec,
 )
-from shoal.cli.rbd_common import (
-    RbdCommand,
-    connected_image,
-    connected_pool,
-    default_pool,
-    detail,
-    die,
-    fail,
-    image_class,
-    rbd_engine,
-    strerror,
-)
-from shoal.cli.rbd_diff import input_stream, output_file, output_path
-from shoal.cli.rbd_stream import (
+from shoal.cli.rbd._command import IMAGE_OR_SNAP, Run, rbd_command
+from shoal.cli.rbd._common import detail, die, image_class, strerror
+from shoal.cli.rbd._fmt import Progress
+from shoal.cli.rbd.diff import input_stream, output_file
+from shoal.cli.rbd.stream import (
     SPARSE_SIZE_DEFAULT,
     DiffAbort,
     apply_diff,
@@ -83,8 +71,9 @@ def _data_periods(img: Image, period: int) -> set[int]:
     return found
 
 
-def _export_raw(img: Image, path: str) -> None:
-    """Raw image to ``path`` (sparse) or stdout; periods without data are not read."""
+def _export_raw(img: Image, path: str, progress: Progress) -> None:
+    """Raw image to ``path`` (sparse) or stdout; periods without data are not read.
+    Progress: bytes of the image through."""
     size = img.size()
     period = img.layout.object_size * img.stripe_count()
     with_data = _data_periods(img, period)
@@ -97,6 +86,7 @@ def _export_raw(img: Image, path: str) -> None:
                 out.write(img.read(offset, length))
             else:
                 out.write(zeros[:length])
+            progress.update(offset + length, size)
         out.flush()
         return
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -106,62 +96,44 @@ def _export_raw(img: Image, path: str) -> None:
             if chunk.count(0) != len(chunk):
                 out.seek(offset)
                 out.write(chunk)
+            progress.update(offset + len(chunk), size)
         out.truncate(size)
 
 
-def _export_v2(io: IoCtx, img: Image, entity: str, out: BinaryIO) -> None:
+def _export_v2(io: IoCtx, img: Image, entity: str, out: BinaryIO, progress: Progress) -> None:
+    """Header, then one diff per snapshot and one for the head; progress: diffs written."""
     header = ImageHeader(order=img.order(), features=img.features(),
                          stripe_unit=img.stripe_unit(), stripe_count=img.stripe_count(),
                          metadata=dict(img.metadata_list()))
     snaps = sorted(img.list_snaps(), key=lambda s: int(s["id"]))
     write_image_header(out, header, len(snaps) + 1)
     last: str | None = None
-    for snap in snaps:
+    for done, snap in enumerate(snaps):
         name = str(snap["name"])
         with image_class(io)(io, image_id=img.id(), snapshot=name, read_only=True,
                              entity=entity) as at:
             write_diff(at, out, from_snap=last, end_snap=name, version=2)
+        progress.update(done, len(snaps) + 1)
         last = name
     with image_class(io)(io, image_id=img.id(), read_only=True, entity=entity) as head:
         write_diff(head, out, from_snap=last, end_snap=None, version=2)
+    progress.update(len(snaps) + 1, len(snaps) + 1)
 
 
-@click.command("export", cls=RbdCommand)
-@click.argument("words", nargs=-1, metavar="SOURCE_IMAGE_OR_SNAP_SPEC PATH")
-@image_spec_options()
-@click.option("--path", "path_opt", metavar="PATH", help="Export file (or '-' for stdout).")
-@no_progress_option
+@rbd_command("export", "SOURCE_IMAGE_OR_SNAP_SPEC PATH", spec=IMAGE_OR_SNAP, path="after",
+             progress=True)
 @click.option("--export-format", "export_format", metavar="FORMAT",
               help="Format of image file (1: raw, 2: with snapshots).")
-@global_options
-@click.pass_obj
-def export(obj_: GlobalOptions, words: tuple[str, ...], pool: str | None,
-           namespace: str | None, image: str | None, snap: str | None,
-           path_opt: str | None, no_progress: bool, export_format: str | None) -> None:
+def export(run: Run, export_format: str | None) -> None:
     """Export image to file."""
-    args = Positionals(words)
-    spec = resolve_spec(args, pool=pool, namespace=namespace, image=image, snap=snap,
-                        default_pool=default_pool(obj_), presence=Presence.PERMITTED)
-    path = output_path(args, path_opt)
-    args.finish()
     version = _export_format(export_format)
-    with connected_image(obj_, spec.pool, spec.namespace, spec.image,
-                         snap=spec.snap or None, read_only=True) as (sess, io, img):
-        progress = Progress("Exporting image", not no_progress)
-        try:
-            if version == 1:
-                _export_raw(img, path)
-            else:
-                with output_file(path) as out:
-                    _export_v2(io, img, sess.entity, out)
-        except errors.ShoalError as exc:
-            progress.fail()
-            fail("export error", exc)
-        except OSError as exc:
-            progress.fail()
-            code = exc.errno or _errno.EIO
-            die(f"export error: {strerror(code)}", code)
-        progress.finish()
+    with (run.image(at_snap=True, read_only=True) as (sess, io, img),
+          run.progress("Exporting image", "export error") as progress):
+        if version == 1:
+            _export_raw(img, run.path, progress)
+        else:
+            with output_file(run.path) as out:
+                _export_v2(io, img, sess.entity, out, progress)
 
 
 # --- import ------------------------------------------------------------------------
@@ -181,8 +153,9 @@ def _read_block(stream: BinaryIO, size: int) -> bytes:
 
 
 def _import_raw(img: Image, stream: BinaryIO, size: int, block: int, sparse: int,
-                from_stdin: bool) -> None:
-    """``do_import_v1``: copy the non-zero blocks; from stdin, grow then trim."""
+                from_stdin: bool, progress: Progress) -> None:
+    """``do_import_v1``: copy the non-zero blocks; from stdin, grow then trim.
+    Progress: bytes read of ``size`` (from stdin: of the estimate, which may grow)."""
     pos = 0
     while True:
         data = _read_block(stream, block if from_stdin else min(block, size - pos))
@@ -194,6 +167,7 @@ def _import_raw(img: Image, stream: BinaryIO, size: int, block: int, sparse: int
             if not zero:
                 img.write(data[offset: offset + length], pos + offset)
         pos += len(data)
+        progress.update(pos, size)
         if (not from_stdin and pos >= size) or len(data) < block:
             break
     if from_stdin:
@@ -247,36 +221,29 @@ def _import_failed(progress: Progress, exc: errors.ShoalError | DiffAbort,
     die(f"import failed: {strerror(code)}", code)
 
 
-@click.command("import", cls=RbdCommand)
-@click.argument("words", nargs=-1, metavar="PATH DEST_IMAGE_SPEC")
-@click.option("--path", "path_opt", metavar="PATH", help="Import file (or '-' for stdin).")
+@rbd_command("import", "PATH DEST_IMAGE_SPEC", spec=None, path="before", progress=True)
 @image_spec_options(dest=True)
 @click.option("-p", "--pool", "pool", metavar="POOL", help="Pool name (deprecated: --dest-pool).")
 @click.option("--image", "image", metavar="IMAGE", help="Image name (deprecated: --dest).")
 @create_options
 @click.option("--sparse-size", "sparse_size", metavar="SIZE",
               help="Sparse size in B/K/M [default: 4K].")
-@no_progress_option
 @click.option("--export-format", "export_format", metavar="FORMAT",
               help="Format of image file (1: raw, 2: with snapshots).")
 @click.option("--estimated-size", "estimated_size", metavar="SIZE",
               help="Estimated size (in M/G/T) of the image read from stdin.")
-@global_options
-@click.pass_obj
-def import_(obj_: GlobalOptions, /, words: tuple[str, ...], path_opt: str | None,
-            dest_pool: str | None, dest_namespace: str | None, dest_image: str | None,
-            pool: str | None, image: str | None, sparse_size: str | None,
-            no_progress: bool, export_format: str | None, estimated_size: str | None,
+def import_(run: Run, /, dest_pool: str | None, dest_namespace: str | None,
+            dest_image: str | None, pool: str | None, image: str | None,
+            sparse_size: str | None, export_format: str | None, estimated_size: str | None,
             **kwargs: Any) -> None:
     """Import image from file."""
-    args = Positionals(words)
-    path = output_path(args, path_opt)
+    args, path = run.words, run.path
     legacy = image or path.replace("\\", "/").rsplit("/", 1)[-1]
     l_pool, l_ns, l_name, l_snap = extract_spec(legacy, Validation.FULL)
     if l_ns:
         die("namespace name specified for a command that doesn't use it", _errno.EINVAL)
     spec = resolve_spec(args, pool=dest_pool or l_pool or pool, namespace=dest_namespace,
-                        image=dest_image, snap=l_snap, default_pool=default_pool(obj_),
+                        image=dest_image, snap=l_snap, default_pool=run.default_pool,
                         presence=Presence.NONE, validation=Validation.FULL, dest=True,
                         required=False)
     args.finish()
@@ -292,15 +259,14 @@ def import_(obj_: GlobalOptions, /, words: tuple[str, ...], path_opt: str | None
             die("--estimated-size can be specified only for raw import (--export-format 1)",
                 _errno.EINVAL)
         estimate = parse_size(estimated_size, "--estimated-size")
-    with connected_pool(obj_, spec.pool, spec.namespace) as (sess, io):
-        _do_import(obj_, sess.entity, io, name, path, opts, version, sparse, estimate,
-                   Progress("Importing image", not no_progress))
+    with run.pool(spec.pool, spec.namespace) as (sess, io):
+        _do_import(run.engine(sess.entity), sess.entity, io, name, path, opts, version,
+                   sparse, estimate, Progress("Importing image", run.show_progress))
 
 
-def _do_import(obj_: GlobalOptions, entity: str, io: IoCtx, name: str, path: str,
+def _do_import(engine: RBD, entity: str, io: IoCtx, name: str, path: str,
                opts: CreateArgs, version: int, sparse: int, estimate: int,
                progress: Progress) -> None:
-    engine = rbd_engine(obj_, entity)
     with input_stream(path) as stream:
         from_stdin = path == "-"
         header: ImageHeader | None = None
@@ -325,10 +291,11 @@ def _do_import(obj_: GlobalOptions, entity: str, io: IoCtx, name: str, path: str
                     for key, value in header.metadata.items():
                         img.metadata_set(key, value)
                 if version == 1:
-                    _import_raw(img, stream, size, block, sparse, from_stdin)
+                    _import_raw(img, stream, size, block, sparse, from_stdin, progress)
                 else:
-                    for _ in range(diffs):
+                    for done in range(diffs):
                         apply_diff(img, stream, sparse_size=sparse, version=2)
+                        progress.update(done + 1, diffs)
         except (errors.ShoalError, DiffAbort) as exc:
             _remove_quietly(engine, io, name, entity)
             _import_failed(progress, exc, "failed to import image")
@@ -351,6 +318,6 @@ def _remove_quietly(engine: RBD, io: IoCtx, name: str, entity: str) -> None:
         pass
 
 
-def register(group: click.Group) -> None:
+def register(group: AliasGroup) -> None:
     group.add_command(export)
     group.add_command(import_, "import")
