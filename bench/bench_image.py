@@ -21,10 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -32,11 +29,13 @@ from pathlib import Path
 
 import httpx
 
+try:
+    from bench import _up
+except ModuleNotFoundError:  # run as a script: bench/ itself is on sys.path
+    import _up  # type: ignore[no-redef]
+
 MiB = 1 << 20
 PIECE = MiB
-SHOAL = str(Path(sys.executable).with_name("shoal"))
-FREE = ["--port", "identity=0", "--port", "image=0", "--port", "volume=0",
-        "--port", "compute=0"]
 
 
 def _pieces(data: bytes) -> Iterator[bytes]:
@@ -77,32 +76,6 @@ def _file_round(path: Path, data: bytes) -> tuple[float, float]:
     return wrote, read
 
 
-def _start(data_dir: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    proc = subprocess.Popen([SHOAL, "--data-dir", str(data_dir), "up", *FREE],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    urls: dict[str, str] = {}
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        match = re.match(r"^  (\w+)\s+(http://\S+)$", line.rstrip())
-        if match:
-            urls[match.group(1)] = match.group(2)
-        if line.startswith("Stop with"):
-            return proc, urls
-    raise RuntimeError("shoal up did not start")
-
-
-def _token(urls: dict[str, str], data_dir: Path) -> str:
-    conf = (data_dir / "shoal.conf").read_text()
-    password = re.search(r"^admin_password = (\S+)$", conf, re.M)
-    assert password is not None
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": "admin", "domain": {"id": "default"}, "password": password.group(1)}}},
-        "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
-    reply = httpx.post(urls["identity"] + "/v3/auth/tokens", json=body)
-    reply.raise_for_status()
-    return reply.headers["X-Subject-Token"]
-
-
 def _api_round(base: str, auth: str, data: bytes) -> tuple[float, float]:
     headers = {"X-Auth-Token": auth}
     with httpx.Client(timeout=600) as client:
@@ -134,9 +107,9 @@ def run(mib: int, base: Path) -> dict[str, float]:
     file_write, file_read = _file_round(base / "plain.raw", data)
     (base / "plain.raw").unlink()
     data_dir = base / "shoal"
-    proc, urls = _start(data_dir)
+    proc, urls = _up.start(data_dir)
     try:
-        api_write, api_read = _api_round(urls["image"], _token(urls, data_dir), data)
+        api_write, api_read = _api_round(urls["image"], _up.token(urls, data_dir), data)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)

@@ -138,6 +138,22 @@ def test_python_api_start_stop_on_port_zero() -> None:
     asyncio.run(scenario())
 
 
+def test_listeners_disable_nagle() -> None:
+    """Accepted connections inherit TCP_NODELAY from the listener: a keep-alive reply is
+    not held back until the client's delayed ACK (40 ms a request before this)."""
+
+    async def scenario() -> None:
+        server = Server([Binding("identity", identity_app(), 0)])
+        await server.start()
+        try:
+            listener = server._sockets["identity"]
+            assert listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        finally:
+            await server.stop()
+
+    asyncio.run(scenario())
+
+
 def test_binding_and_server_validation() -> None:
     with pytest.raises(ValueError):
         Binding("x", identity_app(), 70000)
