@@ -52,6 +52,9 @@ snaps_per_image_max: Final = 1024
 clone_depth_max: Final = 64
 #: One diff-stream ``w`` record (bytes) accepted by import-diff.
 diff_record_bytes_max: Final = 1 << 30
+#: How long a write waits for another handle's automatic exclusive lock to be released
+#: before ImageBusy (librbd asks the owner and waits; ``rbd_request_timed_out_seconds``).
+exclusive_lock_wait_s_max: Final = 30.0
 
 # --- cephx ----------------------------------------------------------------
 entity_name_bytes_max: Final = 256

@@ -13,13 +13,15 @@ behave so, ``tests/contract/test_rbd_embedded.py`` lists the test as a strict xf
 librbd's exact behaviour. Errors that Ceph's binding raises as classes shoal.rbd has no name
 for (ENOSYS: ``rbd.FunctionNotSupported``) are checked by errno.
 
-``EmbeddedRbdContract`` pins behaviour shoal chose where librbd differs (librbd hands the
-exclusive lock over cooperatively; we refuse a second writer).
+``EmbeddedRbdContract`` pins behaviour shoal chose where librbd differs (librbd asks the
+owner to hand the exclusive lock over at once; the embedded engine's second writer waits
+until the owner's handle closes).
 """
 
 from __future__ import annotations
 
 import errno
+import threading
 import uuid
 from typing import Any
 
@@ -234,6 +236,30 @@ class RbdContract:
             img.resize(0)
             with pytest.raises(lib.InvalidArgument):
                 img.read(0, 10)
+
+    def test_concurrent_snapshots_through_their_own_handles(self, lib: Any,
+                                                            ioctx: Any) -> None:
+        """Four threads each open the image, take a snapshot and close it, at once: all
+        four succeed (the exclusive lock passes from one handle to the next), as the volume
+        service's concurrent snapshot requests need."""
+        self.create(lib, ioctx)
+        failures: list[BaseException] = []
+
+        def snap(name: str) -> None:
+            try:
+                with self.open(lib, ioctx) as img:
+                    img.create_snap(name)
+            except BaseException as exc:  # reported below, with the thread's name
+                failures.append(exc)
+
+        threads = [threading.Thread(target=snap, args=(f"s{i}",)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert not failures
+        with self.open(lib, ioctx) as img:
+            assert sorted(s["name"] for s in img.list_snaps()) == ["s0", "s1", "s2", "s3"]
 
     def test_remove_while_open_for_writing_is_busy(self, lib: Any, ioctx: Any) -> None:
         """A read-write handle (even before its first write) keeps the image from removal."""
@@ -1070,9 +1096,28 @@ def _apply(
 class EmbeddedRbdContract(RbdContract):
     """Behaviour of shoal's engine where librbd has no equivalent to compare."""
 
-    def test_second_writer_is_refused(self, lib: Any, ioctx: Any) -> None:
+    def test_second_writer_waits_for_the_first(self, lib: Any, ioctx: Any) -> None:
+        """A writer waits while another live handle holds the lock it took automatically,
+        and goes on once that handle closes (librbd asks the owner instead)."""
+        self.create(lib, ioctx)
+        first = self.open(lib, ioctx)
+        first.write(b"mine", 0)
+        done: list[bytes] = []
+        with self.open(lib, ioctx) as second:
+            writer = threading.Thread(target=lambda: (second.write(b"yours", 0),
+                                                      done.append(second.read(0, 5))))
+            writer.start()
+            writer.join(0.3)
+            assert writer.is_alive() and not done  # still waiting for the lock
+            first.close()
+            writer.join(30)
+            assert done == [b"yours"]
+
+    def test_explicit_lock_owner_keeps_it(self, lib: Any, ioctx: Any) -> None:
+        """A handle that took the lock with lock_acquire keeps it: other writers fail."""
         self.create(lib, ioctx)
         with self.open(lib, ioctx) as first, self.open(lib, ioctx) as second:
+            first.lock_acquire(lib.RBD_LOCK_MODE_EXCLUSIVE)
             first.write(b"mine", 0)
             with pytest.raises(lib.ImageBusy):
                 second.write(b"yours", 0)

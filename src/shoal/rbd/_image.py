@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,6 +57,10 @@ RBD_LOCK_MODE_EXCLUSIVE = 0
 RBD_LOCK_MODE_SHARED = 1
 
 DiffCallback = Callable[[int, int, bool], Any]
+
+#: Pauses between tries while another handle holds the exclusive lock (seconds).
+_LOCK_POLL_S_MIN = 0.001
+_LOCK_POLL_S_MAX = 0.05
 
 
 def header_oid(image_id: str) -> str:
@@ -427,25 +432,42 @@ class Image:
                 "set_snap(None) to change the head"
             )
 
-    def _acquire(self) -> None:
-        """Take the exclusive lock before the first change (feature exclusive-lock)."""
+    def _acquire(self, *, explicit: bool = False) -> None:
+        """Take the exclusive lock before the first change (feature exclusive-lock).
+
+        Another live handle holding it *automatically* (its own first change took it) is
+        waited for, up to :data:`shoal.limits.exclusive_lock_wait_s_max`: it lets go when
+        it closes, as a librbd owner releases the lock when another client asks for it.
+        One that took it *explicitly* (:meth:`lock_acquire`) keeps it: ImageBusy at once.
+        A dead owner's lock is broken.
+        """
         self._writable()
         if self._owner is not None or not self.features() & FEATURE_EXCLUSIVE_LOCK:
             return
         owner = new_owner(self._entity)
-        req: dict[str, Any] = {"cookie": owner.cookie, "owner": owner.as_doc()}
+        doc = owner.as_doc()
+        if explicit:
+            doc["explicit"] = True
+        req: dict[str, Any] = {"cookie": owner.cookie, "owner": doc}
         hdr = header_oid(self._id)
-        try:
-            _cls.call(self._md, hdr, "lock", req, cls="lock")
-        except errors.Busy:
-            held = _cls.call(self._md, hdr, "get_info", cls="lock")
+        deadline = time.monotonic() + limits.exclusive_lock_wait_s_max
+        pause = _LOCK_POLL_S_MIN
+        while True:
+            try:
+                _cls.call(self._md, hdr, "lock", req, cls="lock")
+                break
+            except errors.Busy:
+                held = _cls.call(self._md, hdr, "get_info", cls="lock")
             if held is not None and is_alive(held):
-                raise ImageBusy(
-                    f"image {self._name!r} is locked by {held.get('entity')} "
-                    f"(pid {held.get('pid')} on {held.get('host')})"
-                ) from None
+                if held.get("explicit") or time.monotonic() + pause > deadline:
+                    raise ImageBusy(
+                        f"image {self._name!r} is locked by {held.get('entity')} "
+                        f"(pid {held.get('pid')} on {held.get('host')})"
+                    ) from None
+                time.sleep(pause)
+                pause = min(pause * 2, _LOCK_POLL_S_MAX)
+                continue
             req["break_cookie"] = held["cookie"] if held else None
-            _cls.call(self._md, hdr, "lock", req, cls="lock")
         self._owner = owner
         self.refresh()
         self._load_object_map()
@@ -458,7 +480,7 @@ class Image:
             raise errors.NotSupported("only exclusive lock mode is supported")
         if not self.features() & FEATURE_EXCLUSIVE_LOCK:
             raise errors.InvalidArgument("image has no exclusive-lock feature")
-        self._acquire()
+        self._acquire(explicit=True)
 
     def lock_release(self) -> None:
         if self._owner is None:
