@@ -94,7 +94,10 @@ def _bound(keyword: str) -> Callable[..., Iterator[jsonschema.ValidationError]]:
     return check
 
 
-_CinderValidator: Final = jsonschema.validators.extend(
+#: ``jsonschema.validators.extend`` (untyped in its stubs).
+_extend: Callable[..., type[Validator]] = jsonschema.validators.extend
+
+_CinderValidator: Final = _extend(
     jsonschema.Draft4Validator,
     {"minimum": _bound("minimum"), "maximum": _bound("maximum")},
 )
@@ -173,9 +176,12 @@ class Dialect:
         checker = self.format_checker if format_checker is None else format_checker
         validator = self.validator_class(schema, format_checker=checker)
         errors = validator.iter_errors(instance)
+        found: jsonschema.ValidationError | None
         if self.best_match:
-            return jsonschema_exceptions.best_match(errors)
-        return next(iter(errors), None)
+            found = jsonschema_exceptions.best_match(errors)
+        else:
+            found = next(iter(errors), None)
+        return found
 
     def problem(self, schema: Mapping[str, Any], instance: Any,
                 format_checker: jsonschema.FormatChecker | None = None) -> str | None:
