@@ -54,7 +54,6 @@ __all__ = [
     "UUID_OR_NULL",
     "VOLUME_SIZE",
     "VOLUME_SIZE_OR_NULL",
-    "any_value",
     "body",
     "check",
     "flag",
@@ -143,11 +142,6 @@ def with_metadata_values(values: Mapping[str, Any]) -> dict[str, Any]:
     """:data:`METADATA` with ``values`` as the schema of each value (extra specs may be
     null)."""
     return {**METADATA, "patternProperties": {METADATA_KEY_PATTERN: dict(values)}}
-
-
-def any_value() -> dict[str, Any]:
-    """The schema any value fits (an action's argument Cinder does not read)."""
-    return {}
 
 
 def obj(properties: Mapping[str, Any], *, required: Sequence[str] = (),
