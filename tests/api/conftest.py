@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import httpx
-import pydantic
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -18,14 +17,15 @@ from shoal.api import (
     ApiSettings,
     RequestContext,
     api_version,
-    parse_model,
     read_json_object,
+    read_valid_object,
     request_context,
     require_project,
     require_role,
     requires_role,
     uuid_or_not_found,
 )
+from shoal.api._validation import CINDER
 
 PROJECT_A = "6f1b0c5e3a9d4e2f8b7c1d0e9f8a7b6c"
 PROJECT_B = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"
@@ -55,9 +55,12 @@ class FakeValidator:
         return context
 
 
-class Widget(pydantic.BaseModel):
-    name: str
-    size: int = pydantic.Field(ge=1)
+#: A compute body checked as Nova checks its bodies (Cinder's dialect: draft 4).
+WIDGET = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "size": {"type": "integer", "minimum": 1}},
+    "required": ["name", "size"],
+}
 
 
 async def _raise(request: Request) -> Response:
@@ -76,8 +79,8 @@ async def _echo(request: Request) -> Response:
 
 
 async def _widget(request: Request) -> Response:
-    widget = await parse_model(request, Widget, root_key="widget")
-    return JSONResponse({"widget": widget.model_dump()}, status_code=202)
+    widget = await read_valid_object(request, WIDGET, CINDER, root_key="widget")
+    return JSONResponse({"widget": widget}, status_code=202)
 
 
 async def _lookup(request: Request) -> Response:

@@ -146,13 +146,16 @@ def test_valid_json_reaches_the_handler() -> None:
     assert (response.status_code, response.json()) == (200, {"got": {"a": [1, 2]}})
 
 
-def test_model_validation_names_the_field() -> None:
+def test_schema_validation_names_the_field() -> None:
     app = make_app(compute_app)
     ok = call(app, "POST", "/compute/v2.1/widgets", json={"widget": {"name": "w", "size": 2}})
     assert (ok.status_code, ok.json()) == (202, {"widget": {"name": "w", "size": 2}})
     bad = call(app, "POST", "/compute/v2.1/widgets", json={"widget": {"name": "w", "size": 0}})
     assert bad.status_code == 400
-    assert "size" in bad.json()["badRequest"]["message"]
+    assert bad.json()["badRequest"] == {
+        "code": 400,
+        "message": "Invalid input for field/attribute size. Value: 0. 0 is less than the"
+                   " minimum of 1"}
     missing = call(app, "POST", "/compute/v2.1/widgets", json={"thing": {}})
     assert missing.status_code == 400
     assert "'widget'" in missing.json()["badRequest"]["message"]

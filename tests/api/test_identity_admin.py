@@ -183,6 +183,32 @@ def test_bad_project_bodies_are_400_naming_the_field(
     assert admin("GET", "/projects?name=p").json()["projects"] == []  # nothing half-made
 
 
+@pytest.mark.parametrize(("body", "message"), [
+    ({}, "'name' is a required property"),
+    ({"name": ""}, "Invalid input for field 'name': '' should be non-empty"),
+    ({"name": "p", "enabled": "yes"},
+     "Invalid input for field 'enabled': 'yes' is not of type 'boolean'"),
+    ({"name": "p", "tags": ["a", "a"]},
+     "Invalid input for field 'tags': ['a', 'a'] has non-unique elements"),
+    ({"name": "p", "tags": [str(n) for n in range(81)]},
+     "Invalid input for field 'tags': ['0', '1', "),
+    ({"name": "p", "tags": ["a/b"]}, "Invalid input for field 'tags/0': 'a/b' does not match"),
+])
+def test_project_bodies_are_refused_in_keystone_words(
+    admin: Client, body: dict[str, Any], message: str
+) -> None:
+    assert error(admin("POST", "/projects", json={"project": body}), 400).startswith(message)
+
+
+def test_an_update_must_change_something(admin: Client) -> None:
+    pid = make(admin, "project", name="p1")["id"]
+    assert error(admin("PATCH", f"/projects/{pid}", json={"project": {}}), 400) == (
+        "{} should be non-empty")
+    uid = make(admin, "user", name="u1")["id"]
+    assert error(admin("PATCH", f"/users/{uid}", json={"user": {"name": None}}), 400) == (
+        "Invalid input for field 'name': None is not of type 'string'")
+
+
 @pytest.mark.parametrize("raw", [b"{", b"[]", b'{"projekt": {}}', b'{"project": 3}'])
 def test_malformed_bodies_are_400(admin: Client, raw: bytes) -> None:
     error(admin("POST", "/projects", content=raw,

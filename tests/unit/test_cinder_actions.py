@@ -87,41 +87,73 @@ def test_volume_actions(body: dict[str, Any], expected: object) -> None:
     assert parse_volume_action(body, LATEST) == expected
 
 
-@pytest.mark.parametrize(("body", "problem"), [
-    ({}, "exactly one key"),
-    ({"os-extend": {"new_size": 2}, "os-reserve": {}}, "exactly one key"),
-    (["os-extend"], "exactly one key"),
+FIELD = "Invalid input for field/attribute"
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({}, "Malformed request body: an action body is an object with exactly one key"),
+    ({"os-extend": {"new_size": 2}, "os-reserve": {}}, "Malformed request body"),
+    (["os-extend"], "Malformed request body"),
     ({"os-explode": {}}, "There is no such action: os-explode"),
-    ({"os-extend": {}}, "'new_size' is a required"),
-    ({"os-extend": {"new_size": 0}}, "from 1 to"),
-    ({"os-extend": {"new_size": 2, "x": 1}}, "'x' unexpected"),
-    ({"os-extend": 2}, "must be a JSON object"),
-    ({"os-reset_status": {}}, "Must specify 'status'"),
-    ({"os-reset_status": {"status": "frozen"}}, "must be one of"),
-    ({"os-reset_status": {"attach_status": "attaching"}}, "must be one of"),
-    ({"os-set_bootable": {}}, "'bootable' is a required"),
-    ({"os-set_bootable": {"bootable": None}}, "true or false"),
-    ({"os-update_readonly_flag": {"readonly": 1}}, "true or false"),
-    ({"revert": {}}, "latest snapshot"),
-    ({"os-attach": {"instance_uuid": rid("i", 1)}}, "'mountpoint' is a required"),
-    ({"os-attach": {"mountpoint": "/dev/vdb"}}, "instance_uuid' or 'host_name'"),
+    ({"os-extend": {}}, f"{FIELD} os-extend. Value: {{}}. 'new_size' is a required property"),
+    ({"os-extend": {"new_size": 0}},
+     f"{FIELD} new_size. Value: 0. 0 is less than the minimum of 1"),
+    ({"os-extend": {"new_size": "2147483648"}}, f"{FIELD} new_size. Value: 2147483648."
+                                                " 2147483648 is greater than the maximum"),
+    ({"os-extend": {"new_size": 2, "x": 1}}, f"{FIELD} os-extend. Value: {{'new_size': 2,"
+                                             " 'x': 1}. Additional properties are not"
+                                             " allowed ('x' was unexpected)"),
+    ({"os-extend": 2}, f"{FIELD} os-extend. Value: 2. 2 is not of type 'object'"),
+    ({"os-reset_status": {}},
+     "Must specify 'status', 'attach_status' or 'migration_status' for update."),
+    ({"os-reset_status": {"status": "frozen"}},
+     "Volume status: frozen is invalid, valid statuses are: ('creating', 'available',"),
+    ({"os-reset_status": {"attach_status": "attaching"}},
+     "Volume attach status: attaching is invalid, valid statuses are: ('attached',"
+     " 'detached')."),
+    ({"os-set_bootable": {}},
+     f"{FIELD} os-set_bootable. Value: {{}}. 'bootable' is a required property"),
+    ({"os-set_bootable": {"bootable": None}},
+     f"{FIELD} bootable. Value: None. None is not of type 'boolean', 'string'"),
+    ({"os-update_readonly_flag": {"readonly": 1}},
+     f"{FIELD} readonly. Value: 1. 1 is not of type 'boolean', 'string'"),
+    ({"revert": {}}, f"{FIELD} snapshot_id. Value: None. Give the id of the volume's latest"
+                     " snapshot as 'snapshot_id'."),
+    ({"os-attach": {"instance_uuid": rid("i", 1)}},
+     f"{FIELD} os-attach. Value: {{'instance_uuid': '{rid('i', 1)}'}}. 'mountpoint' is a"
+     " required property"),
+    ({"os-attach": {"mountpoint": "/dev/vdb"}},
+     f"{FIELD} os-attach. Value: {{'mountpoint': '/dev/vdb'}}. {{'mountpoint': '/dev/vdb'}}"
+     " is not valid under any of the given schemas"),
     ({"os-attach": {"mountpoint": "/dev/vdb", "host_name": "h", "mode": "rx"}},
-     "must be one of"),
-    ({"os-detach": {"attachment_id": "x"}}, "must be a UUID"),
-    ({"os-initialize_connection": {}}, "'connector' is a required"),
-    ({"os-initialize_connection": {"connector": None}}, "must be an object"),
-    ({"os-retype": {}}, "'new_type' is required"),
-    ({"os-retype": {"new_type": "t", "migration_policy": "always"}}, "must be one of"),
-    ({"os-volume_upload_image": {}}, "'image_name' is a required"),
+     f"{FIELD} mode. Value: rx. 'rx' is not one of ['rw', 'ro']"),
+    ({"os-detach": {"attachment_id": "x"}},
+     f"{FIELD} attachment_id. Value: x. 'x' is not valid under any of the given schemas"),
+    ({"os-initialize_connection": {}}, f"{FIELD} os-initialize_connection. Value: {{}}."
+                                       " 'connector' is a required property"),
+    ({"os-initialize_connection": {"connector": None}},
+     f"{FIELD} connector. Value: None. None is not of type 'object', 'string'"),
+    ({"os-retype": {}}, f"{FIELD} os-retype. Value: {{}}. 'new_type' is a required property"),
+    ({"os-retype": {"new_type": "t", "migration_policy": "always"}},
+     f"{FIELD} migration_policy. Value: always. 'always' is not one of ['on-demand', 'never']"),
+    ({"os-volume_upload_image": {}}, f"{FIELD} os-volume_upload_image. Value: {{}}."
+                                     " 'image_name' is a required property"),
     ({"os-volume_upload_image": {"image_name": "i", "disk_format": "iso"}},
-     "must be one of"),
-    ({"os-set_image_metadata": {}}, "give 'metadata'"),
-    ({"os-unset_image_metadata": {"key": ""}}, "key cannot be None"),
-    ({"os-reimage": {}}, "'image_id' is a required"),
+     f"{FIELD} disk_format. Value: iso. 'iso' is not one of ['raw', 'vmdk', 'vdi', 'qcow2',"
+     " 'vhd', 'vhdx', 'ploop']"),
+    ({"os-volume_upload_image": {"image_name": "i", "container_format": "a\nb"}},
+     f"{FIELD} container_format. Value: a\nb. 'a\\nb' is not a 'printable'"),
+    ({"os-set_image_metadata": {}}, f"{FIELD} os-set_image_metadata. Value: {{}}. 'metadata'"
+                                    " is a required property"),
+    ({"os-set_image_metadata": {"metadata": {"k": "v" * 65536}}}, f"{FIELD} k. Value: vvv"),
+    ({"os-unset_image_metadata": {"key": ""}},
+     f"{FIELD} key. Value: . '' should be non-empty"),
+    ({"os-reimage": {}}, f"{FIELD} os-reimage. Value: {{}}. 'image_id' is a required property"),
 ])
-def test_bad_volume_actions_are_400(body: Any, problem: str) -> None:
-    with pytest.raises(BadRequest, match=problem):
+def test_bad_volume_actions_are_400_in_cinder_words(body: Any, message: str) -> None:
+    with pytest.raises(BadRequest) as caught:
         parse_volume_action(body, LATEST)
+    assert caught.value.message.startswith(message), caught.value.message
 
 
 def test_actions_newer_than_the_version_are_404() -> None:
@@ -135,7 +167,7 @@ def test_actions_newer_than_the_version_are_404() -> None:
 
 def test_upload_visibility_needs_3_1() -> None:
     body = {"os-volume_upload_image": {"image_name": "i", "visibility": "public"}}
-    with pytest.raises(BadRequest, match="'visibility' unexpected"):
+    with pytest.raises(BadRequest, match="'visibility' was unexpected"):
         parse_volume_action(body, V30)
     assert parse_volume_action(body, APIVersion(3, 1)) == UploadToImage(
         "i", visibility="public")
@@ -156,9 +188,19 @@ def test_snapshot_and_backup_actions() -> None:
         with pytest.raises(BadRequest):
             parse_backup_action(body)
     for body in ({"os-reset_status": {"status": "in-use"}},
-                 {"os-update_snapshot_status": {}}, {"revert": {}}):
+                 {"os-update_snapshot_status": {}}, {"revert": {}},
+                 {"os-update_snapshot_status": {"status": "available", "progress": "50"}}):
         with pytest.raises(BadRequest):
             parse_snapshot_action(body)
+    with pytest.raises(BadRequest) as caught:
+        parse_backup_action({"os-reset_status": {"status": "creating"}})
+    assert caught.value.message == (
+        "Backup status: creating is invalid, valid statuses are: ('available', 'error').")
+    with pytest.raises(BadRequest) as caught:
+        parse_snapshot_action({"os-update_snapshot_status": {"status": "available",
+                                                             "progress": "101%"}})
+    assert caught.value.message == ("Invalid input received: progress must be an integer"
+                                    " percentage between 0 and 100")
 
 
 def test_attachment_complete() -> None:

@@ -43,23 +43,28 @@ def test_volume_update() -> None:
 
 
 @pytest.mark.parametrize(("body", "problem"), [
-    ({"volume": {}}, "at least one of"),
-    ({"volume": {"size": 2}}, "'size' unexpected"),
-    ({"volume": {"metadata": None}}, "JSON object of strings"),
-    ({"volume": {"name": ["x"]}}, "must be a string"),
+    ({"volume": {}}, "Invalid input for field/attribute volume. Value: {}. {} is not valid"
+                     " under any of the given schemas"),
+    ({"volume": {"size": 2}}, "Invalid input for field/attribute volume. Value: {'size': 2}."
+                              " Additional properties are not allowed ('size' was unexpected)"),
+    ({"volume": {"metadata": None}}, "Invalid input for field/attribute metadata. Value: None."
+                                     " None is not of type 'object'"),
+    ({"volume": {"name": ["x"]}}, "Invalid input for field/attribute name. Value: ['x']."
+                                  " ['x'] is not of type 'string', 'null'"),
     ({"volumes": {}}, "'volume' is a required property"),
 ])
 def test_bad_volume_updates(body: Any, problem: str) -> None:
-    with pytest.raises(BadRequest, match=problem):
+    with pytest.raises(BadRequest) as caught:
         parse_volume_update(body, V353)
+    assert caught.value.message == problem
 
 
 def test_snapshot_update() -> None:
     assert parse_snapshot_update({"snapshot": {"name": "s", "description": "d"}}) == (
         SnapshotUpdate(changes={"name": "s", "description": "d"}))
-    for body, problem in (({"snapshot": {}}, "at least one"),
-                          ({"snapshot": {"description": "a\tb"}}, "printable"),
-                          ({"snapshot": {"volume_id": "x"}}, "unexpected")):
+    for body, problem in (({"snapshot": {}}, "is not valid under any of the given schemas"),
+                          ({"snapshot": {"description": "a\tb"}}, "is not a 'printable'"),
+                          ({"snapshot": {"volume_id": "x"}}, "'volume_id' was unexpected")):
         with pytest.raises(BadRequest, match=problem):
             parse_snapshot_update(body)
 
@@ -71,7 +76,7 @@ def test_backup_update() -> None:
     assert parse_backup_update({"backup": {"name": "x", "description": None}},
                                APIVersion(3, 9)) == BackupUpdate(
         changes={"name": "x", "description": None})
-    with pytest.raises(BadRequest, match="'metadata' unexpected"):
+    with pytest.raises(BadRequest, match="'metadata' was unexpected"):
         parse_backup_update({"backup": {"metadata": {"k": "v"}}}, APIVersion(3, 42))
     assert parse_backup_update({"backup": {"metadata": {"k": "v"}}},
                                APIVersion(3, 43)).metadata == {"k": "v"}
@@ -90,12 +95,15 @@ def test_metadata_item() -> None:
     assert parse_metadata_item({"meta": {"k": "v"}}, "k") == ("k", "v")
     with pytest.raises(BadRequest, match="Request body and URI mismatch"):
         parse_metadata_item({"meta": {"j": "v"}}, "k")
-    with pytest.raises(BadRequest, match="too many items"):
+    with pytest.raises(BadRequest, match="has too many properties"):
         parse_metadata_item({"meta": {"k": "v", "j": "w"}}, "k")
-    with pytest.raises(BadRequest, match="mismatch"):
+    with pytest.raises(BadRequest) as caught:
         parse_metadata_item({"meta": {}}, "k")
-    with pytest.raises(BadRequest, match="Malformed"):
+    assert caught.value.message == (
+        "Invalid input for field/attribute meta. Value: {}. {} should be non-empty")
+    with pytest.raises(BadRequest) as caught:
         parse_metadata_item({"metadata": {"k": "v"}}, "k")
+    assert caught.value.message == "'meta' is a required property"
 
 
 def test_volume_type_create_and_update() -> None:
@@ -111,8 +119,14 @@ def test_volume_type_create_and_update() -> None:
         VolumeTypeUpdate(is_public=True))
     with pytest.raises(BadRequest, match="Specify volume type name"):
         parse_volume_type_update({"volume_type": {"description": None}})
-    with pytest.raises(BadRequest, match="can not be empty"):
+    with pytest.raises(BadRequest, match=r"Value: \. '' should be non-empty"):
         parse_volume_type_update({"volume_type": {"name": ""}})
+    with pytest.raises(BadRequest, match=r"^Volume type name can not be empty\.$"):
+        parse_volume_type_update({"volume_type": {"name": "  "}})
+    with pytest.raises(BadRequest) as caught:
+        parse_volume_type_create({"volume_type": {"name": "  "}})
+    assert caught.value.message == (
+        "An invalid 'name' value was provided. The 'name' can not be empty.")
 
 
 def test_attachment_update() -> None:

@@ -219,3 +219,37 @@ def test_bodies_never_crash(body: object, other: object, name: str) -> None:
         else:
             namespace = result[0] if isinstance(result, tuple) else result
             json.dumps(namespace.to_document())  # storable
+
+
+# --- the schemas' bounds, as Glance's jsonschema enforces them ---------------------------
+
+
+@pytest.mark.parametrize(("definition", "reason"), [
+    ({"minLength": -5}, "-5 is less than the minimum of 0"),
+    ({"maxLength": -1}, "-1 is less than the minimum of 0"),
+    ({"minItems": -1}, "-1 is less than the minimum of 0"),
+    ({"maxItems": 1.5}, "1.5 is not of type 'integer'"),
+    ({"uniqueItems": "yes"}, "'yes' is not of type 'boolean'"),
+])
+def test_property_bounds_are_400_in_glance_words(definition: dict[str, object],
+                                                  reason: str) -> None:
+    body = {"name": "p", "title": "P", "type": "string", **definition}
+    with pytest.raises(BadRequest) as caught:
+        cat.add_property(_ns(), body, T1)
+    assert caught.value.message == f"Provided object does not match schema 'property': {reason}"
+    with pytest.raises(BadRequest, match=f"schema 'namespace': {reason}"):
+        _ns(properties={"p": {"title": "P", "type": "string", **definition}})
+
+
+def test_a_property_with_zero_bounds_is_taken() -> None:
+    body = {"name": "p", "title": "P", "type": "array", "minItems": 0, "maxItems": 0,
+            "uniqueItems": True, "minLength": 0}
+    _, definition = cat.add_property(_ns(), body, T1)
+    assert definition["minItems"] == 0
+
+
+def test_object_required_names_are_unique() -> None:
+    with pytest.raises(BadRequest) as caught:
+        cat.add_object(_ns(), {"name": "CPU", "required": ["a", "a"]}, T1)
+    assert caught.value.message == (
+        "Provided object does not match schema 'object': ['a', 'a'] has non-unique elements")

@@ -110,35 +110,38 @@ def test_writable_names_pass() -> None:
     schemas.check_writable("id", read_only=schemas.CREATE_READ_ONLY_ATTRIBUTES)
 
 
+GLANCE_400 = "Provided object does not match schema 'image': "
+
+
 @pytest.mark.parametrize(
     ("name", "value", "problem"),
     [
-        ("min_disk", "8", "expected integer, got string"),
-        ("min_disk", True, "expected integer, got boolean"),
-        ("min_disk", -1, "negative"),
-        ("min_ram", 2**31, "larger than 2147483647"),
-        ("visibility", "everyone", "'everyone' is not one of: community, public"),
-        ("protected", "true", "expected boolean, got string"),
-        ("name", "n" * 256, "longer than 255 characters"),
-        ("name", 5, "expected null or string, got integer"),
-        ("tags", ["ok", "t" * 256], "item 1: longer than 255 characters"),
-        ("tags", "a,b", "expected array, got string"),
-        ("disk_format", "qed", "'qed' is not one of: null, ami"),
-        ("kernel_id", "not-a-uuid", "does not match"),
-        ("hw_disk_bus", 5, "expected string, got integer"),
-        ("hw_disk_bus", None, "expected string, got null"),
-        ("anything", "v" * 65536, "longer than 65535 characters"),
-        ("locations", [{"url": "rbd://x"}], "item 0: 'metadata' is required"),
+        ("min_disk", "8", f"{GLANCE_400}'8' is not of type 'integer'"),
+        ("min_disk", True, f"{GLANCE_400}True is not of type 'integer'"),
+        ("min_disk", -1, "Invalid value for 'min_disk': -1 is negative"),
+        ("min_ram", 2**31, "Invalid value for 'min_ram': 2147483648 is larger than 2147483647"),
+        ("visibility", "everyone",
+         f"{GLANCE_400}'everyone' is not one of ['community', 'public'"),
+        ("protected", "true", f"{GLANCE_400}'true' is not of type 'boolean'"),
+        ("name", "n" * 256, f"{GLANCE_400}'{'n' * 256}' is too long"),
+        ("name", 5, f"{GLANCE_400}5 is not of type 'null', 'string'"),
+        ("tags", ["ok", "t" * 256], f"{GLANCE_400}'{'t' * 256}' is too long"),
+        ("tags", "a,b", f"{GLANCE_400}'a,b' is not of type 'array'"),
+        ("disk_format", "qed", f"{GLANCE_400}'qed' is not one of [None, 'ami'"),
+        ("kernel_id", "not-a-uuid", f"{GLANCE_400}'not-a-uuid' does not match"),
+        ("hw_disk_bus", 5, f"{GLANCE_400}5 is not of type 'string'"),
+        ("hw_disk_bus", None, f"{GLANCE_400}None is not of type 'string'"),
+        ("anything", "v" * 65536, "Invalid value for 'anything': longer than 65535 characters"),
+        ("locations", [{"url": "rbd://x"}], f"{GLANCE_400}'metadata' is a required property"),
     ],
 )
-def test_validate_attribute_refuses_with_a_clear_message(
+def test_validate_attribute_refuses_as_glance_words_it(
     name: str, value: object, problem: str
 ) -> None:
     with pytest.raises(BadRequest) as caught:
         schemas.validate_attribute(name, value, DEFAULT_OPTIONS)
     assert caught.value.http_status == 400
-    assert f"Invalid value for '{name}'" in caught.value.message
-    assert problem in caught.value.message
+    assert caught.value.message.startswith(problem)
 
 
 @pytest.mark.parametrize(
@@ -169,13 +172,14 @@ def test_validate_location() -> None:
     schemas.validate_location({"url": "rbd://a", "metadata": {},
                                "validation_data": good_data}, DEFAULT_OPTIONS)
     for bad, problem in [
-        ("rbd://a", "expected object"),
-        ({"url": "u" * 256, "metadata": {}}, "'url': longer than 255"),
-        ({"url": "rbd://a", "metadata": []}, "'metadata': expected object"),
+        ("rbd://a", "'rbd://a' is not of type 'object'"),
+        ({"url": "u" * 256, "metadata": {}}, "'u+' is too long"),
+        ({"url": "rbd://a", "metadata": []}, r"\[\] is not of type 'object'"),
         ({"url": "rbd://a", "metadata": {}, "validation_data": {"os_hash_algo": "x"}},
-         "'os_hash_value' is required"),
+         "'os_hash_value' is a required property"),
         ({"url": "rbd://a", "metadata": {},
-          "validation_data": {**good_data, "md5": "x"}}, "unexpected member 'md5'"),
+          "validation_data": {**good_data, "md5": "x"}},
+         r"Additional properties are not allowed \('md5' was unexpected\)"),
     ]:
         with pytest.raises(BadRequest, match=problem):
             schemas.validate_location(bad, DEFAULT_OPTIONS)

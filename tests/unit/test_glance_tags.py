@@ -23,8 +23,10 @@ def test_add_and_remove() -> None:
 
 
 def test_refusals() -> None:
-    with pytest.raises(BadRequest, match="longer than 255"):
+    with pytest.raises(BadRequest) as caught:
         add_tag(make_image(), "t" * 256, DEFAULT_OPTIONS)
+    assert caught.value.message == (
+        f"Provided object does not match schema 'image': '{'t' * 256}' is too long")
     full = make_image(tags=("a", "b"))
     with pytest.raises(LimitExceeded) as caught:
         add_tag(full, "c", ImageApiOptions(image_tag_quota=2))

@@ -6,13 +6,14 @@ edge they share sits at the top in private modules: ``_app`` (the four apps, err
 rendering, version documents), ``_body`` (JSON bodies and size limits), ``_context``
 (tokens → :class:`RequestContext`), ``_errors`` (each service's error body), ``_logging``
 (request ids, the access log, log lines without secrets), ``_microversion``, ``_server``
-(uvicorn on 127.0.0.1) and ``_versions``.
+(uvicorn on 127.0.0.1), ``_validation`` (JSON Schema checks in each service's dialect) and
+``_versions``.
 
 Service pieces plug their routes into :func:`identity_app`, :func:`image_app`,
 :func:`volume_app` and :func:`compute_app`; :class:`Server` (or :func:`serve`) runs the
 apps on 127.0.0.1 ports in one process. Handlers use :func:`request_context`,
 :func:`require_role`, :func:`require_project`, :func:`api_version`, :func:`read_json_object`
-/ :func:`parse_model` and raise :class:`shoal.errors.ShoalError` subclasses (or
+/ :func:`read_valid_object` and raise :class:`shoal.errors.ShoalError` subclasses (or
 :class:`ApiError`); the edge renders them in each service's upstream error format.
 """
 
@@ -24,9 +25,9 @@ from shoal.api._app import identity_app as identity_app
 from shoal.api._app import image_app as image_app
 from shoal.api._app import volume_app as volume_app
 from shoal.api._body import DEFAULT_MAX_BODY_BYTES as DEFAULT_MAX_BODY_BYTES
-from shoal.api._body import parse_model as parse_model
 from shoal.api._body import read_json as read_json
 from shoal.api._body import read_json_object as read_json_object
+from shoal.api._body import read_valid_object as read_valid_object
 from shoal.api._context import RequestContext as RequestContext
 from shoal.api._context import TokenValidator as TokenValidator
 from shoal.api._context import request_context as request_context
@@ -101,9 +102,9 @@ __all__ = [
     "image_app",
     "image_routes",
     "is_uuid_like",
-    "parse_model",
     "read_json",
     "read_json_object",
+    "read_valid_object",
     "request_context",
     "require_project",
     "require_role",

@@ -1,4 +1,4 @@
-"""Request bodies: a size limit at the edge, JSON that fails as 400, typed models.
+"""Request bodies: a size limit at the edge, JSON that fails as 400, schema-checked objects.
 
 The limit (``max_body_bytes``, upstream's ``max_request_body_size`` default 114688) is
 checked twice: a ``Content-Length`` above it is refused before the handler runs, and a
@@ -10,28 +10,25 @@ predicate naming them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
-import pydantic
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shoal.api._errors import BadRequest, RequestTooLarge
+from shoal.api._validation import Dialect
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "BodyLimitMiddleware",
-    "parse_model",
     "read_json",
     "read_json_object",
+    "read_valid_object",
 ]
 
 #: oslo.middleware's ``max_request_body_size`` default, shared by Keystone, Cinder, Nova.
 DEFAULT_MAX_BODY_BYTES: Final = 114688
-
-ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
-
 
 class BodyLimitMiddleware:
     """Refuse request bodies above ``max_body_bytes`` with 413 (raised as RequestTooLarge).
@@ -124,24 +121,16 @@ async def read_json_object(request: Request, root_key: str | None = None) -> dic
     return inner
 
 
-def _describe(error: pydantic.ValidationError) -> str:
-    parts = []
-    for item in error.errors()[:5]:
-        where = ".".join(str(p) for p in item["loc"]) or "body"
-        parts.append(f"{where}: {item['msg']}")
-    return "Invalid input for field/attribute " + "; ".join(parts) + "."
-
-
-async def parse_model(
-    request: Request, model: type[ModelT], root_key: str | None = None
-) -> ModelT:
-    """The body validated as ``model`` (under ``root_key`` if given).
+async def read_valid_object(
+    request: Request, schema: Mapping[str, Any], dialect: Dialect, root_key: str | None = None
+) -> dict[str, Any]:
+    """The body as :func:`read_json_object` gives it, checked against the JSON ``schema``
+    in the service's ``dialect`` (:mod:`shoal.api._validation`).
 
     Raises:
-        BadRequest: as :func:`read_json_object`, or validation failed (naming the fields).
+        BadRequest: as :func:`read_json_object`, or the schema refuses the object (the
+            dialect words the 400).
     """
     data = await read_json_object(request, root_key)
-    try:
-        return model.model_validate(data)
-    except pydantic.ValidationError as exc:
-        raise BadRequest(_describe(exc)) from None
+    dialect.check(schema, data)
+    return data

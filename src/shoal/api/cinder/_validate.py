@@ -1,40 +1,69 @@
-"""Value checks shared by the request-body parsers, with Cinder's rules.
+"""Cinder's JSON Schema rules: the parameter types its body schemas share, its formats,
+the check each body parser runs first, and readers for the values a schema let through.
 
-Every refusal is a :class:`~shoal.api.BadRequest` whose message starts like Cinder's
-(``Invalid input for field/attribute <name>. Value: <value>.``) and then says what to
-send instead. Values are checked as Cinder's JSON schemas (draft 4) check them: an
-integer is never a boolean or a float, a boolean flag may be a bool or one of the
-strings in :data:`BOOLEAN_STRINGS`.
+Every body parser of this package first runs :func:`check` (the ``CINDER`` dialect of
+:mod:`shoal.api._validation`: draft 4, digit strings bounded as numbers) with a schema
+built from the types below, then reads the values with :func:`text`, :func:`flag`,
+:func:`uuid_text`, :func:`size` and :func:`metadata`, which assume the schema passed.
+A refusal is Cinder's 400: ``Invalid input for field/attribute <name>. Value: <value>.
+<reason>`` for a value inside the body, the reason alone at the top level
+(``'volume' is a required property``), and the formats' own words where Cinder's
+formats raise their own errors (``Invalid input received: name has 256 characters, more
+than 255.``).
+
+Where shoal departs from Cinder: Cinder's ``description`` type is a pattern listing every
+printable character of the BMP (its 400 quotes that pattern, some kilobytes); here it is
+the ``printable`` format, refusing the same characters (line breaks, control characters)
+with a short message.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+import jsonschema
+
 from shoal.api._errors import BadRequest
-from shoal.api._ids import is_uuid_like
-from shoal.services.volume.records import INT32_MAX
+from shoal.api._validation import CINDER, cinder_formats
+from shoal.services.volume.records import (
+    INT32_MAX,
+    MIGRATION_STATUSES,
+    SNAPSHOT_STATUSES,
+    VOLUME_STATUSES,
+)
 
 __all__ = [
+    "AVAILABILITY_ZONE",
+    "BOOLEAN",
     "BOOLEAN_STRINGS",
-    "METADATA_KEY_RE",
-    "check_keys",
+    "DESCRIPTION",
+    "IMAGE_METADATA",
+    "METADATA",
+    "METADATA_KEY_PATTERN",
+    "METADATA_OR_NULL",
+    "NAME",
+    "NULLABLE_STRING",
+    "OPTIONAL_BOOLEAN",
+    "STRIPPED_DESCRIPTION",
+    "STRIPPED_NAME",
+    "UPDATE_NAME",
+    "UUID",
+    "UUID_OR_NULL",
+    "VOLUME_SIZE",
+    "VOLUME_SIZE_OR_NULL",
+    "body",
+    "check",
+    "flag",
     "invalid",
-    "nullable_object",
-    "optional_boolean",
-    "optional_description",
-    "optional_metadata",
-    "optional_name",
-    "optional_string",
-    "optional_uuid",
-    "parse_bool_text",
-    "require_object",
-    "require_size",
-    "require_uuid",
+    "metadata",
+    "obj",
+    "size",
+    "text",
+    "uuid_text",
+    "with_metadata_values",
 ]
 
 #: The strings Cinder's ``boolean`` parameter type accepts, and what they mean.
@@ -45,95 +74,113 @@ BOOLEAN_STRINGS: Final = {
                      "n", "f"), False),
 }
 #: Keys of volume, snapshot and backup metadata (and extra specs): 1-255 of these.
-METADATA_KEY_RE: Final = re.compile(r"[a-zA-Z0-9\-_:. /]{1,255}")
+METADATA_KEY_PATTERN: Final = "^[a-zA-Z0-9-_:. /]{1,255}$"
+#: Most characters of a name, a description, a metadata value.
 _STRING_MAX: Final = 255
-_SHOWN_MAX: Final = 80
+#: Most characters of an image metadata value (a MySQL TEXT column).
+_TEXT_MAX: Final = 65535
+
+# --- parameter types (read-only: compose them with {**TYPE, ...}) ----------------------
+
+#: A volume type name: 1-255 characters, not all blank ("name" format).
+NAME: Final[Mapping[str, Any]] = {"type": "string", "minLength": 1,
+                                  "maxLength": _STRING_MAX, "format": "name"}
+#: A new volume type name, or null.
+UPDATE_NAME: Final[Mapping[str, Any]] = {"type": ["string", "null"], "minLength": 1,
+                                         "maxLength": _STRING_MAX}
+#: A string of 0-255 characters or null (names of snapshots and backups, containers...).
+NULLABLE_STRING: Final[Mapping[str, Any]] = {"type": ["string", "null"], "minLength": 0,
+                                             "maxLength": _STRING_MAX}
+#: A volume name: at most 255 characters once stripped of surrounding blanks, or null.
+STRIPPED_NAME: Final[Mapping[str, Any]] = {
+    "type": ["string", "null"], "format": "name_non_mandatory_remove_white_spaces"}
+#: A volume description, likewise.
+STRIPPED_DESCRIPTION: Final[Mapping[str, Any]] = {
+    "type": ["string", "null"], "format": "description_non_mandatory_remove_white_spaces"}
+#: A description: 0-255 printable characters (no line breaks), or null.
+DESCRIPTION: Final[Mapping[str, Any]] = {"type": ["string", "null"], "minLength": 0,
+                                         "maxLength": _STRING_MAX, "format": "printable"}
+#: A boolean flag: true/false or one of :data:`BOOLEAN_STRINGS`.
+BOOLEAN: Final[Mapping[str, Any]] = {
+    "type": ["boolean", "string"],
+    "enum": [True, *(k for k, v in BOOLEAN_STRINGS.items() if v),
+             False, *(k for k, v in BOOLEAN_STRINGS.items() if not v)],
+}
+#: A boolean flag or null.
+OPTIONAL_BOOLEAN: Final[Mapping[str, Any]] = {"oneOf": [{"type": "null"}, BOOLEAN]}
+#: A UUID (dashed or not, any case).
+UUID: Final[Mapping[str, Any]] = {"type": "string", "format": "uuid"}
+#: A UUID or null.
+UUID_OR_NULL: Final[Mapping[str, Any]] = {"oneOf": [UUID, {"type": "null"}]}
+#: Metadata: string values of at most 255 characters under keys of 1-255 letters,
+#: digits, blanks or ``-_:./``.
+METADATA: Final[Mapping[str, Any]] = {
+    "type": "object",
+    "patternProperties": {METADATA_KEY_PATTERN: {"type": "string",
+                                                 "maxLength": _STRING_MAX}},
+    "additionalProperties": False,
+}
+#: Metadata or null.
+METADATA_OR_NULL: Final[Mapping[str, Any]] = {**METADATA, "type": ["object", "null"]}
+#: Image metadata: values up to 65535 characters.
+IMAGE_METADATA: Final[Mapping[str, Any]] = {
+    **METADATA,
+    "patternProperties": {METADATA_KEY_PATTERN: {"type": "string", "maxLength": _TEXT_MAX}},
+}
+#: A size in GiB: an integer or a string of digits, 1..2**31-1.
+VOLUME_SIZE: Final[Mapping[str, Any]] = {"type": ["integer", "string"], "pattern": "^[0-9]+$",
+                                         "minimum": 1, "maximum": INT32_MAX}
+#: A size in GiB or null.
+VOLUME_SIZE_OR_NULL: Final[Mapping[str, Any]] = {**VOLUME_SIZE,
+                                                 "type": ["integer", "string", "null"]}
+#: An availability zone: 1-255 characters, or null.
+AVAILABILITY_ZONE: Final[Mapping[str, Any]] = {"type": ["string", "null"], "minLength": 1,
+                                               "maxLength": _STRING_MAX}
 
 
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 3] + "..."
+def with_metadata_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """:data:`METADATA` with ``values`` as the schema of each value (extra specs may be
+    null)."""
+    return {**METADATA, "patternProperties": {METADATA_KEY_PATTERN: dict(values)}}
 
 
-def invalid(name: str, value: Any, problem: str) -> BadRequest:
-    """The 400 for ``name`` holding ``value``: ``problem`` says what to send instead."""
-    return BadRequest(f"Invalid input for field/attribute {name}. Value: {_shown(value)}."
-                      f" {problem}")
+def obj(properties: Mapping[str, Any], *, required: Sequence[str] = (),
+        additional: bool = False, nullable: bool = False, **more: Any) -> dict[str, Any]:
+    """An object schema: ``properties``, the ``required`` keys, other keys refused unless
+    ``additional``; ``nullable`` also takes null; ``more`` adds keywords (``anyOf``...).
 
-
-def _object_under(body: Any, key: str) -> Any:
-    if not isinstance(body, dict):
-        raise BadRequest(f"Malformed request body: send a JSON object {{\"{key}\": {{...}}}}.")
-    if key not in body:
-        raise BadRequest(f"Malformed request body: '{key}' is a required property.")
-    check_keys(body, (key,), "the request body")
-    return body[key]
-
-
-def require_object(body: Any, key: str) -> dict[str, Any]:
-    """``body[key]`` of a body that must be ``{key: {...}}`` (extra top-level keys are
-    refused, as Cinder's schemas do).
-
-    Raises:
-        BadRequest: the body is no object, lacks ``key``, holds other keys, or
-            ``body[key]`` is no object.
+    Draft 4 reports the first failing keyword in the schema's order, so the order is
+    Cinder's: ``type``, ``format``, ``properties``, ``required``, ``additionalProperties``,
+    then the rest of ``more``.
     """
-    value = _object_under(body, key)
-    if not isinstance(value, dict):
-        raise invalid(key, value, f"'{key}' must be a JSON object.")
-    return value
+    schema: dict[str, Any] = {"type": ["object", "null"] if nullable else "object"}
+    if "format" in more:
+        schema["format"] = more.pop("format")
+    schema["properties"] = dict(properties)
+    if required:
+        schema["required"] = list(required)
+    schema["additionalProperties"] = additional
+    schema.update(more)
+    return schema
 
 
-def nullable_object(body: Any, key: str) -> dict[str, Any] | None:
-    """Like :func:`require_object`, but ``{key: null}`` gives None."""
-    value = _object_under(body, key)
-    return None if value is None else require_object(body, key)
+def body(root: str, inner: Mapping[str, Any],
+         **siblings: Mapping[str, Any]) -> dict[str, Any]:
+    """A whole body ``{root: inner}``: ``root`` required, only ``siblings`` beside it
+    (keyword names are the sibling keys)."""
+    return {"type": "object", "properties": {root: dict(inner), **siblings},
+            "required": [root], "additionalProperties": False}
 
 
-def check_keys(obj: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
-    """Refuse keys of ``obj`` outside ``allowed`` (Cinder's ``additionalProperties``).
-
-    Raises:
-        BadRequest: names the unexpected keys and the allowed ones.
-    """
-    names = tuple(allowed)
-    extra = [key for key in obj if key not in names]
-    if extra:
-        raise BadRequest(
-            f"Additional properties are not allowed in {where}"
-            f" ({', '.join(repr(k) for k in extra)} unexpected): use only"
-            f" {', '.join(names)}."
-        )
+# --- formats ------------------------------------------------------------------------
 
 
-def optional_string(obj: Mapping[str, Any], key: str, *, min_length: int = 0,
-                    max_length: int = _STRING_MAX) -> str | None:
-    """``obj[key]``: absent or null → None, else a string of the allowed length."""
-    value = obj.get(key)
-    if value is None:
+def _length_refusal(value: str, what: str) -> BadRequest | None:
+    length = len(value.strip())
+    if length <= _STRING_MAX:
         return None
-    if not isinstance(value, str):
-        raise invalid(key, value, f"'{key}' must be a string or null.")
-    if not min_length <= len(value) <= max_length:
-        raise invalid(key, value,
-                      f"'{key}' must hold {min_length} to {max_length} characters.")
-    return value
-
-
-def optional_name(obj: Mapping[str, Any], key: str) -> str | None:
-    """A name (or description) Cinder strips of surrounding blanks: at most 255
-    characters once stripped; the stripped value is returned."""
-    value = obj.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise invalid(key, value, f"'{key}' must be a string or null.")
-    stripped = value.strip()
-    if len(stripped) > _STRING_MAX:
-        raise invalid(key, value,
-                      f"'{key}' must hold at most {_STRING_MAX} characters (not counting"
-                      " leading and trailing blanks).")
-    return stripped
+    return BadRequest(f"Invalid input received: {what} has {length} characters, more than"
+                      f" {_STRING_MAX}.")
 
 
 def _printable(char: str) -> bool:
@@ -141,110 +188,125 @@ def _printable(char: str) -> bool:
     return not category.startswith("C") and (not category.startswith("Z") or category == "Zs")
 
 
-def optional_description(obj: Mapping[str, Any], key: str) -> str | None:
-    """A snapshot or backup description: at most 255 printable characters (no line
-    breaks or control characters), stripped of surrounding blanks."""
-    value = optional_string(obj, key)
+def _status_refusal(kind: str, value: str, valid: Sequence[str]) -> BadRequest:
+    return BadRequest(f"{kind} status: {value} is invalid, valid statuses are:"
+                      f" {tuple(valid)!r}.")
+
+
+def _formats() -> jsonschema.FormatChecker:
+    checker = cinder_formats()
+
+    @checker.checks("name")
+    def _name(value: object) -> bool:
+        if isinstance(value, str) and not value.strip():
+            reason = "can not be None" if not value else "can not be empty"
+            raise BadRequest(f"An invalid 'name' value was provided. The 'name' {reason}.")
+        return True
+
+    for what in ("name", "description"):
+        def _stripped(value: object, what: str = what) -> bool:
+            refusal = _length_refusal(value, what) if isinstance(value, str) else None
+            if refusal is not None:
+                raise refusal
+            return True
+        checker.checks(f"{what}_non_mandatory_remove_white_spaces")(_stripped)
+
+    @checker.checks("printable")
+    def _printable_text(value: object) -> bool:
+        return not isinstance(value, str) or all(_printable(char) for char in value)
+
+    @checker.checks("validate_volume_reset_body")
+    def _reset_body(value: object) -> bool:
+        if isinstance(value, dict) and not any(
+                value.get(key) for key in ("status", "attach_status", "migration_status")):
+            raise BadRequest("Must specify 'status', 'attach_status' or 'migration_status'"
+                             " for update.")
+        return True
+
+    for name, kind, valid, needed in (
+            ("volume_status", "Volume", VOLUME_STATUSES, False),
+            ("volume_attach_status", "Volume attach", ("attached", "detached"), False),
+            ("volume_migration_status", "Volume migration", MIGRATION_STATUSES, False),
+            ("snapshot_status", "Snapshot", SNAPSHOT_STATUSES, True),
+            ("backup_status", "Backup", ("available", "error"), True)):
+        def _status(value: object, kind: str = kind, valid: Sequence[str] = valid,
+                    needed: bool = needed) -> bool:
+            if isinstance(value, str) and (value or needed) and value.lower() not in valid:
+                raise _status_refusal(kind, value, valid)
+            return True
+        checker.checks(name)(_status)
+
+    @checker.checks("progress")
+    def _progress(value: object) -> bool:
+        if not isinstance(value, str) or not value:
+            return True
+        try:
+            percent = int(value[:-1])
+        except ValueError:
+            raise BadRequest("Invalid input received: progress must be an integer"
+                             " percentage") from None
+        if not 0 <= percent <= 100 or value[-1] != "%":
+            raise BadRequest("Invalid input received: progress must be an integer percentage"
+                             " between 0 and 100")
+        return True
+
+    return checker
+
+
+_FORMATS: Final = _formats()
+
+
+def check(schema: Mapping[str, Any], instance: Any) -> None:
+    """Refuse ``instance`` unless it fits ``schema``, as Cinder's validator does.
+
+    Raises:
+        BadRequest: Cinder's message for the first error (400).
+    """
+    CINDER.check(schema, instance, format_checker=_FORMATS)
+
+
+def invalid(name: str, value: Any, problem: str) -> BadRequest:
+    """The 400 for ``name`` holding ``value`` that a rule beyond the schema refuses, in
+    the words of a schema refusal."""
+    return BadRequest(f"Invalid input for field/attribute {name}. Value: {value}. {problem}")
+
+
+# --- readers (the schema has passed) -------------------------------------------------
+
+
+def text(obj: Mapping[str, Any], key: str, *, strip: bool = False) -> str | None:
+    """``obj[key]`` (a string or null under the schema); None when absent or null;
+    ``strip`` removes surrounding blanks."""
+    value = obj.get(key)
     if value is None:
         return None
-    bad = next((char for char in value if not _printable(char)), None)
-    if bad is not None:
-        raise invalid(key, value, f"'{key}' must hold printable characters only (found"
-                                  f" U+{ord(bad):04X}).")
-    return value.strip()
+    assert isinstance(value, str), key
+    return value.strip() if strip else value
 
 
-def parse_bool_text(value: Any) -> bool | None:
-    """``value`` as Cinder's ``boolean`` type reads it, or None when it is none."""
+def flag(obj: Mapping[str, Any], key: str) -> bool | None:
+    """A :data:`BOOLEAN` value as a bool; None when absent or null."""
+    value = obj.get(key)
+    if value is None:
+        return None
     if isinstance(value, bool):
         return value
-    if isinstance(value, str):
-        return BOOLEAN_STRINGS.get(value)
-    return None
+    return BOOLEAN_STRINGS[value]
 
 
-def optional_boolean(obj: Mapping[str, Any], key: str, *, nullable: bool = False,
-                     required: bool = False) -> bool | None:
-    """A boolean flag: ``true``/``false`` or one of :data:`BOOLEAN_STRINGS`; absent →
-    None (400 when ``required``); null → None only when ``nullable``."""
-    if key not in obj:
-        if required:
-            raise BadRequest(f"Invalid input: '{key}' is a required property.")
-        return None
-    value = obj[key]
-    if value is None and nullable:
-        return None
-    parsed = parse_bool_text(value)
-    if parsed is None:
-        raise invalid(key, value, f"'{key}' must be true or false (or a string such as"
-                                  " 'true', 'false', 'yes', 'no', '1', '0').")
-    return parsed
-
-
-def optional_uuid(obj: Mapping[str, Any], key: str) -> str | None:
-    """A UUID (dashed or 32 hex digits; returned dashed and lower case); absent or null
-    → None."""
+def uuid_text(obj: Mapping[str, Any], key: str) -> str | None:
+    """A :data:`UUID` value, dashed and lower case; None when absent or null."""
     value = obj.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not is_uuid_like(value):
-        raise invalid(key, value, f"'{key}' must be a UUID.")
-    return str(uuid.UUID(value))
+    return None if value is None else str(uuid.UUID(value))
 
 
-def require_uuid(obj: Mapping[str, Any], key: str) -> str:
-    """Like :func:`optional_uuid`, but absent or null is a 400."""
-    value = optional_uuid(obj, key)
-    if value is None:
-        raise BadRequest(f"Invalid input: '{key}' is a required property: give the UUID of"
-                         " the resource.")
-    return value
-
-
-def require_size(obj: Mapping[str, Any], key: str, *, nullable: bool = False) -> int | None:
-    """A size in GiB: an integer, or a string of digits, from 1 to 2**31-1.
-
-    Absent or null gives None when ``nullable``, else 400.
-    """
+def size(obj: Mapping[str, Any], key: str) -> int | None:
+    """A :data:`VOLUME_SIZE` value in GiB; None when absent or null."""
     value = obj.get(key)
-    if value is None:
-        if nullable:
-            return None
-        raise BadRequest(f"Invalid input: '{key}' is a required property: give a size in"
-                         " GiB.")
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        number = int(value)
-    elif isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    else:
-        raise invalid(key, value, f"'{key}' must be an integer number of GiB.")
-    if not 1 <= number <= INT32_MAX:
-        raise invalid(key, value, f"'{key}' must be from 1 to {INT32_MAX} GiB.")
-    return number
+    return None if value is None else int(value)
 
 
-def optional_metadata(obj: Mapping[str, Any], key: str = "metadata", *,
-                      nullable: bool = True) -> dict[str, str] | None:
-    """Metadata: an object of string values (at most 255 characters) under keys of 1-255
-    letters, digits, blanks or ``-_:./``. Absent (or null when ``nullable``) → None."""
-    if key not in obj:
-        return None
-    value = obj[key]
-    if value is None and nullable:
-        return None
-    if not isinstance(value, dict):
-        raise invalid(key, value, f"'{key}' must be a JSON object of strings.")
-    checked: dict[str, str] = {}
-    for name, item in value.items():
-        if not METADATA_KEY_RE.fullmatch(name):
-            raise invalid(key, value,
-                          f"Metadata key {_shown(name)} is not allowed: keys hold 1 to 255"
-                          " letters, digits, blanks or any of - _ : . /")
-        if not isinstance(item, str):
-            raise invalid(key, value,
-                          f"The value of metadata key {_shown(name)} must be a string.")
-        if len(item) > _STRING_MAX:
-            raise invalid(key, value, f"The value of metadata key {_shown(name)} must hold"
-                                      f" at most {_STRING_MAX} characters.")
-        checked[name] = item
-    return checked
+def metadata(obj: Mapping[str, Any], key: str = "metadata") -> dict[str, str] | None:
+    """A :data:`METADATA` value (a copy); None when absent or null."""
+    value = obj.get(key)
+    return None if value is None else dict(value)

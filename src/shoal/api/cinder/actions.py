@@ -25,11 +25,7 @@ from shoal.api._errors import BadRequest
 from shoal.api._microversion import APIVersion
 from shoal.api.cinder import _validate as v
 from shoal.api.cinder import microversions as mv
-from shoal.services.volume.records import (
-    MIGRATION_STATUSES,
-    SNAPSHOT_STATUSES,
-    VOLUME_STATUSES,
-)
+from shoal.services.volume.records import SNAPSHOT_STATUSES
 
 __all__ = [
     "DISK_FORMATS",
@@ -68,7 +64,7 @@ SIMPLE_VOLUME_ACTIONS: Final = ("os-reserve", "os-unreserve", "os-begin_detachin
                                 "os-roll_detaching")
 _VISIBILITIES: Final = ("community", "public", "private", "shared")
 _UPLOAD_VISIBILITY: Final = APIVersion(3, 1)
-_REIMAGE: Final = APIVersion(3, 68)
+_REIMAGE_VERSION: Final = APIVersion(3, 68)
 
 
 @dataclass(frozen=True)
@@ -230,46 +226,97 @@ def action_name(body: Any) -> str:
     return name
 
 
-def _args(body: Mapping[str, Any], name: str, allowed: tuple[str, ...]) -> dict[str, Any]:
-    value = body[name]
-    if not isinstance(value, dict):
-        raise v.invalid(name, value, f"'{name}' must be a JSON object.")
-    v.check_keys(value, allowed, f"'{name}'")
-    return value
+def _action(name: str, args: Mapping[str, Any], *, required: tuple[str, ...] = (),
+            nullable: bool = False, **more: Any) -> dict[str, Any]:
+    """Cinder's schema of action ``name`` whose argument object holds ``args``."""
+    return v.body(name, v.obj(args, required=required, nullable=nullable, **more))
 
 
-def _choice(obj: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str | None:
-    value = obj.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or value.lower() not in allowed:
-        raise v.invalid(key, value, f"'{key}' must be one of: {', '.join(allowed)}.")
-    return value.lower()
+def _checked(body: Mapping[str, Any], schema: Mapping[str, Any], name: str) -> Any:
+    """``body[name]`` once ``body`` fits ``schema``."""
+    v.check(schema, body)
+    return body[name]
+
+
+_EXTEND: Final = _action("os-extend", {"new_size": v.VOLUME_SIZE}, required=("new_size",))
+_RESET_VOLUME: Final = _action("os-reset_status", {
+    "status": {"type": ["string", "null"], "format": "volume_status"},
+    "attach_status": {"type": ["string", "null"], "format": "volume_attach_status"},
+    "migration_status": {"type": ["string", "null"], "format": "volume_migration_status"},
+}, format="validate_volume_reset_body")
+_REVERT: Final = v.body("revert", v.obj({"snapshot_id": {"type": ["string", "null"]}},
+                                        additional=True))
+_ATTACH: Final = _action("os-attach", {
+    "instance_uuid": v.UUID,
+    "mountpoint": {"type": "string", "minLength": 1, "maxLength": 255},
+    "host_name": {"type": "string", "maxLength": 255},
+    "mode": {"type": "string", "enum": ["rw", "ro"]},
+}, required=("mountpoint",), anyOf=[{"required": ["instance_uuid"]},
+                                    {"required": ["host_name"]}])
+# Cinder asks for a server or a host before it refuses unknown keys
+_ATTACH["properties"]["os-attach"]["additionalProperties"] = (
+    _ATTACH["properties"]["os-attach"].pop("additionalProperties"))
+_DETACH: Final = _action("os-detach", {"attachment_id": v.UUID_OR_NULL}, nullable=True)
+_INITIALIZE: Final = _action("os-initialize_connection",
+                             {"connector": {"type": ["object", "string"]}},
+                             required=("connector",))
+_TERMINATE: Final = _action("os-terminate_connection",
+                            {"connector": {"type": ["string", "object", "null"]}},
+                            required=("connector",))
+_FORCE_DETACH: Final = _action("os-force_detach", {
+    "connector": {"type": ["string", "object", "null"]},
+    "attachment_id": {"type": ["string", "null"]}})
+_RETYPE: Final = _action("os-retype", {
+    "new_type": {"type": "string"},
+    "migration_policy": {"type": ["string", "null"], "enum": ["on-demand", "never"]},
+}, required=("new_type",))
+_SET_IMAGE_METADATA: Final = _action("os-set_image_metadata",
+                                     {"metadata": v.IMAGE_METADATA}, required=("metadata",))
+_UNSET_IMAGE_METADATA: Final = _action("os-unset_image_metadata", {
+    "key": {"type": "string", "minLength": 1, "maxLength": 255}}, required=("key",))
+_REIMAGE: Final = _action("os-reimage", {"image_id": v.UUID, "reimage_reserved": v.BOOLEAN},
+                          required=("image_id",))
+
+
+def _upload_schema(version: APIVersion) -> dict[str, Any]:
+    """``os-volume_upload_image``: ``visibility`` and ``protected`` from 3.1."""
+    args: dict[str, Any] = {
+        "image_name": {"type": "string", "minLength": 1, "maxLength": 255},
+        "force": v.BOOLEAN,
+        "disk_format": {"type": "string", "enum": list(DISK_FORMATS)},
+        "container_format": v.DESCRIPTION,
+    }
+    if version >= _UPLOAD_VISIBILITY:
+        args["visibility"] = {"type": "string", "enum": list(_VISIBILITIES)}
+        args["protected"] = v.BOOLEAN
+    return _action("os-volume_upload_image", args, required=("image_name",))
+
+
+def _lower(obj: Mapping[str, Any], key: str) -> str | None:
+    """A status the schema's format took (any case): lower case; None when absent,
+    null or empty."""
+    value = v.text(obj, key)
+    return value.lower() if value else None
 
 
 def _extend(body: Mapping[str, Any], version: APIVersion) -> ExtendVolume:
-    args = _args(body, "os-extend", ("new_size",))
-    size = v.require_size(args, "new_size")
-    assert size is not None  # not nullable
+    size = v.size(_checked(body, _EXTEND, "os-extend"), "new_size")
+    assert size is not None  # required, not nullable
     return ExtendVolume(size)
 
 
 def _reset(body: Mapping[str, Any], version: APIVersion) -> ResetStatus:
-    args = _args(body, "os-reset_status", ("status", "attach_status", "migration_status"))
-    reset = ResetStatus(
-        status=_choice(args, "status", VOLUME_STATUSES),
-        attach_status=_choice(args, "attach_status", ("attached", "detached")),
-        migration_status=_choice(args, "migration_status", MIGRATION_STATUSES),
-    )
-    if reset == ResetStatus():
-        raise BadRequest("Must specify 'status', 'attach_status' or 'migration_status' for"
-                         " update.")
-    return reset
+    args = _checked(body, _RESET_VOLUME, "os-reset_status")
+    return ResetStatus(status=_lower(args, "status"),
+                       attach_status=_lower(args, "attach_status"),
+                       migration_status=_lower(args, "migration_status"))
 
 
 def _flag(name: str, key: str) -> Callable[[Mapping[str, Any], APIVersion], bool]:
+    schema = _action(name, {key: v.BOOLEAN}, required=(key,))
+
     def parse(body: Mapping[str, Any], version: APIVersion) -> bool:
-        flag = v.optional_boolean(_args(body, name, (key,)), key, required=True)
+        flag = v.flag(_checked(body, schema, name), key)
         assert flag is not None  # required and not nullable
         return flag
     return parse
@@ -277,120 +324,73 @@ def _flag(name: str, key: str) -> Callable[[Mapping[str, Any], APIVersion], bool
 
 def _revert(body: Mapping[str, Any], version: APIVersion) -> RevertVolume:
     mv.require_version(version, mv.VOLUME_REVERT)
-    args = _args(body, "revert", ("snapshot_id",))
-    snapshot_id = args.get("snapshot_id")
-    if not isinstance(snapshot_id, str) or not snapshot_id:
+    snapshot_id = _checked(body, _REVERT, "revert").get("snapshot_id")
+    if not snapshot_id:
         raise v.invalid("snapshot_id", snapshot_id,
                         "Give the id of the volume's latest snapshot as 'snapshot_id'.")
     return RevertVolume(snapshot_id)
 
 
 def _attach(body: Mapping[str, Any], version: APIVersion) -> AttachVolume:
-    args = _args(body, "os-attach", ("instance_uuid", "mountpoint", "host_name", "mode"))
-    mountpoint = v.optional_string(args, "mountpoint", min_length=1)
-    if mountpoint is None:
-        raise BadRequest("Invalid input: 'mountpoint' is a required property.")
-    instance = v.optional_uuid(args, "instance_uuid")
-    host = v.optional_string(args, "host_name")
-    if instance is None and host is None:
-        raise BadRequest("Give 'instance_uuid' or 'host_name' to attach the volume to.")
-    mode = _choice(args, "mode", ("rw", "ro")) or "rw"
-    return AttachVolume(mountpoint, instance, host, mode)
+    args = _checked(body, _ATTACH, "os-attach")
+    return AttachVolume(args["mountpoint"], v.uuid_text(args, "instance_uuid"),
+                        args.get("host_name"), args.get("mode", "rw"))
 
 
 def _detach(body: Mapping[str, Any], version: APIVersion) -> DetachVolume:
-    if body["os-detach"] is None:
-        return DetachVolume()
-    return DetachVolume(v.optional_uuid(_args(body, "os-detach", ("attachment_id",)),
-                                        "attachment_id"))
-
-
-def _connector(args: Mapping[str, Any], *, nullable: bool) -> Mapping[str, Any] | str | None:
-    if "connector" not in args:
-        raise BadRequest("Invalid input: 'connector' is a required property.")
-    connector = args["connector"]
-    if connector is None and nullable:
-        return None
-    if not isinstance(connector, (dict, str)):
-        raise v.invalid("connector", connector, "'connector' must be an object.")
-    return connector
+    args = _checked(body, _DETACH, "os-detach")
+    return DetachVolume(None if args is None else v.uuid_text(args, "attachment_id"))
 
 
 def _initialize(body: Mapping[str, Any], version: APIVersion) -> InitializeConnection:
-    connector = _connector(_args(body, "os-initialize_connection", ("connector",)),
-                           nullable=False)
-    assert connector is not None
-    return InitializeConnection(connector)
+    return InitializeConnection(
+        _checked(body, _INITIALIZE, "os-initialize_connection")["connector"])
 
 
 def _terminate(body: Mapping[str, Any], version: APIVersion) -> TerminateConnection:
-    args = _args(body, "os-terminate_connection", ("connector",))
-    return TerminateConnection(_connector(args, nullable=True))
+    return TerminateConnection(
+        _checked(body, _TERMINATE, "os-terminate_connection")["connector"])
 
 
 def _force_detach(body: Mapping[str, Any], version: APIVersion) -> ForceDetach:
-    args = _args(body, "os-force_detach", ("connector", "attachment_id"))
-    connector = _connector(args, nullable=True) if "connector" in args else None
-    return ForceDetach(connector, v.optional_string(args, "attachment_id"))
+    args = _checked(body, _FORCE_DETACH, "os-force_detach")
+    return ForceDetach(args.get("connector"), args.get("attachment_id"))
 
 
 def _retype(body: Mapping[str, Any], version: APIVersion) -> RetypeVolume:
-    args = _args(body, "os-retype", ("new_type", "migration_policy"))
-    new_type = args.get("new_type")
-    if not isinstance(new_type, str):
-        raise v.invalid("new_type", new_type, "'new_type' is required: give a volume type"
-                                              " name or id.")
-    policy = _choice(args, "migration_policy", ("on-demand", "never")) or "never"
-    return RetypeVolume(new_type, policy)
+    args = _checked(body, _RETYPE, "os-retype")
+    return RetypeVolume(args["new_type"], args.get("migration_policy") or "never")
 
 
 def _upload(body: Mapping[str, Any], version: APIVersion) -> UploadToImage:
-    keys: tuple[str, ...] = ("image_name", "force", "disk_format", "container_format")
-    if version >= _UPLOAD_VISIBILITY:
-        keys += ("visibility", "protected")
-    args = _args(body, "os-volume_upload_image", keys)
-    image_name = v.optional_string(args, "image_name", min_length=1)
-    if image_name is None:
-        raise BadRequest("Invalid input: 'image_name' is a required property.")
-    disk_format = args.get("disk_format", "raw")
-    if disk_format not in DISK_FORMATS:
-        raise v.invalid("disk_format", disk_format,
-                        f"'disk_format' must be one of: {', '.join(DISK_FORMATS)}.")
-    visibility = args.get("visibility", "private")
-    if visibility not in _VISIBILITIES:
-        raise v.invalid("visibility", visibility,
-                        f"'visibility' must be one of: {', '.join(_VISIBILITIES)}.")
+    args = _checked(body, _upload_schema(version), "os-volume_upload_image")
     return UploadToImage(
-        image_name=image_name,
-        force=bool(v.optional_boolean(args, "force")),
-        disk_format=disk_format,
-        container_format=v.optional_description(args, "container_format") or "bare",
-        visibility=visibility,
-        protected=bool(v.optional_boolean(args, "protected")),
+        image_name=args["image_name"],
+        force=bool(v.flag(args, "force")),
+        disk_format=args.get("disk_format", "raw"),
+        container_format=v.text(args, "container_format", strip=True) or "bare",
+        visibility=args.get("visibility", "private"),
+        protected=bool(v.flag(args, "protected")),
     )
 
 
 def _set_image_metadata(body: Mapping[str, Any], version: APIVersion) -> SetImageMetadata:
-    args = _args(body, "os-set_image_metadata", ("metadata",))
-    if "metadata" not in args:
-        raise BadRequest("Malformed request body: give 'metadata'.")
-    return SetImageMetadata(v.optional_metadata(args, nullable=False) or {})
+    args = _checked(body, _SET_IMAGE_METADATA, "os-set_image_metadata")
+    return SetImageMetadata(v.metadata(args) or {})
 
 
 def _unset_image_metadata(body: Mapping[str, Any], version: APIVersion
                           ) -> UnsetImageMetadata:
-    args = _args(body, "os-unset_image_metadata", ("key",))
-    key = args.get("key")
-    if not isinstance(key, str) or not key:
-        raise v.invalid("key", key, "The key cannot be None: give the metadata key.")
-    return UnsetImageMetadata(key)
+    return UnsetImageMetadata(
+        _checked(body, _UNSET_IMAGE_METADATA, "os-unset_image_metadata")["key"])
 
 
 def _reimage(body: Mapping[str, Any], version: APIVersion) -> ReimageVolume:
-    mv.require_version(version, _REIMAGE)
-    args = _args(body, "os-reimage", ("image_id", "reimage_reserved"))
-    return ReimageVolume(v.require_uuid(args, "image_id"),
-                         bool(v.optional_boolean(args, "reimage_reserved")))
+    mv.require_version(version, _REIMAGE_VERSION)
+    args = _checked(body, _REIMAGE, "os-reimage")
+    image_id = v.uuid_text(args, "image_id")
+    assert image_id is not None  # required, not nullable
+    return ReimageVolume(image_id, bool(v.flag(args, "reimage_reserved")))
 
 
 def _simple(name: str) -> Callable[[Mapping[str, Any], APIVersion], SimpleVolumeAction]:
@@ -441,13 +441,19 @@ def parse_volume_action(body: Any, version: APIVersion) -> object:
     return parser(body, version)
 
 
-def _status_reset(body: Mapping[str, Any], allowed: tuple[str, ...]) -> ResetStatus:
-    args = _args(body, "os-reset_status", ("status",))
-    status = _choice(args, "status", allowed)
-    if status is None:
-        raise v.invalid("status", args.get("status"),
-                        f"'status' is required: one of {', '.join(allowed)}.")
-    return ResetStatus(status=status)
+def _status_reset_schema(status_format: str) -> dict[str, Any]:
+    return _action("os-reset_status", {"status": {"type": "string", "format": status_format}},
+                   required=("status",))
+
+
+_RESET_SNAPSHOT: Final = _status_reset_schema("snapshot_status")
+_RESET_BACKUP: Final = _status_reset_schema("backup_status")
+_UPDATE_SNAPSHOT_STATUS: Final = _action("os-update_snapshot_status", {
+    "status": {"type": "string"}, "progress": {"format": "progress"}}, required=("status",))
+
+
+def _status_reset(body: Mapping[str, Any], schema: Mapping[str, Any]) -> ResetStatus:
+    return ResetStatus(status=_lower(_checked(body, schema, "os-reset_status"), "status"))
 
 
 def parse_snapshot_action(body: Any) -> object:
@@ -459,15 +465,17 @@ def parse_snapshot_action(body: Any) -> object:
     """
     name = action_name(body)
     if name == "os-reset_status":
-        return _status_reset(body, SNAPSHOT_STATUSES)
+        return _status_reset(body, _RESET_SNAPSHOT)
     if name == "os-force_delete":
         return ForceDelete()
     if name == "os-update_snapshot_status":
-        args = _args(body, "os-update_snapshot_status", ("status", "progress"))
-        status = _choice(args, "status", SNAPSHOT_STATUSES)
-        if status is None:
-            raise BadRequest("Invalid input: 'status' is a required property.")
-        return UpdateSnapshotStatus(status, v.optional_string(args, "progress"))
+        args = _checked(body, _UPDATE_SNAPSHOT_STATUS, "os-update_snapshot_status")
+        status = args["status"].lower()
+        if status not in SNAPSHOT_STATUSES:
+            raise v.invalid("status", args["status"],
+                            f"'status' must be one of {', '.join(SNAPSHOT_STATUSES)}.")
+        progress = args.get("progress")
+        return UpdateSnapshotStatus(status, progress if isinstance(progress, str) else None)
     raise _no_such_action(name)
 
 
@@ -480,7 +488,7 @@ def parse_backup_action(body: Any) -> object:
     """
     name = action_name(body)
     if name == "os-reset_status":
-        return _status_reset(body, ("available", "error"))
+        return _status_reset(body, _RESET_BACKUP)
     if name == "os-force_delete":
         return ForceDelete()
     raise _no_such_action(name)

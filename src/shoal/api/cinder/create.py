@@ -1,10 +1,12 @@
 """``POST /volumes``, ``/snapshots``, ``/backups`` and ``/backups/{id}/restore``: check
 the body and say what to make.
 
-Each parser takes the decoded JSON body and the request's microversion and returns a
-frozen request record, or raises :class:`~shoal.api.BadRequest` (400) saying what to
-fix. Whether the named volume, snapshot, image, type or backup exists, may be used by
-the caller and is in a usable state are the service's checks (404, 400, 409).
+Each parser takes the decoded JSON body and the request's microversion, checks it
+against Cinder's JSON schema for that version (:func:`~._validate.check`, Cinder's 400
+messages) and returns a frozen request record, or raises :class:`~shoal.api.BadRequest`
+(400) saying what to fix. Whether the named volume, snapshot, image, type or backup
+exists, may be used by the caller and is in a usable state are the service's checks
+(404, 400, 409).
 
 ``POST /volumes`` (``{"volume": {...}}``, plus an ignored
 ``OS-SCH-HNT:scheduler_hints`` object next to it):
@@ -19,7 +21,7 @@ the caller and is in a usable state are the service's checks (404, 400, 409).
   ``backup_id`` (3.47): UUIDs. At most one of the four sources.
 - ``volume_type`` (name or id; empty or null: the default type),
   ``availability_zone``, ``consistencygroup_id``, ``group_id`` (3.13),
-  ``multiattach`` (boolean), ``metadata`` (see :func:`~._validate.optional_metadata`).
+  ``multiattach`` (boolean), ``metadata`` (see :data:`~._validate.METADATA`).
 - Unknown keys are ignored before 3.53 and refused from 3.53 on.
 """
 
@@ -51,12 +53,30 @@ __all__ = [
     "parse_volume_create",
 ]
 
-_VOLUME_KEYS_BASE: Final = (
-    "name", "description", "display_name", "display_description", "volume_type",
-    "metadata", "snapshot_id", "source_volid", "consistencygroup_id", "size",
-    "availability_zone", "multiattach", "image_id", "imageRef",
-)
 _SCHEDULER_HINTS: Final = "OS-SCH-HNT:scheduler_hints"
+_VOLUME_PROPERTIES: Final[Mapping[str, Any]] = {
+    "name": v.STRIPPED_NAME, "description": v.STRIPPED_DESCRIPTION,
+    "display_name": v.STRIPPED_NAME, "display_description": v.STRIPPED_DESCRIPTION,
+    # volume_type is a name or an id: checked when looked up
+    "volume_type": v.NULLABLE_STRING, "metadata": v.METADATA_OR_NULL,
+    "snapshot_id": v.UUID_OR_NULL, "source_volid": v.UUID_OR_NULL,
+    "consistencygroup_id": v.UUID_OR_NULL, "size": v.VOLUME_SIZE_OR_NULL,
+    "availability_zone": v.AVAILABILITY_ZONE, "multiattach": v.OPTIONAL_BOOLEAN,
+    "image_id": v.NULLABLE_STRING, "imageRef": v.NULLABLE_STRING,
+}
+
+
+def _volume_schema(version: APIVersion) -> dict[str, Any]:
+    """Cinder's ``POST /volumes`` schema at ``version``: ``group_id`` from 3.13,
+    ``backup_id`` from 3.47, unknown keys refused from 3.53."""
+    properties = dict(_VOLUME_PROPERTIES)
+    if version >= mv.GROUP_VOLUME:
+        properties["group_id"] = v.NULLABLE_STRING
+    if version >= mv.VOLUME_CREATE_FROM_BACKUP:
+        properties["backup_id"] = v.UUID_OR_NULL
+    strict = version >= mv.SUPPORT_VOLUME_SCHEMA_CHANGES
+    return v.body("volume", v.obj(properties, additional=not strict),
+                  **{_SCHEDULER_HINTS: {"type": ["object", "null"]}})
 
 
 @dataclass(frozen=True)
@@ -118,19 +138,8 @@ class NewVolume:
         return None
 
 
-def _volume_keys(version: APIVersion) -> tuple[str, ...]:
-    keys: tuple[str, ...] = _VOLUME_KEYS_BASE
-    if version >= mv.GROUP_VOLUME:
-        keys += ("group_id",)
-    if version >= mv.VOLUME_CREATE_FROM_BACKUP:
-        keys += ("backup_id",)
-    return keys
-
-
 def _renamed(volume: Mapping[str, Any], new: str, old: str) -> str | None:
-    value = v.optional_name(volume, new)
-    legacy = v.optional_name(volume, old)
-    return value if new in volume else legacy
+    return v.text(volume, new if new in volume else old, strip=True)
 
 
 def parse_volume_create(body: Any, version: APIVersion) -> NewVolume:
@@ -139,31 +148,25 @@ def parse_volume_create(body: Any, version: APIVersion) -> NewVolume:
     Raises:
         BadRequest: see the module docstring (400).
     """
-    if isinstance(body, dict) and _SCHEDULER_HINTS in body:
-        hints = body[_SCHEDULER_HINTS]
-        if hints is not None and not isinstance(hints, dict):
-            raise v.invalid(_SCHEDULER_HINTS, hints, "Scheduler hints must be an object.")
-        body = {key: value for key, value in body.items() if key != _SCHEDULER_HINTS}
-    volume = v.require_object(body, "volume")
-    keys = _volume_keys(version)
-    if version >= mv.SUPPORT_VOLUME_SCHEMA_CHANGES:
-        v.check_keys(volume, keys, "'volume'")
+    v.check(_volume_schema(version), body)
+    volume = body["volume"]
     # Cinder moves image_id over imageRef when both are given
-    image_text = v.optional_string(volume, "image_id" if "image_id" in volume else "imageRef")
+    image_text = v.text(volume, "image_id" if "image_id" in volume else "imageRef")
     new = NewVolume(
-        size=v.require_size(volume, "size", nullable=True),
+        size=v.size(volume, "size"),
         name=_renamed(volume, "name", "display_name"),
         description=_renamed(volume, "description", "display_description"),
         image=None if image_text is None else ImageReference.parse(image_text),
-        snapshot_id=v.optional_uuid(volume, "snapshot_id"),
-        source_volid=v.optional_uuid(volume, "source_volid"),
-        backup_id=(v.optional_uuid(volume, "backup_id") if "backup_id" in keys else None),
-        volume_type=v.optional_string(volume, "volume_type") or None,
-        availability_zone=v.optional_string(volume, "availability_zone", min_length=1),
-        consistencygroup_id=v.optional_uuid(volume, "consistencygroup_id"),
-        group_id=(v.optional_string(volume, "group_id") if "group_id" in keys else None),
-        multiattach=bool(v.optional_boolean(volume, "multiattach", nullable=True)),
-        metadata=v.optional_metadata(volume) or {},
+        snapshot_id=v.uuid_text(volume, "snapshot_id"),
+        source_volid=v.uuid_text(volume, "source_volid"),
+        backup_id=(v.uuid_text(volume, "backup_id")
+                   if version >= mv.VOLUME_CREATE_FROM_BACKUP else None),
+        volume_type=v.text(volume, "volume_type") or None,
+        availability_zone=v.text(volume, "availability_zone"),
+        consistencygroup_id=v.uuid_text(volume, "consistencygroup_id"),
+        group_id=v.text(volume, "group_id") if version >= mv.GROUP_VOLUME else None,
+        multiattach=bool(v.flag(volume, "multiattach")),
+        metadata=v.metadata(volume) or {},
     )
     sources = [name for name, value in (
         ("imageRef", new.image), ("snapshot_id", new.snapshot_id),
@@ -181,8 +184,11 @@ def parse_volume_create(body: Any, version: APIVersion) -> NewVolume:
 
 # --- snapshots -------------------------------------------------------------------------
 
-_SNAPSHOT_KEYS: Final = ("name", "display_name", "description", "volume_id", "force",
-                         "metadata")
+_SNAPSHOT_CREATE: Final = v.body("snapshot", v.obj({
+    "name": v.NULLABLE_STRING, "display_name": v.NULLABLE_STRING,
+    "description": v.DESCRIPTION, "volume_id": v.UUID_OR_NULL, "force": v.BOOLEAN,
+    "metadata": v.METADATA_OR_NULL,
+}, required=["volume_id"]))
 #: Cinder's refusal of ``force: false`` from 3.66 on (the flag is obsolete there).
 SNAPSHOT_FORCE_REFUSED: Final = (
     f"Since microversion {mv.SNAPSHOT_IN_USE} the 'force' flag is invalid for this request:"
@@ -210,10 +216,13 @@ def parse_snapshot_create(body: Any, version: APIVersion) -> NewSnapshot:
             ``name``/``description``/``metadata``/``force``; ``force: false`` from 3.66
             on; an unknown key.
     """
-    snapshot = v.require_object(body, "snapshot")
-    v.check_keys(snapshot, _SNAPSHOT_KEYS, "'snapshot'")
-    volume_id = v.require_uuid(snapshot, "volume_id")
-    force = v.optional_boolean(snapshot, "force")
+    v.check(_SNAPSHOT_CREATE, body)
+    snapshot = body["snapshot"]
+    volume_id = v.uuid_text(snapshot, "volume_id")
+    if volume_id is None:
+        raise v.invalid("volume_id", None, "'volume_id' is a required property: give the"
+                                           " UUID of the volume.")
+    force = v.flag(snapshot, "force")
     if version >= mv.SNAPSHOT_IN_USE:
         if force is False:
             raise BadRequest(SNAPSHOT_FORCE_REFUSED)
@@ -221,16 +230,30 @@ def parse_snapshot_create(body: Any, version: APIVersion) -> NewSnapshot:
     return NewSnapshot(
         volume_id=volume_id,
         name=_renamed(snapshot, "name", "display_name"),
-        description=v.optional_description(snapshot, "description"),
+        description=v.text(snapshot, "description", strip=True),
         force=bool(force),
-        metadata=v.optional_metadata(snapshot) or {},
+        metadata=v.metadata(snapshot) or {},
     )
 
 
 # --- backups ---------------------------------------------------------------------------
 
-_BACKUP_KEYS: Final = ("volume_id", "container", "description", "incremental", "force",
-                       "name", "snapshot_id")
+_BACKUP_PROPERTIES: Final[Mapping[str, Any]] = {
+    "volume_id": v.UUID, "container": v.NULLABLE_STRING, "description": v.DESCRIPTION,
+    "incremental": v.BOOLEAN, "force": v.BOOLEAN, "name": v.NULLABLE_STRING,
+    "snapshot_id": v.UUID_OR_NULL,
+}
+
+
+def _backup_schema(version: APIVersion) -> dict[str, Any]:
+    """Cinder's ``POST /backups`` schema: ``metadata`` from 3.43, ``availability_zone``
+    from 3.51."""
+    properties = dict(_BACKUP_PROPERTIES)
+    if version >= mv.BACKUP_METADATA:
+        properties["metadata"] = v.METADATA_OR_NULL
+    if version >= mv.BACKUP_AZ:
+        properties["availability_zone"] = v.NULLABLE_STRING
+    return v.body("backup", v.obj(properties, required=["volume_id"]))
 
 
 @dataclass(frozen=True)
@@ -264,24 +287,20 @@ def parse_backup_create(body: Any, version: APIVersion) -> NewBackup:
     Raises:
         BadRequest: says which value to fix (400).
     """
-    backup = v.require_object(body, "backup")
-    keys: tuple[str, ...] = _BACKUP_KEYS
-    if version >= mv.BACKUP_METADATA:
-        keys += ("metadata",)
-    if version >= mv.BACKUP_AZ:
-        keys += ("availability_zone",)
-    v.check_keys(backup, keys, "'backup'")
-    volume_id = v.require_uuid(backup, "volume_id")
+    v.check(_backup_schema(version), body)
+    backup = body["backup"]
+    volume_id = v.uuid_text(backup, "volume_id")
+    assert volume_id is not None  # required, not nullable
     return NewBackup(
         volume_id=volume_id,
-        name=v.optional_name(backup, "name"),
-        description=v.optional_description(backup, "description"),
-        container=v.optional_string(backup, "container"),
-        incremental=bool(v.optional_boolean(backup, "incremental")),
-        force=bool(v.optional_boolean(backup, "force")),
-        snapshot_id=v.optional_uuid(backup, "snapshot_id"),
-        metadata=v.optional_metadata(backup) or {},
-        availability_zone=v.optional_string(backup, "availability_zone"),
+        name=v.text(backup, "name", strip=True),
+        description=v.text(backup, "description", strip=True),
+        container=v.text(backup, "container"),
+        incremental=bool(v.flag(backup, "incremental")),
+        force=bool(v.flag(backup, "force")),
+        snapshot_id=v.uuid_text(backup, "snapshot_id"),
+        metadata=v.metadata(backup) or {},
+        availability_zone=v.text(backup, "availability_zone"),
     )
 
 
@@ -294,6 +313,10 @@ class BackupRestore:
     name: str | None = None
 
 
+_RESTORE: Final = v.body("restore", v.obj(
+    {"name": v.NULLABLE_STRING, "volume_id": v.UUID_OR_NULL}, nullable=True))
+
+
 def parse_backup_restore(body: Any) -> BackupRestore:
     """Check a ``POST /backups/{id}/restore`` body.
 
@@ -304,12 +327,12 @@ def parse_backup_restore(body: Any) -> BackupRestore:
         BadRequest: not ``{"restore": ...}``; ``volume_id`` no UUID; ``name`` too long or
             no string; an unknown key (400).
     """
-    restore = v.nullable_object(body, "restore")
+    v.check(_RESTORE, body)
+    restore = body["restore"]
     if restore is None:
         return BackupRestore()
-    v.check_keys(restore, ("name", "volume_id"), "'restore'")
-    return BackupRestore(volume_id=v.optional_uuid(restore, "volume_id"),
-                         name=v.optional_string(restore, "name"))
+    return BackupRestore(volume_id=v.uuid_text(restore, "volume_id"),
+                         name=v.text(restore, "name"))
 
 
 # --- attachments (3.27) ----------------------------------------------------------------
@@ -336,17 +359,18 @@ def parse_attachment_create(body: Any, version: APIVersion) -> NewAttachment:
         BadRequest: says which value to fix (400).
     """
     mv.require_version(version, mv.NEW_ATTACH)
-    attachment = v.require_object(body, "attachment")
-    keys: tuple[str, ...] = ("instance_uuid", "connector", "volume_uuid")
+    properties: dict[str, Any] = {"instance_uuid": v.UUID,
+                                  "connector": {"type": ["object", "null"]},
+                                  "volume_uuid": v.UUID}
     if version >= mv.ATTACHMENT_CREATE_MODE_ARG:
-        keys += ("mode",)
-    v.check_keys(attachment, keys, "'attachment'")
-    connector = attachment.get("connector")
-    if connector is not None and not isinstance(connector, dict):
-        raise v.invalid("connector", connector, "'connector' must be an object or null.")
-    mode = attachment.get("mode")
-    if mode is not None and mode not in ("rw", "ro"):
-        raise v.invalid("mode", mode, "'mode' must be rw or ro.")
-    return NewAttachment(volume_id=v.require_uuid(attachment, "volume_uuid"),
-                         instance_uuid=v.require_uuid(attachment, "instance_uuid"),
-                         connector=connector, mode=mode)
+        properties["mode"] = {"type": "string", "enum": ["rw", "ro"]}
+    v.check(v.body("attachment", v.obj(properties, required=["volume_uuid"])), body)
+    attachment = body["attachment"]
+    volume_id = v.uuid_text(attachment, "volume_uuid")
+    instance_uuid = v.uuid_text(attachment, "instance_uuid")
+    assert volume_id is not None  # required, not nullable
+    if instance_uuid is None:
+        raise BadRequest("Invalid input: 'instance_uuid' is a required property: give the"
+                         " server the volume is reserved for.")
+    return NewAttachment(volume_id=volume_id, instance_uuid=instance_uuid,
+                         connector=attachment.get("connector"), mode=attachment.get("mode"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from shoal.api._errors import BadRequest
 from shoal.api._microversion import APIVersion
 from shoal.api.cinder import _validate as v
 from shoal.api.cinder.viewcontext import ViewContext, cinder_time
@@ -22,26 +21,26 @@ NO_SNAPSHOTS: Final = APIVersion(3, 55)
 PROJECTS_SHOWN: Final = APIVersion(3, 57)
 
 
+_TRANSFER: Final = {"volume_id": v.UUID, "name": v.NULLABLE_STRING}
+_CREATE: Final = v.body("transfer", v.obj(_TRANSFER, required=["volume_id"]))
+_CREATE_NO_SNAPSHOTS: Final = v.body("transfer", v.obj(
+    {**_TRANSFER, "no_snapshots": v.BOOLEAN}, required=["volume_id"]))
+_ACCEPT: Final = v.body("accept", v.obj({"auth_key": {"type": "string", "minLength": 1}},
+                                        required=["auth_key"]))
+
+
 def parse_transfer_create(body: Any, *, allow_no_snapshots: bool
                           ) -> tuple[str, str | None, bool]:
     """The volume id, name and ``no_snapshots`` (``/volume-transfers`` only) of a create
-    body.
+    body, checked against Cinder's schema.
 
     Raises:
         BadRequest: another shape, a missing or bad ``volume_id``, a bad name (400).
     """
-    transfer = v.require_object(body, "transfer")
-    keys: tuple[str, ...] = ("volume_id", "name")
-    if allow_no_snapshots:
-        keys += ("no_snapshots",)
-    v.check_keys(transfer, keys, "'transfer'")
-    name = transfer.get("name")
-    if name is not None and (not isinstance(name, str) or len(name.strip()) > 255):
-        raise v.invalid("name", name, "'name' must be a string of at most 255 characters.")
-    no_snapshots = transfer.get("no_snapshots", False)
-    if not isinstance(no_snapshots, bool):
-        raise v.invalid("no_snapshots", no_snapshots, "'no_snapshots' must be a boolean.")
-    return v.require_uuid(transfer, "volume_id"), name, no_snapshots
+    v.check(_CREATE_NO_SNAPSHOTS if allow_no_snapshots else _CREATE, body)
+    transfer = body["transfer"]
+    return (str(transfer["volume_id"]), v.text(transfer, "name"),
+            bool(v.flag(transfer, "no_snapshots")))
 
 
 def parse_accept(body: Any) -> str:
@@ -50,11 +49,8 @@ def parse_accept(body: Any) -> str:
     Raises:
         BadRequest: no ``accept`` object or no string ``auth_key`` (400).
     """
-    accept = v.require_object(body, "accept")
-    key = accept.get("auth_key")
-    if not isinstance(key, str) or not key:
-        raise BadRequest("Incorrect request body format: 'auth_key' is required.")
-    return key
+    v.check(_ACCEPT, body)
+    return str(body["accept"]["auth_key"])
 
 
 def _view(record: TransferRecord, ctx: ViewContext, *, collection: str, detail: bool,

@@ -2,7 +2,8 @@
 ``PUT /snapshots/{id}``, ``PUT /backups/{id}`` (3.9), the metadata calls and the
 volume type calls.
 
-Each parser returns a frozen record of what to change, or raises
+Each parser checks the body against Cinder's JSON schema (:func:`~._validate.check`,
+Cinder's 400 messages) and returns a frozen record of what to change, or raises
 :class:`~shoal.api.BadRequest` (400) saying what to fix:
 
 - Volume update: ``name``, ``description`` (or ``display_name``/
@@ -48,6 +49,19 @@ __all__ = [
 
 _NAME_KEYS: Final = ("name", "description", "display_name", "display_description")
 _TYPE_ACCESS_KEY: Final = "os-volume-type-access:is_public"
+_VOLUME_NAMES: Final[Mapping[str, Any]] = {
+    "name": v.STRIPPED_NAME, "description": v.STRIPPED_DESCRIPTION,
+    "display_name": v.STRIPPED_NAME, "display_description": v.STRIPPED_DESCRIPTION,
+}
+_SNAPSHOT_NAMES: Final[Mapping[str, Any]] = {
+    "name": v.NULLABLE_STRING, "description": v.DESCRIPTION,
+    "display_name": v.NULLABLE_STRING, "display_description": v.DESCRIPTION,
+}
+
+
+def _any_of(keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """``anyOf`` asking for at least one of ``keys``."""
+    return [{"required": [key]} for key in keys]
 
 
 @dataclass(frozen=True)
@@ -63,13 +77,18 @@ class VolumeUpdate:
 def _name_changes(obj: Mapping[str, Any]) -> dict[str, str | None]:
     changes: dict[str, str | None] = {}
     for new, old in (("name", "display_name"), ("description", "display_description")):
-        legacy = v.optional_name(obj, old)
-        value = v.optional_name(obj, new)
         if new in obj:
-            changes[new] = value
+            changes[new] = v.text(obj, new, strip=True)
         elif old in obj:
-            changes[new] = legacy
+            changes[new] = v.text(obj, old, strip=True)
     return changes
+
+
+def _volume_update_schema(version: APIVersion) -> dict[str, Any]:
+    more: dict[str, Any] = {}
+    if version >= mv.SUPPORT_VOLUME_SCHEMA_CHANGES:
+        more["anyOf"] = _any_of((*_NAME_KEYS, "metadata"))
+    return v.body("volume", v.obj({**_VOLUME_NAMES, "metadata": v.METADATA}, **more))
 
 
 def parse_volume_update(body: Any, version: APIVersion) -> VolumeUpdate:
@@ -79,13 +98,9 @@ def parse_volume_update(body: Any, version: APIVersion) -> VolumeUpdate:
         BadRequest: not ``{"volume": {...}}``, an unknown key, a bad value, or (3.53+)
             nothing to change (400).
     """
-    volume = v.require_object(body, "volume")
-    v.check_keys(volume, (*_NAME_KEYS, "metadata"), "'volume'")
-    if version >= mv.SUPPORT_VOLUME_SCHEMA_CHANGES and not volume:
-        raise BadRequest("Give at least one of name, description, display_name,"
-                         " display_description, metadata to update the volume.")
-    return VolumeUpdate(changes=_name_changes(volume),
-                        metadata=v.optional_metadata(volume, nullable=False))
+    v.check(_volume_update_schema(version), body)
+    volume = body["volume"]
+    return VolumeUpdate(changes=_name_changes(volume), metadata=v.metadata(volume))
 
 
 @dataclass(frozen=True)
@@ -95,6 +110,9 @@ class SnapshotUpdate:
     changes: Mapping[str, str | None] = field(default_factory=dict)
 
 
+_SNAPSHOT_UPDATE: Final = v.body("snapshot", v.obj(_SNAPSHOT_NAMES, anyOf=_any_of(_NAME_KEYS)))
+
+
 def parse_snapshot_update(body: Any) -> SnapshotUpdate:
     """Check a ``PUT /snapshots/{id}`` body.
 
@@ -102,14 +120,8 @@ def parse_snapshot_update(body: Any) -> SnapshotUpdate:
         BadRequest: not ``{"snapshot": {...}}``, an unknown key, a bad value, or
             nothing to change (400).
     """
-    snapshot = v.require_object(body, "snapshot")
-    v.check_keys(snapshot, _NAME_KEYS, "'snapshot'")
-    if not snapshot:
-        raise BadRequest("Give at least one of name, description, display_name,"
-                         " display_description to update the snapshot.")
-    for key in ("description", "display_description"):
-        v.optional_description(snapshot, key)
-    return SnapshotUpdate(changes=_name_changes(snapshot))
+    v.check(_SNAPSHOT_UPDATE, body)
+    return SnapshotUpdate(changes=_name_changes(body["snapshot"]))
 
 
 @dataclass(frozen=True)
@@ -128,23 +140,26 @@ def parse_backup_update(body: Any, version: APIVersion) -> BackupUpdate:
         BadRequest: an unknown key (``metadata`` before 3.43) or a bad value (400).
     """
     mv.require_version(version, mv.BACKUP_UPDATE)
-    backup = v.nullable_object(body, "backup")
+    properties: dict[str, Any] = {"name": v.NULLABLE_STRING, "description": v.DESCRIPTION}
+    if version >= mv.BACKUP_METADATA:
+        properties["metadata"] = v.METADATA
+    v.check(v.body("backup", v.obj(properties, nullable=True)), body)
+    backup = body["backup"]
     if backup is None:
         return BackupUpdate()
-    keys: tuple[str, ...] = ("name", "description")
-    if version >= mv.BACKUP_METADATA:
-        keys += ("metadata",)
-    v.check_keys(backup, keys, "'backup'")
     changes: dict[str, str | None] = {}
-    if "name" in backup:
-        changes["name"] = v.optional_name(backup, "name")
-    if "description" in backup:
-        changes["description"] = v.optional_description(backup, "description")
-    return BackupUpdate(changes=changes,
-                        metadata=v.optional_metadata(backup, nullable=False))
+    for key in ("name", "description"):
+        if key in backup:
+            changes[key] = v.text(backup, key, strip=True)
+    return BackupUpdate(changes=changes, metadata=v.metadata(backup))
 
 
 # --- metadata --------------------------------------------------------------------------
+
+
+_METADATA: Final = v.body("metadata", v.METADATA)
+#: ``{"meta": {key: value}}``: exactly one key.
+_METADATA_ITEM: Final = v.body("meta", {**v.METADATA, "minProperties": 1, "maxProperties": 1})
 
 
 def parse_metadata(body: Any) -> dict[str, str]:
@@ -155,11 +170,9 @@ def parse_metadata(body: Any) -> dict[str, str]:
     Raises:
         BadRequest: another shape or a bad key or value (400).
     """
-    if not isinstance(body, dict) or "metadata" not in body:
-        raise BadRequest("Malformed request body: send {\"metadata\": {\"key\": \"value\"}}.")
-    v.check_keys(body, ("metadata",), "the request body")
-    metadata = v.optional_metadata(body, nullable=False)
-    assert metadata is not None  # present and not null, or optional_metadata raised
+    v.check(_METADATA, body)
+    metadata = v.metadata(body)
+    assert metadata is not None  # required and not nullable
     return metadata
 
 
@@ -167,22 +180,15 @@ def parse_metadata_item(body: Any, key: str) -> tuple[str, str]:
     """Check ``{"meta": {key: value}}`` of ``PUT .../metadata/{key}``.
 
     Raises:
-        BadRequest: another shape, a bad key or value, a key other than the URL's
-            ("Request body and URI mismatch"), or more than one key (400).
+        BadRequest: another shape, a bad key or value, not exactly one key, or a key
+            other than the URL's ("Request body and URI mismatch", 400).
     """
-    if not isinstance(body, dict) or not isinstance(body.get("meta"), dict):
-        raise BadRequest("Malformed request body: send {\"meta\": {\"<key>\": \"<value>\"}}.")
-    v.check_keys(body, ("meta",), "the request body")
-    meta = v.optional_metadata(body, "meta", nullable=False)
-    assert meta is not None
-    if not meta:
-        raise BadRequest("Request body and URI mismatch: 'meta' holds no key.")
+    v.check(_METADATA_ITEM, body)
+    meta = v.metadata(body, "meta")
+    assert meta is not None and len(meta) == 1  # the schema asks for one key
     if key not in meta:
         raise BadRequest(f"Request body and URI mismatch: the URL names {key!r}, the body"
                          f" {', '.join(repr(k) for k in meta)}.")
-    if len(meta) > 1:
-        raise BadRequest("Request body contains too many items: 'meta' must hold exactly"
-                         " the key of the URL.")
     return key, meta[key]
 
 
@@ -199,6 +205,16 @@ class NewVolumeType:
     extra_specs: Mapping[str, str] = field(default_factory=dict)
 
 
+_TYPE_CREATE: Final = v.body("volume_type", v.obj({
+    "name": v.NAME, "description": v.DESCRIPTION,
+    "extra_specs": v.with_metadata_values({"type": ["string", "null"],
+                                           "maxLength": 255}),
+    _TYPE_ACCESS_KEY: v.BOOLEAN,
+}, required=["name"]))
+_TYPE_UPDATE: Final = v.body("volume_type", v.obj({
+    "name": v.UPDATE_NAME, "description": v.DESCRIPTION, "is_public": v.BOOLEAN}))
+
+
 def parse_volume_type_create(body: Any) -> NewVolumeType:
     """Check a ``POST /types`` body: ``name`` (required, not blank, at most 255),
     ``description``, ``os-volume-type-access:is_public`` (default true),
@@ -207,19 +223,18 @@ def parse_volume_type_create(body: Any) -> NewVolumeType:
     Raises:
         BadRequest: a missing or blank name, a bad value, an unknown key (400).
     """
-    volume_type = v.require_object(body, "volume_type")
-    v.check_keys(volume_type, ("name", "description", "extra_specs", _TYPE_ACCESS_KEY),
-                 "'volume_type'")
-    name = v.optional_name(volume_type, "name")
-    if not name:
-        raise BadRequest("Volume type name can not be empty: give 'name' (1 to 255"
-                         " characters).")
-    public = v.optional_boolean(volume_type, _TYPE_ACCESS_KEY)
+    v.check(_TYPE_CREATE, body)
+    volume_type = body["volume_type"]
+    name = v.text(volume_type, "name", strip=True)
+    assert name  # required, not blank (the "name" format)
+    public = v.flag(volume_type, _TYPE_ACCESS_KEY)
     return NewVolumeType(
         name=name,
-        description=v.optional_description(volume_type, "description"),
+        description=v.text(volume_type, "description", strip=True),
         is_public=True if public is None else public,
-        extra_specs=v.optional_metadata(volume_type, "extra_specs") or {},
+        extra_specs={key: value for key, value in
+                     (v.metadata(volume_type, "extra_specs") or {}).items()
+                     if value is not None},
     )
 
 
@@ -239,20 +254,24 @@ def parse_volume_type_update(body: Any) -> VolumeTypeUpdate:
     Raises:
         BadRequest: nothing to change, a blank name, a bad value, an unknown key (400).
     """
-    volume_type = v.require_object(body, "volume_type")
-    v.check_keys(volume_type, ("name", "description", "is_public"), "'volume_type'")
-    name = v.optional_name(volume_type, "name")
+    v.check(_TYPE_UPDATE, body)
+    volume_type = body["volume_type"]
+    name = v.text(volume_type, "name", strip=True)
     if name is not None and not name:
         raise BadRequest("Volume type name can not be empty.")
     update = VolumeTypeUpdate(
         name=name,
-        description=v.optional_description(volume_type, "description"),
-        is_public=v.optional_boolean(volume_type, "is_public", nullable=True),
+        description=v.text(volume_type, "description", strip=True),
+        is_public=v.flag(volume_type, "is_public"),
     )
     if update.name is None and update.description is None and update.is_public is None:
         raise BadRequest("Specify volume type name, description, is_public or a"
                          " combination thereof.")
     return update
+
+
+_ATTACHMENT_UPDATE: Final = v.body("attachment", v.obj(
+    {"connector": {"type": "object", "minProperties": 1}}, required=["connector"]))
 
 
 def parse_attachment_update(body: Any, version: APIVersion) -> dict[str, Any]:
@@ -264,10 +283,6 @@ def parse_attachment_update(body: Any, version: APIVersion) -> dict[str, Any]:
         BadRequest: another shape or an empty connector (400).
     """
     mv.require_version(version, mv.NEW_ATTACH)
-    attachment = v.require_object(body, "attachment")
-    v.check_keys(attachment, ("connector",), "'attachment'")
-    connector = attachment.get("connector")
-    if not isinstance(connector, dict) or not connector:
-        raise v.invalid("connector", connector, "'connector' is required: an object"
-                                                " describing the host (host, initiator...).")
+    v.check(_ATTACHMENT_UPDATE, body)
+    connector: dict[str, Any] = body["attachment"]["connector"]
     return connector

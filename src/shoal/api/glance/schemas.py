@@ -24,18 +24,19 @@ The attribute sets say what a client may write:
   :data:`PROPERTY_VALUE_LENGTH_MAX` characters under a name of at most
   :data:`PROPERTY_NAME_LENGTH_MAX`.
 
-:func:`validate_attribute` checks one value against the schema (400 with a message
-naming the attribute and what is wrong).
+:func:`validate_attribute` checks one value against its schema as Glance does
+(``jsonschema``, 400 "Provided object does not match schema 'image': <reason>"), then
+shoal's bounds beyond the schema (400 "Invalid value for '<name>': ...").
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from shoal.api._errors import BadRequest
+from shoal.api._validation import GLANCE
 from shoal.api.glance.options import ImageApiOptions
 from shoal.errors import PermissionDenied
 from shoal.services.image.records import IMAGE_STATUSES, INT32_MAX, MEMBER_STATUSES, VISIBILITIES
@@ -57,6 +58,7 @@ __all__ = [
     "members_schema",
     "nullable_properties",
     "schema_problem",
+    "schema_refusal",
     "validate_attribute",
     "validate_location",
 ]
@@ -270,92 +272,22 @@ def members_schema() -> dict[str, Any]:
 
 # --- validation ---------------------------------------------------------------------
 
-_JSON_TYPES: Final[Mapping[str, tuple[type, ...]]] = {
-    "null": (type(None),),
-    "boolean": (bool,),
-    "integer": (int,),
-    "number": (int, float),
-    "string": (str,),
-    "array": (list, tuple),
-    "object": (Mapping,),
-}
-
-
-def _json_type(value: Any) -> str:
-    for name in ("null", "boolean", "integer", "number", "string", "array", "object"):
-        if _is_type(value, name):
-            return name
-    return type(value).__name__
-
-
-def _is_type(value: Any, name: str) -> bool:
-    if name in ("integer", "number") and isinstance(value, bool):
-        return False
-    return isinstance(value, _JSON_TYPES[name])
-
-
-def _same_json(a: Any, b: Any) -> bool:
-    return a == b and isinstance(a, bool) == isinstance(b, bool)
-
-
 def schema_problem(schema: Mapping[str, Any], value: Any) -> str | None:
     """What is wrong with ``value`` under ``schema``, or None when it conforms.
 
-    Supports the keywords this package's schemas use: ``type``, ``enum``,
-    ``minLength``/``maxLength`` (characters), ``pattern``, ``items``, ``properties``,
-    ``required`` and ``additionalProperties``. Strings holding NUL never conform (no
-    database column takes them).
+    The check is Glance's: ``jsonschema`` with the newest draft, no format checks, and
+    the best-matching error's reason (``"-5 is less than the minimum of 0"``). Beyond the
+    schema, strings holding NUL never conform (no database column takes them).
     """
-    kinds = schema.get("type")
-    if kinds is not None:
-        names = [kinds] if isinstance(kinds, str) else list(kinds)
-        if not any(_is_type(value, name) for name in names):
-            return f"expected {' or '.join(names)}, got {_json_type(value)}"
-    if "enum" in schema and not any(_same_json(value, item) for item in schema["enum"]):
-        allowed = ", ".join("null" if item is None else str(item) for item in schema["enum"])
-        return f"{value!r} is not one of: {allowed}"
-    if isinstance(value, str):
-        return _string_problem(schema, value)
-    if isinstance(value, (list, tuple)) and "items" in schema:
-        for index, item in enumerate(value):
-            problem = schema_problem(schema["items"], item)
-            if problem is not None:
-                return f"item {index}: {problem}"
-    if isinstance(value, Mapping):
-        return _object_problem(schema, value)
-    return None
+    problem = GLANCE.problem(schema, value)
+    if problem is None and _holds_nul(value):
+        problem = "a string in it contains a NUL character"
+    return problem
 
 
-def _string_problem(schema: Mapping[str, Any], value: str) -> str | None:
-    if "\x00" in value:
-        return "contains a NUL character"
-    if "maxLength" in schema and len(value) > schema["maxLength"]:
-        return f"longer than {schema['maxLength']} characters"
-    if "minLength" in schema and len(value) < schema["minLength"]:
-        return f"shorter than {schema['minLength']} characters"
-    if "pattern" in schema and re.search(schema["pattern"], value) is None:
-        return f"{value!r} does not match {schema['pattern']!r}"
-    return None
-
-
-def _object_problem(schema: Mapping[str, Any], value: Mapping[str, Any]) -> str | None:
-    for key in schema.get("required", ()):
-        if key not in value:
-            return f"{key!r} is required"
-    known = schema.get("properties", {})
-    extra = schema.get("additionalProperties", True)
-    for key, item in value.items():
-        if key in known:
-            problem = schema_problem(known[key], item)
-        elif extra is False:
-            problem = f"unexpected member {key!r}"
-        elif isinstance(extra, Mapping):
-            problem = schema_problem(extra, item)
-        else:
-            problem = None
-        if problem is not None:
-            return f"{key!r}: {problem}"
-    return None
+def schema_refusal(schema_name: str, problem: str) -> BadRequest:
+    """Glance's 400 for a body that ``schema_name``'s schema refuses for ``problem``."""
+    return BadRequest(f"Provided object does not match schema '{schema_name}': {problem}")
 
 
 def is_reserved(name: str) -> bool:
@@ -378,23 +310,29 @@ def check_writable(name: str, *, read_only: frozenset[str] = READ_ONLY_ATTRIBUTE
 def validate_attribute(name: str, value: Any, options: ImageApiOptions) -> None:
     """Check that ``value`` may be stored under ``name`` (a base attribute or a property).
 
-    Beyond the schema: ``min_disk``/``min_ram`` must lie in 0..2**31-1, a free
-    property's name must be 1..255 characters and its value at most 65535.
+    Beyond the schema: ``min_disk``/``min_ram`` must be ints (not ``2.0``) in
+    0..2**31-1, a free property's name must be 1..255 characters and its value at most
+    65535, and no string may hold NUL.
 
     Raises:
-        BadRequest: the value does not fit (400, naming the attribute and the problem).
+        BadRequest: the schema refuses the value (Glance's message) or a bound beyond it
+            does ("Invalid value for '<name>': ...", 400).
     """
     schema = _property_schemas(options).get(name)
     if schema is None:
         _check_property_name(name)
         schema = _FREE_PROPERTY
-    problem = schema_problem(schema, value)
-    if problem is None and name in ("min_disk", "min_ram"):
-        if value < 0:
+    problem = GLANCE.problem(schema, value)
+    if problem is not None:
+        raise schema_refusal("image", problem)
+    if name in ("min_disk", "min_ram"):
+        if not isinstance(value, int):  # jsonschema takes 2.0 for an integer
+            problem = f"{value!r} is not a whole number of units"
+        elif value < 0:
             problem = f"{value} is negative (give 0 or more)"
         elif value > INT32_MAX:
             problem = f"{value} is larger than {INT32_MAX}"
-    if problem is None and name == "locations" and _holds_nul(value):
+    if problem is None and _holds_nul(value):
         problem = "a string in it contains a NUL character"
     if problem is None and isinstance(value, str) and len(value) > PROPERTY_VALUE_LENGTH_MAX:
         problem = f"longer than {PROPERTY_VALUE_LENGTH_MAX} characters"
@@ -444,8 +382,8 @@ def validate_location(value: Any, options: ImageApiOptions) -> None:
     Raises:
         BadRequest: it does not fit the schema (400).
     """
-    problem = schema_problem(_property_schemas(options)["locations"]["items"], value)
-    if problem is None and _holds_nul(value):
-        problem = "a string in it contains a NUL character"
+    problem = GLANCE.problem(_property_schemas(options)["locations"]["items"], value)
     if problem is not None:
-        raise BadRequest(f"Invalid location: {problem}.")
+        raise schema_refusal("image", problem)
+    if _holds_nul(value):
+        raise BadRequest("Invalid location: a string in it contains a NUL character.")

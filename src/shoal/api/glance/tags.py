@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from shoal.api._errors import BadRequest
 from shoal.api.glance import schemas
 from shoal.api.glance.errors import LimitExceeded
 from shoal.api.glance.options import ImageApiOptions, quota_exceeded
@@ -29,7 +28,7 @@ def add_tag(image: ImageRecord, tag: str, options: ImageApiOptions) -> ImageReco
     """
     problem = schemas.schema_problem({"type": "string", "maxLength": 255}, tag)
     if problem is not None:
-        raise BadRequest(f"Invalid tag: {problem}.")
+        raise schemas.schema_refusal("image", problem)
     if tag in image.tags:
         return image
     count = len(image.tags) + 1

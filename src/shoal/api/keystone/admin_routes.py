@@ -43,10 +43,9 @@ tokens, as any password change does.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Final
 
-import pydantic
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -54,9 +53,10 @@ from starlette.routing import BaseRoute, Route
 
 from shoal import errors
 from shoal.api._app import PREFIX_KEY, PUBLIC_URL_KEY
-from shoal.api._body import parse_model
+from shoal.api._body import read_valid_object
 from shoal.api._context import RequestContext, request_context, require_role
 from shoal.api._errors import BadRequest
+from shoal.api._validation import KEYSTONE
 from shoal.api._versions import base_url
 from shoal.services.identity import (
     DEFAULT_DOMAIN_ID,
@@ -80,71 +80,68 @@ __all__ = ["identity_admin_routes"]
 Handler = Callable[[Request], Awaitable[Response]]
 
 # ---------------------------------------------------------------------------------------------
-# request bodies (strict types: "true" is no boolean; unknown attributes are ignored)
+# request bodies: Keystone's JSON schemas (draft 2020-12; "true" is no boolean; attributes
+# shoal does not store are allowed and ignored, as Keystone's additionalProperties: true)
 
-#: A domain, project, user or role name: 1 to NAME_LENGTH_MAX characters.
-_Name = Annotated[str, pydantic.StringConstraints(min_length=1, max_length=NAME_LENGTH_MAX)]
-
-
-class _Body(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(strict=True, extra="ignore")
-
-    def require_not_null(self, *fields: str) -> None:
-        """400 for a field sent as JSON ``null`` that may be left out but not be null."""
-        for name in fields:
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise BadRequest(f"Invalid input for field {name!r}: it must not be null.")
-
-
-class _DomainCreate(_Body):
-    name: _Name
-    description: str | None = None
-    enabled: bool = True
+#: A domain, project, user or role name: 1 to NAME_LENGTH_MAX characters, not all blank.
+_NAME: Final[Mapping[str, Any]] = {
+    "type": "string", "minLength": 1, "maxLength": NAME_LENGTH_MAX, "pattern": r"[\S]+",
+}
+#: An id another attribute refers to (Keystone's ``id_string``), or null.
+_ID_OR_NULL: Final[Mapping[str, Any]] = {
+    "type": ["string", "null"], "minLength": 1, "maxLength": 64, "pattern": "^[a-zA-Z0-9-]+$",
+}
+_TEXT_OR_NULL: Final[Mapping[str, Any]] = {"type": ["string", "null"]}
+_BOOLEAN: Final[Mapping[str, Any]] = {"type": "boolean"}
+#: Project tags (shoal refuses any after validation: they are not stored).
+_TAGS: Final[Mapping[str, Any]] = {
+    "type": "array", "maxItems": 80, "uniqueItems": True,
+    "items": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[^,/]*$"},
+}
 
 
-class _ProjectCreate(_Body):
-    name: _Name
-    domain_id: str | None = None
-    description: str | None = None
-    enabled: bool = True
-    parent_id: str | None = None
-    is_domain: bool = False
-    tags: list[str] = pydantic.Field(default_factory=list)
+def _object(properties: Mapping[str, Any], *, required: Sequence[str] = (),
+            update: bool = False) -> dict[str, Any]:
+    """A body object's schema; ``update`` asks for at least one attribute (PATCH)."""
+    schema: dict[str, Any] = {"type": "object", "properties": dict(properties),
+                              "additionalProperties": True}
+    if required:
+        schema["required"] = list(required)
+    if update:
+        schema["minProperties"] = 1
+    return schema
 
 
-class _ProjectUpdate(_Body):
-    name: _Name | None = None
-    domain_id: str | None = None
-    description: str | None = None
-    enabled: bool | None = None
-    is_domain: bool | None = None
-    tags: list[str] | None = None
+_DOMAIN_CREATE: Final = _object(
+    {"name": _NAME, "description": _TEXT_OR_NULL, "enabled": _BOOLEAN}, required=["name"])
+_PROJECT_PROPERTIES: Final[Mapping[str, Any]] = {
+    "name": _NAME, "description": _TEXT_OR_NULL, "domain_id": _ID_OR_NULL,
+    "enabled": _BOOLEAN, "is_domain": _BOOLEAN, "parent_id": _ID_OR_NULL, "tags": _TAGS,
+}
+_PROJECT_CREATE: Final = _object(_PROJECT_PROPERTIES, required=["name"])
+_PROJECT_UPDATE: Final = _object(_PROJECT_PROPERTIES, update=True)
+_USER_PROPERTIES: Final[Mapping[str, Any]] = {
+    "name": _NAME, "domain_id": _ID_OR_NULL, "password": _TEXT_OR_NULL,
+    "enabled": _BOOLEAN, "default_project_id": _ID_OR_NULL, "description": _TEXT_OR_NULL,
+}
+_USER_CREATE: Final = _object(_USER_PROPERTIES, required=["name"])
+_USER_UPDATE: Final = _object(_USER_PROPERTIES, update=True)
+_PASSWORD_CHANGE: Final = _object(
+    {"password": {"type": "string"}, "original_password": {"type": "string"}},
+    required=["password", "original_password"])
+_ROLE_CREATE: Final = _object(
+    {"name": _NAME, "domain_id": _ID_OR_NULL, "description": _TEXT_OR_NULL},
+    required=["name"])
 
 
-class _UserCreate(_Body):
-    name: _Name
-    domain_id: str | None = None
-    password: str | None = None
-    enabled: bool = True
-    default_project_id: str | None = None
+async def _body(request: Request, schema: Mapping[str, Any], root_key: str) -> dict[str, Any]:
+    """``{root_key: {...}}``'s object, checked against ``schema`` as Keystone checks it.
 
-
-class _UserUpdate(_Body):
-    name: _Name | None = None
-    domain_id: str | None = None
-    password: str | None = None
-    enabled: bool | None = None
-    default_project_id: str | None = None
-
-
-class _PasswordChange(_Body):
-    password: str
-    original_password: str
-
-
-class _RoleCreate(_Body):
-    name: _Name
-    domain_id: str | None = None
+    Raises:
+        BadRequest: malformed JSON, no object under ``root_key``, or the schema refuses it
+            ("Invalid input for field '<name>': <reason>", 400).
+    """
+    return await read_valid_object(request, schema, KEYSTONE, root_key)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,10 +254,11 @@ def _self_or_admin(context: RequestContext, user_id: str, action: str) -> None:
         raise _denied(action, "an admin or the user itself")
 
 
-def _check_unsupported(tags: list[str] | None, is_domain: bool | None) -> None:
-    if tags:
+def _check_unsupported(project: Mapping[str, Any]) -> None:
+    """Refuse what shoal's projects cannot hold: tags, acting as a domain (400)."""
+    if project.get("tags"):
         raise BadRequest("Invalid input for field 'tags': project tags are not supported.")
-    if is_domain:
+    if project.get("is_domain"):
         raise BadRequest(
             "Invalid input for field 'is_domain': projects acting as domains are not supported."
         )
@@ -311,13 +309,13 @@ class _Admin:
 
     async def create_domain(self, request: Request) -> Response:
         await self._admin_context(request)
-        body = await parse_model(request, _DomainCreate, "domain")
+        body = await _body(request, _DOMAIN_CREATE, "domain")
         try:
             made = await run_in_threadpool(
                 self.service.create_domain,
-                body.name,
-                description=body.description or "",
-                enabled=body.enabled,
+                body["name"],
+                description=body.get("description") or "",
+                enabled=body.get("enabled", True),
             )
         except errors.AlreadyExists as exc:
             raise _conflict(exc, "domain") from None
@@ -350,10 +348,11 @@ class _Admin:
 
     async def create_project(self, request: Request) -> Response:
         context = await self._admin_context(request)
-        body = await parse_model(request, _ProjectCreate, "project")
-        _check_unsupported(body.tags, body.is_domain)
-        domain_id = body.domain_id or await self._default_domain(context)
-        if body.parent_id is not None and body.parent_id != domain_id:
+        body = await _body(request, _PROJECT_CREATE, "project")
+        _check_unsupported(body)
+        domain_id = body.get("domain_id") or await self._default_domain(context)
+        parent_id = body.get("parent_id")
+        if parent_id is not None and parent_id != domain_id:
             raise BadRequest(
                 "Invalid input for field 'parent_id': project hierarchies are not supported;"
                 " leave it out or give the project's domain_id."
@@ -367,10 +366,10 @@ class _Admin:
         try:
             made = await run_in_threadpool(
                 self.service.create_project,
-                body.name,
+                body["name"],
                 domain=DomainRef(id=domain_id),
-                description=body.description or "",
-                enabled=body.enabled,
+                description=body.get("description") or "",
+                enabled=body.get("enabled", True),
             )
         except errors.AlreadyExists as exc:
             raise _conflict(exc, "project") from None
@@ -387,19 +386,19 @@ class _Admin:
     async def update_project(self, request: Request) -> Response:
         await self._admin_context(request)
         project_id = request.path_params["project_id"]
-        body = await parse_model(request, _ProjectUpdate, "project")
-        body.require_not_null("name", "enabled")
-        _check_unsupported(body.tags, body.is_domain)
+        body = await _body(request, _PROJECT_UPDATE, "project")
+        _check_unsupported(body)
         current = await run_in_threadpool(self.admin.project, project_id)
-        if body.domain_id is not None and body.domain_id != current.domain_id:
+        domain_id = body.get("domain_id")
+        if domain_id is not None and domain_id != current.domain_id:
             raise BadRequest("Invalid input for field 'domain_id': it cannot be changed.")
         try:
             changed = await run_in_threadpool(
                 self.admin.update_project,
                 project_id,
-                name=body.name,
-                description=body.description,
-                enabled=body.enabled,
+                name=body.get("name"),
+                description=body.get("description"),
+                enabled=body.get("enabled"),
             )
         except errors.AlreadyExists as exc:
             raise _conflict(exc, "project") from None
@@ -427,16 +426,16 @@ class _Admin:
 
     async def create_user(self, request: Request) -> Response:
         context = await self._admin_context(request)
-        body = await parse_model(request, _UserCreate, "user")
-        domain_id = body.domain_id or await self._default_domain(context)
+        body = await _body(request, _USER_CREATE, "user")
+        domain_id = body.get("domain_id") or await self._default_domain(context)
         try:
             made = await run_in_threadpool(
                 self.admin.create_user,
-                body.name,
-                body.password,
+                body["name"],
+                body.get("password"),
                 domain_id=domain_id,
-                default_project_id=body.default_project_id,
-                enabled=body.enabled,
+                default_project_id=body.get("default_project_id"),
+                enabled=body.get("enabled", True),
             )
         except errors.AlreadyExists as exc:
             raise _conflict(exc, "user") from None
@@ -452,21 +451,21 @@ class _Admin:
     async def update_user(self, request: Request) -> Response:
         await self._admin_context(request)
         user_id = request.path_params["user_id"]
-        body = await parse_model(request, _UserUpdate, "user")
-        body.require_not_null("name", "enabled")
+        body = await _body(request, _USER_UPDATE, "user")
         current = await run_in_threadpool(self.admin.user, user_id)
-        if body.domain_id is not None and body.domain_id != current.domain_id:
+        domain_id = body.get("domain_id")
+        if domain_id is not None and domain_id != current.domain_id:
             raise BadRequest("Invalid input for field 'domain_id': it cannot be changed.")
         default_project: str | Unchanged | None = UNCHANGED
-        if "default_project_id" in body.model_fields_set:
-            default_project = body.default_project_id
+        if "default_project_id" in body:
+            default_project = body["default_project_id"]
         try:
             changed = await run_in_threadpool(
                 self.admin.update_user,
                 user_id,
-                name=body.name,
-                enabled=body.enabled,
-                password=body.password,
+                name=body.get("name"),
+                enabled=body.get("enabled"),
+                password=body.get("password"),
                 default_project_id=default_project,
             )
         except errors.AlreadyExists as exc:
@@ -488,12 +487,12 @@ class _Admin:
         return _collection(request, "projects", [_project(_root(request), p) for p in found])
 
     async def change_password(self, request: Request) -> Response:
-        body = await parse_model(request, _PasswordChange, "user")
+        body = await _body(request, _PASSWORD_CHANGE, "user")
         await run_in_threadpool(
             self.admin.change_password,
             request.path_params["user_id"],
-            body.original_password,
-            body.password,
+            body["original_password"],
+            body["password"],
         )
         return Response(status_code=204)
 
@@ -508,13 +507,13 @@ class _Admin:
 
     async def create_role(self, request: Request) -> Response:
         await self._admin_context(request)
-        body = await parse_model(request, _RoleCreate, "role")
-        if body.domain_id is not None:
+        body = await _body(request, _ROLE_CREATE, "role")
+        if body.get("domain_id") is not None:
             raise BadRequest(
                 "Invalid input for field 'domain_id': domain-specific roles are not supported."
             )
         try:
-            made = await run_in_threadpool(self.service.create_role, body.name)
+            made = await run_in_threadpool(self.service.create_role, body["name"])
         except errors.AlreadyExists as exc:
             raise _conflict(exc, "role") from None
         return JSONResponse({"role": _role(_root(request), made)}, status_code=201)

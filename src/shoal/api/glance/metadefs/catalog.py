@@ -43,7 +43,7 @@ from typing import Any, Final
 
 from shoal.api._errors import BadRequest
 from shoal.api.glance.metadefs.schemas import metadefs_schema
-from shoal.api.glance.schemas import schema_problem
+from shoal.api.glance.schemas import schema_problem, schema_refusal
 from shoal.errors import AlreadyExists, NotFound, PermissionDenied
 from shoal.services.image.records import as_utc
 
@@ -161,7 +161,7 @@ def _fit(schema_name: str, body: Any, what: str) -> dict[str, Any]:
     assert schema is not None
     problem = schema_problem(schema, body)
     if problem is not None:
-        raise BadRequest(f"Invalid {what}: {problem}.")
+        raise schema_refusal(schema["name"], problem)
     return dict(body)
 
 

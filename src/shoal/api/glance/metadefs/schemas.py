@@ -138,7 +138,8 @@ def _object_properties() -> dict[str, Any]:
         "name": _text("The object's name, unique in its namespace.", _NAME_MAX),
         "description": _text("What the object describes."),
         "required": {"type": "array", "description": "Names of the properties an instance "
-                     "of the object must have.", "items": {"type": "string"}},
+                     "of the object must have (each once).", "items": {"type": "string"},
+                     "uniqueItems": True},
         "properties": _property_map(),
         "schema": _text("The URL of the object schema.", readOnly=True),
         "self": _text("The object's URL.", readOnly=True),
