@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import subprocess
 import sys
@@ -47,6 +48,30 @@ def test_first_use_creates_the_layout(data_dir: Path) -> None:
         assert journal == "wal"
     finally:
         db.close()
+
+
+def test_the_mon_database_is_private_like_the_keyrings(data_dir: Path) -> None:
+    """mon/mon.db holds every cephx key: it and SQLite's side files are 0600."""
+    old = os.umask(0o022)
+    try:
+        layout = ensure_data_dir(data_dir)
+        db = MonDB(layout.mon_db_path)
+        try:
+            files = sorted(layout.mon_db_path.parent.glob("mon.db*"))
+            assert {f.name for f in files} >= {"mon.db", "mon.db-wal", "mon.db-shm"}
+            assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in files} == {
+                f.name: 0o600 for f in files}
+        finally:
+            db.close()
+        for path in (layout.mon_db_path, layout.mon_db_path.with_name("mon.db-journal")):
+            path.touch()
+            path.chmod(0o644)  # as an older shoal left it
+        MonDB(layout.mon_db_path).close()
+        assert stat.S_IMODE(layout.mon_db_path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(layout.mon_db_path.with_name("mon.db-journal").stat().st_mode) == (
+            0o600)
+    finally:
+        os.umask(old)
 
 
 def test_second_use_changes_nothing(data_dir: Path) -> None:
