@@ -27,8 +27,9 @@ grammar with a skipper for comments and line continuations) and is checked again
   ``[global]``; any other option before a heading is an error.
 - Values are returned as written: metavariables (``$cluster``, ``$name``, ``$id`` ...) are
   not expanded (``ceph-conf --lookup`` expands them; shoal never reads one).
-- Text is Unicode (the file UTF-8); Ceph 16 asserts on bytes past ASCII, later ones take
-  UTF-8.
+- Text is Unicode, the file UTF-8 (Ceph refuses other bytes, naming the line). Debian's
+  Ceph 16 aborts on a non-ASCII character outside a comment, so the comparison with
+  ``ceph-conf`` uses ASCII files.
 
 Booleans (:func:`parse_bool`) are what Ceph's option parser takes: ``true``/``false`` in
 any case, or a decimal integer in C ``int`` range, non-zero being true; ``yes``, ``on``,
