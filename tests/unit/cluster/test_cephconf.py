@@ -10,6 +10,7 @@ A file Ceph refuses must be refused by shoal, and the other way round.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,8 +22,10 @@ from hypothesis import strategies as st
 from shoal import errors
 from shoal.cluster._conf import (
     CephConf,
+    load_conf,
     parse_bool,
     parse_conf,
+    parse_section,
     render_conf,
     search_order,
 )
@@ -293,3 +296,34 @@ def test_rendered_files_read_back_the_same_in_shoal_and_ceph(
             values[key.replace(" ", "_")] = value
     assert shoal_dump(text) == expected
     assert ceph_dump(write(tmp_path, text)) == expected
+
+
+# --- files, sections of other files, writing -----------------------------------------------
+
+
+def test_load_conf_names_the_line_of_bytes_that_are_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "ceph.conf"
+    path.write_bytes(b"[global]\n# caf\xc3\xa9 is fine\nk = \xff\n")
+    with pytest.raises(errors.InvalidArgument, match=rf"^{re.escape(str(path))}:3: not UTF-8"):
+        load_conf(path)
+    with pytest.raises(errors.Unavailable, match="cannot read"):
+        load_conf(tmp_path / "missing.conf")
+
+
+def test_parse_section_reads_option_lines_numbered_from_their_place() -> None:
+    entries = parse_section("\n# c\nrbd cache = false\nk = a \\\n  b\n", "client", "x.conf", 7)
+    assert {k: (e.written, e.value, e.line) for k, e in entries.items()} == {
+        "rbd_cache": ("rbd cache", "false", 9), "k": ("k", "a   b", 10)}
+    with pytest.raises(errors.InvalidArgument, match=r"^x\.conf:8: cannot parse 'junk'"):
+        parse_section("k = v\njunk", "client", "x.conf", 7)
+
+
+@pytest.mark.parametrize(("section", "key", "value"), [
+    ("global", "k", " padded"), ("global", "k", "two\nlines"), ("global", "a=b", "v"),
+    ("global", "[k", "v"), ("global", "k#", "v"), ("global", "k\\", "v"), ("global", "", "v"),
+    ("a]b", "k", "v"), ("", "k", "v"), (" global", "k", "v"),
+])
+def test_render_conf_refuses_what_would_not_read_back(section: str, key: str,
+                                                      value: str) -> None:
+    with pytest.raises(errors.InvalidArgument, match=r"^ceph\.conf: "):
+        render_conf([(section, [(key, value)])])
