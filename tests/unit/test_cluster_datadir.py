@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 
 from shoal import errors
 from shoal.cluster import default_data_dir, ensure_data_dir, keys
-from shoal.cluster._conf import normalize_option, parse_conf
+from shoal.cluster._conf import normalize_key, parse_conf
 from shoal.cluster._mondb import MonDB
 from shoal.cluster.datadir import ADMIN_CAPS
 
@@ -47,6 +48,30 @@ def test_first_use_creates_the_layout(data_dir: Path) -> None:
         assert journal == "wal"
     finally:
         db.close()
+
+
+def test_the_mon_database_is_private_like_the_keyrings(data_dir: Path) -> None:
+    """mon/mon.db holds every cephx key: it and SQLite's side files are 0600."""
+    old = os.umask(0o022)
+    try:
+        layout = ensure_data_dir(data_dir)
+        db = MonDB(layout.mon_db_path)
+        try:
+            files = sorted(layout.mon_db_path.parent.glob("mon.db*"))
+            assert {f.name for f in files} >= {"mon.db", "mon.db-wal", "mon.db-shm"}
+            assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in files} == {
+                f.name: 0o600 for f in files}
+        finally:
+            db.close()
+        for path in (layout.mon_db_path, layout.mon_db_path.with_name("mon.db-journal")):
+            path.touch()
+            path.chmod(0o644)  # as an older shoal left it
+        MonDB(layout.mon_db_path).close()
+        assert stat.S_IMODE(layout.mon_db_path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(layout.mon_db_path.with_name("mon.db-journal").stat().st_mode) == (
+            0o600)
+    finally:
+        os.umask(old)
 
 
 def test_second_use_changes_nothing(data_dir: Path) -> None:
@@ -107,34 +132,48 @@ def test_missing_fsid_is_reported(data_dir: Path) -> None:
 def test_conf_syntax() -> None:
     conf = parse_conf(
         "# comment\n; other comment\n[global]\n  fsid = abc  # trailing\n"
-        "[mon]\n\tMon-Allow_pool  delete = 'false'\n\n"
+        "[mon]\n\tmon allow_pool  delete = 'false'\n\tMon-Allow-Pool-Delete = true\n\n"
     )
     assert conf.get("fsid") == "abc"
     assert conf.get("mon_allow_pool_delete", "mon") == "false"
     assert conf.get("mon_allow_pool_delete") is None
     assert conf.get_bool("mon allow pool delete", "mon", default=True) is False
     assert conf.get_bool("absent", default=True) is True
+    assert conf.sections["mon"]["mon_allow_pool_delete"].line == 6
 
 
 def test_mon_section_falls_back_to_global() -> None:
-    conf = parse_conf("[global]\nmon allow pool delete = yes\n")
+    conf = parse_conf("[global]\nmon allow pool delete = true\n")
     assert conf.get_bool("mon allow pool delete", "mon") is True
+
+
+def test_entity_section_falls_back_to_its_type_then_global() -> None:
+    conf = parse_conf("[global]\na = g\nb = g\nc = g\n[client]\nb = c\nc = c\n"
+                      "[client.glance]\nc = cg\n")
+    assert [conf.get(k, "client.glance") for k in "abc"] == ["g", "c", "cg"]
+    assert [conf.get(k, "client.cinder") for k in "abc"] == ["g", "c", "c"]
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("fsid = x\n", "outside any section"), ("[global]\njunk\n", "cannot parse")],
+    [("fsid = x\nmon host = y\n", ":1: 'fsid' is outside any section"),
+     ("[global]\njunk\n", ":2: cannot parse 'junk'"),
+     ("[global]\nk = \"a # b\"\n", ":2: the quoted value lacks its closing"),
+     ("[global]\nk = v", ":2: the file must end with a line break")],
 )
 def test_conf_errors(text: str, message: str) -> None:
     with pytest.raises(errors.InvalidArgument, match=message):
         parse_conf(text)
 
 
-def test_conf_bad_boolean() -> None:
-    conf = parse_conf("[mon]\nmon allow pool delete = perhaps\n")
-    with pytest.raises(errors.InvalidArgument, match="is not a boolean"):
+@pytest.mark.parametrize("word", ["perhaps", "yes", "on", "no", "off"])
+def test_conf_bad_boolean(word: str) -> None:
+    conf = parse_conf(f"[mon]\nmon allow pool delete = {word}\n")
+    with pytest.raises(errors.InvalidArgument, match=r":2: mon_allow_pool_delete = .* is not a "
+                                                      r"boolean"):
         conf.get_bool("mon allow pool delete", "mon")
 
 
-def test_normalize_option() -> None:
-    assert normalize_option(" Mon Allow-Pool__delete ") == "mon_allow_pool_delete"
+def test_normalize_key() -> None:
+    assert normalize_key(" mon allow\t pool_delete ") == "mon_allow_pool_delete"
+    assert normalize_key("Mon-Allow__pool") == "Mon-Allow__pool"  # Ceph keeps case, - and __

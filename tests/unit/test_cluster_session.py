@@ -188,3 +188,19 @@ def test_shutdown_is_idempotent_and_final(data_dir: Path, memory_store: ObjectSt
 def test_open_ioctx_on_a_missing_pool(admin: EmbeddedSession) -> None:
     with pytest.raises(errors.PoolNotFound):
         admin.open_ioctx("nope")
+
+
+def test_conf_get_reads_the_entity_section_then_client_then_global(
+    admin: EmbeddedSession, data_dir: Path, memory_store: ObjectStore
+) -> None:
+    """As librados does: ``[client.NAME]``, ``[client]``, ``[global]``."""
+    conf = admin.layout.conf_path
+    conf.write_text(conf.read_text() + "[client]\nrbd default features = 3\nrbd_cache = 0\n"
+                    "[client.glance]\nrbd_default_features = 1\n")
+    key = _user(admin, "client.glance", "mon", "allow r")
+    with connect(data_dir, "client.glance", key=key, store=memory_store) as glance:
+        assert glance.conf_get("rbd_default_features") == "1"
+        assert glance.conf_get("rbd_cache") == "0"
+        assert glance.conf_get("fsid") == admin.get_fsid()
+        assert glance.conf_get("rbd-cache") is None  # Ceph reads no dashes in ceph.conf
+    assert admin.conf_get("rbd_default_features") == "3"

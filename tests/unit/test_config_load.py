@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -107,12 +108,12 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 # --- provenance and precedence ---------------------------------------------------------------
 
 def test_provenance_is_file_line_section_and_spelling(tmp_path: Path) -> None:
-    path = conf(tmp_path, "[glance_store]\n\nrbd_store_pool = pics\n[client]\nrbd-cache = false\n")
+    path = conf(tmp_path, "[glance_store]\n\nrbd_store_pool = pics\n[client]\nrbd cache = false\n")
     cfg = load_config(file=path, environ={})
     pool = cfg.setting("glance_store", "rbd_store_pool")
     assert (pool.value, str(pool.source)) == ("pics", f"{path}:3 [glance_store] rbd_store_pool")
     cache = cfg.setting("client", "rbd_cache")
-    assert (cache.value, cache.source.line, cache.source.name) == (False, 5, "rbd-cache")
+    assert (cache.value, cache.source.line, cache.source.name) == (False, 5, "rbd cache")
     user = cfg.setting("glance_store", "rbd_store_user")
     assert (user.value, str(user.source)) == (None, "default")
     assert user.source.to_json() == {"kind": "default"}
@@ -162,14 +163,24 @@ def test_ceph_client_falls_back_to_global(tmp_path: Path) -> None:
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=30)
-@given(st.lists(st.sampled_from([" ", "_", "-", "  "]), min_size=3, max_size=3))
-def test_ceph_names_with_spaces_underscores_and_dashes_are_one(
+@given(st.lists(st.sampled_from([" ", "_", "\t", "  "]), min_size=3, max_size=3))
+def test_ceph_names_with_spaces_and_underscores_are_one(
         tmp_path: Path, seps: list[str]) -> None:
     name = f"rbd{seps[0]}cache{seps[1]}writethrough{seps[2]}until_flush"
     path = conf(tmp_path, f"[client]\n{name} = false\n")
     cfg = load_config(file=path, environ={})
     assert cfg.ceph_client.rbd_cache_writethrough_until_flush is False
     assert cfg.warnings == ()
+
+
+@pytest.mark.parametrize("name", ["rbd-cache", "RBD_CACHE", "rbd__cache"])
+def test_ceph_names_with_dashes_case_or_double_underscores_are_others(
+        tmp_path: Path, name: str) -> None:
+    """As in Ceph, which ignores them (dashes are equivalent on its command line only)."""
+    path = conf(tmp_path, f"[client]\n{name} = false\n")
+    cfg = load_config(file=path, environ={})
+    assert cfg.ceph_client.rbd_cache is True
+    assert cfg.warnings == (f"{path}:2: unknown option [client] {name}; ignored",)
 
 
 def test_oslo_dialect_quotes_case_and_continuations(tmp_path: Path) -> None:
@@ -260,3 +271,33 @@ def test_json_masks_secrets(tmp_path: Path) -> None:
     assert "hunter2" not in str(doc)
     assert "hunter2" in str(cfg.to_json(show_secrets=True))
     assert cfg.shoal.admin_password == "hunter2"
+
+
+def test_ceph_sections_of_shoal_conf_are_read_by_the_ceph_reader(tmp_path: Path) -> None:
+    text = ("[shoal]\nbackend = embedded\n[client]\n# Ceph's comments, escapes, continuations\n"
+            "log file = /var/log/a\\#1.log#inline\nadmin socket = /run/x\\\n.asok\n"
+            "rbd cache = 0 ; integers are booleans to Ceph\n[libvirt]\nimages_rbd_pool = v#1\n")
+    cfg = load_config(file=conf(tmp_path, text), environ={})
+    cc = cfg.ceph_client
+    assert (cc.log_file, cc.admin_socket, cc.rbd_cache) == ("/var/log/a#1.log", "/run/x.asok",
+                                                            False)
+    assert cfg.setting("client", "rbd_cache").source.line == 8
+    assert cfg.libvirt.images_rbd_pool == "v#1"  # oslo.config: no inline comments
+
+
+@pytest.mark.parametrize(("file", "text", "fragment"), [
+    ("shoal.conf", "[shoal]\nbackend = embedded\n\n[client]\nrbd cache = \"on\n",
+     ":5: the quoted value lacks its closing"),
+    ("shoal.conf", "[client]\nrbd cache = yes\n", ":2: [client] rbd cache = 'yes': 'yes' is "
+                                                  "not a boolean"),
+    ("ceph.conf", "[global]\nfsid = x\n  [client]\n", ":3: cannot parse '[client]': a [section] "
+                                                      "heading must start its line"),
+])
+def test_ceph_errors_name_the_file_and_line(tmp_path: Path, file: str, text: str,
+                                            fragment: str) -> None:
+    path = conf(tmp_path, text, file)
+    with pytest.raises(errors.InvalidArgument, match=re.escape(f"{path}{fragment}")):
+        if file == "ceph.conf":
+            load_config(directory=tmp_path, environ={})
+        else:
+            load_config(file=path, environ={})

@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shoal import config
+from shoal.cluster._conf import parse_bool as parse_ceph_bool
 from shoal.config import BACKEND, OPTIONS, Option, load_config
-from shoal.config._types import parse_ceph_bool, parse_oslo_bool
+from shoal.config._types import parse_oslo_bool
 
 # (section, name): upstream's built-in default (SPEC.md and the upstream sources).
 UPSTREAM_DEFAULTS: dict[tuple[str, str], object] = {

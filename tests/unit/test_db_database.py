@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sqlite3
+import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -148,6 +150,31 @@ class TestDatabaseSQLite(DatabaseContract):
         # WAL is a property of the file: a plain sqlite3 connection sees it too
         with sqlite3.connect(tmp_path / "shoal.db") as raw:
             assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+    def test_the_file_and_its_side_files_are_private(self, tmp_path: Path) -> None:
+        """shoal.db holds password and token hashes: 0600 like the keyrings."""
+        path = tmp_path / "shoal.db"
+        old = os.umask(0o022)
+        try:
+            path.write_bytes(b"")
+            path.chmod(0o644)  # as an older shoal left it
+            for side in ("shoal.db-wal", "shoal.db-shm"):
+                (tmp_path / side).write_bytes(b"")
+                (tmp_path / side).chmod(0o644)
+            with Database(default_url(tmp_path)) as db:
+                db.upgrade()
+                db.ping()
+                present = sorted(tmp_path.glob("shoal.db*"))
+                assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in present} == {
+                    "shoal.db": 0o600, "shoal.db-wal": 0o600, "shoal.db-shm": 0o600}
+            fresh = tmp_path / "fresh"
+            fresh.mkdir()
+            with Database(default_url(fresh)) as db:
+                db.upgrade()
+                modes = {stat.S_IMODE(p.stat().st_mode) for p in fresh.glob("shoal.db*")}
+                assert modes == {0o600}
+        finally:
+            os.umask(old)
 
     def test_in_memory_database_works(self) -> None:
         with Database("sqlite://") as db:

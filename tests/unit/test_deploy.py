@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import stat
 import subprocess
 from pathlib import Path
 
@@ -89,3 +90,13 @@ def test_a_crashed_conversions_spool_files_are_removed_at_start(tmp_path: Path) 
     leftover.write_bytes(b"half a qcow2")
     with prepare(opts):
         assert not leftover.exists()
+
+
+def test_the_databases_holding_secrets_are_private(tmp_path: Path) -> None:
+    """shoal.db (password and token hashes) and mon/mon.db (cephx keys) are 0600."""
+    data = tmp_path / "data"
+    with prepare(UpOptions(data_dir=data)):
+        files = [*data.glob("shoal.db*"), *(data / "mon").glob("mon.db*")]
+        assert {f.name for f in files} >= {"shoal.db", "mon.db"}
+        assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in files} == {
+            f.name: 0o600 for f in files}

@@ -98,7 +98,7 @@ class Session(ABC):
     def conf_get(self, option: str) -> str | None:
         """The client configuration's value of ``option`` (``rbd_default_features``), as
         librados ``conf_get`` gives it; None when unset. Embedded: the data directory's
-        ceph.conf (``[client]``, then ``[global]``)."""
+        ceph.conf (``[client.NAME]``, ``[client]``, then ``[global]``, as librados reads it)."""
 
     @abstractmethod
     def shutdown(self) -> None:

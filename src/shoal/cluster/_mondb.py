@@ -8,7 +8,8 @@ Tables:
   ``selfmanaged_snaps/<pool id>`` once a pool has allocated a self-managed snap id).
 - ``pool_meta(pool_id, last_change)``: the osdmap epoch of a pool's last change.
 
-Several processes may open the database at once: it runs in WAL mode with a
+The file and SQLite's side files are 0600 (:mod:`shoal.sqlitefile`): the database
+holds every cephx key. Several processes may open the database at once: it runs in WAL mode with a
 busy timeout, every write is one ``BEGIN IMMEDIATE`` transaction, and readers
 never block writers. One :class:`MonDB` is thread-safe (a lock serialises its
 connection).
@@ -26,6 +27,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from shoal import errors
+from shoal.sqlitefile import make_private
 
 __all__ = ["AuthEntity", "MonDB"]
 
@@ -62,15 +64,21 @@ class AuthEntity:
 
 
 class MonDB:
-    """A connection to ``mon.db``; create the file and schema if missing.
+    """A connection to ``mon.db``; create the file (0600) and schema if missing, and make an
+    existing file and its side files 0600.
 
     Raises:
-        errors.Unavailable: the database cannot be opened or is not a mon db.
+        errors.Unavailable: the database cannot be created, opened or made private, or is
+            not a mon db.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        try:
+            make_private(path)
+        except OSError as exc:
+            raise errors.Unavailable(f"cannot create mon database {path}: {exc}") from exc
         try:
             self._conn = sqlite3.connect(
                 str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,

@@ -123,7 +123,7 @@ class EmbeddedSession(Session):
             MonDB.record_snap_op(conn, pool_id)
 
     def conf_get(self, option: str) -> str | None:
-        value = self.layout.load_conf().get(option, "client")
+        value = self.layout.load_conf().get(option, self._entity)  # [client.x], [client], [global]
         return value or None
 
     def shutdown(self) -> None:

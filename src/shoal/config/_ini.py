@@ -1,14 +1,17 @@
-"""A line-numbered INI reader for oslo.config and ceph.conf files.
+"""A line-numbered INI reader for oslo.config files, and ceph.conf through Ceph's reader.
 
-Both dialects: ``[section]`` headers, ``name = value`` or ``name: value``
-(the first of ``=``/``:`` splits), whole-line comments starting with ``#`` or
-``;``, indented lines continuing the previous value (joined by a newline), the
-last of repeated names wins. oslo.config's dialect strips one pair of matching
-surrounding quotes and lower-cases section names except ``DEFAULT``. Ceph's
-dialect drops trailing ``# ...``/``; ...`` comments, strips one pair of
-surrounding double quotes and treats spaces and dashes in names as
-underscores (``rbd cache`` is ``rbd_cache``). Names before any section are an
-error in both, as in oslo.config and Ceph.
+oslo.config's dialect (glance-api.conf, cinder.conf, nova.conf, shoal.conf):
+``[section]`` headers, ``name = value`` or ``name: value`` (the first of ``=``/``:``
+splits), whole-line comments starting with ``#`` or ``;`` (``#`` inside a value is part of
+it), indented lines continuing the previous value (joined by a newline), the last of
+repeated names wins, one pair of matching surrounding quotes is stripped, section names are
+lower-cased except ``DEFAULT``. Names before any section are an error.
+
+ceph.conf, and the Ceph sections of a shoal.conf (those for which ``ceph_section`` is
+true: ``[global]``, ``[client]``, ``[client.NAME]``), are read by the one ceph.conf reader,
+:mod:`shoal.cluster._conf`: Ceph's names (``rbd cache`` is ``rbd_cache``), comments,
+quotes, escapes and ``\\`` continuations. In a shoal.conf, oslo's headers delimit those
+sections; their lines are Ceph's.
 """
 
 from __future__ import annotations
@@ -19,19 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shoal import errors
+from shoal.cluster._conf import Entry, parse_conf, parse_section
 
-__all__ = ["Entry", "IniFile", "normalize_ceph_name", "read_ini"]
+__all__ = ["IniFile", "read_ceph", "read_ini"]
 
 _SECTION = re.compile(r"^\[\s*([^\]]*?)\s*\]\s*(?:[#;].*)?$")
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One ``name = value`` line: the name as written, the raw value, its 1-based line."""
-
-    written: str
-    value: str
-    line: int
 
 
 @dataclass
@@ -43,26 +38,20 @@ class IniFile:
     section_lines: dict[str, int]
 
 
-def normalize_ceph_name(name: str) -> str:
-    """Ceph's option spelling: runs of spaces, and dashes, become one underscore."""
-    return re.sub(r"[ \t]+", "_", name.strip()).replace("-", "_")
+def read_ceph(path: Path, text: str) -> IniFile:
+    """A ceph.conf (``text``, the content of ``path``) read as Ceph reads it.
 
-
-def _strip_ceph_value(value: str) -> str:
-    if value.startswith('"'):
-        end = value.find('"', 1)
-        if end > 0:
-            return value[1:end]
-    for mark in ("#", ";"):
-        cut = value.find(mark)
-        if cut >= 0:
-            value = value[:cut]
-    return value.strip()
+    Raises:
+        errors.InvalidArgument: Ceph would refuse the file (the message names the line).
+    """
+    conf = parse_conf(text, str(path))
+    return IniFile(path, {name: dict(entries) for name, entries in conf.sections.items()},
+                   dict(conf.section_lines))
 
 
 def read_ini(path: Path, text: str, *, ceph_section: Callable[[str], bool]) -> IniFile:
-    """Parse ``text`` (the content of ``path``); sections for which
-    ``ceph_section(name)`` is true follow Ceph's dialect.
+    """Parse ``text`` (the content of ``path``); the lines of sections for which
+    ``ceph_section(name)`` is true are read by the ceph.conf reader.
 
     Raises:
         errors.InvalidArgument: a line that is neither a section, an option,
@@ -73,9 +62,23 @@ def read_ini(path: Path, text: str, *, ceph_section: Callable[[str], bool]) -> I
     section_lines: dict[str, int] = {}
     current: str | None = None
     last: tuple[str, str] | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
+    ceph_lines: list[str] = []  # the current Ceph section's lines, read when it ends
+    ceph_start = 0
+
+    def read_ceph_lines() -> None:
+        if ceph_lines and current is not None:
+            sections[current].update(
+                parse_section("".join(ceph_lines), current, str(path), ceph_start))
+        ceph_lines.clear()
+
+    for number, raw in enumerate(text.splitlines(keepends=True), start=1):
         line = raw.rstrip()
         stripped = line.strip()
+        match = _SECTION.match(stripped)
+        if current is not None and ceph_section(current) and not match:
+            ceph_start = ceph_start if ceph_lines else number
+            ceph_lines.append(raw)
+            continue
         if not stripped:
             last = None  # a blank line ends a multi-line value (oslo.config)
             continue
@@ -86,8 +89,8 @@ def read_ini(path: Path, text: str, *, ceph_section: Callable[[str], bool]) -> I
             joined = f"{entry.value}\n{stripped}" if entry.value else stripped
             sections[current][last[1]] = Entry(entry.written, joined, entry.line)
             continue
-        match = _SECTION.match(stripped)
         if match:
+            read_ceph_lines()
             current = _section_key(match.group(1), ceph_section)
             sections.setdefault(current, {})
             section_lines.setdefault(current, number)
@@ -98,11 +101,9 @@ def read_ini(path: Path, text: str, *, ceph_section: Callable[[str], bool]) -> I
             raise errors.InvalidArgument(
                 f"{path}:{number}: {name!r} is outside any section; put it under a "
                 f"[section] header (e.g. [DEFAULT])")
-        ceph = ceph_section(current)
-        key = normalize_ceph_name(name) if ceph else name
-        value = _strip_ceph_value(value) if ceph else _strip_oslo_quotes(value)
-        sections[current][key] = Entry(name, value, number)
-        last = (current, key)
+        sections[current][name] = Entry(name, _strip_oslo_quotes(value), number)
+        last = (current, name)
+    read_ceph_lines()
     return IniFile(path=path, sections=sections, section_lines=section_lines)
 
 

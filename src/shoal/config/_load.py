@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shoal import errors
-from shoal.config._ini import Entry, IniFile, read_ini
+from shoal.cluster._conf import Entry
+from shoal.config._ini import IniFile, read_ceph, read_ini
 from shoal.config._option import BACKEND, Option, Service
 from shoal.config._registry import OPTIONS
 from shoal.config._source import DEFAULT_SOURCE, ConfigInvalid, Setting, Source
@@ -107,9 +108,10 @@ def read_dir(directory: Path) -> list[Document]:
     for name, services in DIR_FILES:
         path = directory / name
         if path.exists():
+            text = _read_text(path)
             ceph = services is not None and "ceph" in services
-            ini = read_ini(path, _read_text(path),
-                           ceph_section=(lambda _s: True) if ceph else is_ceph_section)
+            ini = read_ceph(path, text) if ceph else read_ini(
+                path, text, ceph_section=is_ceph_section)
             docs.append(Document(ini, services))
     if not docs:
         raise errors.NotFound(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from shoal.cluster._conf import parse_bool as parse_ceph_bool
 from shoal.config import _types
 from shoal.config._types import Kind
 
@@ -62,7 +63,7 @@ class Option:
         """
         if self.kind == "bool":
             if self.service == "ceph":
-                return _types.parse_ceph_bool(text)
+                return parse_ceph_bool(text)
             return _types.parse_oslo_bool(text)
         if self.kind == "int":
             if self.iec:

@@ -2,9 +2,8 @@
 
 oslo.config (Glance, Cinder, Nova): booleans are ``true/false``, ``1/0``,
 ``on/off``, ``yes/no`` in any case; integers are ``int()`` of the stripped
-text; an empty integer or string value means "unset" (None). Ceph
-(``ceph.conf``): booleans are ``true``/``false`` in any case or an integer
-(non-zero is true).
+text; an empty integer or string value means "unset" (None). Ceph's
+booleans (``ceph.conf``) are read by ``shoal.cluster._conf.parse_bool``.
 
 Each parser takes the raw text and returns the typed value or raises
 :class:`ValueError` with a short reason; the loader adds the option, section,
@@ -22,7 +21,6 @@ __all__ = [
     "OSLO_TRUE",
     "Kind",
     "format_value",
-    "parse_ceph_bool",
     "parse_oslo_bool",
 ]
 
@@ -46,23 +44,6 @@ def parse_oslo_bool(text: str) -> bool:
     if s in OSLO_FALSE:
         return False
     raise ValueError(f"{text!r} is not a boolean (use true/false, yes/no, on/off or 1/0)")
-
-
-def parse_ceph_bool(text: str) -> bool:
-    """Ceph's boolean: ``true``/``false`` in any case, else an integer (non-zero: true).
-
-    Raises:
-        ValueError: neither.
-    """
-    s = text.strip().lower()
-    if s == "true":
-        return True
-    if s == "false":
-        return False
-    try:
-        return int(s, 10) != 0
-    except ValueError:
-        raise ValueError(f"{text!r} is not a boolean (use true/false or an integer)") from None
 
 
 def parse_int(text: str) -> int | None:

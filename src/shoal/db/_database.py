@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from shoal import errors
+from shoal.sqlitefile import make_private
 
 __all__ = ["BUSY_TIMEOUT_S", "DB_FILENAME", "Database", "default_url"]
 
@@ -60,20 +61,24 @@ class Database:
     """A database reached by URL: an engine, sessions and the packaged migrations.
 
     Args:
-        url: ``sqlite:///PATH`` (the file is created on first use; its directory must exist),
-            ``sqlite://`` (private in-memory database, one connection) or
-            ``postgresql+psycopg://USER:PASSWORD@HOST:PORT/DBNAME`` (``postgresql://`` is
-            taken as psycopg 3).
+        url: ``sqlite:///PATH`` (the file is created, mode 0600, when the Database is made;
+            its directory must exist), ``sqlite://`` (private in-memory database, one
+            connection) or ``postgresql+psycopg://USER:PASSWORD@HOST:PORT/DBNAME``
+            (``postgresql://`` is taken as psycopg 3).
         echo: log every SQL statement (debugging).
 
-    SQLite connections use the WAL journal (readers never block the writer), a busy timeout of
-    :data:`BUSY_TIMEOUT_S` and ``foreign_keys=ON``. Transactions that may write begin with
-    ``BEGIN IMMEDIATE``, so concurrent writers (threads or processes) queue instead of failing
-    with "database is locked" halfway through.
+    A SQLite file holds password and token hashes: an existing one and its side files
+    (``-wal``, ``-shm``, ``-journal``) lose group and other permissions when the Database is
+    made, as :func:`shoal.sqlitefile.make_private` does. SQLite connections use the WAL journal
+    (readers never block the writer), a busy timeout of :data:`BUSY_TIMEOUT_S` and
+    ``foreign_keys=ON``. Transactions that may write begin with ``BEGIN IMMEDIATE``, so
+    concurrent writers (threads or processes) queue instead of failing with "database is
+    locked" halfway through.
 
     Raises:
         InvalidArgument: the URL is malformed, its scheme unsupported, or a SQLite file's
             directory does not exist.
+        Unavailable: the SQLite file cannot be created or made private.
     """
 
     def __init__(self, url: str | URL, *, echo: bool = False) -> None:
@@ -106,6 +111,11 @@ class Database:
                     f"database {database}: directory {parent} does not exist (create the data "
                     "directory first)"
                 )
+            if not self.url.query.get("uri"):  # a file: URI names no plain path
+                try:
+                    make_private(Path(database))
+                except OSError as exc:
+                    raise errors.Unavailable(f"database {database}: {exc}") from exc
         engine = create_engine(
             self.url,
             echo=echo,
