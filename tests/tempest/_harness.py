@@ -202,8 +202,14 @@ class KeystoneAdmin:
         self._check(reply, "grant")
 
 
-def provision_accounts(identity_url: str, up_data_dir: Path) -> list[Account]:
+def provision_accounts(identity_url: str, up_data_dir: Path,
+                       admin_project: str = PROJECTS[0]) -> list[Account]:
     """Create (or reuse) the projects, users and grants of the accounts; new passwords.
+
+    ``admin_project`` is the Tempest admin's project: the first of :data:`PROJECTS` (it
+    shares it with a member and a reader), or a project of its own (created too), as
+    tests that compare the admin's resources with the primary user's need (Tempest picks
+    the primary account at random among the members).
 
     Idempotent: a second call finds the projects and users, sets fresh passwords and
     grants again (a grant that exists is a no-op in Keystone).
@@ -214,15 +220,44 @@ def provision_accounts(identity_url: str, up_data_dir: Path) -> list[Account]:
                                                                     "reader")}
         projects = {name: admin.ensure("projects", name, {
             "domain_id": "default", "description": "Tempest's pre-provisioned accounts",
-            "enabled": True}) for name in PROJECTS}
+            "enabled": True}) for name in dict.fromkeys((*PROJECTS, admin_project))}
         accounts = []
-        for username, project, granted in _ACCOUNT_PLAN:
+        for username, plan_project, granted in _ACCOUNT_PLAN:
+            project = admin_project if "admin" in granted else plan_project
             password = secrets.token_urlsafe(16)
             user_id = admin.ensure_user(username, password, projects[project])
             for role in granted:
                 admin.grant(projects[project], user_id, roles[role])
             accounts.append(Account(username, password, project, granted))
         return accounts
+    finally:
+        admin.close()
+
+
+def upload_image(identity_url: str, image_url: str, up_data_dir: Path, name: str,
+                 data: bytes) -> str:
+    """The id of the public raw image ``name`` holding ``data``, uploaded by the admin.
+
+    Idempotent: an active image of that name is reused (Tempest's ``[compute] image_ref``,
+    the image a real deployment has uploaded before Tempest runs).
+    """
+    admin = KeystoneAdmin(identity_url, _cloud_login(up_data_dir))
+    images = image_url.rstrip("/") + "/v2/images"
+    try:
+        reply = admin.http.get(images, params={"name": name})
+        admin._check(reply, "list images")
+        for image in reply.json()["images"]:
+            if image["status"] == "active":
+                return str(image["id"])
+        reply = admin.http.post(images, json={
+            "name": name, "disk_format": "raw", "container_format": "bare",
+            "visibility": "public"})
+        admin._check(reply, f"create image {name}")
+        image_id = str(reply.json()["id"])
+        reply = admin.http.put(f"{images}/{image_id}/file", content=data,
+                               headers={"Content-Type": "application/octet-stream"})
+        admin._check(reply, f"upload image {name}")
+        return image_id
     finally:
         admin.close()
 
@@ -302,10 +337,12 @@ def tempest_config(identity_url: str, workspace: Path, accounts_file: Path
     }
 
 
-def write_config(identity_url: str, workspace: Path, accounts: Iterable[Account]) -> Path:
+def write_config(identity_url: str, workspace: Path, accounts: Iterable[Account],
+                 overrides: dict[str, dict[str, object]] | None = None) -> Path:
     """Write ``etc/accounts.yaml`` and ``etc/tempest.conf`` in ``workspace``; the config path.
 
-    ``accounts.yaml`` is written as JSON (YAML reads it as it is).
+    ``accounts.yaml`` is written as JSON (YAML reads it as it is). ``overrides`` adds or
+    replaces options of :func:`tempest_config`, section by section (another service's run).
     """
     etc = workspace / "etc"
     etc.mkdir(parents=True, exist_ok=True)
@@ -314,7 +351,10 @@ def write_config(identity_url: str, workspace: Path, accounts: Iterable[Account]
     accounts_file.write_text(json.dumps([a.as_yaml_entry() for a in accounts], indent=1))
     accounts_file.chmod(0o600)
     config = etc / "tempest.conf"
-    config.write_text(_ini(tempest_config(identity_url, workspace, accounts_file)))
+    sections = tempest_config(identity_url, workspace, accounts_file)
+    for section, options in (overrides or {}).items():
+        sections[section] = {**sections.get(section, {}), **options}
+    config.write_text(_ini(sections))
     return config
 
 
