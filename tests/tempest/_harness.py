@@ -70,6 +70,18 @@ with open(sys.argv[1], "rb") as stream:
 #: A fixture outcome Tempest reports in place of a class's tests.
 _CLASS_FIXTURE = re.compile(r"^(setUpClass|tearDownClass) \((?P<cls>[\w.]+)\)$")
 _ATTRS = re.compile(r"\[.*\]$")
+#: One request in Tempest's log: ``Request (Class:test): 404 GET http://host:port/path``.
+_LOGGED_REQUEST = re.compile(r"Request \((?P<cls>\w+):(?P<test>\w+)\): (?P<status>\d{3}) "
+                             r"(?P<method>[A-Z]+) (?P<url>\S+)")
+#: A traceback's exception line (``testtools.matchers._impl.MismatchError: ...``).
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Failure|Found|Request|"
+                             r"Implemented|Code|Body)\b: ")
+_CAUSE_CHARS = 200
+#: What :func:`request_template` replaces in a logged URL: the origin, ids, the query.
+_URL_PARTS = ((re.compile(r"^https?://[^/]+"), ""),
+              (re.compile(r"[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}"), "{id}"),
+              (re.compile(r"/[0-9a-f]{32}(?=/|$)"), ""),
+              (re.compile(r"\?.*$"), ""))
 
 
 class TempestError(RuntimeError):
@@ -522,3 +534,62 @@ def run_tempest(bin_dir: Path, workspace: Path, config: Path, regex: str,
                            f"{output[-5000:]}")
     return TempestRun(outcomes=merge_outcomes(listed, reported), seconds=seconds,
                       returncode=proc.returncode, output=output)
+
+
+def request_template(url: str) -> str:
+    """A logged URL as a route: no origin, project id or query; UUIDs as ``{id}``."""
+    for pattern, replacement in _URL_PARTS:
+        url = pattern.sub(replacement, url)
+    return url
+
+
+def _exception_line(detail: str) -> str:
+    """The last ``module.Exception: message`` line of a traceback, with its ``Details:``."""
+    lines = [line.strip() for line in detail.strip().splitlines()]
+    found = [i for i, line in enumerate(lines) if _EXCEPTION_LINE.match(line)]
+    if not found:
+        return lines[-1][:_CAUSE_CHARS] if lines else "(no detail)"
+    at = found[-1]
+    text = lines[at]
+    if at + 1 < len(lines) and lines[at + 1].startswith("Details:"):
+        text += " " + lines[at + 1]
+    return text[:_CAUSE_CHARS]
+
+
+def failure_causes(run: TempestRun, tempest_log: Path) -> dict[str, list[str]]:
+    """The failed tests grouped by the first error reply they (or their class fixture) got.
+
+    The key is ``STATUS METHOD /route`` of the first logged request with a status >= 400
+    (an expected error of a negative test can come first), else the traceback's exception
+    line (a wrong field or value, a timeout). Groups come largest first.
+    """
+    errors: dict[tuple[str, str], str] = {}
+    for line in tempest_log.read_text(errors="replace").splitlines():
+        match = _LOGGED_REQUEST.search(line)
+        if match and int(match["status"]) >= 400:
+            errors.setdefault((match["cls"], match["test"]),
+                              f"{match['status']} {match['method']} "
+                              f"{request_template(match['url'])}")
+    groups: dict[str, list[str]] = {}
+    for test_id in run.ids("failed"):
+        outcome = run.outcomes[test_id]
+        cls, _, test = test_id.rpartition(".")
+        cls = cls.rpartition(".")[2]
+        if outcome.detail.startswith("(setUpClass failed)"):
+            test = "setUpClass"
+        cause = errors.get((cls, test))
+        if cause is None:
+            cause = _exception_line(outcome.detail)
+        elif test == "setUpClass":
+            cause += " (setUpClass)"
+        groups.setdefault(cause, []).append(test_id)
+    return dict(sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])))
+
+
+def causes_report(groups: dict[str, list[str]]) -> str:
+    """:func:`failure_causes` as text: ``N  cause`` then the tests, indented."""
+    lines = ["failures by first error reply:"]
+    for cause, test_ids in groups.items():
+        lines.append(f"  {len(test_ids):3d}  {cause}")
+        lines += [f"         {i}" for i in test_ids]
+    return "\n".join(lines) + "\n"

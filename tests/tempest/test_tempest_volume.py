@@ -35,6 +35,8 @@ from tests.shoal_up import ShoalUp
 from tests.tempest._harness import (
     TempestError,
     TempestRun,
+    causes_report,
+    failure_causes,
     init_workspace,
     provision_accounts,
     run_tempest,
@@ -163,7 +165,8 @@ def test_tempest_volume(tmp_path: Path) -> None:
     except TempestError as exc:
         pytest.fail(str(exc))
     run, workspace = run_volume_tempest(tmp_path, bin_dir)
-    report = run.report()
+    report = run.report() + "\n" + causes_report(
+        failure_causes(run, workspace / "logs" / "tempest.log"))
     report_file = tmp_path / "tempest-report.txt"
     report_file.write_text(report)
     print(report)
