@@ -70,6 +70,18 @@ with open(sys.argv[1], "rb") as stream:
 #: A fixture outcome Tempest reports in place of a class's tests.
 _CLASS_FIXTURE = re.compile(r"^(setUpClass|tearDownClass) \((?P<cls>[\w.]+)\)$")
 _ATTRS = re.compile(r"\[.*\]$")
+#: One request in Tempest's log: ``Request (Class:test): 404 GET http://host:port/path``.
+_LOGGED_REQUEST = re.compile(r"Request \((?P<cls>\w+):(?P<test>\w+)\): (?P<status>\d{3}) "
+                             r"(?P<method>[A-Z]+) (?P<url>\S+)")
+#: A traceback's exception line (``testtools.matchers._impl.MismatchError: ...``).
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Failure|Found|Request|"
+                             r"Implemented|Code|Body)\b: ")
+_CAUSE_CHARS = 200
+#: What :func:`request_template` replaces in a logged URL: the origin, ids, the query.
+_URL_PARTS = ((re.compile(r"^https?://[^/]+"), ""),
+              (re.compile(r"[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}"), "{id}"),
+              (re.compile(r"/[0-9a-f]{32}(?=/|$)"), ""),
+              (re.compile(r"\?.*$"), ""))
 
 
 class TempestError(RuntimeError):
@@ -202,8 +214,14 @@ class KeystoneAdmin:
         self._check(reply, "grant")
 
 
-def provision_accounts(identity_url: str, up_data_dir: Path) -> list[Account]:
+def provision_accounts(identity_url: str, up_data_dir: Path,
+                       admin_project: str = PROJECTS[0]) -> list[Account]:
     """Create (or reuse) the projects, users and grants of the accounts; new passwords.
+
+    ``admin_project`` is the Tempest admin's project: the first of :data:`PROJECTS` (it
+    shares it with a member and a reader), or a project of its own (created too), as
+    tests that compare the admin's resources with the primary user's need (Tempest picks
+    the primary account at random among the members).
 
     Idempotent: a second call finds the projects and users, sets fresh passwords and
     grants again (a grant that exists is a no-op in Keystone).
@@ -214,15 +232,44 @@ def provision_accounts(identity_url: str, up_data_dir: Path) -> list[Account]:
                                                                     "reader")}
         projects = {name: admin.ensure("projects", name, {
             "domain_id": "default", "description": "Tempest's pre-provisioned accounts",
-            "enabled": True}) for name in PROJECTS}
+            "enabled": True}) for name in dict.fromkeys((*PROJECTS, admin_project))}
         accounts = []
-        for username, project, granted in _ACCOUNT_PLAN:
+        for username, plan_project, granted in _ACCOUNT_PLAN:
+            project = admin_project if "admin" in granted else plan_project
             password = secrets.token_urlsafe(16)
             user_id = admin.ensure_user(username, password, projects[project])
             for role in granted:
                 admin.grant(projects[project], user_id, roles[role])
             accounts.append(Account(username, password, project, granted))
         return accounts
+    finally:
+        admin.close()
+
+
+def upload_image(identity_url: str, image_url: str, up_data_dir: Path, name: str,
+                 data: bytes) -> str:
+    """The id of the public raw image ``name`` holding ``data``, uploaded by the admin.
+
+    Idempotent: an active image of that name is reused (Tempest's ``[compute] image_ref``,
+    the image a real deployment has uploaded before Tempest runs).
+    """
+    admin = KeystoneAdmin(identity_url, _cloud_login(up_data_dir))
+    images = image_url.rstrip("/") + "/v2/images"
+    try:
+        reply = admin.http.get(images, params={"name": name})
+        admin._check(reply, "list images")
+        for image in reply.json()["images"]:
+            if image["status"] == "active":
+                return str(image["id"])
+        reply = admin.http.post(images, json={
+            "name": name, "disk_format": "raw", "container_format": "bare",
+            "visibility": "public"})
+        admin._check(reply, f"create image {name}")
+        image_id = str(reply.json()["id"])
+        reply = admin.http.put(f"{images}/{image_id}/file", content=data,
+                               headers={"Content-Type": "application/octet-stream"})
+        admin._check(reply, f"upload image {name}")
+        return image_id
     finally:
         admin.close()
 
@@ -302,10 +349,12 @@ def tempest_config(identity_url: str, workspace: Path, accounts_file: Path
     }
 
 
-def write_config(identity_url: str, workspace: Path, accounts: Iterable[Account]) -> Path:
+def write_config(identity_url: str, workspace: Path, accounts: Iterable[Account],
+                 overrides: dict[str, dict[str, object]] | None = None) -> Path:
     """Write ``etc/accounts.yaml`` and ``etc/tempest.conf`` in ``workspace``; the config path.
 
-    ``accounts.yaml`` is written as JSON (YAML reads it as it is).
+    ``accounts.yaml`` is written as JSON (YAML reads it as it is). ``overrides`` adds or
+    replaces options of :func:`tempest_config`, section by section (another service's run).
     """
     etc = workspace / "etc"
     etc.mkdir(parents=True, exist_ok=True)
@@ -314,7 +363,10 @@ def write_config(identity_url: str, workspace: Path, accounts: Iterable[Account]
     accounts_file.write_text(json.dumps([a.as_yaml_entry() for a in accounts], indent=1))
     accounts_file.chmod(0o600)
     config = etc / "tempest.conf"
-    config.write_text(_ini(tempest_config(identity_url, workspace, accounts_file)))
+    sections = tempest_config(identity_url, workspace, accounts_file)
+    for section, options in (overrides or {}).items():
+        sections[section] = {**sections.get(section, {}), **options}
+    config.write_text(_ini(sections))
     return config
 
 
@@ -482,3 +534,62 @@ def run_tempest(bin_dir: Path, workspace: Path, config: Path, regex: str,
                            f"{output[-5000:]}")
     return TempestRun(outcomes=merge_outcomes(listed, reported), seconds=seconds,
                       returncode=proc.returncode, output=output)
+
+
+def request_template(url: str) -> str:
+    """A logged URL as a route: no origin, project id or query; UUIDs as ``{id}``."""
+    for pattern, replacement in _URL_PARTS:
+        url = pattern.sub(replacement, url)
+    return url
+
+
+def _exception_line(detail: str) -> str:
+    """The last ``module.Exception: message`` line of a traceback, with its ``Details:``."""
+    lines = [line.strip() for line in detail.strip().splitlines()]
+    found = [i for i, line in enumerate(lines) if _EXCEPTION_LINE.match(line)]
+    if not found:
+        return lines[-1][:_CAUSE_CHARS] if lines else "(no detail)"
+    at = found[-1]
+    text = lines[at]
+    if at + 1 < len(lines) and lines[at + 1].startswith("Details:"):
+        text += " " + lines[at + 1]
+    return text[:_CAUSE_CHARS]
+
+
+def failure_causes(run: TempestRun, tempest_log: Path) -> dict[str, list[str]]:
+    """The failed tests grouped by the first error reply they (or their class fixture) got.
+
+    The key is ``STATUS METHOD /route`` of the first logged request with a status >= 400
+    (an expected error of a negative test can come first), else the traceback's exception
+    line (a wrong field or value, a timeout). Groups come largest first.
+    """
+    errors: dict[tuple[str, str], str] = {}
+    for line in tempest_log.read_text(errors="replace").splitlines():
+        match = _LOGGED_REQUEST.search(line)
+        if match and int(match["status"]) >= 400:
+            errors.setdefault((match["cls"], match["test"]),
+                              f"{match['status']} {match['method']} "
+                              f"{request_template(match['url'])}")
+    groups: dict[str, list[str]] = {}
+    for test_id in run.ids("failed"):
+        outcome = run.outcomes[test_id]
+        cls, _, test = test_id.rpartition(".")
+        cls = cls.rpartition(".")[2]
+        if outcome.detail.startswith("(setUpClass failed)"):
+            test = "setUpClass"
+        cause = errors.get((cls, test))
+        if cause is None:
+            cause = _exception_line(outcome.detail)
+        elif test == "setUpClass":
+            cause += " (setUpClass)"
+        groups.setdefault(cause, []).append(test_id)
+    return dict(sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])))
+
+
+def causes_report(groups: dict[str, list[str]]) -> str:
+    """:func:`failure_causes` as text: ``N  cause`` then the tests, indented."""
+    lines = ["failures by first error reply:"]
+    for cause, test_ids in groups.items():
+        lines.append(f"  {len(test_ids):3d}  {cause}")
+        lines += [f"         {i}" for i in test_ids]
+    return "\n".join(lines) + "\n"

@@ -15,6 +15,8 @@ from tests.tempest._harness import (
     TempestError,
     TempestRun,
     _cloud_login,
+    causes_report,
+    failure_causes,
     merge_outcomes,
     read_subunit,
     tempest_bin,
@@ -110,3 +112,30 @@ def test_read_subunit_from_a_real_stream(tmp_path: Path) -> None:
         "test_sample.T.test_skip": "skipped"}
     assert "AssertionError" in found["test_sample.T.test_bad"].detail
     assert "not here" in found["test_sample.T.test_skip"].detail
+
+
+def test_failure_causes_group_by_the_first_error_reply(tmp_path: Path) -> None:
+    log = tmp_path / "tempest.log"
+    host = "http://127.0.0.1:4/volume/v3/0123456789abcdef0123456789abcdef"
+    vol = "5e93564e-078e-41d2-bd9a-f25757f342ce"
+    log.write_text(
+        f"x INFO Request (T:test_a): 200 GET {host}/volumes/{vol} 0.01s\n"
+        f"x INFO Request (T:test_a): 405 POST {host}/types 0.01s\n"
+        f"x INFO Request (T:test_a): 404 GET {host}/types/{vol} 0.01s\n"
+        f"x INFO Request (S:setUpClass): 404 GET {host}/os-services?host=a 0.01s\n"
+        f"x INFO Request (T:test_b): 405 POST {host}/types 0.01s\n")
+    run = TempestRun(outcomes={
+        "m.T.test_a": Outcome("m.T.test_a", "failed", "Traceback: 405"),
+        "m.T.test_b": Outcome("m.T.test_b", "failed", "Traceback: 405"),
+        "m.T.test_c": Outcome("m.T.test_c", "failed", "Traceback\nMismatchError: 'a' != 'b'"),
+        "m.T.test_d": Outcome("m.T.test_d", "passed"),
+        "m.S.test_e": Outcome("m.S.test_e", "failed", "(setUpClass failed)\nNotFound"),
+    })
+    groups = failure_causes(run, log)
+    assert groups == {
+        "405 POST /volume/v3/types": ["m.T.test_a", "m.T.test_b"],
+        "404 GET /volume/v3/os-services (setUpClass)": ["m.S.test_e"],
+        "MismatchError: 'a' != 'b'": ["m.T.test_c"],
+    }
+    text = causes_report(groups)
+    assert "    2  405 POST /volume/v3/types\n         m.T.test_a\n" in text
