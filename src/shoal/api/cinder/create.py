@@ -38,6 +38,7 @@ from shoal.api._ids import is_uuid_like
 from shoal.api._microversion import APIVersion
 from shoal.api.cinder import _validate as v
 from shoal.api.cinder import microversions as mv
+from shoal.errors import NotFound
 
 __all__ = [
     "BackupRestore",
@@ -219,9 +220,8 @@ def parse_snapshot_create(body: Any, version: APIVersion) -> NewSnapshot:
     v.check(_SNAPSHOT_CREATE, body)
     snapshot = body["snapshot"]
     volume_id = v.uuid_text(snapshot, "volume_id")
-    if volume_id is None:
-        raise v.invalid("volume_id", None, "'volume_id' is a required property: give the"
-                                           " UUID of the volume.")
+    if volume_id is None:  # Cinder looks the volume up, and finds none: 404
+        raise NotFound("Volume None could not be found: give the UUID of the volume.")
     force = v.flag(snapshot, "force")
     if version >= mv.SNAPSHOT_IN_USE:
         if force is False:

@@ -293,7 +293,11 @@ class _Volumes:
             await run_in_threadpool(self.service.reset_snapshot_status, context, snapshot_id,
                                     action.status)
         elif isinstance(action, actions.ForceDelete):
-            await run_in_threadpool(self.service.delete_snapshot, context, snapshot_id)
+            await run_in_threadpool(lambda: self.service.delete_snapshot(
+                context, snapshot_id, force=True))
+        elif isinstance(action, actions.UpdateSnapshotStatus):
+            await run_in_threadpool(self.service.update_snapshot_status, context,
+                                    snapshot_id, action.status, action.progress)
         else:
             raise errors.NotSupported(f"The snapshot action {type(action).__name__} is not "
                                       "served.")

@@ -620,12 +620,34 @@ class VolumeService:
                                                "backups", "backup_gigabytes")}
         return limits, in_use
 
-    def delete_snapshot(self, caller: CallerLike, snapshot_id: str) -> None:
-        """Start deleting a snapshot (202); it must be ``available`` or ``error``."""
+    def update_snapshot_status(self, caller: CallerLike, snapshot_id: str, status: str,
+                               progress: str | None) -> None:
+        """``os-update_snapshot_status``: the moves Cinder allows a driver to report
+        (creating → available | error | creating, deleting → deleting | error_deleting)."""
+        allowed = {"creating": ("available", "error", "creating"),
+                   "deleting": ("deleting", "error_deleting")}
+        with self.db.session() as session:
+            row = self._visible_snapshot(session, caller, snapshot_id,
+                                         "volume:update_snapshot_status")
+            if status not in allowed.get(row.status, ()):
+                raise errors.InvalidArgument(
+                    f"Invalid snapshot: Snapshot status {row.status} not allowed for "
+                    f"update_snapshot_status to {status}")
+            row.status = status
+            if progress is not None:
+                row.progress = progress
+            row.updated_at = self.now()
+
+    def delete_snapshot(self, caller: CallerLike, snapshot_id: str, *,
+                        force: bool = False) -> None:
+        """Start deleting a snapshot (202); it must be ``available`` or ``error`` unless
+        ``force`` (admins: ``os-force_delete``, any status)."""
+        if force:
+            policy.authorize(caller, "volume_extension:snapshot_admin_actions:force_delete")
         with self.db.session() as session:
             row = self._visible_snapshot(session, caller, snapshot_id,
                                          "volume:delete_snapshot")
-            if row.status not in ("available", "error", "error_deleting"):
+            if not force and row.status not in ("available", "error", "error_deleting"):
                 raise errors.InvalidArgument("Invalid snapshot: Volume Snapshot status must "
                                              "be available or error")
             vol = session.get(Volume, row.volume_id)

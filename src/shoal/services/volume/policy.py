@@ -69,7 +69,8 @@ MEMBER_ACTIONS: Final = READER_ACTIONS | frozenset({
     "volume:create_volume_metadata", "volume:update_volume_metadata",
     "volume:delete_volume_metadata", "volume:create_snapshot", "volume:delete_snapshot",
     "volume:update_snapshot", "volume:update_snapshot_metadata",
-    "volume:delete_snapshot_metadata", "volume:create_transfer", "volume:accept_transfer",
+    "volume:delete_snapshot_metadata", "volume:update_snapshot_status",
+    "volume:create_transfer", "volume:accept_transfer",
     "volume:delete_transfer", "volume:attachment_create", "volume:attachment_update",
     "volume:attachment_delete", "volume:attachment_complete",
     "volume_extension:volume_actions:reserve", "volume_extension:volume_actions:unreserve",
@@ -86,6 +87,7 @@ MEMBER_ACTIONS: Final = READER_ACTIONS | frozenset({
 ADMIN_ACTIONS: Final = frozenset({
     "volume:force_delete", "volume_extension:volume_admin_actions:reset_status",
     "volume_extension:snapshot_admin_actions:reset_status",
+    "volume_extension:snapshot_admin_actions:force_delete",
     "volume_extension:volume_admin_actions:force_delete",
     "volume_extension:volume_admin_actions:force_detach",
     "volume_extension:types_manage", "volume_extension:volume_type_access:addProjectAccess",
