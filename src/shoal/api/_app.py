@@ -357,6 +357,7 @@ def volume_app(
         served=served,
         project_in_url=True,
         request_id_headers=(REQUEST_ID_HEADER, COMPUTE_REQUEST_ID_HEADER),
+        redirect_slashes=False,  # Cinder: /volumes/ is 404 (Tempest), not the list
     )
     return _build(service, routes, validator, settings or ApiSettings())
 

@@ -49,6 +49,8 @@ __all__ = [
     "VOLUME_LIST_GROUP",
     "VOLUME_REVERT",
     "VOLUME_SHARED_TARGETS_AND_SERVICE_FIELDS",
+    "VOLUME_SUMMARY",
+    "VOLUME_SUMMARY_METADATA",
     "VOLUME_TIME_COMPARISON_FILTER",
     "VOLUME_TYPE_ID_IN_VOLUME_DETAIL",
     "require_version",
@@ -89,6 +91,9 @@ BACKUP_SORT_NAME: Final = APIVersion(3, 37)
 LIMITS_ADMIN_FILTER: Final = APIVersion(3, 39)
 #: The ``revert`` volume action.
 VOLUME_REVERT: Final = APIVersion(3, 40)
+#: ``GET /volumes/summary`` (3.12) and its ``metadata`` (3.36).
+VOLUME_SUMMARY: Final = APIVersion(3, 12)
+VOLUME_SUMMARY_METADATA: Final = APIVersion(3, 36)
 #: ``os-extend`` of an ``in-use`` volume (3.42).
 EXTEND_IN_USE_VOLUME: Final = APIVersion(3, 42)
 #: Snapshots show ``user_id``.

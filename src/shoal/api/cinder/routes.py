@@ -116,6 +116,25 @@ class _Volumes:
     async def list_volumes_detail(self, request: Request) -> Response:
         return await self._list(request, detail=True)
 
+    async def volume_summary(self, request: Request) -> Response:
+        """``GET /volumes/summary`` (3.12): count, GiB and (3.36) every metadata value."""
+        context = await request_context(request)
+        version = api_version(request)
+        mv.require_version(version, mv.VOLUME_SUMMARY)
+        all_projects = context.is_admin and _flag(request, "all_tenants")
+        records = await run_in_threadpool(lambda: self.service.list_volumes(
+            context, all_projects=all_projects))
+        summary: dict[str, Any] = {"total_size": sum(r.size for r in records),
+                                   "total_count": len(records)}
+        if version >= mv.VOLUME_SUMMARY_METADATA:
+            metadata: dict[str, list[str]] = {}
+            for record in records:
+                for key, value in record.metadata.items():
+                    if value not in metadata.setdefault(key, []):
+                        metadata[key].append(value)
+            summary["metadata"] = metadata
+        return _json({"volume-summary": summary})
+
     async def show_volume(self, request: Request) -> Response:
         context = await request_context(request)
         volume_id = uuid_or_not_found(request.path_params["volume_id"], "Volume")
@@ -512,6 +531,7 @@ def volume_routes(services: VolumeServices, options: VolumeApiOptions,
         ("/volumes", h.create_volume, "POST"),
         ("/volumes", h.list_volumes, "GET"),
         ("/volumes/detail", h.list_volumes_detail, "GET"),
+        ("/volumes/summary", h.volume_summary, "GET"),
         (volume, h.show_volume, "GET"),
         (volume, h.update_volume, "PUT"),
         (volume, h.delete_volume, "DELETE"),

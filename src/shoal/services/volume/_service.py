@@ -267,6 +267,7 @@ class VolumeService:
                 use_quota=True, created_at=self.now())
             row.metadata_items = [VolumeMetadata(kind="user", key=k, value=v)
                                   for k, v in sorted((metadata or {}).items())]
+            _inherit_image_metadata(session, row)
             session.add(row)
             session.flush()
             self.runner.submit("volume.create", ResourceRef("volume", volume_id, project_id),
@@ -711,6 +712,22 @@ class VolumeService:
             session.add(row)
             session.flush()
             return type_record(row)
+
+
+def _inherit_image_metadata(session: Session, row: Volume) -> None:
+    """A copy of a volume (or of a snapshot of one) is bootable and keeps the image
+    properties when its source is, as Cinder copies ``volume_glance_metadata``."""
+    source_id = row.source_volid
+    if source_id is None and row.snapshot_id is not None:
+        snap = session.get(Snapshot, row.snapshot_id)
+        source_id = None if snap is None else snap.volume_id
+    source = None if source_id is None else session.get(Volume, source_id)
+    if source is None:
+        return
+    row.bootable = source.bootable
+    row.image_id = source.image_id
+    row.metadata_items.extend(VolumeMetadata(kind="image", key=m.key, value=m.value)
+                              for m in source.metadata_items if m.kind == "image")
 
 
 def _check_image_fits(image: ImageData, size: int) -> None:
