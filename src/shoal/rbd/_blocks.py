@@ -3,9 +3,12 @@
 :func:`is_zero` is the one test for "this block reads as zeros" (a hole need not be
 written, a diff sends a zero record instead of data). It compares against one
 preallocated block of zeros with ``bytes.startswith`` (``memcmp``, no copy of the data,
-no allocation per call). Measured on Python 3.11 against the other forms shoal had
-(``not data.strip(b"\\0")``, ``data == bytes(len(data))``, ``data.count(0) == len(data)``):
-fastest on 4 MiB and 4 KiB buffers alike; see the commit that introduced it for figures.
+no allocation per call). Measured (Python 3.11, timeit, a loaded 2-core machine) against
+the other forms shoal had, on all-zero buffers of 4 MiB / 4 KiB: this ~190 us / 0.23 us;
+``data == bytes(len(data))`` ~350 us / 0.42 us; comparing with a preallocated block via
+``==`` ~180 us / 0.47 us; ``data.count(0) == len(data)`` ~4.3 ms / 3.6 us;
+``not data.strip(b"\\0")`` ~17 ms / 14 us. Data with a non-zero first byte is answered in
+well under a microsecond.
 
 :func:`rechunk` cuts a stream of pieces of any size into fixed-size chunks (an upload
 written in object-size writes).
