@@ -45,6 +45,11 @@ rbd_order_default: Final = 22
 #: Largest image we accept (bytes); librbd's own bound is far higher.
 image_size_bytes_max: Final = 1 << 60
 image_name_bytes_max: Final = 4096
+#: The largest RBD object (bytes): 2^``rbd_order_max``.
+rbd_object_bytes_max: Final = 1 << rbd_order_max
+#: The largest ``rbd_store_chunk_size`` (MiB; glance's image store and Cinder's volume
+#: driver): one chunk is one object, so the largest object.
+chunk_size_mib_max: Final = rbd_object_bytes_max >> 20
 snap_name_bytes_max: Final = 4096
 #: Snapshots per image (``rbd snap limit`` default is unlimited; we bound it).
 snaps_per_image_max: Final = 1024
@@ -75,3 +80,4 @@ assert 1 <= pg_num_default <= pg_num_max
 assert xattr_name_bytes_max < object_name_bytes_max
 assert rbd_order_min <= rbd_order_default <= rbd_order_max
 assert (1 << rbd_order_max) <= object_size_bytes_max
+assert chunk_size_mib_max << 20 == rbd_object_bytes_max

@@ -29,7 +29,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from shoal import errors, limits
 from shoal.objstore._ops import (
@@ -97,6 +97,12 @@ class IoCtx(ABC):
 
     def get_pool_id(self) -> int:
         return self._pool.id
+
+    @property
+    def backend(self) -> Literal["embedded", "rados"]:
+        """What serves this handle: ``"embedded"`` (shoal's own stores) or ``"rados"`` (a
+        Ceph cluster through librados, :class:`~shoal.objstore.rados.RadosIoCtx`)."""
+        return "embedded"
 
     def open_pool(self, pool: str | int) -> IoCtx:
         """A handle on another pool of the same cluster, with the same credentials.

@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from shoal import errors, limits
 from shoal.objstore._base import IoCtx, ObjectStore, _check_step, check_pg_num, check_pool_name
@@ -129,6 +129,10 @@ class RadosIoCtx(IoCtx):
     def raw(self) -> Any:
         """The underlying ``rados.Ioctx``."""
         return self._raw
+
+    @property
+    def backend(self) -> Literal["embedded", "rados"]:
+        return "rados"
 
     # --- handle state -------------------------------------------------------
     def close(self) -> None:

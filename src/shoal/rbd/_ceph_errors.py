@@ -17,9 +17,11 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from shoal import errors
+from shoal.objstore import IoCtx
+from shoal.objstore.rados import RadosIoCtx
 from shoal.rbd._errors import (
     ArgumentOutOfRange,
     FunctionNotSupported,
@@ -34,7 +36,16 @@ from shoal.rbd._errors import (
     ReadOnlyImage,
 )
 
-__all__ = ["LIBRBD_ERRNO_TO_SHOAL", "bindings", "to_shoal", "translated"]
+__all__ = [
+    "LIBRBD_ERRNO_TO_SHOAL",
+    "BindingIoctx",
+    "CephIoCtx",
+    "bindings",
+    "is_binding_ioctx",
+    "raw_ioctx",
+    "to_shoal",
+    "translated",
+]
 
 #: Where Debian's ``python3-rados``/``python3-rbd`` live (added after site-packages).
 DEBIAN_DIST_PACKAGES = "/usr/lib/python3/dist-packages"
@@ -118,6 +129,36 @@ def translated(what: str = "") -> Iterator[None]:
         raise to_shoal(exc, what) from exc
 
 
-def raw_ioctx(ioctx: Any) -> Any:
-    """The ``rados.Ioctx`` behind ``ioctx``: a shoal ``RadosIoCtx`` (its ``raw``) or itself."""
-    return getattr(ioctx, "raw", ioctx)
+class BindingIoctx(Protocol):
+    """The binding's ``rados.Ioctx``, as far as the adapter calls it itself (Ceph's bindings
+    ship no type stubs; librbd takes the handle as it is)."""
+
+    def get_pool_id(self) -> int: ...
+    def get_pool_name(self) -> str: ...
+    def execute(self, oid: str, cls: str, method: str, data: bytes) -> tuple[int, bytes]: ...
+
+
+#: What the adapter takes as an I/O context: shoal's :class:`RadosIoCtx` (any
+#: :class:`IoCtx` whose ``backend`` is ``"rados"``) or the binding's ``rados.Ioctx``.
+CephIoCtx = IoCtx | BindingIoctx
+
+
+def is_binding_ioctx(ioctx: object) -> bool:
+    """Whether ``ioctx`` is the binding's own ``rados.Ioctx`` (checked by its type's name:
+    the bindings are imported only on first use)."""
+    kind = type(ioctx)
+    return kind.__module__ == "rados" and kind.__name__ == "Ioctx"
+
+
+def raw_ioctx(ioctx: CephIoCtx) -> Any:
+    """The ``rados.Ioctx`` behind ``ioctx``: a shoal ``RadosIoCtx``'s ``raw``, or itself.
+
+    Raises:
+        errors.InvalidArgument: ``ioctx`` is an I/O context of an embedded store.
+    """
+    if isinstance(ioctx, RadosIoCtx):
+        return ioctx.raw
+    if isinstance(ioctx, IoCtx):
+        raise errors.InvalidArgument(
+            f"the Ceph backend needs a Ceph I/O context, not {type(ioctx).__name__}")
+    return ioctx

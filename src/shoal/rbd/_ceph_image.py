@@ -10,22 +10,21 @@ read both the same.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
 from shoal import errors
 from shoal.objstore import SNAP_HEAD
-from shoal.rbd._ceph_errors import bindings, raw_ioctx, translated
+from shoal.rbd._ceph_errors import CephIoCtx, bindings, raw_ioctx, translated
 from shoal.rbd._errors import ImageNotFound
-from shoal.rbd._image import ParentSpec
+from shoal.rbd._interface import DiffCallback, ImageOpener, ProgressCallback, RbdImage
+from shoal.rbd._meta import ParentSpec
 from shoal.rbd._options import RbdOptions
 from shoal.rbd._striping import Layout
 
 __all__ = ["CephImage", "check_size", "local_time"]
-
-DiffCallback = Callable[[int, int, bool], Any]
 #: librbd's ``stat()`` says "no parent" with pool id ``(uint64)-1``.
 _NO_POOL = (1 << 64) - 1
 #: ``CEPH_NOSNAP``: the head, as the object classes spell it.
@@ -56,7 +55,7 @@ class CephImage:
 
     def __init__(
         self,
-        ioctx: Any,
+        ioctx: CephIoCtx,
         name: str | None = None,
         snapshot: str | None = None,
         read_only: bool = False,
@@ -163,7 +162,7 @@ class CephImage:
         return Layout.make(self.order(), self.stripe_unit(), self.stripe_count())
 
     @property
-    def ioctx(self) -> Any:
+    def ioctx(self) -> CephIoCtx:
         """The I/O context the image was opened with (as given)."""
         return self._io
 
@@ -400,7 +399,7 @@ class CephImage:
             for c in self._call("list_children", "list_children2")
         ]
 
-    def flatten(self, on_progress: Callable[[int, int], Any] | None = None) -> None:
+    def flatten(self, on_progress: ProgressCallback | None = None) -> None:
         self._call("flatten", "flatten", on_progress=on_progress)
 
     def diff_iterate(
@@ -417,10 +416,20 @@ class CephImage:
         self._call("diff_iterate", "diff_iterate", offset, length, from_snapshot, iterate_cb,
                    include_parent=include_parent, whole_object=whole_object)
 
-    def copy(self, dest_ioctx: Any, dest_name: str, features: int | None = None,
+    def copy(self, dest_ioctx: CephIoCtx, dest_name: str, features: int | None = None,
              order: int | None = None, stripe_unit: int | None = None,
              stripe_count: int | None = None, data_pool: str | None = None) -> None:
         """Copy the data at the open snapshot (or head) into a new image."""
         self._call(f"copy to {dest_name}", "copy", raw_ioctx(dest_ioctx), dest_name,
                    features=features, order=order, stripe_unit=stripe_unit,
                    stripe_count=stripe_count, data_pool=data_pool)
+
+
+def _conforms(img: CephImage) -> RbdImage:
+    """mypy checks here that the adapter's image is an :class:`RbdImage`."""
+    return img
+
+
+def _opens(cls: type[CephImage]) -> ImageOpener:
+    """... and that its class opens images as :class:`ImageOpener` says."""
+    return cls

@@ -23,7 +23,8 @@ import time
 from typing import Any
 
 from shoal import errors
-from shoal.objstore import MethodFlags, ObjectContext, register_method
+from shoal.objstore import IoCtx, MethodFlags, ObjectContext, register_method
+from shoal.rbd import _errors
 
 __all__ = ["HEADER_KEYS", "call", "decode", "encode"]
 
@@ -55,13 +56,11 @@ def decode(raw: bytes) -> Any:
     return json.loads(raw) if raw else None
 
 
-def call(io: Any, oid: str, method: str, doc: Any = None, cls: str = "rbd") -> Any:
+def call(io: IoCtx, oid: str, method: str, doc: Any = None, cls: str = "rbd") -> Any:
     """Run ``cls.method`` on ``oid`` through ``io`` with a JSON input; decode the output.
 
     Generic errors come back as librbd's (ImageNotFound, ImageExists, ImageBusy).
     """
-    from shoal.rbd import _errors
-
     try:
         return decode(io.execute(oid, cls, method, encode(doc) if doc is not None else b""))
     except errors.ShoalError as exc:

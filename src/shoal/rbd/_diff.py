@@ -11,17 +11,14 @@ Slow path (no usable object map): every object in the range is examined.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
 from shoal import errors
 from shoal.objstore import SNAP_HEAD, IoCtx
+from shoal.rbd._blocks import is_zero
+from shoal.rbd._engine import EngineImage
 from shoal.rbd._features import FEATURE_FAST_DIFF
+from shoal.rbd._interface import DiffCallback
 from shoal.rbd._objectmap import ObjectMap, ObjectState
 from shoal.rbd._striping import object_count, object_to_image
-
-if TYPE_CHECKING:
-    from shoal.rbd._image import Image
 
 __all__ = ["diff_iterate"]
 
@@ -30,11 +27,11 @@ Extent = tuple[int, int, bool]
 
 
 def diff_iterate(
-    img: Image,
+    img: EngineImage,
     offset: int,
     length: int,
     from_snapshot: str | None,
-    cb: Callable[[int, int, bool], Any],
+    cb: DiffCallback,
     include_parent: bool,
     whole_object: bool,
 ) -> None:
@@ -57,7 +54,7 @@ def diff_iterate(
         cb(off, n, exists)
 
 
-def _object_changes(img: Image, from_id: int | None) -> dict[int, bool]:
+def _object_changes(img: EngineImage, from_id: int | None) -> dict[int, bool]:
     """objectno → exists-at-end, for objects that may differ from ``from_id``."""
     end_id = img.snapshot_id()
     count = object_count(img.layout, img.size())
@@ -92,7 +89,7 @@ def _exists(m: ObjectMap, objectno: int) -> bool:
 
 
 def _maps(
-    img: Image, from_id: int | None, end_id: int
+    img: EngineImage, from_id: int | None, end_id: int
 ) -> tuple[ObjectMap | None, list[ObjectMap], ObjectMap] | None:
     end_map = img._snap_object_map(end_id)
     if end_map is None:
@@ -113,7 +110,7 @@ def _maps(
     return from_map, interval, end_map
 
 
-def _slow_changes(img: Image, from_id: int | None, count: int) -> dict[int, bool]:
+def _slow_changes(img: EngineImage, from_id: int | None, count: int) -> dict[int, bool]:
     out: dict[int, bool] = {}
     for objectno in range(count):
         at_end = _read_object(img, objectno, img.snapshot_id())
@@ -125,7 +122,7 @@ def _slow_changes(img: Image, from_id: int | None, count: int) -> dict[int, bool
     return out
 
 
-def _read_object(img: Image, objectno: int, snap_id: int) -> bytes | None:
+def _read_object(img: EngineImage, objectno: int, snap_id: int) -> bytes | None:
     io: IoCtx = img._md.dup()
     io.set_read(snap_id)
     try:
@@ -134,13 +131,13 @@ def _read_object(img: Image, objectno: int, snap_id: int) -> bytes | None:
         return None
 
 
-def _image_ranges(img: Image, objectno: int) -> list[tuple[int, int, int]]:
+def _image_ranges(img: EngineImage, objectno: int) -> list[tuple[int, int, int]]:
     """(object offset, image offset, length) pieces of one object."""
     return img._object_image_ranges(objectno, img.size())
 
 
 def _object_extents(
-    img: Image, objectno: int, exists: bool, from_id: int | None, whole_object: bool
+    img: EngineImage, objectno: int, exists: bool, from_id: int | None, whole_object: bool
 ) -> list[Extent]:
     pieces = _image_ranges(img, objectno)
     if whole_object or not exists:
@@ -153,14 +150,14 @@ def _object_extents(
             lo, hi = obj_off + b, obj_off + min(b + BLOCK, n)
             chunk = new[lo:hi]
             if old is None:
-                if chunk.strip(b"\0"):
+                if not is_zero(chunk):
                     out.append((img_off + b, hi - lo, True))
             elif chunk.ljust(hi - lo, b"\0") != old[lo:hi].ljust(hi - lo, b"\0"):
                 out.append((img_off + b, hi - lo, True))
     return out
 
 
-def _parent_extents(img: Image, child: dict[int, bool], whole_object: bool) -> list[Extent]:
+def _parent_extents(img: EngineImage, child: dict[int, bool], whole_object: bool) -> list[Extent]:
     """The parent's data inside the overlap, where the clone has no object of its own."""
     spec = img.parent_spec()
     if spec is None or spec.overlap == 0:
@@ -181,7 +178,7 @@ def _parent_extents(img: Image, child: dict[int, bool], whole_object: bool) -> l
     return out
 
 
-def _child_objects(img: Image, changes: dict[int, bool]) -> set[int]:
+def _child_objects(img: EngineImage, changes: dict[int, bool]) -> set[int]:
     """Objects the clone holds itself (which hide the parent's data)."""
     own = {n for n, exists in changes.items() if exists}
     io: IoCtx = img._md.dup()
@@ -205,7 +202,7 @@ def _child_objects(img: Image, changes: dict[int, bool]) -> set[int]:
     return own
 
 
-def _subtract(lo: int, hi: int, own: set[int], img: Image) -> list[tuple[int, int]]:
+def _subtract(lo: int, hi: int, own: set[int], img: EngineImage) -> list[tuple[int, int]]:
     """Parts of image range [lo, hi) not stored in the clone's own objects."""
     covered: list[tuple[int, int]] = []
     for objectno in own:

@@ -1,4 +1,9 @@
-"""RBD feature bits and names (``features.h``), parsing and dependency rules."""
+"""RBD feature bits and names (``features.h``), parsing and dependency rules.
+
+Each bit has two names: shoal's short one (``FEATURE_LAYERING``) and librbd's Python
+binding's (``RBD_FEATURE_LAYERING``), with librbd's values; so are the image flags
+(``RBD_FLAG_*``) and the managed-lock modes (``RBD_LOCK_MODE_*``).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,20 @@ __all__ = [
     "FEATURE_LAYERING",
     "FEATURE_OBJECT_MAP",
     "FEATURE_STRIPINGV2",
+    "RBD_FEATURE_DATA_POOL",
+    "RBD_FEATURE_DEEP_FLATTEN",
+    "RBD_FEATURE_EXCLUSIVE_LOCK",
+    "RBD_FEATURE_FAST_DIFF",
+    "RBD_FEATURE_JOURNALING",
+    "RBD_FEATURE_LAYERING",
+    "RBD_FEATURE_MIGRATING",
+    "RBD_FEATURE_OBJECT_MAP",
+    "RBD_FEATURE_OPERATIONS",
+    "RBD_FEATURE_STRIPINGV2",
+    "RBD_FLAG_FAST_DIFF_INVALID",
+    "RBD_FLAG_OBJECT_MAP_INVALID",
+    "RBD_LOCK_MODE_EXCLUSIVE",
+    "RBD_LOCK_MODE_SHARED",
     "check_features",
     "feature_names",
     "parse_features",
@@ -34,6 +53,25 @@ FEATURE_JOURNALING: Final = 64
 FEATURE_DATA_POOL: Final = 128
 FEATURE_OPERATIONS: Final = 256
 FEATURE_MIGRATING: Final = 512
+
+# librbd's names (``rbd.RBD_FEATURE_*``), same values.
+RBD_FEATURE_LAYERING: Final = FEATURE_LAYERING
+RBD_FEATURE_STRIPINGV2: Final = FEATURE_STRIPINGV2
+RBD_FEATURE_EXCLUSIVE_LOCK: Final = FEATURE_EXCLUSIVE_LOCK
+RBD_FEATURE_OBJECT_MAP: Final = FEATURE_OBJECT_MAP
+RBD_FEATURE_FAST_DIFF: Final = FEATURE_FAST_DIFF
+RBD_FEATURE_DEEP_FLATTEN: Final = FEATURE_DEEP_FLATTEN
+RBD_FEATURE_JOURNALING: Final = FEATURE_JOURNALING
+RBD_FEATURE_DATA_POOL: Final = FEATURE_DATA_POOL
+RBD_FEATURE_OPERATIONS: Final = FEATURE_OPERATIONS
+RBD_FEATURE_MIGRATING: Final = FEATURE_MIGRATING
+
+#: Image flags (``rbd.RBD_FLAG_*``): the object map / fast-diff data is not to be trusted.
+RBD_FLAG_OBJECT_MAP_INVALID: Final = 1
+RBD_FLAG_FAST_DIFF_INVALID: Final = 2
+#: Managed-lock modes (``rbd.RBD_LOCK_MODE_*``); the embedded engine has exclusive only.
+RBD_LOCK_MODE_EXCLUSIVE: Final = 0
+RBD_LOCK_MODE_SHARED: Final = 1
 
 _NAMES: Final = {
     FEATURE_LAYERING: "layering",

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from shoal import errors
-from shoal.objstore import WriteOp
+from shoal.objstore import IoCtx, WriteOp
 from shoal.rbd import _cls
+from shoal.rbd._blocks import nonzero_length
+from shoal.rbd._engine import EngineImage
 from shoal.rbd._features import FEATURE_DEEP_FLATTEN
+from shoal.rbd._interface import ProgressCallback
+from shoal.rbd._meta import ParentSpec, header_oid
 from shoal.rbd._objectmap import ObjectState
 from shoal.rbd._striping import object_count
-
-if TYPE_CHECKING:
-    from shoal.rbd._image import Image
 
 __all__ = ["flatten"]
 
 
-def flatten(img: Image, on_progress: Callable[[int, int], Any] | None = None) -> None:
+def flatten(img: EngineImage, on_progress: ProgressCallback | None = None) -> None:
     """Copy up every object the clone lacks inside the overlap, then remove the link.
 
     As librbd does, when the clone has snapshots the copies are written with an
@@ -31,13 +30,11 @@ def flatten(img: Image, on_progress: Callable[[int, int], Any] | None = None) ->
     removed). Idempotent: a crash part-way leaves a consistent clone that a
     second flatten finishes.
     """
-    from shoal.rbd._image import ParentSpec, header_oid
-
     spec = ParentSpec.from_doc(img._header().get("parent"))
     if spec is None:
         raise errors.InvalidArgument(f"image {img.get_name()!r} is not a clone")
     deep = bool(img.features() & FEATURE_DEEP_FLATTEN)
-    beneath = bool(img._snaps)
+    beneath = bool(img._snapshots())
     copy_io = img._md.dup() if beneath else img._data
     count = object_count(img.layout, spec.overlap)
     if beneath:
@@ -58,7 +55,7 @@ def flatten(img: Image, on_progress: Callable[[int, int], Any] | None = None) ->
     img.refresh()
 
 
-def _copy_up(img: Image, spec: Any, objectno: int, io: Any) -> None:
+def _copy_up(img: EngineImage, spec: ParentSpec, objectno: int, io: IoCtx) -> None:
     oid = img._oid(objectno)
     try:
         img._data.stat(oid)
@@ -69,7 +66,7 @@ def _copy_up(img: Image, spec: Any, objectno: int, io: Any) -> None:
     blob = bytearray(img.layout.object_size)
     for obj_off, img_off, length in pieces:
         img._read_parent(spec, img_off, length, blob, obj_off)
-    end = len(blob.rstrip(b"\0"))
+    end = nonzero_length(blob)
     if end == 0:
         return  # the parent holds only zeros here: nothing to keep
     img._mark(objectno, ObjectState.EXISTS)

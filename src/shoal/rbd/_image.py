@@ -17,8 +17,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -26,7 +25,12 @@ from typing import Any
 from shoal import errors, limits
 from shoal.objstore import SNAP_HEAD, IoCtx, WriteOp
 from shoal.rbd import _cls
+from shoal.rbd._blocks import is_zero, nonzero_length
 from shoal.rbd._cache import WriteCache
+from shoal.rbd._children import children_of, list_children
+from shoal.rbd._create import create_image
+from shoal.rbd._diff import diff_iterate
+from shoal.rbd._engine import EngineImage
 from shoal.rbd._errors import (
     FunctionNotSupported,
     ImageBusy,
@@ -41,99 +45,31 @@ from shoal.rbd._features import (
     FEATURE_LAYERING,
     FEATURE_OBJECT_MAP,
     FEATURES_MUTABLE,
+    RBD_FLAG_FAST_DIFF_INVALID,
+    RBD_FLAG_OBJECT_MAP_INVALID,
+    RBD_LOCK_MODE_EXCLUSIVE,
     check_features,
 )
+from shoal.rbd._flatten import flatten
+from shoal.rbd._interface import DiffCallback, ImageOpener, ProgressCallback, RbdImage
 from shoal.rbd._lock import LockOwner, is_alive, new_owner
+from shoal.rbd._meta import (
+    ParentSpec,
+    check_snap_name,
+    data_oid,
+    header_oid,
+    object_map_oid,
+    resolve_image_id,
+)
 from shoal.rbd._objectmap import ObjectMap, ObjectState
 from shoal.rbd._options import RbdOptions
-from shoal.rbd._striping import Layout, map_extent, object_count
+from shoal.rbd._striping import Layout, map_extent, object_count, object_to_image
 
-__all__ = ["Image", "ParentSpec", "data_oid", "header_oid", "id_oid", "object_map_oid"]
-
-RBD_FLAG_OBJECT_MAP_INVALID = 1
-RBD_FLAG_FAST_DIFF_INVALID = 2
-#: librbd lock modes.
-RBD_LOCK_MODE_EXCLUSIVE = 0
-RBD_LOCK_MODE_SHARED = 1
-
-DiffCallback = Callable[[int, int, bool], Any]
+__all__ = ["Image"]
 
 #: Pauses between tries while another handle holds the exclusive lock (seconds).
 _LOCK_POLL_S_MIN = 0.001
 _LOCK_POLL_S_MAX = 0.05
-
-
-def header_oid(image_id: str) -> str:
-    return f"rbd_header.{image_id}"
-
-
-def id_oid(name: str) -> str:
-    return f"rbd_id.{name}"
-
-
-def data_oid(prefix: str, objectno: int) -> str:
-    return f"{prefix}.{objectno:016x}"
-
-
-def object_map_oid(image_id: str, snap_id: int = SNAP_HEAD) -> str:
-    if snap_id == SNAP_HEAD:
-        return f"rbd_object_map.{image_id}"
-    return f"rbd_object_map.{image_id}.{snap_id:016x}"
-
-
-@dataclass(frozen=True)
-class ParentSpec:
-    """Where a clone's data comes from: pool, image id, snapshot id, overlap (bytes)."""
-
-    pool_id: int
-    pool_namespace: str
-    image_id: str
-    snap_id: int
-    overlap: int
-
-    @classmethod
-    def from_doc(cls, doc: dict[str, Any] | None) -> ParentSpec | None:
-        if not doc:
-            return None
-        return cls(
-            int(doc["pool_id"]),
-            str(doc.get("pool_namespace", "")),
-            str(doc["image_id"]),
-            int(doc["snap_id"]),
-            int(doc["overlap"]),
-        )
-
-    def as_doc(self) -> dict[str, Any]:
-        return {
-            "pool_id": self.pool_id,
-            "pool_namespace": self.pool_namespace,
-            "image_id": self.image_id,
-            "snap_id": self.snap_id,
-            "overlap": self.overlap,
-        }
-
-    def child_key(self) -> list[Any]:
-        return [self.pool_id, self.pool_namespace, self.image_id, self.snap_id]
-
-
-def resolve_image_id(io: IoCtx, name: str) -> str:
-    """The id of image ``name``; ImageNotFound if none.
-
-    The directory is the source of truth (an image is visible iff listed), so a
-    ``rbd_id.<name>`` object left by an interrupted operation never makes an
-    unlisted name openable.
-    """
-    try:
-        return str(_cls.call(io, "rbd_directory", "dir_get_id", {"name": name}))
-    except errors.NotFound:
-        raise ImageNotFound(f"image {name!r} does not exist in pool {io.pool_name!r}") from None
-
-
-def check_snap_name(name: str) -> None:
-    if not name or "@" in name or "/" in name:
-        raise errors.InvalidArgument(f"invalid snapshot name {name!r}")
-    if len(name.encode()) > limits.snap_name_bytes_max:
-        raise errors.InvalidArgument("snapshot name too long")
 
 
 class Image:
@@ -698,7 +634,7 @@ class Image:
         blob = bytearray(self._layout.object_size)
         for obj_off, img_off, length in pieces:
             self._read_parent(spec, img_off, length, blob, obj_off)
-        end = len(blob.rstrip(b"\0"))
+        end = nonzero_length(blob)
         io = self._data
         if self._snaps:
             io = self._md.dup()
@@ -714,8 +650,6 @@ class Image:
 
     def _object_image_ranges(self, objectno: int, limit: int) -> list[tuple[int, int, int]]:
         """(object offset, image offset, length) pieces of an object below ``limit``."""
-        from shoal.rbd._striping import object_to_image
-
         out = []
         obj_off = 0
         for img_off, length in object_to_image(self._layout, objectno, 0,
@@ -1013,8 +947,6 @@ class Image:
             snap = self._snap_by_name(name)
             if not snap["protected"]:
                 raise errors.InvalidArgument(f"snapshot {name!r} is not protected")
-            from shoal.rbd._children import children_of
-
             if children_of(self._io, self._io.pool_id, self._io.get_namespace(), self._id,
                            int(snap["id"])):
                 raise ImageBusy(f"snapshot {name!r} has clones")
@@ -1123,8 +1055,6 @@ class Image:
         return [(c["pool"], c["image"]) for c in self.list_children2()]
 
     def list_children2(self) -> list[dict[str, Any]]:
-        from shoal.rbd._children import list_children
-
         if self._snap_id != SNAP_HEAD:
             return list_children(self._io, self._id, self._snap_id)
         # at the head: the clones of every snapshot, as librbd lists them
@@ -1132,9 +1062,7 @@ class Image:
                  for c in list_children(self._io, self._id, snap_id)]
         return sorted(found, key=lambda c: (c["pool"], c["image"]))
 
-    def flatten(self, on_progress: Callable[[int, int], Any] | None = None) -> None:
-        from shoal.rbd._flatten import flatten
-
+    def flatten(self, on_progress: ProgressCallback | None = None) -> None:
         with self._mutex:
             self._at_head()
             self._acquire()
@@ -1153,8 +1081,6 @@ class Image:
         """Call ``iterate_cb(offset, length, exists)`` for extents changed since
         ``from_snapshot`` (None: since the beginning of time) up to the open
         snapshot or head. ``exists`` False means the extent was discarded (zeros)."""
-        from shoal.rbd._diff import diff_iterate
-
         self._check_open()
         with self._mutex:
             self._flush_cache()
@@ -1165,9 +1091,7 @@ class Image:
              order: int | None = None, stripe_unit: int | None = None,
              stripe_count: int | None = None, data_pool: str | None = None) -> None:
         """Copy the data at the open snapshot (or head) into a new image."""
-        from shoal.rbd._rbd import RBD
-
-        RBD().create(dest_ioctx, dest_name, self.size(),
+        create_image(dest_ioctx, RbdOptions(), dest_name, self.size(),
                      order=order if order is not None else self.order(),
                      features=features, stripe_unit=stripe_unit, stripe_count=stripe_count)
         with Image(dest_ioctx, dest_name, options=self._options) as dest:
@@ -1177,7 +1101,7 @@ class Image:
                 step = self._layout.object_size
                 for o in range(off, off + length, step):
                     chunk = self.read(o, min(step, off + length - o))
-                    if chunk.strip(b"\0"):
+                    if not is_zero(chunk):
                         dest.write(chunk, o)
 
             self.diff_iterate(0, self.size(), None, copy_extent)
@@ -1189,3 +1113,18 @@ class Image:
     def _snapshots(self) -> dict[int, dict[str, Any]]:
         return self._snaps
 
+
+
+def _conforms(img: Image) -> RbdImage:
+    """mypy checks here that the engine's ``Image`` is an :class:`RbdImage`."""
+    return img
+
+
+def _conforms_internally(img: Image) -> EngineImage:
+    """... and that it offers its helpers (:mod:`._flatten`, :mod:`._diff`) what they use."""
+    return img
+
+
+def _opens(cls: type[Image]) -> ImageOpener:
+    """... and that the class opens images as :class:`ImageOpener` says."""
+    return cls

@@ -19,46 +19,38 @@ are older than an in-flight operation could be.
 from __future__ import annotations
 
 import contextlib
-import secrets
 import time
 from typing import Any
 
-from shoal import errors, limits
+from shoal import errors
 from shoal.objstore import IoCtx
 from shoal.rbd import _cls
+from shoal.rbd._create import (
+    CHILDREN,
+    DIRECTORY,
+    check_image_name,
+    create_image,
+    lookup_id,
+    write_id_object,
+)
 from shoal.rbd._errors import (
-    ArgumentOutOfRange,
     FunctionNotSupported,
     ImageBusy,
     ImageExists,
     ImageHasSnapshots,
     ImageNotFound,
 )
-from shoal.rbd._features import (
-    FEATURE_FAST_DIFF,
-    FEATURE_LAYERING,
-    FEATURE_OBJECT_MAP,
-    FEATURE_STRIPINGV2,
-    check_features,
-)
-from shoal.rbd._image import (
-    Image,
-    ParentSpec,
-    header_oid,
-    id_oid,
-    object_map_oid,
-    resolve_image_id,
-)
+from shoal.rbd._features import FEATURE_LAYERING
+from shoal.rbd._image import Image
+from shoal.rbd._interface import ProgressCallback, RbdManager
+from shoal.rbd._leftovers import purge_leftovers
 from shoal.rbd._lock import is_alive
-from shoal.rbd._objectmap import ObjectMap
+from shoal.rbd._meta import ParentSpec, header_oid, id_oid, object_map_oid, resolve_image_id
 from shoal.rbd._options import RbdOptions
-from shoal.rbd._striping import Layout, object_count
 
 __all__ = ["RBD", "RbdOptions"]
 
-DIRECTORY = "rbd_directory"
 TRASH = "rbd_trash"
-CHILDREN = "rbd_children"
 #: Trash source of an image being removed (librbd's RBD_TRASH_IMAGE_SOURCE_REMOVING).
 SOURCE_REMOVING = "REMOVING"
 #: purge_leftovers leaves objects younger than this alone (seconds).
@@ -69,19 +61,6 @@ LEFTOVER_MIN_AGE_S = 600.0
 _Entries = list[dict[str, Any]]
 _Pairs = list[tuple[str, str]]
 _Names = list[str]
-
-
-def check_image_name(name: str) -> None:
-    """librbd takes any non-empty name ('/' and '@' included: only the CLI's
-    ``pool/image@snap`` spec gives them a meaning)."""
-    if not isinstance(name, str) or not name:
-        raise errors.InvalidArgument(f"invalid image name {name!r}: it must not be empty")
-    if len(name.encode()) > limits.image_name_bytes_max:
-        raise errors.InvalidArgument("image name too long")
-
-
-def _new_image_id() -> str:
-    return secrets.token_hex(6)
 
 
 class RBD:
@@ -108,93 +87,9 @@ class RBD:
         Raises ImageExists, InvalidArgument (name, size, order, striping),
         NotSupported (old_format, data_pool, unsupported features).
         """
-        self._create(ioctx, name, size, order, old_format, features, stripe_unit,
-                     stripe_count, data_pool, None)
-
-    def _create(
-        self,
-        ioctx: IoCtx,
-        name: str,
-        size: int,
-        order: int | None,
-        old_format: bool,
-        features: int | None,
-        stripe_unit: int | None,
-        stripe_count: int | None,
-        data_pool: str | None,
-        parent: ParentSpec | None,
-    ) -> str:
-        check_image_name(name)
-        if old_format:
-            raise errors.NotSupported("format 1 images are not supported")
-        if data_pool:
-            raise errors.NotSupported("separate data pools are not supported")
-        if not isinstance(size, int) or not 0 <= size <= limits.image_size_bytes_max:
-            raise errors.InvalidArgument(f"size must be 0..{limits.image_size_bytes_max} bytes")
-        order = self.options.default_order if order in (None, 0) else order
-        assert order is not None
-        if not limits.rbd_order_min <= order <= limits.rbd_order_max:
-            raise ArgumentOutOfRange(
-                f"order must be {limits.rbd_order_min}..{limits.rbd_order_max}, got {order}"
-            )
-        su = self.options.default_stripe_unit if stripe_unit is None else stripe_unit
-        sc = self.options.default_stripe_count if stripe_count is None else stripe_count
-        layout = Layout.make(order, su, sc)
-        feats = self.options.default_features if features is None else features
-        if not layout.is_default:
-            feats |= FEATURE_STRIPINGV2
-        if feats & FEATURE_OBJECT_MAP:
-            feats |= FEATURE_FAST_DIFF  # librbd turns fast-diff on with object-map
-        check_features(feats)
-        if self._lookup_id(ioctx, name) is not None:
-            raise ImageExists(f"image {name!r} already exists")
-        image_id = _new_image_id()
-        doc: dict[str, Any] = {
-            "size": size,
-            "order": order,
-            "features": feats,
-            "object_prefix": f"rbd_data.{image_id}",
-            "stripe_unit": layout.stripe_unit if not layout.is_default else 0,
-            "stripe_count": layout.stripe_count if not layout.is_default else 0,
-        }
-        if parent is not None:
-            doc["parent"] = parent.as_doc()
-        _cls.call(ioctx, header_oid(image_id), "create", doc)
-        if feats & FEATURE_OBJECT_MAP:
-            ioctx.write_full(object_map_oid(image_id),
-                             ObjectMap(object_count(layout, size)).encode())
-        if parent is not None:
-            _cls.call(ioctx, CHILDREN, "add_child",
-                      {"parent": parent.child_key(), "child": image_id})
-        try:
-            _cls.call(ioctx, DIRECTORY, "dir_add_image", {"name": name, "id": image_id})
-        except errors.AlreadyExists:
-            self._discard_half_made(ioctx, image_id, parent)
-            raise ImageExists(f"image {name!r} already exists") from None
-        self._write_id_object(ioctx, name, image_id)
-        return image_id
-
-    @staticmethod
-    def _write_id_object(ioctx: IoCtx, name: str, image_id: str) -> None:
-        """``rbd_id.<name>`` → id, as librbd lays it out (written after the directory
-        entry commits; the directory stays the source of truth)."""
-        ioctx.write_full(id_oid(name), image_id.encode())
-
-    def _discard_half_made(self, ioctx: IoCtx, image_id: str, parent: ParentSpec | None) -> None:
-        for oid in (header_oid(image_id), object_map_oid(image_id)):
-            with contextlib.suppress(errors.ObjectNotFound):
-                ioctx.remove_object(oid)
-        if parent is not None:
-            with contextlib.suppress(errors.NotFound):
-                _cls.call(ioctx, CHILDREN, "remove_child",
-                          {"parent": parent.child_key(), "child": image_id})
-
-    @staticmethod
-    def _lookup_id(ioctx: IoCtx, name: str) -> str | None:
-        try:
-            return str(_cls.call(ioctx, DIRECTORY, "dir_get_id", {"name": name}))
-        except errors.NotFound:
-            return None
+        create_image(ioctx, self.options, name, size, order=order, old_format=old_format,
+                     features=features, stripe_unit=stripe_unit, stripe_count=stripe_count,
+                     data_pool=data_pool)
 
     def clone(
         self,
@@ -232,12 +127,12 @@ class RBD:
                 raise FunctionNotSupported("a clone needs the layering feature")
             spec = ParentSpec(p_ioctx.pool_id, p_ioctx.get_namespace(), parent.id(),
                               parent.snapshot_id(), parent.size())
-            self._create(
-                c_ioctx, c_name, parent.size(),
-                order if order is not None else parent.order(), False, feats,
-                parent.stripe_unit() if stripe_unit is None else stripe_unit,
-                parent.stripe_count() if stripe_count is None else stripe_count,
-                data_pool, spec,
+            create_image(
+                c_ioctx, self.options, c_name, parent.size(),
+                order=order if order is not None else parent.order(), features=feats,
+                stripe_unit=parent.stripe_unit() if stripe_unit is None else stripe_unit,
+                stripe_count=parent.stripe_count() if stripe_count is None else stripe_count,
+                data_pool=data_pool, parent=spec,
             )
 
     # --- list / rename / remove -------------------------------------------------------
@@ -264,22 +159,23 @@ class RBD:
 
     def rename(self, ioctx: IoCtx, src: str, dest: str) -> None:
         check_image_name(dest)
-        image_id = self._lookup_id(ioctx, src)
+        image_id = lookup_id(ioctx, src)
         if image_id is None:
             raise ImageNotFound(f"image {src!r} does not exist")
-        if self._lookup_id(ioctx, dest) is not None:
+        if lookup_id(ioctx, dest) is not None:
             raise ImageExists(f"image {dest!r} already exists")
         _cls.call(ioctx, DIRECTORY, "dir_rename_image", {"src": src, "dest": dest, "id": image_id})
-        self._write_id_object(ioctx, dest, image_id)
+        write_id_object(ioctx, dest, image_id)
         with contextlib.suppress(errors.ObjectNotFound):
             ioctx.remove_object(id_oid(src))
 
-    def remove(self, ioctx: IoCtx, name: str, on_progress: Any = None) -> None:
+    def remove(self, ioctx: IoCtx, name: str,
+               on_progress: ProgressCallback | None = None) -> None:
         """Delete an image and its data.
 
         Raises ImageNotFound, ImageHasSnapshots, ImageBusy (locked by a live owner).
         """
-        image_id = self._lookup_id(ioctx, name)
+        image_id = lookup_id(ioctx, name)
         if image_id is None:
             raise ImageNotFound(f"image {name!r} does not exist")
         self._check_removable(ioctx, image_id, name)
@@ -312,8 +208,6 @@ class RBD:
 
         Returns the names of the objects removed, sorted.
         """
-        from shoal.rbd._leftovers import purge_leftovers
-
         return purge_leftovers(ioctx, min_age, dict(self._directory(ioctx)),
                                self.trash_records(ioctx), self._purge)
 
@@ -370,7 +264,7 @@ class RBD:
 
         ``delay`` (seconds) defers its removal (trash_remove needs force before).
         """
-        image_id = self._lookup_id(ioctx, name)
+        image_id = lookup_id(ioctx, name)
         if image_id is None:
             raise ImageNotFound(f"image {name!r} does not exist")
         held = _cls.call(ioctx, header_oid(image_id), "get_info", cls="lock")
@@ -433,11 +327,11 @@ class RBD:
         entry = self.trash_get(ioctx, image_id)
         name = name or str(entry["name"])
         check_image_name(name)
-        if self._lookup_id(ioctx, name) is not None:
+        if lookup_id(ioctx, name) is not None:
             raise ImageExists(f"image {name!r} already exists")
         _cls.call(ioctx, DIRECTORY, "dir_add_image", {"name": name, "id": image_id})
         _cls.call(ioctx, TRASH, "trash_remove", {"id": image_id})
-        self._write_id_object(ioctx, name, image_id)
+        write_id_object(ioctx, name, image_id)
 
     def trash_remove(self, ioctx: IoCtx, image_id: str, force: bool = False) -> None:
         """Delete a trashed image. PermissionDenied (EPERM) before its deferment
@@ -472,3 +366,8 @@ class RBD:
     # --- helpers ------------------------------------------------------------------------
     def image_id(self, ioctx: IoCtx, name: str) -> str:
         return resolve_image_id(ioctx, name)
+
+
+def _conforms(rbd: RBD) -> RbdManager:
+    """mypy checks here that the engine's ``RBD`` is an :class:`RbdManager`."""
+    return rbd

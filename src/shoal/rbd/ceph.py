@@ -15,22 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from shoal.rbd._ceph_errors import bindings, raw_ioctx, translated
-from shoal.rbd._ceph_image import CephImage, check_size
-from shoal.rbd._errors import (
-    ArgumentOutOfRange,
-    FunctionNotSupported,
-    ImageBusy,
-    ImageExists,
-    ImageHasSnapshots,
-    ImageNotFound,
-    InvalidArgument,
-    NoSpace,
-    OperationNotSupported,
-    PermissionError,
-    ReadOnlyImage,
-)
-from shoal.rbd._features import (
+from shoal.rbd import (
     FEATURE_DEEP_FLATTEN,
     FEATURE_EXCLUSIVE_LOCK,
     FEATURE_FAST_DIFF,
@@ -39,12 +24,49 @@ from shoal.rbd._features import (
     FEATURE_OBJECT_MAP,
     FEATURE_STRIPINGV2,
     FEATURES_DEFAULT,
+    RBD_FEATURE_DATA_POOL,
+    RBD_FEATURE_DEEP_FLATTEN,
+    RBD_FEATURE_EXCLUSIVE_LOCK,
+    RBD_FEATURE_FAST_DIFF,
+    RBD_FEATURE_JOURNALING,
+    RBD_FEATURE_LAYERING,
+    RBD_FEATURE_MIGRATING,
+    RBD_FEATURE_OBJECT_MAP,
+    RBD_FEATURE_OPERATIONS,
+    RBD_FEATURE_STRIPINGV2,
+    RBD_FLAG_FAST_DIFF_INVALID,
+    RBD_FLAG_OBJECT_MAP_INVALID,
+    RBD_LOCK_MODE_EXCLUSIVE,
+    RBD_LOCK_MODE_SHARED,
+    ZERO_BLOCK_BYTES,
+    ArgumentOutOfRange,
+    DiffCallback,
+    FunctionNotSupported,
+    ImageBusy,
+    ImageExists,
+    ImageHasSnapshots,
+    ImageNotFound,
+    ImageOpener,
+    InvalidArgument,
+    NoSpace,
+    OperationNotSupported,
+    PermissionError,
+    ProgressCallback,
+    RbdFactory,
+    RbdImage,
+    RbdLib,
+    RbdManager,
+    RbdOptions,
+    ReadOnlyImage,
     feature_names,
     features_from_conf,
+    is_zero,
+    nonzero_length,
     parse_features,
+    rechunk,
 )
-from shoal.rbd._image import RBD_LOCK_MODE_EXCLUSIVE
-from shoal.rbd._options import RbdOptions
+from shoal.rbd._ceph_errors import CephIoCtx, bindings, raw_ioctx, translated
+from shoal.rbd._ceph_image import CephImage, check_size
 
 __all__ = [
     "FEATURES_DEFAULT",
@@ -56,23 +78,47 @@ __all__ = [
     "FEATURE_OBJECT_MAP",
     "FEATURE_STRIPINGV2",
     "RBD",
+    "RBD_FEATURE_DATA_POOL",
+    "RBD_FEATURE_DEEP_FLATTEN",
+    "RBD_FEATURE_EXCLUSIVE_LOCK",
+    "RBD_FEATURE_FAST_DIFF",
+    "RBD_FEATURE_JOURNALING",
+    "RBD_FEATURE_LAYERING",
+    "RBD_FEATURE_MIGRATING",
+    "RBD_FEATURE_OBJECT_MAP",
+    "RBD_FEATURE_OPERATIONS",
+    "RBD_FEATURE_STRIPINGV2",
+    "RBD_FLAG_FAST_DIFF_INVALID",
+    "RBD_FLAG_OBJECT_MAP_INVALID",
     "RBD_LOCK_MODE_EXCLUSIVE",
+    "RBD_LOCK_MODE_SHARED",
+    "ZERO_BLOCK_BYTES",
     "ArgumentOutOfRange",
+    "DiffCallback",
     "FunctionNotSupported",
     "Image",
     "ImageBusy",
     "ImageExists",
     "ImageHasSnapshots",
     "ImageNotFound",
+    "ImageOpener",
     "InvalidArgument",
     "NoSpace",
     "OperationNotSupported",
     "PermissionError",
+    "ProgressCallback",
+    "RbdFactory",
+    "RbdImage",
+    "RbdLib",
+    "RbdManager",
     "RbdOptions",
     "ReadOnlyImage",
     "feature_names",
     "features_from_conf",
+    "is_zero",
+    "nonzero_length",
     "parse_features",
+    "rechunk",
 ]
 
 #: The adapter's image class, under the embedded engine's name.
@@ -125,7 +171,7 @@ class RBD:
     # --- create / clone ----------------------------------------------------------
     def create(
         self,
-        ioctx: Any,
+        ioctx: CephIoCtx,
         name: str,
         size: int,
         order: int | None = None,
@@ -148,10 +194,10 @@ class RBD:
 
     def clone(
         self,
-        p_ioctx: Any,
+        p_ioctx: CephIoCtx,
         p_name: str,
         p_snapname: str,
-        c_ioctx: Any,
+        c_ioctx: CephIoCtx,
         c_name: str,
         features: int | None = None,
         order: int | None = None,
@@ -171,13 +217,13 @@ class RBD:
                             data_pool=data_pool, **kw)
 
     # --- list / rename / remove -------------------------------------------------------
-    def list(self, ioctx: Any) -> _Names:
+    def list(self, ioctx: CephIoCtx) -> _Names:
         """Image names in the pool, sorted."""
         _rados, rbd = bindings()
         with translated("list"):
             return sorted(str(n) for n in rbd.RBD().list(raw_ioctx(ioctx)))
 
-    def list2(self, ioctx: Any) -> _Entries:
+    def list2(self, ioctx: CephIoCtx) -> _Entries:
         """[{id, name}] of the pool's images, sorted by name."""
         _rados, rbd = bindings()
         with translated("list"):
@@ -185,12 +231,13 @@ class RBD:
                        for e in rbd.RBD().list2(raw_ioctx(ioctx))]
         return sorted(entries, key=lambda e: e["name"])
 
-    def rename(self, ioctx: Any, src: str, dest: str) -> None:
+    def rename(self, ioctx: CephIoCtx, src: str, dest: str) -> None:
         _rados, rbd = bindings()
         with translated(f"rename {src} to {dest}"):
             rbd.RBD().rename(raw_ioctx(ioctx), src, dest)
 
-    def remove(self, ioctx: Any, name: str, on_progress: Any = None) -> None:
+    def remove(self, ioctx: CephIoCtx, name: str,
+               on_progress: ProgressCallback | None = None) -> None:
         """Delete an image and its data.
 
         Raises ImageNotFound, ImageHasSnapshots, ImageBusy (open elsewhere / has watchers).
@@ -200,25 +247,25 @@ class RBD:
             rbd.RBD().remove(raw_ioctx(ioctx), name, on_progress=on_progress)
 
     # --- trash -------------------------------------------------------------------------
-    def trash_move(self, ioctx: Any, name: str, delay: int = 0) -> None:
+    def trash_move(self, ioctx: CephIoCtx, name: str, delay: int = 0) -> None:
         """Move an image to the trash; ``delay`` (seconds) defers its removal."""
         _rados, rbd = bindings()
         with translated(f"trash move {name}"):
             rbd.RBD().trash_move(raw_ioctx(ioctx), name, delay)
 
-    def trash_list(self, ioctx: Any) -> _Entries:
+    def trash_list(self, ioctx: CephIoCtx) -> _Entries:
         """[{id, name, source, deletion_time, deferment_end_time}], times in POSIX seconds."""
         _rados, rbd = bindings()
         with translated("trash list"):
             entries = [_trash_entry(e) for e in rbd.RBD().trash_list(raw_ioctx(ioctx))]
         return sorted(entries, key=lambda e: e["id"])
 
-    def trash_get(self, ioctx: Any, image_id: str) -> dict[str, Any]:
+    def trash_get(self, ioctx: CephIoCtx, image_id: str) -> dict[str, Any]:
         _rados, rbd = bindings()
         with translated(f"trash get {image_id}"):
             return _trash_entry(rbd.RBD().trash_get(raw_ioctx(ioctx), image_id))
 
-    def trash_restore(self, ioctx: Any, image_id: str, name: str | None = None) -> None:
+    def trash_restore(self, ioctx: CephIoCtx, image_id: str, name: str | None = None) -> None:
         """Restore a trashed image under ``name`` (None: the name it had)."""
         _rados, rbd = bindings()
         if name is None:
@@ -226,14 +273,14 @@ class RBD:
         with translated(f"trash restore {image_id}"):
             rbd.RBD().trash_restore(raw_ioctx(ioctx), image_id, name)
 
-    def trash_remove(self, ioctx: Any, image_id: str, force: bool = False) -> None:
+    def trash_remove(self, ioctx: CephIoCtx, image_id: str, force: bool = False) -> None:
         """Delete a trashed image. PermissionError (EPERM) before its deferment ends unless
         ``force``; ImageHasSnapshots if it still has snapshots."""
         _rados, rbd = bindings()
         with translated(f"trash remove {image_id}"):
             rbd.RBD().trash_remove(raw_ioctx(ioctx), image_id, force)
 
-    def trash_purge(self, ioctx: Any, expire_ts: float | None = None) -> int:
+    def trash_purge(self, ioctx: CephIoCtx, expire_ts: float | None = None) -> int:
         """Remove every trashed image whose deferment ended by ``expire_ts`` (None: now);
         returns how many left the trash."""
         _rados, rbd = bindings()
@@ -245,7 +292,12 @@ class RBD:
         return len(before - {e["id"] for e in self.trash_list(ioctx)})
 
     # --- helpers ------------------------------------------------------------------------
-    def image_id(self, ioctx: Any, name: str) -> str:
+    def image_id(self, ioctx: CephIoCtx, name: str) -> str:
         """The id of image ``name``; ImageNotFound if there is none."""
         with Image(ioctx, name, read_only=True) as img:
             return img.id()
+
+
+def _conforms(rbd: RBD) -> RbdManager:
+    """mypy checks here that the adapter's ``RBD`` is an :class:`RbdManager`."""
+    return rbd

@@ -19,6 +19,7 @@ from shoal.rbd import (
     FEATURE_LAYERING,
     FEATURE_OBJECT_MAP,
     FEATURE_STRIPINGV2,
+    RbdImage,
     feature_names,
 )
 from shoal.services.backup.driver._errors import (
@@ -48,7 +49,6 @@ from shoal.services.backup.driver._plumbing import (
     remove_snap_quietly,
 )
 from shoal.services.backup.driver._transfer import (
-    RbdImage,
     copy_chunks,
     pipe_diff,
     reset_head,

@@ -7,12 +7,12 @@ import errno
 import logging
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Any
 
 from shoal import errors
 from shoal.cluster import Session
 from shoal.objstore import IoCtx
-from shoal.rbd.backend import RbdLib, rbd_lib_for
+from shoal.rbd import RbdImage, RbdLib
+from shoal.rbd.backend import rbd_lib_for
 from shoal.services.backup.driver._errors import (
     BackupAccessDenied,
     BackupStorageFull,
@@ -64,7 +64,7 @@ def open_pool(session: Session, pool: str, role: str) -> Iterator[Pool]:
 
 
 def open_image(pool: Pool, name: str, *, snapshot: str | None = None, read_only: bool = False,
-               missing: Callable[[], errors.ShoalError] | None = None) -> Any:
+               missing: Callable[[], errors.ShoalError] | None = None) -> RbdImage:
     """Open image ``name`` (at ``snapshot``); raise ``missing()`` if it (or the snapshot)
     does not exist (ImageNotFound when ``missing`` is None)."""
     try:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from shoal import errors
+from shoal.rbd import RbdImage
 from shoal.services.backup.driver._backup import only_snap_of
 from shoal.services.backup.driver._errors import (
     BackupNotFound,
@@ -23,7 +24,6 @@ from shoal.services.backup.driver._names import (
 from shoal.services.backup.driver._options import BackupOptions
 from shoal.services.backup.driver._plumbing import Pool, image_exists, log, open_image
 from shoal.services.backup.driver._transfer import (
-    RbdImage,
     copy_chunks,
     has_extents,
     pipe_diff,

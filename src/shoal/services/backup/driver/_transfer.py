@@ -12,7 +12,7 @@
 - :func:`copy_chunks` is Cinder's full copy in chunk-size pieces (``_transfer_data``).
 - :func:`zero_range` is Cinder's ``_discard_bytes``.
 
-Images are ``shoal.rbd.Image`` or ``shoal.rbd.ceph.Image`` objects (:class:`RbdImage`).
+Images are ``shoal.rbd.Image`` or ``shoal.rbd.ceph.Image`` objects (:class:`shoal.rbd.RbdImage`).
 Offsets and lengths are bytes.
 """
 
@@ -21,9 +21,10 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO
 
 from shoal import errors
+from shoal.rbd import RbdImage, is_zero
 from shoal.rbd._diffstream import (
     DiffReader,
     DiffWriter,
@@ -42,7 +43,6 @@ __all__ = [
     "DISCARD_BYTES_MAX",
     "EXTENT_WINDOW_BYTES",
     "CopyStats",
-    "RbdImage",
     "copy_chunks",
     "diff_records",
     "diff_stream",
@@ -60,33 +60,6 @@ DIFF_PIECE_BYTES = 4 << 20
 EXTENT_WINDOW_BYTES = 1 << 30
 #: The largest single discard (bytes): librbd's calls return the length as an int.
 DISCARD_BYTES_MAX = (1 << 31) - 1
-
-
-class RbdImage(Protocol):
-    """The calls of an open RBD image this module makes (both backends have them)."""
-
-    def size(self) -> int: ...
-    def order(self) -> int: ...
-    def stripe_count(self) -> int: ...
-    def read(self, offset: int, length: int, fadvise_flags: int = 0) -> bytes: ...
-    def write(self, data: bytes, offset: int, fadvise_flags: int = 0) -> int: ...
-    def discard(self, offset: int, length: int) -> None: ...
-    def write_zeroes(self, offset: int, length: int, zero_flags: int = 0,
-                     fadvise_flags: int = 0) -> None: ...
-    def flush(self) -> None: ...
-    def resize(self, size: int, allow_shrink: bool = True) -> None: ...
-    def list_snaps(self) -> Iterator[dict[str, Any]]: ...
-    def create_snap(self, name: str, flags: int = 0) -> None: ...
-    def protect_snap(self, name: str) -> None: ...
-    def remove_snap(self, name: str) -> None: ...
-    def rollback_to_snap(self, name: str) -> None: ...
-    def diff_iterate(self, offset: int, length: int, from_snapshot: str | None,
-                     iterate_cb: Any, include_parent: bool = True,
-                     whole_object: bool = False) -> None: ...
-
-
-def _is_zero(data: bytes) -> bool:
-    return data == bytes(len(data))
 
 
 def _extents(img: RbdImage, offset: int, length: int, from_snap: str | None
@@ -137,7 +110,7 @@ def diff_records(img: RbdImage, *, from_snap: str | None, end_snap: str | None,
                 data = img.read(offset, n)
                 if len(data) != n:
                     raise errors.ShoalError(f"short read: {len(data)} of {n} bytes at {offset}")
-                yield Zero(offset, n) if _is_zero(data) else Write(offset, data)
+                yield Zero(offset, n) if is_zero(data) else Write(offset, data)
                 offset += n
 
 
@@ -240,7 +213,7 @@ def import_diff(img: RbdImage, stream: BinaryIO, *, create_end_snap: bool = True
             if record.size > current or (shrink and record.size < current):
                 img.resize(record.size)
         elif isinstance(record, Write):
-            if _is_zero(record.data):
+            if is_zero(record.data):
                 img.write_zeroes(record.offset, record.length)
             else:
                 _write_exact(img, record.data, record.offset)
@@ -341,7 +314,7 @@ def copy_chunks(source: RbdImage, target: RbdImage, *, length: int, chunk_bytes:
             data = source.read(offset, n) if offset // chunk_bytes in with_data else None
             if data is not None and len(data) != n:
                 raise errors.ShoalError(f"short read: {len(data)} of {n} bytes at {offset}")
-            if data is not None and not _is_zero(data):
+            if data is not None and not is_zero(data):
                 _write_exact(target, data, offset)
                 written += n
             elif skip_zero_chunks:

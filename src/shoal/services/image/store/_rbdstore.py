@@ -30,9 +30,16 @@ from typing import Any
 from shoal import errors, limits
 from shoal.cluster import Session
 from shoal.objstore import IoCtx
-from shoal.rbd import FEATURE_LAYERING, features_from_conf, parse_features
-from shoal.rbd.backend import RbdLib, rbd_lib_for
-from shoal.services.image.store._chunks import ZeroTest, rechunk
+from shoal.rbd import (
+    FEATURE_LAYERING,
+    RbdImage,
+    RbdLib,
+    features_from_conf,
+    is_zero,
+    parse_features,
+    rechunk,
+)
+from shoal.rbd.backend import rbd_lib_for
 from shoal.services.image.store._digest import BackgroundDigests
 from shoal.services.image.store._errors import (
     Duplicate,
@@ -68,7 +75,7 @@ SNAPSHOT_NAME = "snap"
 #: ``rbd_store_chunk_size`` default (MiB).
 CHUNK_SIZE_MIB_DEFAULT = 8
 #: The largest chunk: the largest RBD object (order 25).
-CHUNK_SIZE_MIB_MAX = 1 << (limits.rbd_order_max - 20)
+CHUNK_SIZE_MIB_MAX = limits.chunk_size_mib_max
 #: An upload of unknown size grows the image by a step that doubles up to this.
 GROW_STEP_BYTES_MAX = 8 * GiB
 #: glance's ``image_size_cap`` default: the largest image stored (bytes).
@@ -255,14 +262,13 @@ class RbdStore:
 
     def _write_all(
         self,
-        img: Any,
+        img: RbdImage,
         data: Iterable[bytes],
         size: int | None,
         digests: BackgroundDigests,
         on_progress: ProgressCallback | None,
     ) -> int:
         """Write ``data`` from offset 0; return the bytes written (see :meth:`add`)."""
-        zero = ZeroTest(self.chunk_bytes)
         capacity = size or 0
         grow_bytes = self.chunk_bytes  # per upload (glance keeps it across uploads)
         offset = 0
@@ -280,7 +286,7 @@ class RbdStore:
                     capacity += grow_bytes
                 capacity = min(capacity, self.image_size_max)  # still >= end
                 img.resize(capacity)
-            if not (self.thin_provisioning and zero.is_zero(chunk)):
+            if not (self.thin_provisioning and is_zero(chunk)):
                 done = img.write(chunk, offset)
                 if done != len(chunk):
                     raise errors.ShoalError(f"short write: {done} of {len(chunk)} bytes "
@@ -361,7 +367,7 @@ class RbdStore:
             with img:
                 return int(img.size())
 
-    def _open_snapshot(self, ioctx: IoCtx, loc: StoreLocation) -> Any:
+    def _open_snapshot(self, ioctx: IoCtx, loc: StoreLocation) -> RbdImage:
         lib = rbd_lib_for(ioctx)
         try:
             return lib.Image(ioctx, loc.image, snapshot=loc.snapshot, read_only=True)
@@ -481,7 +487,7 @@ class ImageReader(Iterator[bytes]):
     """The bytes ``[offset, end)`` of an image, in chunk-aligned pieces (see
     :meth:`RbdStore.get`). Holds the image open until exhausted or closed."""
 
-    def __init__(self, img: Any, offset: int, end: int, chunk_bytes: int,
+    def __init__(self, img: RbdImage, offset: int, end: int, chunk_bytes: int,
                  resources: contextlib.ExitStack, translated: _Translated) -> None:
         assert 0 <= offset <= end
         self._img = img

@@ -14,12 +14,12 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 from shoal import errors
 from shoal.cluster import Session
 from shoal.objstore import IoCtx
-from shoal.rbd.backend import RbdLib, rbd_lib_for
+from shoal.rbd import RbdImage, RbdLib
+from shoal.rbd.backend import rbd_lib_for
 from shoal.services.volume.driver._errors import (
     BackendAccessDenied,
     BackendFull,
@@ -42,7 +42,7 @@ class Pool:
         self.name: str = ioctx.pool_name
 
     def open(self, name: str, *, snapshot: str | None = None,
-             read_only: bool = False) -> Any:
+             read_only: bool = False) -> RbdImage:
         """Open image ``name`` (at ``snapshot``, read-only if one is given).
 
         Raises:
@@ -52,7 +52,7 @@ class Pool:
             return self.lib.Image(self.ioctx, name, snapshot=snapshot, read_only=True)
         return self.lib.Image(self.ioctx, name, entity=self.backend.session.entity)
 
-    def open_by_id(self, image_id: str) -> Any:
+    def open_by_id(self, image_id: str) -> RbdImage:
         """Open image ``image_id`` for writing (also one in the trash)."""
         return self.lib.Image(self.ioctx, image_id=image_id,
                               entity=self.backend.session.entity)
@@ -73,7 +73,7 @@ class Pool:
         except self.lib.ImageNotFound:
             return False
 
-    def remove_snap(self, img: Any, snap: str) -> bool:
+    def remove_snap(self, img: RbdImage, snap: str) -> bool:
         """Unprotect (if protected) and remove ``snap`` of open ``img``.
 
         Returns False, leaving the snapshot, if clones of it exist (ImageBusy);
@@ -152,7 +152,7 @@ class Backend:
                 raise BackendFull(f"pool '{pool}' is over its quota: {exc}") from exc
             raise
 
-    def flatten(self, img: Any) -> None:
+    def flatten(self, img: RbdImage) -> None:
         """Flatten open image ``img``, holding one of ``rbd_concurrent_flatten_operations``."""
         if self._flatten_slots is None:
             img.flatten()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shoal import errors, limits
+from shoal.rbd import RbdImage
 from shoal.services.volume.driver._backend import Pool
 from shoal.services.volume.driver._names import clone_snap_name
 
@@ -30,7 +31,7 @@ class ParentRef:
     snap: str
 
 
-def _parent_at(pool: Pool, img: Any) -> ParentRef | None:
+def _parent_at(pool: Pool, img: RbdImage) -> ParentRef | None:
     try:
         parent_pool, image, snap = img.parent_info()
     except pool.lib.ImageNotFound:
@@ -38,7 +39,7 @@ def _parent_at(pool: Pool, img: Any) -> ParentRef | None:
     return ParentRef(str(parent_pool), str(image), str(snap))
 
 
-def clone_parent(pool: Pool, img: Any, name: str) -> ParentRef | None:
+def clone_parent(pool: Pool, img: RbdImage, name: str) -> ParentRef | None:
     """The volume image ``name`` (open as ``img``, at its head) was cloned from by
     ``create_cloned_volume``, or None.
 

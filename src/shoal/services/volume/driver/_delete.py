@@ -32,9 +32,9 @@ from __future__ import annotations
 import enum
 import logging
 import time
-from typing import Any
 
 from shoal import errors, limits
+from shoal.rbd import RbdImage
 from shoal.services.volume.driver._backend import Backend, Pool
 from shoal.services.volume.driver._chain import ParentRef, clone_parent, flatten_children
 from shoal.services.volume.driver._errors import VolumeBackendError, VolumeIsBusy
@@ -63,7 +63,7 @@ class DeleteOutcome(enum.StrEnum):
     HIDDEN = "hidden"
 
 
-def _snap_names(img: Any) -> list[str]:
+def _snap_names(img: RbdImage) -> list[str]:
     return [str(s["name"]) for s in img.list_snaps()]
 
 

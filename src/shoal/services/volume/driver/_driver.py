@@ -32,7 +32,7 @@ from typing import Any
 
 from shoal import errors, limits
 from shoal.cluster import Session
-from shoal.rbd import FEATURE_LAYERING, features_from_conf, parse_features
+from shoal.rbd import FEATURE_LAYERING, RbdImage, features_from_conf, parse_features
 from shoal.services.volume.driver._backend import Backend, Pool
 from shoal.services.volume.driver._chain import ParentRef, clone_depth, flatten_children
 from shoal.services.volume.driver._cluster import mon_addresses
@@ -445,7 +445,7 @@ class RbdVolumeDriver:
             log.info("volume %s does not exist: snapshot %s is gone with it", volume_id,
                      snapshot_id)
 
-    def _unprotect(self, pool: Pool, img: Any, name: str, snap: str, snapshot_id: str) -> None:
+    def _unprotect(self, pool: Pool, img: RbdImage, name: str, snap: str, snapshot_id: str) -> None:
         retries = self._backend.attempts
         for attempt in range(retries + 1):
             try:

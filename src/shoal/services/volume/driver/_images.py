@@ -4,17 +4,17 @@ downloaded image data into a new volume."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from shoal import errors
+from shoal.rbd import RbdImage, is_zero, rechunk
 from shoal.services.rbd_location import BadStoreUri, parse_location
 from shoal.services.volume.driver._backend import Backend, Pool
 from shoal.services.volume.driver._chain import ParentRef
 from shoal.services.volume.driver._errors import ImageUnacceptable
 
-__all__ = ["Cloneable", "chunks", "find_cloneable", "geometry", "write_stream"]
+__all__ = ["Cloneable", "find_cloneable", "geometry", "write_stream"]
 
 log = logging.getLogger("shoal.services.volume")
 
@@ -65,23 +65,7 @@ def find_cloneable(backend: Backend, url: str) -> Cloneable | None:
     return Cloneable(ParentRef(loc.pool, loc.image, loc.snapshot), size, stripe_unit)
 
 
-def chunks(pieces: Iterable[bytes], chunk_bytes: int) -> Iterator[bytes]:
-    """The bytes of ``pieces`` in chunks of ``chunk_bytes`` (only the last may be
-    shorter; no empty chunk). An exception from ``pieces`` propagates."""
-    buffer = bytearray()
-    for piece in pieces:
-        if not buffer and len(piece) == chunk_bytes:
-            yield bytes(piece)
-            continue
-        buffer += piece
-        while len(buffer) >= chunk_bytes:
-            yield bytes(buffer[:chunk_bytes])
-            del buffer[:chunk_bytes]
-    if buffer:
-        yield bytes(buffer)
-
-
-def write_stream(img: Any, data: Iterable[bytes], size: int, chunk_bytes: int) -> int:
+def write_stream(img: RbdImage, data: Iterable[bytes], size: int, chunk_bytes: int) -> int:
     """Write ``data`` from offset 0 into a new (all-zero) image ``img`` of ``size``
     bytes in ``chunk_bytes`` chunks, skipping all-zero chunks; flush; return the
     bytes received.
@@ -89,14 +73,13 @@ def write_stream(img: Any, data: Iterable[bytes], size: int, chunk_bytes: int) -
     Raises:
         ImageUnacceptable: the data runs past ``size``.
     """
-    zeros = bytes(chunk_bytes)
     offset = 0
-    for chunk in chunks(data, chunk_bytes):
+    for chunk in rechunk(data, chunk_bytes):
         end = offset + len(chunk)
         if end > size:
             raise ImageUnacceptable(f"the image data is larger than the volume "
                                     f"({size / GiB:.2f} GiB)")
-        if chunk != zeros[:len(chunk)]:
+        if not is_zero(chunk):
             img.write(chunk, offset)
         offset = end
     img.flush()

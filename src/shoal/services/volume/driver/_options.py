@@ -10,8 +10,6 @@ from shoal.config import ShoalConfig
 __all__ = ["RbdDriverOptions"]
 
 MiB = 1 << 20
-#: The largest ``rbd_store_chunk_size``: the largest RBD object (order 25), in MiB.
-CHUNK_SIZE_MIB_MAX = 1 << (limits.rbd_order_max - 20)
 
 
 @dataclass(frozen=True)
@@ -75,9 +73,9 @@ class RbdDriverOptions:
         if not self.rbd_pool:
             raise errors.InvalidArgument("rbd_pool must not be empty")
         chunk = self.rbd_store_chunk_size
-        if not 1 <= chunk <= CHUNK_SIZE_MIB_MAX or chunk & (chunk - 1):
+        if not 1 <= chunk <= limits.chunk_size_mib_max or chunk & (chunk - 1):
             raise errors.InvalidArgument(
-                f"rbd_store_chunk_size must be a power of two 1..{CHUNK_SIZE_MIB_MAX} MiB, "
+                f"rbd_store_chunk_size must be a power of two 1..{limits.chunk_size_mib_max} MiB, "
                 f"not {chunk!r}")
         if self.rbd_max_clone_depth > limits.clone_depth_max:
             raise errors.InvalidArgument(
