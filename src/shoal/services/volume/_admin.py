@@ -239,9 +239,9 @@ class VolumeAdmin:
         """
         policy.authorize(caller, "scheduler_extension:scheduler_stats:get_pools")
         with self.db.session(readonly=True) as session:
-            allocated = dict(session.execute(
+            allocated = {host: int(size) for host, size in session.execute(
                 select(Volume.host, func.coalesce(func.sum(Volume.size), 0))
-                .group_by(Volume.host)).tuples().all())
+                .group_by(Volume.host)).all()}
         found = []
         for backend in self.options.backends:
             stats = self.drivers[backend.section].get_volume_stats()
