@@ -3,34 +3,18 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from tests.shoal_up import ShoalUp, openrc_env, openstack, run_client
+from tests.e2e.test_volumes import _cinder, _json, _ok
+from tests.shoal_up import ShoalUp, openstack
 
 
 @pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShoalUp]:
     with ShoalUp.start(tmp_path_factory.mktemp("voladmin") / "data") as running:
         yield running
-
-
-def _ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, result.stderr + result.stdout
-    return result.stdout
-
-
-def _json(result: subprocess.CompletedProcess[str]) -> Any:
-    return json.loads(_ok(result))
-
-
-def _cinder(up: ShoalUp, *args: str, version: str = "3.71") -> str:
-    return _ok(run_client(up, "cinder", "--os-volume-api-version", version, *args,
-                          cloud=None, env=openrc_env(up)))
 
 
 def test_service_list_and_pools(up: ShoalUp) -> None:
