@@ -95,6 +95,12 @@ class CinderSection:
     auth_strategy: str  # "keystone" (shoal refuses "noauth")
     default_volume_type: str
     storage_availability_zone: str
+    quota_volumes: int  # -1: unlimited
+    quota_snapshots: int
+    quota_gigabytes: int  # GiB
+    quota_backups: int
+    quota_backup_gigabytes: int  # GiB
+    per_volume_size_limit: int  # GiB; -1: unlimited
     backup_driver: str
     backup_ceph_conf: str
     backup_ceph_user: str

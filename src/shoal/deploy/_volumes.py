@@ -17,17 +17,22 @@ from shoal.services.tasks import TaskRunner
 from shoal.services.volume import (
     Backend,
     ImageData,
+    QuotaSets,
+    VolumeAdmin,
     VolumeAttachments,
+    VolumeMessages,
     VolumeOptions,
     VolumeService,
     VolumeServices,
     VolumeTransfers,
+    VolumeTypes,
     VolumeWork,
 )
 from shoal.services.volume._service import utcnow
 from shoal.services.volume.driver import RbdDriverOptions, RbdVolumeDriver
+from shoal.services.volume.quotas import QuotaDefaults
 
-__all__ = ["GlanceImages", "VolumeStack", "volume_stack"]
+__all__ = ["GlanceImages", "VolumeStack", "quota_defaults", "volume_stack"]
 
 #: Glance's core attributes copied into ``volume_image_metadata`` (Cinder's list).
 _CORE_IMAGE_FIELDS = ("checksum", "container_format", "disk_format", "min_disk", "min_ram",
@@ -146,18 +151,32 @@ def volume_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Imag
         work = VolumeWork(drivers, source, utcnow)
         work.register(tasks)
         cinder = cfg.cinder
-        service = VolumeService(db, tasks, source, VolumeOptions(
+        volume_options = VolumeOptions(
             backends=tuple(backends), availability_zone=cinder.storage_availability_zone,
-            default_type=cinder.default_volume_type))
+            default_type=cinder.default_volume_type, quota_defaults=quota_defaults(cfg))
+        service = VolumeService(db, tasks, source, volume_options)
         service.ensure_default_type()
         by_host = {b.host: drivers[b.section] for b in backends}
-        services = VolumeServices(service, VolumeAttachments(db, by_host, utcnow),
-                                  VolumeTransfers(db, service.options.quota_defaults, utcnow))
+        services = VolumeServices(
+            service, VolumeAttachments(db, by_host, utcnow),
+            VolumeTransfers(db, volume_options.quota_defaults, utcnow),
+            VolumeAdmin(db, volume_options, drivers, utcnow),
+            VolumeTypes(db, volume_options, utcnow),
+            QuotaSets(db, volume_options.quota_defaults), VolumeMessages(db, utcnow))
     except BaseException:
         for session in sessions:
             session.shutdown()
         raise
     return VolumeStack(services, work, sessions)
+
+
+def quota_defaults(cfg: ShoalConfig) -> QuotaDefaults:
+    """The default limits of cinder's ``[DEFAULT]`` (``quota_*``, ``per_volume_size_limit``)."""
+    cinder = cfg.cinder
+    return QuotaDefaults(volumes=cinder.quota_volumes, snapshots=cinder.quota_snapshots,
+                         gigabytes=cinder.quota_gigabytes, backups=cinder.quota_backups,
+                         backup_gigabytes=cinder.quota_backup_gigabytes,
+                         per_volume_gigabytes=cinder.per_volume_size_limit)
 
 
 def host_name() -> str:

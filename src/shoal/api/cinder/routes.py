@@ -483,13 +483,7 @@ class _Volumes:
             ]
         return table
 
-    # --- types, zones, limits --------------------------------------------------------------
-    async def list_types(self, request: Request) -> Response:
-        context = await request_context(request)
-        types = await run_in_threadpool(self.service.list_types, context)
-        return _json(service_views.volume_types_body(
-            types, view_context(request, context), limit=self.options.osapi_max_limit))
-
+    # --- types (the rest: .admin_routes), zones, limits -----------------------------------
     async def show_type(self, request: Request) -> Response:
         context = await request_context(request)
         ref = request.path_params["type_id"]
@@ -523,7 +517,10 @@ def _flag(request: Request, name: str) -> bool:
 
 def volume_routes(services: VolumeServices, options: VolumeApiOptions,
                   quota_defaults: QuotaDefaults) -> list[BaseRoute]:
-    """Routes under ``/volume/v3`` for :func:`shoal.api.volume_app`."""
+    """Routes under ``/volume/v3`` for :func:`shoal.api.volume_app` (the admin ones of
+    :mod:`.admin_routes` first)."""
+    from shoal.api.cinder.admin_routes import admin_routes  # it imports view_context
+
     h = _Volumes(services, options, quota_defaults)
     volume = "/volumes/{volume_id}"
     snapshot = "/snapshots/{snapshot_id}"
@@ -563,10 +560,10 @@ def volume_routes(services: VolumeServices, options: VolumeApiOptions,
         ("/attachments/{attachment_id}", h.delete_attachment, "DELETE"),
         ("/attachments/{attachment_id}/action", h.attachment_action, "POST"),
         *h.transfer_routes(),
-        ("/types", h.list_types, "GET"),
         ("/types/{type_id}", h.show_type, "GET"),
         ("/os-availability-zone", h.availability_zones, "GET"),
         ("/limits", h.limits, "GET"),
     )
-    return [Route(path, handler, methods=[method]) for path, handler, method in table]
+    return [*admin_routes(services, options),
+            *(Route(path, handler, methods=[method]) for path, handler, method in table)]
 

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shoal.services.volume._admin import VolumeAdmin
 from shoal.services.volume._attach import VolumeAttachments
+from shoal.services.volume._messages import VolumeMessages
+from shoal.services.volume._quota_sets import QuotaSets
 from shoal.services.volume._service import VolumeService
 from shoal.services.volume._transfers import VolumeTransfers
+from shoal.services.volume._types import VolumeTypes
 
 __all__ = ["VolumeServices"]
 
 
 @dataclass(frozen=True)
 class VolumeServices:
-    """Volumes, snapshots and types; attachments; transfers (one deployment's)."""
+    """Volumes, snapshots and types; attachments; transfers; the admin parts: services and
+    pools, type administration, quota sets, user messages (one deployment's)."""
 
     volumes: VolumeService
     attachments: VolumeAttachments
     transfers: VolumeTransfers
+    admin: VolumeAdmin
+    types: VolumeTypes
+    quota_sets: QuotaSets
+    messages: VolumeMessages

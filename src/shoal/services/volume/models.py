@@ -1,5 +1,6 @@
 """Volume tables: volumes, their metadata, attachments, snapshots, volume types, transfers,
-quotas and user messages (Cinder's schema, trimmed to what the v3 API shows).
+quotas, user messages and the admin's state of services (Cinder's schema, trimmed to what
+the v3 API shows).
 
 Ids are UUID strings (36 characters with dashes). Sizes are GiB, as in Cinder. A deleted
 volume's or snapshot's row is removed once its RBD image or snapshot is gone (Cinder keeps
@@ -35,6 +36,7 @@ __all__ = [
     "Message",
     "ProjectLock",
     "Quota",
+    "ServiceState",
     "Snapshot",
     "SnapshotMetadata",
     "Transfer",
@@ -260,3 +262,24 @@ class Message(Base):
     user_message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ServiceState(Base):
+    """What an admin set on one service (``os-services`` enable/disable/freeze/thaw).
+
+    Services themselves are the parts of the running deployment (a ``cinder-volume`` per
+    enabled backend, the scheduler); a row exists only once an admin changed one, and
+    keeps the change across restarts. ``host`` is ``HOST@BACKEND`` for a volume service.
+    """
+
+    __tablename__ = "volume_service_states"
+    __table_args__ = (UniqueConstraint("binary", "host"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    binary: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    frozen: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: When an admin last changed it (shown as ``updated_at`` when more recent).
+    modified_at: Mapped[datetime] = mapped_column(UTCDateTime)

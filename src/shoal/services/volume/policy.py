@@ -93,6 +93,7 @@ ADMIN_ACTIONS: Final = frozenset({
     "volume_extension:types_manage", "volume_extension:volume_type_access:addProjectAccess",
     "volume_extension:volume_type_access:removeProjectAccess",
     "volume_extension:quotas:update", "volume_extension:quotas:delete",
+    "volume_extension:quota_classes", "volume_extension:volume_type_access",
     "volume:get_all_tenants", "volume_extension:services:index",
     "volume_extension:services:update", "volume_extension:capabilities",
     "scheduler_extension:scheduler_stats:get_pools", "volume_extension:hosts",
