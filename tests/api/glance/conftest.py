@@ -36,7 +36,7 @@ class Glance:
 
     def call(self, method: str, path: str, *, as_: str | None = "member",
              accept: str = "application/json", **kwargs: Any) -> httpx.Response:
-        """One request (``path`` under ``/image/v2``), authenticated as ``as_`` (None: no token); the body is read.
+        """One request to ``path`` under ``/image/v2`` as ``as_`` (None: no token), body read.
 
         ``/image``, ``/image/versions`` and paths under ``/image/`` are taken as given."""
         absolute = path in ("/image", "/image/versions") or path.startswith("/image/")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from typing import Any
 
 from tests.api.glance.conftest import Glance, chunks
 
@@ -175,8 +176,9 @@ def test_policy_reader_other_project_and_admin(glance: Glance) -> None:
     path = f"/images/{image['id']}"
     assert glance.call("GET", path, as_="reader").status_code == 200
     assert glance.call("POST", "/images", as_="reader", json={"name": "r"}).status_code == 403
-    patch = {"headers": {"Content-Type": "application/openstack-images-v2.1-json-patch"},
-             "json": [{"op": "replace", "path": "/name", "value": "x"}]}
+    patch: dict[str, Any] = {
+        "headers": {"Content-Type": "application/openstack-images-v2.1-json-patch"},
+        "json": [{"op": "replace", "path": "/name", "value": "x"}]}
     assert glance.call("PATCH", path, as_="reader", **patch).status_code == 403
     assert glance.call("DELETE", path, as_="reader").status_code == 403
     assert glance.call("GET", path, as_="other").status_code == 404
