@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from typing import Any
 
-from tests.api.glance.conftest import Glance, chunks
+from tests.api.glance.conftest import BASE, Glance, chunks
 
 
 def test_create_show_list_patch_delete(glance: Glance) -> None:
@@ -242,3 +243,66 @@ def test_schemas(glance: Glance) -> None:
 def test_versions_documents(glance: Glance) -> None:
     assert glance.call("GET", "/image", as_=None).status_code == 300
     assert glance.call("GET", "/image/versions", as_=None).status_code == 200
+
+
+def test_range_forms_that_serve_the_whole_image_or_a_suffix(glance: Glance) -> None:
+    data = b"0123456789"
+    image = glance.create()
+    glance.upload(image["id"], data)
+    path = f"/images/{image['id']}/file"
+    suffix = glance.call("GET", path, headers={"Range": "bytes=-3"})
+    assert suffix.status_code == 206 and suffix.content == b"789"
+    assert suffix.headers["content-range"] == "bytes 7-9/10"
+    for ignored in ("items=0-1", "bytes=-", "bytes=7-3"):
+        whole = glance.call("GET", path, headers={"Range": ignored})
+        assert whole.status_code == 200 and whole.content == data, ignored
+    open_end = glance.call("GET", path, headers={"Range": "bytes=8-"})
+    assert open_end.status_code == 206 and open_end.content == b"89"
+
+
+def test_a_multi_piece_chunked_upload_and_a_refused_one(glance: Glance) -> None:
+    data = bytes(range(251)) * (9 * 4096 + 7)  # about 9 MiB: several queue pieces
+    image = glance.create()
+    response = glance.call("PUT", f"/images/{image['id']}/file", content=chunks(data, 65536),
+                           headers={"Content-Type": "application/octet-stream"})
+    assert response.status_code == 204, response.text
+    assert glance.call("GET", f"/images/{image['id']}").json()["size"] == len(data)
+    assert glance.call("GET", f"/images/{image['id']}/file").content == data
+    refused = glance.create()
+    response = glance.call("PUT", f"/images/{refused['id']}/file", as_="reader",
+                           content=chunks(data, 65536),
+                           headers={"Content-Type": "application/octet-stream"})
+    assert response.status_code == 403
+    assert glance.call("GET", f"/images/{refused['id']}").json()["status"] == "queued"
+
+
+def test_a_client_gone_mid_body_is_400_and_the_image_stays_queued(glance: Glance) -> None:
+    image = glance.create()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "PUT",
+        "scheme": "http", "server": ("shoal.test", 9292), "client": ("127.0.0.1", 1),
+        "root_path": "", "path": f"{BASE}/images/{image['id']}/file",
+        "raw_path": f"{BASE}/images/{image['id']}/file".encode(), "query_string": b"",
+        "headers": [(b"host", b"shoal.test:9292"), (b"accept", b"application/json"),
+                    (b"content-type", b"application/octet-stream"),
+                    (b"x-auth-token", glance.tokens["member"].encode())],
+    }
+    events: list[dict[str, object]] = [
+        {"type": "http.request", "body": b"x" * 1000, "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        if len(events) > 1:
+            return events.pop(0)
+        await asyncio.sleep(0)
+        return events[0]
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    asyncio.run(glance.app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    assert start["status"] == 400
+    assert glance.call("GET", f"/images/{image['id']}").json()["status"] == "queued"
