@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,8 +96,3 @@ def glance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Glance]:
                     "other": identity.get_project(ProjectRef(name=other, domain=_DEFAULT)).id}
         yield Glance(deployment, deployment.apps()["image"], tokens, projects)
 
-
-async def chunks(data: bytes, size: int) -> AsyncIterator[bytes]:
-    """``data`` as an async stream of ``size``-byte pieces (sent without Content-Length)."""
-    for offset in range(0, len(data), size):
-        yield data[offset : offset + size]

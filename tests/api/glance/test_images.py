@@ -7,7 +7,8 @@ import hashlib
 import uuid
 from typing import Any
 
-from tests.api.glance.conftest import BASE, Glance, chunks
+from tests.api.conftest import chunks
+from tests.api.glance.conftest import BASE, Glance
 
 
 def test_create_show_list_patch_delete(glance: Glance) -> None:
