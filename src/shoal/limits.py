@@ -70,6 +70,11 @@ caps_string_bytes_max: Final = 4096
 #: is refused with 431 by the image API (the one that adopts the client's id).
 request_id_chars_max: Final = 64
 
+# --- OpenStack APIs -------------------------------------------------------
+#: Glance's ``min_disk``/``min_ram`` and Cinder's GiB sizes are signed 32-bit integer
+#: columns upstream; a value above this is a 400.
+INT32_MAX: Final = 2**31 - 1
+
 # --- local store tuning ---------------------------------------------------
 #: Open data-file descriptors kept per process.
 fd_cache_entries_max: Final = 256

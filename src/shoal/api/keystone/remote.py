@@ -43,6 +43,7 @@ from typing import Any, Final
 import httpx
 
 from shoal import errors
+from shoal._time import utcnow
 from shoal.api._context import RequestContext, TokenValidator
 from shoal.config import KeystoneAuthtokenSection, ShoalConfig
 
@@ -69,11 +70,6 @@ _NO_KEEPALIVE: Final = httpx.Limits(max_keepalive_connections=0)
 _TOKEN_TEXT = re.compile(r"[\x21-\x7e]+")
 _REFUSED = "The request you have made requires authentication: the token is invalid."
 _DOWN = "The identity service (Keystone) cannot validate tokens now: {why}. Try again later."
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 def _keystone_time(text: object) -> datetime:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, select
@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shoal import errors
+from shoal._time import utcnow
 from shoal.db import Database
 from shoal.services.identity import _resolve
 from shoal.services.identity._passwords import PasswordHasher, Passwords
@@ -63,11 +64,6 @@ _T = TypeVar("_T")
 
 class InvalidToken(errors.AuthenticationFailed):
     """A token that is unknown, expired, revoked or no longer backed by a valid user/project."""
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 def _check_name(what: str, name: object) -> str:

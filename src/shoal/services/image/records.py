@@ -10,10 +10,13 @@ Timestamps are timezone-aware UTC (naive values are taken as UTC and converted).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
+
+from shoal.limits import INT32_MAX
+from shoal.services._records import FrozenMap, as_utc
 
 __all__ = [
     "IMAGE_STATUSES",
@@ -36,35 +39,6 @@ IMAGE_STATUSES: Final = (
 VISIBILITIES: Final = ("community", "public", "private", "shared")
 #: Statuses of an image membership.
 MEMBER_STATUSES: Final = ("pending", "accepted", "rejected")
-
-#: Glance's column limit for ``min_disk`` / ``min_ram`` (a signed 32-bit integer).
-INT32_MAX: Final = 2**31 - 1
-
-
-def as_utc(moment: datetime) -> datetime:
-    """``moment`` as an aware UTC datetime (a naive one is taken to be UTC already)."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-class FrozenMap(Mapping[str, Any]):
-    """A read-only mapping that copies, pickles and compares like a dict."""
-
-    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
-        self._data = dict(data or {})
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __repr__(self) -> str:
-        return repr(self._data)
 
 
 def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:

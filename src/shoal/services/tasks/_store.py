@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, select, update
 from sqlalchemy.orm import Session
 
+from shoal._time import utcnow
 from shoal.db import Database
 from shoal.services.tasks._types import ResourceRef, TaskInfo, TaskState
 from shoal.services.tasks.models import (
@@ -50,11 +51,6 @@ __all__ = [
 #: Largest ``params`` of a task, bytes of compact JSON.
 PARAMS_BYTES_MAX = 64 * 1024
 _CUT_MARK = " ... (cut)"
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 def clip_error(message: str) -> str:

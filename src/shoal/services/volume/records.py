@@ -16,10 +16,13 @@ client's (the API validates client input before it builds records).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
+
+from shoal.limits import INT32_MAX
+from shoal.services._records import FrozenMap, as_utc
 
 __all__ = [
     "ATTACH_STATUSES",
@@ -64,38 +67,10 @@ SNAPSHOT_STATUSES: Final = (
 BACKUP_STATUSES: Final = (
     "error", "error_deleting", "creating", "available", "deleting", "deleted", "restoring",
 )
-#: Cinder's integer columns (sizes in GiB) are signed 32-bit.
-INT32_MAX: Final = 2**31 - 1
-
-
-def as_utc(moment: datetime) -> datetime:
-    """``moment`` as an aware UTC datetime (a naive one is taken to be UTC already)."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def _utc_or_none(moment: datetime | None) -> datetime | None:
     return None if moment is None else as_utc(moment)
-
-
-class FrozenMap(Mapping[str, Any]):
-    """A read-only mapping that copies, pickles and compares like a dict."""
-
-    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
-        self._data = dict(data or {})
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __repr__(self) -> str:
-        return repr(self._data)
 
 
 def _string_map(name: str, value: Mapping[str, str]) -> FrozenMap:
