@@ -25,7 +25,6 @@ from shoal.api._context import request_context
 from shoal.api._errors import BadRequest
 from shoal.api._ids import uuid_or_not_found
 from shoal.api._microversion import APIVersion, api_version
-from shoal.api.cinder import _validate as v
 from shoal.api.cinder import admin_rules as rules
 from shoal.api.cinder import admin_views, service_views
 from shoal.api.cinder import microversions as mv
@@ -56,7 +55,7 @@ def _query_flag(request: Request, name: str) -> bool:
     value = request.query_params.get(name)
     if value is None:
         return False
-    parsed = v.parse_bool_text(value.strip())
+    parsed = rules.parse_bool_text(value)
     if parsed is None:
         raise BadRequest(f"Invalid value '{value}' for {name}: use true or false")
     return parsed

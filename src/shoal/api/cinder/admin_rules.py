@@ -13,8 +13,8 @@ from typing import Any, Final
 
 from shoal.api._errors import BadRequest
 from shoal.api.cinder import _validate as v
+from shoal.limits import INT32_MAX
 from shoal.services.volume import ALL_TYPES
-from shoal.services.volume.records import INT32_MAX
 
 __all__ = [
     "SERVICE_ACTIONS",
@@ -33,6 +33,8 @@ SERVICE_ACTIONS: Final = ("enable", "disable", "disable-log-reason", "freeze", "
 #: Keys of a quota set that name no resource (ignored, as Cinder does).
 _NON_QUOTA_KEYS: Final = ("tenant_id", "id")
 _TYPE_ACCESS_ACTIONS: Final = ("addProjectAccess", "removeProjectAccess")
+_EXTRA_SPECS: Final = v.body("extra_specs", {**v.METADATA, "minProperties": 1})
+_SKIP_VALIDATION: Final = {"type": "object", "properties": {"skip_validation": v.BOOLEAN}}
 
 
 @dataclass(frozen=True)
@@ -88,10 +90,8 @@ def parse_extra_specs(body: Any) -> dict[str, str]:
     Raises:
         BadRequest: another shape or a bad key or value (400).
     """
-    v.require_object(body, "extra_specs")
-    specs = v.optional_metadata(body, "extra_specs", nullable=False)
-    assert specs is not None
-    return specs
+    v.check(_EXTRA_SPECS, body)
+    return dict(body["extra_specs"])
 
 
 def parse_extra_spec_item(body: Any, key: str) -> tuple[str, str]:
@@ -103,8 +103,8 @@ def parse_extra_spec_item(body: Any, key: str) -> tuple[str, str]:
     """
     if not isinstance(body, dict) or not body:
         raise BadRequest("Malformed request body: send {\"<key>\": \"<value>\"}.")
-    specs = v.optional_metadata({"extra_specs": body}, "extra_specs", nullable=False)
-    assert specs is not None
+    v.check(_EXTRA_SPECS, {"extra_specs": body})
+    specs: dict[str, str] = dict(body)
     if key not in specs:
         raise BadRequest("Request body and URI mismatch")
     if len(specs) > 1:
@@ -124,7 +124,9 @@ def parse_type_access_action(body: Any) -> tuple[bool, str]:
         raise BadRequest("Malformed request body: send {\"addProjectAccess\": {\"project\":"
                          " \"<project id>\"}} or removeProjectAccess.")
     action = next(iter(body))
-    inner = v.require_object(body, action)
+    inner = body[action]
+    if not isinstance(inner, dict):
+        raise BadRequest(f"Malformed request body: '{action}' must be an object.")
     project = _string(inner, "project")
     if not project:
         raise BadRequest("Missing required element 'project' in request body.")
@@ -172,7 +174,8 @@ def parse_quota_update(body: Any) -> QuotaUpdate:
     if not isinstance(body, dict) or not isinstance(body.get("quota_set"), dict):
         raise BadRequest("Missing required element 'quota_set' in request body.")
     quota_set = dict(body["quota_set"])
-    skip = v.optional_boolean(quota_set, "skip_validation")
+    v.check(_SKIP_VALIDATION, quota_set)
+    skip = v.flag(quota_set, "skip_validation")
     quota_set.pop("skip_validation", None)
     limits = {key: _quota_limit(key, value) for key, value in quota_set.items()
               if key not in _NON_QUOTA_KEYS}
@@ -190,7 +193,12 @@ def parse_is_public(value: str | None) -> bool | str:
         return True
     if value.strip().lower() == "none":
         return ALL_TYPES
-    parsed = v.parse_bool_text(value)
+    parsed = parse_bool_text(value)
     if parsed is None:
         raise BadRequest(f"Invalid is_public filter [{value}]")
     return parsed
+
+
+def parse_bool_text(text: str) -> bool | None:
+    """A boolean string as Cinder reads one (``true``/``1``/``yes``...); None: not one."""
+    return v.BOOLEAN_STRINGS.get(text.strip())
