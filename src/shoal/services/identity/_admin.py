@@ -14,6 +14,7 @@ does), so enabling it again does not bring old tokens back.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -47,6 +48,8 @@ __all__ = ["UNCHANGED", "AssignmentInfo", "IdentityAdmin", "Unchanged"]
 
 _RowT = TypeVar("_RowT", Domain, Project, User, Role)
 _SelectedT = TypeVar("_SelectedT")
+_InDomainT = TypeVar("_InDomainT", Project, User)
+_InfoT = TypeVar("_InfoT")
 
 
 class Unchanged(enum.Enum):
@@ -160,14 +163,7 @@ class IdentityAdmin:
         enabled: bool | None = None,
     ) -> list[ProjectInfo]:
         """Projects matching every given filter, sorted by name."""
-        query = _where_given(
-            select(Project).order_by(Project.name, Project.id),
-            (Project.name, name),
-            (Project.domain_id, domain_id),
-            (Project.enabled, enabled),
-        )
-        with self.db.session(readonly=True) as session:
-            return [_resolve.project_info(r) for r in session.scalars(query).all()]
+        return self._find_in_domain(Project, _resolve.project_info, name, domain_id, enabled)
 
     def find_users(
         self,
@@ -177,14 +173,26 @@ class IdentityAdmin:
         enabled: bool | None = None,
     ) -> list[UserInfo]:
         """Users matching every given filter, sorted by name."""
+        return self._find_in_domain(User, _resolve.user_info, name, domain_id, enabled)
+
+    def _find_in_domain(
+        self,
+        model: type[_InDomainT],
+        info: Callable[[_InDomainT], _InfoT],
+        name: str | None,
+        domain_id: str | None,
+        enabled: bool | None,
+    ) -> list[_InfoT]:
+        """``info`` of each project or user matching every filter given (None: not
+        given), sorted by name then id."""
         query = _where_given(
-            select(User).order_by(User.name, User.id),
-            (User.name, name),
-            (User.domain_id, domain_id),
-            (User.enabled, enabled),
+            select(model).order_by(model.name, model.id),
+            (model.name, name),
+            (model.domain_id, domain_id),
+            (model.enabled, enabled),
         )
         with self.db.session(readonly=True) as session:
-            return [_resolve.user_info(r) for r in session.scalars(query).all()]
+            return [info(r) for r in session.scalars(query).all()]
 
     def find_roles(self, *, name: str | None = None) -> list[RoleInfo]:
         """Roles (with this exact name), sorted by name."""
