@@ -214,25 +214,31 @@ class Unavailable(ShoalError):
     safe = True
 
 
+#: errno -> the class raised for it: each class's own ``errno`` (EIO, shared by
+#: ShoalError and Unavailable, is left to the fallback below).
 _BY_ERRNO: dict[int, type[ShoalError]] = {
-    _errno.ENOENT: NotFound,
-    _errno.ENODATA: NoData,
-    _errno.EEXIST: AlreadyExists,
-    _errno.EBUSY: Busy,
-    _errno.ENOTEMPTY: NotEmpty,
-    _errno.EINVAL: InvalidArgument,
-    _errno.ERANGE: OutOfRange,
-    _errno.EOVERFLOW: Overflow,
-    _errno.ECANCELED: Canceled,
-    _errno.EPERM: PermissionDenied,
-    _errno.EACCES: AuthenticationFailed,
-    _errno.EROFS: ReadOnly,
-    _errno.ENOSPC: NoSpace,
-    _errno.EFBIG: TooLarge,
-    _errno.ENAMETOOLONG: NameTooLong,
-    _errno.EOPNOTSUPP: NotSupported,
-    _errno.ETIMEDOUT: TimedOut,
+    cls.errno: cls
+    for cls in (
+        NotFound,
+        NoData,
+        AlreadyExists,
+        Busy,
+        NotEmpty,
+        InvalidArgument,
+        OutOfRange,
+        Overflow,
+        Canceled,
+        PermissionDenied,
+        AuthenticationFailed,
+        ReadOnly,
+        NoSpace,
+        TooLarge,
+        NameTooLong,
+        NotSupported,
+        TimedOut,
+    )
 }
+assert len(_BY_ERRNO) == 17, "two classes claim one errno"
 
 
 def error_for_errno(err: int, message: str) -> ShoalError:

@@ -118,29 +118,19 @@ class EntityCaps:
         if parsed is None:
             return False
         service, bits = perms
-        return parsed.allows(
-            service, prefix, read="r" in bits, write="w" in bits, execute="x" in bits, args=args
-        )
+        return parsed.allows_perms(service, prefix, bits, args)
 
     def osd_allows(
         self,
         pool: str,
         namespace: str,
         oid: str,
-        *,
-        read: bool = False,
-        write: bool = False,
-        class_read: bool = False,
-        class_write: bool = False,
-        cls: str | None = None,
-        method: str | None = None,
+        access: capsmod.OsdAccess,
         app_metadata: Mapping[str, Mapping[str, str]] | None = None,
     ) -> bool:
-        """Whether one object operation is allowed (see ``OsdCaps.allows``)."""
+        """Whether one object operation needing ``access`` is allowed (see
+        ``OsdCaps.allows_access``)."""
         parsed = _osd_caps(self._text("osd"))
         if parsed is None:
             return False
-        return parsed.allows(
-            pool, namespace, oid, read=read, write=write, class_read=class_read,
-            class_write=class_write, cls=cls, method=method, app_metadata=app_metadata,
-        )
+        return parsed.allows_access(pool, namespace, oid, access, app_metadata)

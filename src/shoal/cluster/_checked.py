@@ -33,6 +33,7 @@ from typing import TypeVar
 
 from shoal import errors, limits
 from shoal.cluster._auth import EntityCaps
+from shoal.cluster.caps import OsdAccess
 from shoal.objstore import (
     IoCtx,
     MethodFlags,
@@ -50,6 +51,10 @@ from shoal.objstore import (
 __all__ = ["CheckedIoCtx"]
 
 T = TypeVar("T")
+
+_READ = OsdAccess(read=True)
+_WRITE = OsdAccess(write=True)
+_READ_WRITE = OsdAccess(read=True, write=True)
 
 
 class CheckedIoCtx(IoCtx):
@@ -104,22 +109,11 @@ class CheckedIoCtx(IoCtx):
         self._inner.flush()
 
     # --- the checks -------------------------------------------------------------
-    def _require(
-        self,
-        oid: str,
-        action: str,
-        *,
-        read: bool = False,
-        write: bool = False,
-        class_read: bool = False,
-        class_write: bool = False,
-        cls: str | None = None,
-        method: str | None = None,
-    ) -> None:
+    def _require(self, oid: str, action: str, access: OsdAccess) -> None:
+        """PermissionDenied unless the caps allow ``access`` to ``oid``; ``action``
+        words the refusal ("may not <action> object ...")."""
         allowed = self._caps.osd_allows(
-            self.pool_name, self.get_namespace(), oid, read=read, write=write,
-            class_read=class_read, class_write=class_write, cls=cls, method=method,
-            app_metadata=self._pool.applications,
+            self.pool_name, self.get_namespace(), oid, access, self._pool.applications
         )
         if not allowed:
             where = f"pool '{self.pool_name}'"
@@ -130,10 +124,10 @@ class CheckedIoCtx(IoCtx):
             )
 
     def _reading(self, oid: str) -> None:
-        self._require(oid, "read", read=True)
+        self._require(oid, "read", _READ)
 
     def _writing(self, oid: str) -> None:
-        self._require(oid, "write", write=True)
+        self._require(oid, "write", _WRITE)
 
     def _transact(self, oid: str, mutate: bool, fn: Callable[[ObjectContext], T]) -> T:
         if mutate:
@@ -173,7 +167,7 @@ class CheckedIoCtx(IoCtx):
     def list_objects(
         self, prefix: str = "", cursor: str | None = None, max_entries: int = 1000
     ) -> ObjectPage:
-        self._require("", "list", read=True)
+        self._require("", "list", _READ)
         return self._inner.list_objects(prefix, cursor, max_entries)
 
     # --- writes -------------------------------------------------------------------
@@ -231,7 +225,7 @@ class CheckedIoCtx(IoCtx):
             "osd pool op unmanaged-snap", ("osd", "w"), {"poolname": self.pool_name}
         )
         if not mon_ok:
-            self._require("", action, write=True)
+            self._require("", action, _WRITE)
 
     def create_self_managed_snap(self) -> int:
         self._snap_op("allocate a snapshot id for")
@@ -249,7 +243,7 @@ class CheckedIoCtx(IoCtx):
             self._on_snap_op(self.pool_id)
 
     def rollback_self_managed_snap(self, oid: str, snap_id: int) -> None:
-        self._require(oid, "roll back", read=True, write=True)
+        self._require(oid, "roll back", _READ_WRITE)
         self._inner.rollback_self_managed_snap(oid, snap_id)
 
     def list_snaps(self, oid: str) -> SnapSet:
@@ -261,14 +255,14 @@ class CheckedIoCtx(IoCtx):
         action = "read and write" if op.needs_read and op.needs_write else (
             "read" if op.needs_read else "write"
         )
-        self._require(oid, action, read=op.needs_read, write=op.needs_write)
+        self._require(oid, action, OsdAccess(read=op.needs_read, write=op.needs_write))
         self._inner.operate(oid, op)
 
     def execute(self, oid: str, cls: str, method: str, data: bytes = b"") -> bytes:
         flags = lookup_method(cls, method).flags
-        self._require(
-            oid, f"call {cls}.{method} on",
+        access = OsdAccess(
             class_read=bool(flags & MethodFlags.RD), class_write=bool(flags & MethodFlags.WR),
             cls=cls, method=method,
         )
+        self._require(oid, f"call {cls}.{method} on", access)
         return self._inner.execute(oid, cls, method, data)

@@ -49,8 +49,8 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TypeVar
+from dataclasses import dataclass, field, replace
+from typing import Generic, Protocol, TypeVar
 
 from shoal import errors
 
@@ -64,6 +64,7 @@ __all__ = [
     "MonArgConstraint",
     "MonCaps",
     "MonGrant",
+    "OsdAccess",
     "OsdCaps",
     "OsdGrant",
     "OsdMatch",
@@ -292,6 +293,42 @@ def _parse_network(sc: _Scanner) -> str | None:
     return value
 
 
+def _head_error(sc: _Scanner, start: int, expected: str = "'allow' or 'profile'") -> errors.BadCaps:
+    """The error for a grant that does not start with ``expected`` (the word at ``start``)."""
+    return sc.fail(f"expected {expected}, got {sc.token_at(start)!r}", start)
+
+
+def _rwx_mask(word: str, bits: Mapping[str, int]) -> int:
+    """The permission mask of an ``[r][w][x]`` word, each letter's bit taken from ``bits``."""
+    perms = 0
+    for letter in word:
+        perms |= bits[letter]
+    return perms
+
+
+class _Grant(Protocol):
+    def is_allow_all(self) -> bool: ...
+
+
+_G = TypeVar("_G", bound=_Grant)
+
+
+@dataclass(frozen=True)
+class _ParsedCaps(Generic[_G]):
+    """A parsed caps string: ``text`` as given, ``grants`` in order."""
+
+    text: str
+    grants: tuple[_G, ...] = ()
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def allow_all(self) -> bool:
+        """True if some grant is an unrestricted ``allow *`` (or ``allow all``)."""
+        return any(g.is_allow_all() for g in self.grants)
+
+
 # --------------------------------------------------------------------------
 # OSD caps
 # --------------------------------------------------------------------------
@@ -362,21 +399,34 @@ def _namespace_matches(pattern: str, namespace: str) -> bool:
 
 
 @dataclass(frozen=True)
-class _OsdRequest:
-    pool: str
-    namespace: str
-    oid: str
-    read: bool
-    write: bool
-    class_read: bool
-    class_write: bool
-    cls: str | None
-    method: str | None
-    app_metadata: AppMetadata
+class OsdAccess:
+    """What one object operation needs from the OSD caps.
+
+    ``read``/``write``: the op reads / writes object data (Ceph's
+    ``op_may_read``/``op_may_write``). A class-method call gives ``cls``/``method``
+    and ``class_read``/``class_write`` from the method's RD/WR flags; a plain
+    ``CALL`` needs no ``r``/``w`` (in Ceph the call opcode is not a read op).
+    """
+
+    read: bool = False
+    write: bool = False
+    class_read: bool = False
+    class_write: bool = False
+    cls: str | None = None
+    method: str | None = None
 
     @property
     def is_class_call(self) -> bool:
         return self.cls is not None or self.class_read or self.class_write
+
+
+@dataclass(frozen=True)
+class _OsdRequest:
+    pool: str
+    namespace: str
+    oid: str
+    access: OsdAccess
+    app_metadata: AppMetadata
 
 
 @dataclass(frozen=True)
@@ -397,9 +447,9 @@ class OsdGrant:
     profile: str | None = None
     expanded: tuple[OsdGrant, ...] = ()
 
-    def allow_all(self) -> bool:
+    def is_allow_all(self) -> bool:
         if self.profile is not None:
-            return any(g.allow_all() for g in self.expanded)
+            return any(g.is_allow_all() for g in self.expanded)
         return self.match.is_match_all() and self.perms == OSD_ANY
 
     def _is_capable(self, req: _OsdRequest) -> bool:
@@ -413,31 +463,21 @@ class OsdGrant:
             return any(g._is_capable(req) for g in self.expanded)
         if not self.match.matches(req.pool, req.namespace, req.oid, req.app_metadata):
             return False
-        if (req.read and not self.perms & OSD_R) or (req.write and not self.perms & OSD_W):
+        need = req.access
+        if (need.read and not self.perms & OSD_R) or (need.write and not self.perms & OSD_W):
             return False
-        if not req.is_class_call or self.perms == OSD_ANY:
+        if not need.is_class_call or self.perms == OSD_ANY:
             return True
-        if self.cls is not None and req.cls == self.cls and self.method in (None, req.method):
+        if self.cls is not None and need.cls == self.cls and self.method in (None, need.method):
             return True
-        if req.class_read and not self.perms & OSD_CLASS_READ:
+        if need.class_read and not self.perms & OSD_CLASS_READ:
             return False
-        return not (req.class_write and not self.perms & OSD_CLASS_WRITE)
+        return not (need.class_write and not self.perms & OSD_CLASS_WRITE)
 
 
 @dataclass(frozen=True)
-class OsdCaps:
+class OsdCaps(_ParsedCaps[OsdGrant]):
     """Parsed OSD caps. ``text`` is the string as given; ``grants`` in order."""
-
-    text: str
-    grants: tuple[OsdGrant, ...] = ()
-
-    def __str__(self) -> str:
-        return self.text
-
-    @property
-    def allow_all(self) -> bool:
-        """True if some grant is an unrestricted ``allow *``."""
-        return any(g.allow_all() for g in self.grants)
 
     def allows(
         self,
@@ -453,13 +493,20 @@ class OsdCaps:
         method: str | None = None,
         app_metadata: AppMetadata | None = None,
     ) -> bool:
-        """Whether an op on ``pool``/``namespace``/``oid`` is permitted.
+        """Whether an op on ``pool``/``namespace``/``oid`` needing the access the
+        keywords describe (see :class:`OsdAccess`) is permitted; see :meth:`allows_access`."""
+        access = OsdAccess(read, write, class_read, class_write, cls, method)
+        return self.allows_access(pool, namespace, oid, access, app_metadata)
 
-        ``read``/``write`` say whether the op reads or writes object data
-        (Ceph's ``op_may_read``/``op_may_write``). A class-method call passes
-        ``cls``/``method`` and ``class_read``/``class_write`` from the
-        method's RD/WR flags; a plain ``CALL`` needs no ``r``/``w`` (in Ceph
-        the call opcode is not a read op), only class permission.
+    def allows_access(
+        self,
+        pool: str,
+        namespace: str,
+        oid: str,
+        access: OsdAccess,
+        app_metadata: AppMetadata | None = None,
+    ) -> bool:
+        """Whether an op on ``pool``/``namespace``/``oid`` needing ``access`` is permitted.
 
         Ceph's semantics, which this follows exactly: the op is allowed if
         *one* grant matches the object and itself covers both ``read`` and
@@ -473,18 +520,9 @@ class OsdCaps:
         ``app_metadata`` (pool application -> {key: value}) satisfies them;
         with None they match nothing. ``network`` clauses are not enforced.
         """
-        req = _OsdRequest(
-            pool=pool,
-            namespace=namespace,
-            oid=oid,
-            read=read,
-            write=write,
-            class_read=class_read,
-            class_write=class_write,
-            cls=cls,
-            method=method or None,
-            app_metadata=app_metadata or {},
-        )
+        if access.method == "":
+            access = replace(access, method=None)
+        req = _OsdRequest(pool, namespace, oid, access, app_metadata or {})
         return any(g._is_capable(req) for g in self.grants)
 
 
@@ -522,7 +560,7 @@ def _parse_osd_grant(sc: _Scanner) -> OsdGrant:
         return _parse_osd_allow(sc)
     if head == "profile":
         return _parse_osd_profile(sc)
-    raise sc.fail(f"expected 'allow' or 'profile', got {sc.token_at(start)!r}", start)
+    raise _head_error(sc, start)
 
 
 def _parse_osd_allow(sc: _Scanner) -> OsdGrant:
@@ -548,7 +586,7 @@ def _is_rwx(word: str) -> bool:
     return bool(word) and re.fullmatch("r?w?x?", word) is not None
 
 
-_RWX_BITS = {"r": OSD_R, "w": OSD_W, "x": OSD_X}
+_OSD_RWX_BITS = {"r": OSD_R, "w": OSD_W, "x": OSD_X}
 _SPEC_HELP = (
     "expected a permission spec: '*', a combination of r, w, x (in that order), "
     "class-read, class-write or 'class NAME [METHOD]'"
@@ -571,8 +609,7 @@ def _parse_osd_spec(sc: _Scanner) -> tuple[int, str | None, str | None]:
     perms = 0
     if _is_rwx(word):
         sc.take_word()
-        for letter in word:
-            perms |= _RWX_BITS[letter]
+        perms = _rwx_mask(word, _OSD_RWX_BITS)
     if sc.take_keyword("class-read"):
         perms |= OSD_CLASS_READ
     if sc.take_keyword("class-write"):
@@ -885,19 +922,8 @@ MON_COMMAND_PERMS: dict[str, tuple[str, str]] = {
 
 
 @dataclass(frozen=True)
-class MonCaps:
+class MonCaps(_ParsedCaps[MonGrant]):
     """Parsed mon caps. ``text`` is the string as given; ``grants`` in order."""
-
-    text: str
-    grants: tuple[MonGrant, ...] = ()
-
-    def __str__(self) -> str:
-        return self.text
-
-    @property
-    def allow_all(self) -> bool:
-        """True if some grant is ``allow *`` (or ``allow all``)."""
-        return any(g.is_allow_all() for g in self.grants)
 
     def allows(
         self,
@@ -942,12 +968,15 @@ class MonCaps:
             service, perms = MON_COMMAND_PERMS[prefix]
         except KeyError:
             raise errors.InvalidArgument(f"unknown mon command {prefix!r}") from None
+        return self.allows_perms(service, prefix, perms, args)
+
+    def allows_perms(
+        self, service: str, command: str, perms: str, args: Mapping[str, str] | None = None
+    ) -> bool:
+        """:meth:`allows` with the needed permissions spelled as in
+        :data:`MON_COMMAND_PERMS` (``perms`` holds any of ``r``, ``w``, ``x``)."""
         return self.allows(
-            service,
-            prefix,
-            read="r" in perms,
-            write="w" in perms,
-            execute="x" in perms,
+            service, command, read="r" in perms, write="w" in perms, execute="x" in perms,
             args=args,
         )
 
@@ -976,7 +1005,7 @@ def _parse_mon_grant(sc: _Scanner) -> MonGrant:
     if head == "profile":
         return _parse_mon_profile(sc)
     if head != "allow":
-        raise sc.fail(f"expected 'allow' or 'profile', got {sc.token_at(start)!r}", start)
+        raise _head_error(sc, start)
     sc.require_ws("allow")
     kind = sc.word()
     if kind == "profile":
@@ -989,6 +1018,9 @@ def _parse_mon_grant(sc: _Scanner) -> MonGrant:
         sc.take_word()
         return _parse_mon_command(sc)
     return MonGrant(perms=_parse_mon_rwxa(sc), network=_parse_network(sc))
+
+
+_MON_RWX_BITS = {"r": MON_R, "w": MON_W, "x": MON_X}
 
 
 def _parse_mon_rwxa(sc: _Scanner) -> int:
@@ -1005,11 +1037,7 @@ def _parse_mon_rwxa(sc: _Scanner) -> int:
         what = f"invalid permission {token!r}" if token else "expected permissions"
         raise sc.fail(f"{what}; expected '*', 'all' or a combination of r, w, x", start)
     sc.take_word()
-    bits = {"r": MON_R, "w": MON_W, "x": MON_X}
-    perms = 0
-    for letter in word:
-        perms |= bits[letter]
-    return perms
+    return _rwx_mask(word, _MON_RWX_BITS)
 
 
 def _parse_mon_profile(sc: _Scanner) -> MonGrant:
@@ -1221,7 +1249,7 @@ def _parse_mgr_grant(sc: _Scanner) -> None:
     if head == "profile":
         return _parse_mgr_profile(sc)
     if head != "allow":
-        raise sc.fail(f"expected 'allow' or 'profile', got {sc.token_at(start)!r}", start)
+        raise _head_error(sc, start)
     sc.require_ws("allow")
     kind = sc.word()
     if kind == "profile":
@@ -1277,7 +1305,7 @@ def _parse_mds_grant(sc: _Scanner) -> None:
     """
     start = sc.pos
     if sc.take_word() != "allow":
-        raise sc.fail(f"expected 'allow', got {sc.token_at(start)!r}", start)
+        raise _head_error(sc, start, "'allow'")
     sc.require_ws("allow")
     spec_pos = sc.pos
     spec = "*" if sc.take("*") else sc.take_word()

@@ -29,7 +29,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Literal, TypeVar
+from typing import Generic, Literal, Self, TypeVar
 
 from shoal import errors, limits
 from shoal.objstore._ops import (
@@ -39,9 +39,14 @@ from shoal.objstore._ops import (
     apply_steps,
     check_extent,
     check_name,
-    check_omap_key,
+    check_omap_items,
+    check_omap_max_return,
+    check_range,
+    check_snap_id,
+    check_step,
     check_xattr,
     lookup_method,
+    object_not_found,
     utf8_len,
 )
 from shoal.objstore._types import (
@@ -55,7 +60,7 @@ from shoal.objstore._types import (
     SnapSet,
 )
 
-__all__ = ["IoCtx", "ObjectStore", "check_pool_name"]
+__all__ = ["EmbeddedIoCtx", "IoCtx", "ObjectStore", "check_pool_name"]
 
 T = TypeVar("T")
 
@@ -70,7 +75,25 @@ def check_pool_name(name: str) -> None:
         raise errors.InvalidArgument(f"pool name {name!r} contains '/' or a control character")
 
 
-class IoCtx(ABC):
+class _ClosedOnExit:
+    """``with x:`` gives ``x`` and calls ``x.close()`` when the block ends, however it ends."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class IoCtx(_ClosedOnExit, ABC):
     """A handle on one pool (and one namespace, default ``""``).
 
     All data offsets and lengths are in bytes. Thread-safe.
@@ -123,18 +146,7 @@ class IoCtx(ABC):
             raise errors.InvalidArgument("namespace too long")
         self._namespace = namespace
 
-    def __enter__(self: T) -> T:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:  # noqa: B027  (optional hook)
+    def close(self) -> None:  # an optional hook
         """Release the handle. Further calls are undefined."""
 
     @abstractmethod
@@ -218,8 +230,7 @@ class IoCtx(ABC):
     # --- data ---------------------------------------------------------------
     def read(self, oid: str, length: int = 8192, offset: int = 0) -> bytes:
         check_name(oid)
-        if length < 0 or offset < 0:
-            raise errors.InvalidArgument("offset and length must be >= 0")
+        check_range(offset, length)
         want = length or limits.object_size_bytes_max
         return self._transact(oid, False, lambda c: c.read(offset, want))
 
@@ -248,8 +259,7 @@ class IoCtx(ABC):
 
     def zero(self, oid: str, offset: int, length: int) -> None:
         check_name(oid)
-        if offset < 0 or length < 0:
-            raise errors.InvalidArgument("offset and length must be >= 0")
+        check_range(offset, length)
         self._transact(oid, True, lambda c: c.zero(offset, length))
 
     def remove_object(self, oid: str) -> None:
@@ -283,12 +293,7 @@ class IoCtx(ABC):
     # --- omap ---------------------------------------------------------------
     def omap_set(self, oid: str, items: Mapping[str, bytes]) -> None:
         check_name(oid)
-        if len(items) > limits.omap_entries_per_request_max:
-            raise errors.InvalidArgument(
-                f"at most {limits.omap_entries_per_request_max} omap entries per request"
-            )
-        for k, v in items.items():
-            check_omap_key(k, v)
+        check_omap_items(items)
         copy = {k: bytes(v) for k, v in items.items()}
         self._transact(oid, True, lambda c: c.omap_set(copy))
 
@@ -301,10 +306,7 @@ class IoCtx(ABC):
     ) -> OmapPage:
         """Entries with keys > ``start_after`` and starting with ``filter_prefix``."""
         check_name(oid)
-        if not 0 < max_return <= limits.omap_entries_per_request_max:
-            raise errors.InvalidArgument(
-                f"max_return must be 1..{limits.omap_entries_per_request_max}"
-            )
+        check_omap_max_return(max_return)
         return self._transact(
             oid, False, lambda c: c.omap_get_vals(start_after, filter_prefix, max_return)
         )
@@ -339,7 +341,7 @@ class IoCtx(ABC):
         """Apply every step of ``op`` to ``oid`` or none of them."""
         check_name(oid)
         for step in op.steps:
-            _check_step(step.kind, step.args)
+            check_step(step)
         self._transact(oid, True, lambda c: apply_steps(c, op.steps))
 
     def execute(self, oid: str, cls: str, method: str, data: bytes = b"") -> bytes:
@@ -354,64 +356,14 @@ class IoCtx(ABC):
 
         def run(c: ObjectContext) -> bytes:
             if not mutate and not c.exists():
-                raise errors.ObjectNotFound(f"object {oid!r} does not exist")
+                raise object_not_found(oid)
             return m.fn(c, payload)
 
         return self._transact(oid, mutate, run)
 
 
-def _check_step(kind: str, args: tuple[object, ...]) -> None:
-    if kind in ("write",):
-        data, offset = args
-        assert isinstance(data, bytes) and isinstance(offset, int)
-        check_extent(offset, len(data))
-    elif kind in ("write_full", "append"):
-        data = args[0]
-        assert isinstance(data, bytes)
-        check_extent(0, len(data))
-    elif kind == "truncate":
-        size = args[0]
-        assert isinstance(size, int)
-        check_extent(size, 0)
-    elif kind == "set_xattr":
-        assert isinstance(args[1], bytes)
-        check_xattr(str(args[0]), args[1])
-    elif kind in ("rm_xattr", "cmp_xattr"):
-        check_xattr(str(args[0]))
-    elif kind == "omap_set":
-        items = args[0]
-        assert isinstance(items, dict)
-        if len(items) > limits.omap_entries_per_request_max:
-            raise errors.InvalidArgument(
-                f"at most {limits.omap_entries_per_request_max} omap entries per request"
-            )
-        for k, v in items.items():
-            check_omap_key(k, v)
-    elif kind == "omap_rm_keys":
-        keys = args[0]
-        assert isinstance(keys, tuple)
-        for k in keys:
-            check_omap_key(str(k))
-    elif kind == "zero":
-        offset, length = args
-        assert isinstance(offset, int) and isinstance(length, int)
-        if offset < 0 or length < 0:
-            raise errors.InvalidArgument("offset and length must be >= 0")
-
-
-class ObjectStore(ABC):
+class ObjectStore(_ClosedOnExit, ABC):
     """A set of pools (the RADOS cluster as the object layer sees it). Thread-safe."""
-
-    def __enter__(self: T) -> T:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @abstractmethod
     def create_pool(self, name: str, pg_num: int = limits.pg_num_default) -> PoolInfo:
@@ -453,6 +405,41 @@ class ObjectStore(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+
+_StoreT = TypeVar("_StoreT", bound=ObjectStore)
+
+
+class EmbeddedIoCtx(IoCtx, Generic[_StoreT]):
+    """The part of an embedded store's handle that does not depend on the store:
+    bound to ``store`` and to one pool (by id), other pools opened through it."""
+
+    def __init__(self, store: _StoreT, pool: PoolInfo) -> None:
+        super().__init__(pool)
+        self.store = store
+
+    def dup(self) -> Self:
+        twin = type(self)(self.store, self._pool)
+        twin.set_namespace(self._namespace)
+        return twin
+
+    def open_pool(self, pool: str | int) -> IoCtx:
+        return self.store.open_ioctx(pool)
+
+    def list_pools(self) -> list[PoolInfo]:
+        return self.store.list_pools()
+
+    def _check_head_write(self, oid: str, verb: str = "modify") -> None:
+        """ReadOnly (EROFS) when this handle reads a snapshot: it may not ``verb`` ``oid``."""
+        if self._read_snap != SNAP_HEAD:
+            raise errors.ReadOnly(f"cannot {verb} {oid!r} through a handle reading a snapshot")
+
+    def _check_rollback(self, oid: str, snap_id: int) -> None:
+        """What ``rollback_self_managed_snap`` refuses before touching anything:
+        a bad name, a handle reading a snapshot (EROFS), a bad snap id (EINVAL)."""
+        check_name(oid)
+        self._check_head_write(oid, "roll back")
+        check_snap_id(snap_id)
 
 
 def check_pg_num(pg_num: int) -> None:

@@ -16,7 +16,7 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from shoal import errors, limits
 from shoal.objstore._types import ObjectStat, OmapPage
@@ -26,13 +26,25 @@ __all__ = [
     "CmpXattrOp",
     "MethodFlags",
     "ObjectContext",
+    "PlainMutations",
     "Step",
     "WriteOp",
+    "apply_plain_mutation",
     "apply_steps",
+    "check_extent",
+    "check_list_entries",
     "check_name",
+    "check_omap_items",
     "check_omap_key",
+    "check_omap_max_return",
+    "check_range",
+    "check_snap_id",
+    "check_step",
+    "check_version",
     "check_xattr",
+    "check_xattr_cmp",
     "lookup_method",
+    "object_not_found",
     "register_method",
 ]
 
@@ -88,14 +100,77 @@ def check_omap_key(key: str, value: bytes | None = None) -> None:
         )
 
 
-def check_extent(offset: int, length: int) -> None:
-    """Refuse negative extents and extents ending past the object size limit."""
+def check_omap_items(items: Mapping[str, bytes]) -> None:
+    """Refuse more than ``limits.omap_entries_per_request_max`` entries in one request,
+    and keys/values out of bounds (EINVAL)."""
+    if len(items) > limits.omap_entries_per_request_max:
+        raise errors.InvalidArgument(
+            f"at most {limits.omap_entries_per_request_max} omap entries per request"
+        )
+    for k, v in items.items():
+        check_omap_key(k, v)
+
+
+def check_omap_max_return(max_return: int) -> None:
+    """Refuse an omap page size outside 1..``limits.omap_entries_per_request_max`` (EINVAL)."""
+    if not 0 < max_return <= limits.omap_entries_per_request_max:
+        raise errors.InvalidArgument(
+            f"max_return must be 1..{limits.omap_entries_per_request_max}"
+        )
+
+
+def check_list_entries(max_entries: int) -> None:
+    """Refuse a listing page size outside 1..``limits.list_page_entries_max`` (EINVAL)."""
+    if not 0 < max_entries <= limits.list_page_entries_max:
+        raise errors.InvalidArgument(f"max_entries must be 1..{limits.list_page_entries_max}")
+
+
+def check_snap_id(snap_id: int) -> None:
+    """Refuse a snap id that cannot name a snapshot (ids start at 1; EINVAL)."""
+    if snap_id <= 0:
+        raise errors.InvalidArgument(f"bad snap id {snap_id}")
+
+
+def check_range(offset: int, length: int) -> None:
+    """Refuse a negative offset or length, in bytes (EINVAL)."""
     if offset < 0 or length < 0:
         raise errors.InvalidArgument("offset and length must be >= 0")
+
+
+def check_extent(offset: int, length: int) -> None:
+    """Refuse negative extents and extents ending past the object size limit
+    (``offset + length`` bytes > ``limits.object_size_bytes_max``: EFBIG)."""
+    check_range(offset, length)
     if offset + length > limits.object_size_bytes_max:
         raise errors.TooLarge(
             f"object would exceed {limits.object_size_bytes_max} bytes (osd_max_object_size)"
         )
+
+
+def object_not_found(oid: str) -> errors.ObjectNotFound:
+    """The error for a missing object ``oid`` (ENOENT), worded alike by every store."""
+    return errors.ObjectNotFound(f"object {oid!r} does not exist")
+
+
+def check_version(oid: str, have: int, want: int) -> None:
+    """librados ``assert_version``: ``oid`` is at version ``have`` (0: absent).
+
+    Raises InvalidArgument for ``want`` 0, OutOfRange when the object is newer
+    than ``want``, Overflow when it is older.
+    """
+    if want == 0:
+        raise errors.InvalidArgument("assert_version needs a version > 0")
+    if have > want:
+        raise errors.OutOfRange(f"object {oid!r} is at version {have} > {want}")
+    if have < want:
+        raise errors.Overflow(f"object {oid!r} is at version {have} < {want}")
+
+
+def check_xattr_cmp(name: str, op: str, have: bytes, value: bytes) -> None:
+    """librados ``cmpxattr``: Canceled unless ``have <op> value`` (bytewise; a missing
+    xattr compares as ``b""``). ``op`` is one of :data:`CmpXattrOp`."""
+    if not _CMP[op](have, value):
+        raise errors.Canceled(f"xattr {name!r} comparison {op} failed")
 
 
 class ObjectContext(ABC):
@@ -270,58 +345,79 @@ class WriteOp:
         return any(not s.reads for s in self.steps)
 
 
+class PlainMutations(Protocol):
+    """The mutations an :class:`ObjectContext` and a librados ``WriteOp`` spell alike
+    (same name, same arguments)."""
+
+    def write(self, data: bytes, offset: int) -> object: ...
+    def write_full(self, data: bytes) -> object: ...
+    def append(self, data: bytes) -> object: ...
+    def truncate(self, size: int) -> object: ...
+    def remove(self) -> object: ...
+    def set_xattr(self, name: str, value: bytes) -> object: ...
+    def rm_xattr(self, name: str) -> object: ...
+
+
+def apply_plain_mutation(target: PlainMutations, step: Step) -> bool:
+    """Call ``step`` on ``target`` if it is one of :class:`PlainMutations`.
+
+    Returns False (nothing called) for any other step: preconditions, ``create``,
+    ``zero`` and the omap steps, which each target spells its own way.
+    """
+    a = step.args
+    match step.kind:
+        case "write":
+            assert isinstance(a[0], bytes) and isinstance(a[1], int)
+            target.write(a[0], a[1])
+        case "write_full":
+            assert isinstance(a[0], bytes)
+            target.write_full(a[0])
+        case "append":
+            assert isinstance(a[0], bytes)
+            target.append(a[0])
+        case "truncate":
+            assert isinstance(a[0], int)
+            target.truncate(a[0])
+        case "remove":
+            target.remove()
+        case "set_xattr":
+            assert isinstance(a[1], bytes)
+            target.set_xattr(str(a[0]), a[1])
+        case "rm_xattr":
+            target.rm_xattr(str(a[0]))
+        case _:
+            return False
+    return True
+
+
 def apply_steps(ctx: ObjectContext, steps: Iterable[Step]) -> None:
     """Run ``steps`` in order against ``ctx``; the caller commits or rolls back."""
     for step in steps:
+        if apply_plain_mutation(ctx, step):
+            continue
         a = step.args
         match step.kind:
             case "assert_exists":
                 if not ctx.exists():
-                    raise errors.ObjectNotFound(f"object {ctx.oid!r} does not exist")
+                    raise object_not_found(ctx.oid)
             case "assert_version":
                 want = int(a[0])  # type: ignore[call-overload]
-                if want == 0:
-                    raise errors.InvalidArgument("assert_version needs a version > 0")
-                have = ctx.stat().version if ctx.exists() else 0
-                if have > want:
-                    raise errors.OutOfRange(f"object {ctx.oid!r} is at version {have} > {want}")
-                if have < want:
-                    raise errors.Overflow(f"object {ctx.oid!r} is at version {have} < {want}")
+                check_version(ctx.oid, ctx.stat().version if ctx.exists() else 0, want)
             case "cmp_xattr":
                 name, op, value = str(a[0]), str(a[1]), a[2]
                 assert isinstance(value, bytes)
                 if not ctx.exists():
-                    raise errors.ObjectNotFound(f"object {ctx.oid!r} does not exist")
+                    raise object_not_found(ctx.oid)
                 try:
                     have_value = ctx.get_xattr(name)
                 except errors.NoData:
                     have_value = b""
-                if not _CMP[op](have_value, value):
-                    raise errors.Canceled(f"xattr {name!r} comparison {op} failed")
+                check_xattr_cmp(name, op, have_value, value)
             case "create":
                 ctx.create(bool(a[0]))
-            case "write":
-                assert isinstance(a[0], bytes) and isinstance(a[1], int)
-                ctx.write(a[0], a[1])
-            case "write_full":
-                assert isinstance(a[0], bytes)
-                ctx.write_full(a[0])
-            case "append":
-                assert isinstance(a[0], bytes)
-                ctx.append(a[0])
-            case "truncate":
-                assert isinstance(a[0], int)
-                ctx.truncate(a[0])
             case "zero":
                 assert isinstance(a[0], int) and isinstance(a[1], int)
                 ctx.zero(a[0], a[1])
-            case "remove":
-                ctx.remove()
-            case "set_xattr":
-                assert isinstance(a[1], bytes)
-                ctx.set_xattr(str(a[0]), a[1])
-            case "rm_xattr":
-                ctx.rm_xattr(str(a[0]))
             case "omap_set":
                 assert isinstance(a[0], dict)
                 ctx.omap_set(a[0])
@@ -332,6 +428,42 @@ def apply_steps(ctx: ObjectContext, steps: Iterable[Step]) -> None:
                 ctx.omap_clear()
             case _:
                 raise errors.InvalidArgument(f"unknown compound step {step.kind!r}")
+
+
+def check_step(step: Step) -> None:
+    """Check one step's arguments against the bounds its direct call would check,
+    before anything of the op runs (so a bad step fails the whole op up front)."""
+    kind, args = step.kind, step.args
+    if kind == "write":
+        data, offset = args
+        assert isinstance(data, bytes) and isinstance(offset, int)
+        check_extent(offset, len(data))
+    elif kind in ("write_full", "append"):
+        data = args[0]
+        assert isinstance(data, bytes)
+        check_extent(0, len(data))
+    elif kind == "truncate":
+        size = args[0]
+        assert isinstance(size, int)
+        check_extent(size, 0)
+    elif kind == "set_xattr":
+        assert isinstance(args[1], bytes)
+        check_xattr(str(args[0]), args[1])
+    elif kind in ("rm_xattr", "cmp_xattr"):
+        check_xattr(str(args[0]))
+    elif kind == "omap_set":
+        items = args[0]
+        assert isinstance(items, dict)
+        check_omap_items(items)
+    elif kind == "omap_rm_keys":
+        keys = args[0]
+        assert isinstance(keys, tuple)
+        for k in keys:
+            check_omap_key(str(k))
+    elif kind == "zero":
+        offset, length = args
+        assert isinstance(offset, int) and isinstance(length, int)
+        check_range(offset, length)
 
 
 # --- object classes ------------------------------------------------------------

@@ -23,26 +23,22 @@ Known binding quirks handled here:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from shoal import errors
-from shoal.objstore._ops import Step
+from shoal.objstore._ops import (
+    Step,
+    apply_plain_mutation,
+    check_version,
+    check_xattr_cmp,
+    object_not_found,
+)
 
 __all__ = ["EMULATED_PRECONDITIONS", "Precheck", "build_write_op", "precheck_steps"]
 
 #: Steps evaluated client-side (no binding call exists for them).
 EMULATED_PRECONDITIONS = frozenset({"assert_exists", "cmp_xattr"})
-
-_CMP: dict[str, Callable[[bytes, bytes], bool]] = {
-    "eq": lambda a, b: a == b,
-    "ne": lambda a, b: a != b,
-    "gt": lambda a, b: a > b,
-    "gte": lambda a, b: a >= b,
-    "lt": lambda a, b: a < b,
-    "lte": lambda a, b: a <= b,
-}
 
 #: Python binding of Ceph 16: ``WriteOp.zero`` swaps offset and length on the way
 #: to ``rados_write_op_zero`` (checked by tests/ceph/test_objstore_ceph.py).
@@ -85,25 +81,17 @@ def precheck_steps(oid: str, steps: list[Step], seen: Precheck) -> None:
         kind = step.kind
         if kind == "assert_exists":
             if not exists:
-                raise errors.ObjectNotFound(f"object {oid!r} does not exist")
+                raise object_not_found(oid)
         elif kind == "cmp_xattr":
             if not exists:
-                raise errors.ObjectNotFound(f"object {oid!r} does not exist")
+                raise object_not_found(oid)
             name, op, value = str(a[0]), str(a[1]), a[2]
             assert isinstance(value, bytes)
-            have = xattrs.get(name) or b""
-            if not _CMP[op](have, value):
-                raise errors.Canceled(f"xattr {name!r} comparison {op} failed")
+            check_xattr_cmp(name, op, xattrs.get(name) or b"", value)
         elif kind == "assert_version":
             if mutated:
                 continue
-            want = int(a[0])  # type: ignore[call-overload]
-            if want == 0:
-                raise errors.InvalidArgument("assert_version needs a version > 0")
-            if seen.version > want:
-                raise errors.OutOfRange(f"object {oid!r} is at version {seen.version} > {want}")
-            if seen.version < want:
-                raise errors.Overflow(f"object {oid!r} is at version {seen.version} < {want}")
+            check_version(oid, seen.version, int(a[0]))  # type: ignore[call-overload]
         else:
             mutated = True
             if kind == "remove":
@@ -132,6 +120,9 @@ def build_write_op(
         op.assert_version(seen.version)
         sent = True
     for step in steps:
+        if apply_plain_mutation(op, step):
+            sent = True
+            continue
         a = step.args
         match step.kind:
             case "assert_exists" | "cmp_xattr":
@@ -142,18 +133,6 @@ def build_write_op(
                 op.new(
                     rados.LIBRADOS_CREATE_EXCLUSIVE if a[0] else rados.LIBRADOS_CREATE_IDEMPOTENT
                 )
-            case "write":
-                assert isinstance(a[0], bytes) and isinstance(a[1], int)
-                op.write(a[0], a[1])
-            case "write_full":
-                assert isinstance(a[0], bytes)
-                op.write_full(a[0])
-            case "append":
-                assert isinstance(a[0], bytes)
-                op.append(a[0])
-            case "truncate":
-                assert isinstance(a[0], int)
-                op.truncate(a[0])
             case "zero":
                 offset, length = a
                 assert isinstance(offset, int) and isinstance(length, int)
@@ -163,13 +142,6 @@ def build_write_op(
                     op.zero(length, offset)
                 else:
                     op.zero(offset, length)
-            case "remove":
-                op.remove()
-            case "set_xattr":
-                assert isinstance(a[1], bytes)
-                op.set_xattr(str(a[0]), a[1])
-            case "rm_xattr":
-                op.rm_xattr(str(a[0]))
             case "omap_set":
                 items = a[0]
                 assert isinstance(items, dict)

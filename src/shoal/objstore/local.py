@@ -78,9 +78,16 @@ from pathlib import Path
 from typing import TypeVar
 
 from shoal import errors, limits
-from shoal.objstore._base import IoCtx, ObjectStore, check_pg_num, check_pool_name
+from shoal.objstore._base import EmbeddedIoCtx, ObjectStore, check_pg_num, check_pool_name
 from shoal.objstore._localfs import FdCache, PgLocks, copy_sparse, punch_hole
-from shoal.objstore._ops import ObjectContext, check_extent, check_name
+from shoal.objstore._ops import (
+    ObjectContext,
+    check_extent,
+    check_list_entries,
+    check_name,
+    check_snap_id,
+    object_not_found,
+)
 from shoal.objstore._placement import file_digest, pg_of
 from shoal.objstore._types import (
     SNAP_HEAD,
@@ -150,6 +157,14 @@ _HEAD_READ_SQL = (
     "SELECT p.id, o.size, o.mtime, o.version, o.gen, NULL FROM pools p"
     f" LEFT JOIN objects o ON o.pool = p.id AND o.ns = ?1 AND o.name = ?2 AND o.snap = {SNAP_HEAD}"
     " WHERE p.id = ?3"
+)
+#: An object's snapset seq (NULL: no snapset), in a row that exists iff the pool does.
+_SNAPSET_SEQ_SQL = (
+    "SELECT p.id, s.seq FROM pools p LEFT JOIN snapsets s"
+    " ON s.pool = p.id AND s.ns = ? AND s.name = ? WHERE p.id = ?"
+)
+_REDO_INSERT_SQL = (
+    "INSERT INTO redo(pool, pg, path, kind, off, len, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _NO_SNAPC = SnapContext(0, ())
 #: (size, mtime, version, gen, snapset seq); all None for a missing object.
@@ -276,7 +291,7 @@ class _LocalContext(ObjectContext):
 
     def _need(self) -> None:
         if not self._exists:
-            raise errors.ObjectNotFound(f"object {self.oid!r} does not exist")
+            raise object_not_found(self.oid)
 
     def _change(self, create: bool = True) -> None:
         if not self._mutate:
@@ -620,23 +635,8 @@ def _clone_at(
     return int(row[0]), int(row[1]), float(row[2]), int(row[3]), int(row[4])
 
 
-class LocalIoCtx(IoCtx):
+class LocalIoCtx(EmbeddedIoCtx["LocalStore"]):
     """An IoCtx of :class:`LocalStore`."""
-
-    def __init__(self, store: LocalStore, pool: PoolInfo) -> None:
-        super().__init__(pool)
-        self.store = store
-
-    def dup(self) -> LocalIoCtx:
-        twin = LocalIoCtx(self.store, self._pool)
-        twin.set_namespace(self._namespace)
-        return twin
-
-    def open_pool(self, pool: str | int) -> LocalIoCtx:
-        return self.store.open_ioctx(pool)
-
-    def list_pools(self) -> list[PoolInfo]:
-        return self.store.list_pools()
 
     def data_path(self, oid: str, gen: int, namespace: str | None = None) -> str:
         pg = pg_of(oid, self._pool.pg_num)
@@ -648,35 +648,37 @@ class LocalIoCtx(IoCtx):
         """The view of ``oid`` this handle reads (its head, or what its read snap sees)."""
         ns, pool = self._namespace, self._pool.id
         snap = self._read_snap
-        if snap != SNAP_HEAD:
-            row = db.execute(
-                "SELECT p.id, s.seq FROM pools p LEFT JOIN snapsets s"
-                " ON s.pool = p.id AND s.ns = ? AND s.name = ? WHERE p.id = ?",
-                (ns, oid, pool),
-            ).fetchone()
-            if row is None:
-                raise errors.PoolNotFound(f"pool {self.pool_name!r} does not exist")
-            if snap <= (row[1] or 0):
-                clone = _clone_at(db, pool, ns, oid, snap)
-                if clone is None:
-                    return _LocalContext(self, db, oid, mutate, snap, _ABSENT)
-                clone_id, size, mtime, version, gen = clone
-                return _LocalContext(
-                    self, db, oid, mutate, clone_id, (size, mtime, version, gen, None)
-                )
+        if snap != SNAP_HEAD and snap <= self._snapset_seq(db, oid):
+            clone = _clone_at(db, pool, ns, oid, snap)
+            if clone is None:
+                return _LocalContext(self, db, oid, mutate, snap, _ABSENT)
+            clone_id, size, mtime, version, gen = clone
+            return _LocalContext(
+                self, db, oid, mutate, clone_id, (size, mtime, version, gen, None)
+            )
         row = db.execute(_HEAD_SQL if mutate else _HEAD_READ_SQL, (ns, oid, pool)).fetchone()
         if row is None:
-            raise errors.PoolNotFound(f"pool {self.pool_name!r} does not exist")
+            raise self._pool_gone()
         return _LocalContext(self, db, oid, mutate, SNAP_HEAD, row[1:], self._snapc)
+
+    def _pool_gone(self) -> errors.PoolNotFound:
+        """The error for this handle's pool having been deleted."""
+        return errors.PoolNotFound(f"pool {self.pool_name!r} does not exist")
+
+    def _snapset_seq(self, db: sqlite3.Connection, oid: str) -> int:
+        """The snapset seq of ``oid`` in this handle's namespace (0: no snapset).
+
+        Raises PoolNotFound when the pool was deleted."""
+        row = db.execute(_SNAPSET_SEQ_SQL, (self._namespace, oid, self._pool.id)).fetchone()
+        if row is None:
+            raise self._pool_gone()
+        return int(row[1] or 0)
 
     def _transact(self, oid: str, mutate: bool, fn: Callable[[ObjectContext], T]) -> T:
         pg = pg_of(oid, self._pool.pg_num)
         locks = self.store.locks
         if mutate:
-            if self._read_snap != SNAP_HEAD:
-                raise errors.ReadOnly(
-                    f"cannot modify {oid!r} through a handle reading a snapshot"
-                )
+            self._check_head_write(oid)
             with locks.hold(self._pool.id, pg, exclusive=True) as lock_fd:
                 if PgLocks.is_dirty(lock_fd):
                     self.store.replay(self._pool.id, pg, lock_fd)
@@ -691,7 +693,7 @@ class LocalIoCtx(IoCtx):
                         _HEAD_READ_SQL, (self._namespace, oid, self._pool.id)
                     ).fetchone()
                     if row is None:
-                        raise errors.PoolNotFound(f"pool {self.pool_name!r} does not exist")
+                        raise self._pool_gone()
                     return fn(_LocalContext(self, db, oid, False, SNAP_HEAD, row[1:]))
             with locks.hold(self._pool.id, pg, exclusive=True) as lock_fd:
                 if PgLocks.is_dirty(lock_fd):
@@ -710,9 +712,7 @@ class LocalIoCtx(IoCtx):
             post = ctx.commit(seq)
             if post:
                 db.executemany(
-                    "INSERT INTO redo(pool, pg, path, kind, off, len, data)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(self._pool.id, pg, store.rel(p), *a) for p, a in post],
+                    _REDO_INSERT_SQL, [(self._pool.id, pg, store.rel(p), *a) for p, a in post]
                 )
                 PgLocks.set_dirty(lock_fd, True)
             db.execute("COMMIT")
@@ -735,7 +735,7 @@ class LocalIoCtx(IoCtx):
                 (self._pool.id,),
             ).fetchall()
             if not rows:
-                raise errors.PoolNotFound(f"pool {self.pool_name!r} does not exist")
+                raise self._pool_gone()
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -750,8 +750,7 @@ class LocalIoCtx(IoCtx):
         appeared in another PG between looking and locking, start over with the
         larger set.
         """
-        if snap_id <= 0:
-            raise errors.InvalidArgument(f"bad snap id {snap_id}")
+        check_snap_id(snap_id)
         store, pool = self.store, self._pool.id
         pgs: set[int] = set()
         while True:
@@ -777,7 +776,7 @@ class LocalIoCtx(IoCtx):
         try:
             row = db.execute("SELECT snap_seq FROM pools WHERE id = ?", (pool,)).fetchone()
             if row is None:
-                raise errors.PoolNotFound(f"pool {self.pool_name!r} does not exist")
+                raise self._pool_gone()
             if snap_id > row[0]:
                 raise errors.InvalidArgument(
                     f"snap id {snap_id} was never allocated in pool {self.pool_name!r}"
@@ -800,9 +799,7 @@ class LocalIoCtx(IoCtx):
                     post.append((pg_of(name, pg_num), path))
             if post:
                 db.executemany(
-                    "INSERT INTO redo(pool, pg, path, kind, off, len, data)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(pool, pg, store.rel(path), *_UNLINK) for pg, path in post],
+                    _REDO_INSERT_SQL, [(pool, pg, store.rel(path), *_UNLINK) for pg, path in post]
                 )
                 for pg in {pg for pg, _ in post}:
                     PgLocks.set_dirty(lock_fds[pg], True)
@@ -843,11 +840,7 @@ class LocalIoCtx(IoCtx):
         return self.data_path(name, int(row[0]), ns)
 
     def rollback_self_managed_snap(self, oid: str, snap_id: int) -> None:
-        check_name(oid)
-        if self._read_snap != SNAP_HEAD:
-            raise errors.ReadOnly(f"cannot roll back {oid!r} through a handle reading a snapshot")
-        if snap_id <= 0:
-            raise errors.InvalidArgument(f"bad snap id {snap_id}")
+        self._check_rollback(oid, snap_id)
 
         def rollback(ctx: ObjectContext) -> None:
             assert isinstance(ctx, _LocalContext)
@@ -861,13 +854,7 @@ class LocalIoCtx(IoCtx):
         ns, pool = self._namespace, self._pool.id
         db.execute("BEGIN")  # one consistent read of the metadata
         try:
-            row = db.execute(
-                "SELECT p.id, s.seq FROM pools p LEFT JOIN snapsets s"
-                " ON s.pool = p.id AND s.ns = ? AND s.name = ? WHERE p.id = ?",
-                (ns, oid, pool),
-            ).fetchone()
-            if row is None:
-                raise errors.PoolNotFound(f"pool {self.pool_name!r} does not exist")
+            seq = self._snapset_seq(db, oid)
             rows = db.execute(
                 "SELECT snap, size FROM objects WHERE pool=? AND ns=? AND name=? ORDER BY snap",
                 (pool, ns, oid),
@@ -882,20 +869,19 @@ class LocalIoCtx(IoCtx):
         finally:
             db.execute("ROLLBACK")
         if not rows:
-            raise errors.ObjectNotFound(f"object {oid!r} does not exist")
+            raise object_not_found(oid)
         head = [size for snap, size in rows if snap == SNAP_HEAD]
         clones = tuple(
             CloneInfo(snap, tuple(covered.get(snap, ())), size)
             for snap, size in rows
             if snap != SNAP_HEAD
         )
-        return SnapSet(row[1] or 0, clones, bool(head), head[0] if head else 0)
+        return SnapSet(seq, clones, bool(head), head[0] if head else 0)
 
     def list_objects(
         self, prefix: str = "", cursor: str | None = None, max_entries: int = 1000
     ) -> ObjectPage:
-        if not 0 < max_entries <= limits.list_page_entries_max:
-            raise errors.InvalidArgument(f"max_entries must be 1..{limits.list_page_entries_max}")
+        check_list_entries(max_entries)
         db = self.store.db()
         self.store.get_pool(self._pool.id)
         rows = db.execute(

@@ -50,8 +50,23 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from shoal import errors, limits
-from shoal.objstore._base import IoCtx, ObjectStore, check_pg_num, check_pool_name
-from shoal.objstore._ops import ObjectContext, check_extent, check_name, check_omap_key, check_xattr
+from shoal.objstore._base import (
+    EmbeddedIoCtx,
+    IoCtx,
+    ObjectStore,
+    check_pg_num,
+    check_pool_name,
+)
+from shoal.objstore._ops import (
+    ObjectContext,
+    check_extent,
+    check_list_entries,
+    check_name,
+    check_omap_items,
+    check_range,
+    check_xattr,
+    object_not_found,
+)
 from shoal.objstore._types import (
     SNAP_HEAD,
     CloneInfo,
@@ -118,15 +133,6 @@ class _Pool:
         return PoolInfo(self.id, self.name, self.pg_num, self.created, apps)
 
 
-def _missing(oid: str) -> errors.ObjectNotFound:
-    return errors.ObjectNotFound(f"object {oid!r} does not exist")
-
-
-def _check_range(offset: int, length: int) -> None:
-    if offset < 0 or length < 0:
-        raise errors.InvalidArgument("offset and length must be >= 0")
-
-
 class _MemoryContext(ObjectContext):
     """A copy-on-write view of one object for one transaction.
 
@@ -180,7 +186,7 @@ class _MemoryContext(ObjectContext):
 
     def _existing(self) -> _Object:
         if self._obj is None:
-            raise _missing(self.oid)
+            raise object_not_found(self.oid)
         return self._obj
 
     # --- state ---------------------------------------------------------------
@@ -207,7 +213,7 @@ class _MemoryContext(ObjectContext):
     # --- data ----------------------------------------------------------------
     def read(self, offset: int, length: int) -> bytes:
         """Up to ``length`` bytes at ``offset``; b"" at or past the end."""
-        _check_range(offset, length)
+        check_range(offset, length)
         obj = self._existing()
         return bytes(obj.data[offset : offset + length])
 
@@ -247,7 +253,7 @@ class _MemoryContext(ObjectContext):
         As the OSD does, a range reaching the end (``offset < size <= offset+length``)
         truncates the object to ``offset`` instead of writing zeros.
         """
-        _check_range(offset, length)
+        check_range(offset, length)
         if self._obj is None:
             return
         size = len(self._obj.data)
@@ -296,12 +302,7 @@ class _MemoryContext(ObjectContext):
 
     def omap_set(self, items: Mapping[str, bytes]) -> None:
         """Set entries; creates the object."""
-        if len(items) > limits.omap_entries_per_request_max:
-            raise errors.InvalidArgument(
-                f"at most {limits.omap_entries_per_request_max} omap entries per request"
-            )
-        for k, v in items.items():
-            check_omap_key(k, v)
+        check_omap_items(items)
         self._own("omap").omap.update({k: bytes(v) for k, v in items.items()})
 
     def omap_rm_keys(self, keys: Iterable[str]) -> None:
@@ -318,49 +319,30 @@ class _MemoryContext(ObjectContext):
         self._owned.add("omap")
 
 
-class _MemoryIoCtx(IoCtx):
+class _MemoryIoCtx(EmbeddedIoCtx["MemoryStore"]):
     """A handle on one pool of a :class:`MemoryStore`, bound to the pool id."""
 
-    def __init__(self, store: MemoryStore, pool: PoolInfo) -> None:
-        super().__init__(pool)
-        self._store = store
-
-    def dup(self) -> IoCtx:
-        twin = _MemoryIoCtx(self._store, self._pool)
-        twin.set_namespace(self._namespace)
-        return twin
-
-    def open_pool(self, pool: str | int) -> IoCtx:
-        return self._store.open_ioctx(pool)
-
-    def list_pools(self) -> list[PoolInfo]:
-        return self._store.list_pools()
-
     def _transact(self, oid: str, mutate: bool, fn: Callable[[ObjectContext], T]) -> T:
-        if mutate and self._read_snap != SNAP_HEAD:
-            raise errors.ReadOnly(f"cannot modify {oid!r} through a handle reading a snapshot")
-        return self._store._transact(
+        if mutate:
+            self._check_head_write(oid)
+        return self.store._transact(
             self.pool_id, (self._namespace, oid), mutate, fn, self._read_snap, self._snapc
         )
 
     # --- self-managed snapshots ---------------------------------------------------
     def create_self_managed_snap(self) -> int:
-        return self._store._create_snap(self.pool_id)
+        return self.store._create_snap(self.pool_id)
 
     def remove_self_managed_snap(self, snap_id: int) -> None:
-        self._store._remove_snap(self.pool_id, snap_id)
+        self.store._remove_snap(self.pool_id, snap_id)
 
     def rollback_self_managed_snap(self, oid: str, snap_id: int) -> None:
-        check_name(oid)
-        if self._read_snap != SNAP_HEAD:
-            raise errors.ReadOnly(f"cannot roll back {oid!r} through a handle reading a snapshot")
-        if snap_id <= 0:
-            raise errors.InvalidArgument(f"bad snap id {snap_id}")
-        self._store._rollback(self.pool_id, (self._namespace, oid), snap_id, self._snapc)
+        self._check_rollback(oid, snap_id)
+        self.store._rollback(self.pool_id, (self._namespace, oid), snap_id, self._snapc)
 
     def list_snaps(self, oid: str) -> SnapSet:
         check_name(oid)
-        return self._store._list_snaps(self.pool_id, (self._namespace, oid))
+        return self.store._list_snaps(self.pool_id, (self._namespace, oid))
 
     def list_objects(
         self, prefix: str = "", cursor: str | None = None, max_entries: int = 1000
@@ -370,7 +352,7 @@ class _MemoryIoCtx(IoCtx):
         The returned cursor is the last name of the page, or None when no
         further name matches. ``max_entries`` must be 1..list_page_entries_max.
         """
-        return self._store._list_objects(self.pool_id, self._namespace, prefix, cursor, max_entries)
+        return self.store._list_objects(self.pool_id, self._namespace, prefix, cursor, max_entries)
 
     def flush(self) -> None:
         """Nothing to do: every acknowledged mutation is already visible."""
@@ -449,7 +431,7 @@ class MemoryStore(ObjectStore):
             else:
                 committed = _at_snap(pool, key, read_snap)
             if committed is None and not mutate:
-                raise _missing(key[1])
+                raise object_not_found(key[1])
             ctx = _MemoryContext(key[1], committed, writable=mutate)
             result = fn(ctx)
             if ctx.dirty:
@@ -508,7 +490,7 @@ class MemoryStore(ObjectStore):
             head = pool.objects.get(key)
             ss = pool.snapsets.get(key)
             if head is None and (ss is None or not ss.clones):
-                raise _missing(key[1])
+                raise object_not_found(key[1])
             clones: tuple[CloneInfo, ...] = ()
             if ss is not None:
                 clones = tuple(
@@ -525,8 +507,7 @@ class MemoryStore(ObjectStore):
     def _list_objects(
         self, pool_id: int, namespace: str, prefix: str, cursor: str | None, max_entries: int
     ) -> ObjectPage:
-        if not 0 < max_entries <= limits.list_page_entries_max:
-            raise errors.InvalidArgument(f"max_entries must be 1..{limits.list_page_entries_max}")
+        check_list_entries(max_entries)
         with self._lock:
             pool = self._pool_by_id(pool_id)
             names = sorted(

@@ -40,12 +40,17 @@ from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from shoal import errors, limits
-from shoal.objstore._base import IoCtx, ObjectStore, _check_step, check_pg_num, check_pool_name
+from shoal.objstore._base import IoCtx, ObjectStore, check_pg_num, check_pool_name
 from shoal.objstore._ops import (
     ObjectContext,
     WriteOp,
     check_extent,
+    check_list_entries,
     check_name,
+    check_omap_max_return,
+    check_range,
+    check_snap_id,
+    check_step,
     check_xattr,
 )
 from shoal.objstore._rados_errors import translated
@@ -203,15 +208,13 @@ class RadosIoCtx(IoCtx):
             return int(self._raw.create_self_managed_snap())
 
     def remove_self_managed_snap(self, snap_id: int) -> None:
-        if snap_id <= 0:
-            raise errors.InvalidArgument(f"bad snap id {snap_id}")
+        check_snap_id(snap_id)
         with translated(f"remove snap {snap_id}", errors.PoolNotFound):
             self._raw.remove_self_managed_snap(snap_id)
 
     def rollback_self_managed_snap(self, oid: str, snap_id: int) -> None:
         check_name(oid)
-        if snap_id <= 0:
-            raise errors.InvalidArgument(f"bad snap id {snap_id}")
+        check_snap_id(snap_id)
         if self._read_snap != SNAP_HEAD:
             # librados would roll back the head anyway (Ceph 16); shoal's interface
             # promises EROFS for every mutation through a handle reading a snap.
@@ -251,10 +254,7 @@ class RadosIoCtx(IoCtx):
     def list_objects(
         self, prefix: str = "", cursor: str | None = None, max_entries: int = 1000
     ) -> ObjectPage:
-        if not 0 < max_entries <= limits.list_page_entries_max:
-            raise errors.InvalidArgument(
-                f"max_entries must be 1..{limits.list_page_entries_max}"
-            )
+        check_list_entries(max_entries)
         with translated(f"list objects in pool {self.pool_name!r}", errors.PoolNotFound):
             names = sorted(
                 str(o.key)
@@ -286,8 +286,7 @@ class RadosIoCtx(IoCtx):
     # --- data -----------------------------------------------------------------
     def read(self, oid: str, length: int = 8192, offset: int = 0) -> bytes:
         check_name(oid)
-        if length < 0 or offset < 0:
-            raise errors.InvalidArgument("offset and length must be >= 0")
+        check_range(offset, length)
         with self._translated(f"read {oid!r}"):
             if length == 0:  # the whole object (the binding cannot pass length 0)
                 size = int(self._raw.stat(oid)[0])
@@ -356,8 +355,7 @@ class RadosIoCtx(IoCtx):
 
     def zero(self, oid: str, offset: int, length: int) -> None:
         check_name(oid)
-        if offset < 0 or length < 0:
-            raise errors.InvalidArgument("offset and length must be >= 0")
+        check_range(offset, length)
         self.operate(oid, WriteOp().zero(offset, length))
 
     def remove_object(self, oid: str) -> None:
@@ -409,10 +407,7 @@ class RadosIoCtx(IoCtx):
         max_return: int = limits.omap_entries_per_request_max,
     ) -> OmapPage:
         check_name(oid)
-        if not 0 < max_return <= limits.omap_entries_per_request_max:
-            raise errors.InvalidArgument(
-                f"max_return must be 1..{limits.omap_entries_per_request_max}"
-            )
+        check_omap_max_return(max_return)
 
         items = self._omap_page(oid, start_after, filter_prefix, max_return)
         more = False
@@ -465,7 +460,7 @@ class RadosIoCtx(IoCtx):
         check_name(oid)
         steps = list(op.steps)
         for step in steps:
-            _check_step(step.kind, step.args)
+            check_step(step)
         emulate = needs_precheck(steps)
         rados = self._rados
         for _ in range(PRECHECK_RETRIES_MAX):

@@ -14,12 +14,13 @@ does), so enabling it again does not bring old tokens back.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, Select, delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from shoal import errors
 from shoal.services.identity import _resolve
@@ -46,6 +47,9 @@ from shoal.services.identity.models import (
 __all__ = ["UNCHANGED", "AssignmentInfo", "IdentityAdmin", "Unchanged"]
 
 _RowT = TypeVar("_RowT", Domain, Project, User, Role)
+_SelectedT = TypeVar("_SelectedT")
+_InDomainT = TypeVar("_InDomainT", Project, User)
+_InfoT = TypeVar("_InfoT")
 
 
 class Unchanged(enum.Enum):
@@ -81,6 +85,17 @@ def _get(session: Session, model: type[_RowT], kind: str, id: str) -> _RowT:
     if row is None:
         raise _missing(kind, id)
     return row
+
+
+def _where_given(
+    query: Select[_SelectedT], *filters: tuple[QueryableAttribute[Any], object]
+) -> Select[_SelectedT]:
+    """``query`` narrowed to ``column == value`` for each ``(column, value)`` whose value
+    is not None (None: that filter was not given)."""
+    for column, value in filters:
+        if value is not None:
+            query = query.where(column == value)
+    return query
 
 
 def _flush(session: Session, what: str) -> None:
@@ -134,11 +149,9 @@ class IdentityAdmin:
         self, *, name: str | None = None, enabled: bool | None = None
     ) -> list[DomainInfo]:
         """Domains with this exact name and/or enabled state, sorted by name."""
-        query = select(Domain).order_by(Domain.name)
-        if name is not None:
-            query = query.where(Domain.name == name)
-        if enabled is not None:
-            query = query.where(Domain.enabled == enabled)
+        query = _where_given(
+            select(Domain).order_by(Domain.name), (Domain.name, name), (Domain.enabled, enabled)
+        )
         with self.db.session(readonly=True) as session:
             return [_resolve.domain_info(r) for r in session.scalars(query).all()]
 
@@ -150,15 +163,7 @@ class IdentityAdmin:
         enabled: bool | None = None,
     ) -> list[ProjectInfo]:
         """Projects matching every given filter, sorted by name."""
-        query = select(Project).order_by(Project.name, Project.id)
-        if name is not None:
-            query = query.where(Project.name == name)
-        if domain_id is not None:
-            query = query.where(Project.domain_id == domain_id)
-        if enabled is not None:
-            query = query.where(Project.enabled == enabled)
-        with self.db.session(readonly=True) as session:
-            return [_resolve.project_info(r) for r in session.scalars(query).all()]
+        return self._find_in_domain(Project, _resolve.project_info, name, domain_id, enabled)
 
     def find_users(
         self,
@@ -168,21 +173,30 @@ class IdentityAdmin:
         enabled: bool | None = None,
     ) -> list[UserInfo]:
         """Users matching every given filter, sorted by name."""
-        query = select(User).order_by(User.name, User.id)
-        if name is not None:
-            query = query.where(User.name == name)
-        if domain_id is not None:
-            query = query.where(User.domain_id == domain_id)
-        if enabled is not None:
-            query = query.where(User.enabled == enabled)
+        return self._find_in_domain(User, _resolve.user_info, name, domain_id, enabled)
+
+    def _find_in_domain(
+        self,
+        model: type[_InDomainT],
+        info: Callable[[_InDomainT], _InfoT],
+        name: str | None,
+        domain_id: str | None,
+        enabled: bool | None,
+    ) -> list[_InfoT]:
+        """``info`` of each project or user matching every filter given (None: not
+        given), sorted by name then id."""
+        query = _where_given(
+            select(model).order_by(model.name, model.id),
+            (model.name, name),
+            (model.domain_id, domain_id),
+            (model.enabled, enabled),
+        )
         with self.db.session(readonly=True) as session:
-            return [_resolve.user_info(r) for r in session.scalars(query).all()]
+            return [info(r) for r in session.scalars(query).all()]
 
     def find_roles(self, *, name: str | None = None) -> list[RoleInfo]:
         """Roles (with this exact name), sorted by name."""
-        query = select(Role).order_by(Role.name)
-        if name is not None:
-            query = query.where(Role.name == name)
+        query = _where_given(select(Role).order_by(Role.name), (Role.name, name))
         with self.db.session(readonly=True) as session:
             return [RoleInfo(r.id, r.name) for r in session.scalars(query).all()]
 
@@ -388,13 +402,13 @@ class IdentityAdmin:
         expansion. Sorted by user name, project name, role name.
         """
         with self.db.session(readonly=True) as session:
-            query = select(RoleAssignment)
-            if user_id is not None:
-                query = query.where(RoleAssignment.user_id == user_id)
-            if project_id is not None:
-                query = query.where(RoleAssignment.project_id == project_id)
-            if role_id is not None and not effective:
-                query = query.where(RoleAssignment.role_id == role_id)
+            query = _where_given(
+                select(RoleAssignment),
+                (RoleAssignment.user_id, user_id),
+                (RoleAssignment.project_id, project_id),
+                # with ``effective``, role_id filters after the expansion (below)
+                (RoleAssignment.role_id, None if effective else role_id),
+            )
             direct = session.scalars(query).all()
             roles = {r.id: RoleInfo(r.id, r.name) for r in session.scalars(select(Role))}
             user_ids = {a.user_id for a in direct}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,17 +27,21 @@ from shoal.services.identity.models import (
 )
 
 __all__ = [
+    "assignment_key",
     "domain",
     "domain_info",
     "effective_roles",
     "implied_closure",
     "named",
+    "of_domain",
     "project",
     "project_info",
     "role",
     "user",
     "user_info",
 ]
+
+_InDomainT = TypeVar("_InDomainT", Project, User)
 
 
 def domain(session: Session, ref: DomainRef) -> Domain:
@@ -50,32 +55,42 @@ def domain(session: Session, ref: DomainRef) -> Domain:
     return row
 
 
-def project(session: Session, ref: ProjectRef) -> Project:
-    """The project ``ref`` names. Raises NotFound (also for an unknown domain)."""
+def _in_domain(
+    session: Session, model: type[_InDomainT], ref: ProjectRef | UserRef
+) -> _InDomainT:
+    """The ``model`` row (a project or user) ``ref`` names: by id, else by name in its
+    domain. Raises NotFound (also for an unknown domain)."""
     if ref.id is not None:
-        row = session.get(Project, ref.id)
+        row = session.get(model, ref.id)
     else:
         assert ref.domain is not None
         dom = domain(session, ref.domain)
-        query = select(Project).where(Project.domain_id == dom.id, Project.name == ref.name)
+        query = select(model).where(model.domain_id == dom.id, model.name == ref.name)
         row = session.scalars(query).first()
     if row is None:
         raise errors.NotFound(f"no {ref}")
     return row
+
+
+def project(session: Session, ref: ProjectRef) -> Project:
+    """The project ``ref`` names. Raises NotFound (also for an unknown domain)."""
+    return _in_domain(session, Project, ref)
 
 
 def user(session: Session, ref: UserRef) -> User:
     """The user ``ref`` names. Raises NotFound (also for an unknown domain)."""
-    if ref.id is not None:
-        row = session.get(User, ref.id)
-    else:
-        assert ref.domain is not None
-        dom = domain(session, ref.domain)
-        query = select(User).where(User.domain_id == dom.id, User.name == ref.name)
-        row = session.scalars(query).first()
-    if row is None:
-        raise errors.NotFound(f"no {ref}")
-    return row
+    return _in_domain(session, User, ref)
+
+
+def of_domain(
+    session: Session, model: type[_InDomainT], domain_ref: DomainRef | None
+) -> Sequence[_InDomainT]:
+    """Every ``model`` row (projects or users), only those of the domain ``domain_ref``
+    names if given, sorted by name then id. Raises NotFound (unknown domain)."""
+    query = select(model).order_by(model.name, model.id)
+    if domain_ref is not None:
+        query = query.where(model.domain_id == domain(session, domain_ref).id)
+    return session.scalars(query).all()
 
 
 def role(session: Session, id_or_name: str) -> Role:
@@ -86,6 +101,18 @@ def role(session: Session, id_or_name: str) -> Role:
     if row is None:
         raise errors.NotFound(f"no role {id_or_name!r}")
     return row
+
+
+def assignment_key(
+    session: Session, user_ref: UserRef, project_ref: ProjectRef, role_ref: str
+) -> tuple[str, str, str]:
+    """(user id, project id, role id) of a role assignment, the primary key of
+    :class:`RoleAssignment`; ``role_ref`` is a role id or name. Raises NotFound."""
+    return (
+        user(session, user_ref).id,
+        project(session, project_ref).id,
+        role(session, role_ref).id,
+    )
 
 
 def implied_closure(session: Session, role_ids: Iterable[str]) -> set[str]:

@@ -353,10 +353,7 @@ class IdentityService:
     def list_projects(self, *, domain: DomainRef | None = None) -> list[ProjectInfo]:
         """All projects (of ``domain`` if given), sorted by name."""
         with self.db.session(readonly=True) as session:
-            query = select(Project).order_by(Project.name, Project.id)
-            if domain is not None:
-                query = query.where(Project.domain_id == _resolve.domain(session, domain).id)
-            return [_resolve.project_info(r) for r in session.scalars(query).all()]
+            return [_resolve.project_info(r) for r in _resolve.of_domain(session, Project, domain)]
 
     def set_project_enabled(self, project: ProjectRef, enabled: bool) -> ProjectInfo:
         """Enable or disable a project (its tokens stop validating). Raises NotFound."""
@@ -412,10 +409,7 @@ class IdentityService:
     def list_users(self, *, domain: DomainRef | None = None) -> list[UserInfo]:
         """All users (of ``domain`` if given), sorted by name."""
         with self.db.session(readonly=True) as session:
-            query = select(User).order_by(User.name, User.id)
-            if domain is not None:
-                query = query.where(User.domain_id == _resolve.domain(session, domain).id)
-            return [_resolve.user_info(r) for r in session.scalars(query).all()]
+            return [_resolve.user_info(r) for r in _resolve.of_domain(session, User, domain)]
 
     def update_user(
         self, user: UserRef, *, enabled: bool | None = None, password: str | None = None
@@ -482,11 +476,7 @@ class IdentityService:
     def assign_role(self, user: UserRef, project: ProjectRef, role: str) -> None:
         """Give ``user`` the role (id or name) on ``project``; idempotent. Raises NotFound."""
         with self.db.session() as session:
-            key = (
-                _resolve.user(session, user).id,
-                _resolve.project(session, project).id,
-                _resolve.role(session, role).id,
-            )
+            key = _resolve.assignment_key(session, user, project, role)
             if session.get(RoleAssignment, key) is None:
                 row = RoleAssignment(user_id=key[0], project_id=key[1], role_id=key[2])
                 # a concurrent assign_role may win: same result
@@ -496,11 +486,7 @@ class IdentityService:
     def unassign_role(self, user: UserRef, project: ProjectRef, role: str) -> None:
         """Take the role away. Raises NotFound (also when it was not assigned)."""
         with self.db.session() as session:
-            key = (
-                _resolve.user(session, user).id,
-                _resolve.project(session, project).id,
-                _resolve.role(session, role).id,
-            )
+            key = _resolve.assignment_key(session, user, project, role)
             row = session.get(RoleAssignment, key)
             if row is None:
                 raise errors.NotFound(f"{user} does not hold role {role!r} on {project}")
