@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from tests.shoal_cli import RunShoal
-from tests.unit.test_config_guides import (
+from tests.unit.config.test_guides import (
     VI_CEPH_CLIENT,
     VI_CINDER_BACKEND,
     VI_CINDER_DEFAULT,

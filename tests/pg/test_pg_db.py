@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from shoal.db import Database
-from tests.unit.test_db_database import DatabaseContract
+from tests.unit.db.test_database import DatabaseContract
 
 
 class TestDatabasePostgres(DatabaseContract):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.test_identity_bootstrap import BootstrapContract
-from tests.unit.test_identity_service import IdentityServiceContract
+from tests.unit.services.identity.test_bootstrap import BootstrapContract
+from tests.unit.services.identity.test_service import IdentityServiceContract
 
 
 class TestIdentityServicePostgres(IdentityServiceContract):

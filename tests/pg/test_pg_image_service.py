@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.test_image_service import ImageServiceContract
+from tests.unit.services.image.test_service import ImageServiceContract
 
 
 class TestImageServicePostgres(ImageServiceContract):

@@ -9,8 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from shoal.services.tasks import ResourceRef, TaskContext, TaskRunner, TaskState
-from tests.unit.test_tasks import WAIT_S, TaskRunnerContract, volume_error
-from tests.unit.test_tasks_restart import RestartContract
+from tests.unit.services.tasks.test_tasks import WAIT_S, TaskRunnerContract, volume_error
+from tests.unit.services.tasks.test_tasks_restart import RestartContract
 
 
 class TestTaskRunnerPostgres(TaskRunnerContract):

@@ -1,7 +1,7 @@
 """Typed views of the sections, the accessors services use.
 
 Each class has one field per option of its section (same name, typed value,
-upstream's unit); ``tests/unit/test_config_registry.py`` keeps them in step
+upstream's unit); ``tests/unit/config/test_registry.py`` keeps them in step
 with the registry. Paths are ``str`` as written (``""``: librados' default
 search); unset options are None.
 """

@@ -32,7 +32,7 @@ Adding tables for a service (image, volume, backup, compute ...):
    ``.venv/bin/ruff format`` it. Migrations never import model code (custom types render as
    their SQL type).
 4. The tests then check that the migrations upgrade from empty, are idempotent and produce
-   exactly the models' schema, on SQLite (tests/unit/test_db_database.py) and PostgreSQL
+   exactly the models' schema, on SQLite (tests/unit/db/test_database.py) and PostgreSQL
    (tests/pg/test_pg_db.py).
 
 Migrations use batch mode (``render_as_batch``) so that ``ALTER`` works on SQLite too.

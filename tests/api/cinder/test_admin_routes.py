@@ -1,6 +1,6 @@
 """The admin and informational Cinder routes in process (httpx against the volume app):
 statuses, bodies, policy and errors; the bodies checked against Tempest's schemas when its
-venv exists (as tests/unit/test_cinder_tempest_schemas.py does)."""
+venv exists (as tests/unit/api/cinder/test_tempest_schemas.py does)."""
 
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ from shoal.services.volume._service import utcnow
 from shoal.services.volume.models import Message, Volume
 from shoal.services.volume.quotas import QuotaDefaults
 from tests.api.conftest import PROJECT_A, PROJECT_B, TOKENS, FakeValidator, call
+from tests.unit.api.cinder.test_tempest_schemas import _VALIDATOR, _tempest_python
 from tests.unit.services.volume.test_service import NoImages
-from tests.unit.test_cinder_tempest_schemas import _VALIDATOR, _tempest_python
 
 HOST = "shoal@ceph"
 POOL = "shoal@ceph#ceph"

@@ -24,7 +24,7 @@ from shoal.services.volume._work import ImageData, VolumeWork
 from shoal.services.volume.policy import PolicyNotAuthorized
 from shoal.services.volume.quotas import QuotaDefaults, QuotaExceeded
 from shoal.services.volume.records import VolumeRecord
-from tests.unit.test_volume_driver import Env
+from tests.unit.services.volume.driver.test_driver import Env
 
 WAIT_S = 30
 HOST = "shoal@ceph#ceph"
