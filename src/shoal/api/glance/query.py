@@ -46,6 +46,8 @@ from typing import Any, Final
 
 from shoal.api._errors import BadRequest
 from shoal.api.glance.options import ImageApiOptions
+from shoal.services._caller import Caller
+from shoal.services.image import policy
 from shoal.services.image.records import ImageRecord, as_utc
 
 __all__ = [
@@ -358,19 +360,12 @@ def _quoted(text: str, start: int) -> tuple[str, int]:
 def is_visible(
     image: ImageRecord, *, project_id: str | None, is_admin: bool, membership: str | None
 ) -> bool:
-    """Whether the caller may see ``image`` at all (``GET /v2/images/{id}``).
-
-    ``membership`` is the status of the caller's project's membership of the image
-    (None: not a member). An image without owner is visible to everyone, as upstream.
-    Deleted images are nobody's to see.
+    """Whether the caller may see ``image`` at all: :func:`shoal.services.image.policy.can_see`
+    for a caller of ``project_id`` (admin or not); ``membership`` is its project's
+    membership status of the image (None: not a member).
     """
-    if image.status == "deleted":
-        return False
-    if is_admin or image.owner is None or image.visibility in ("public", "community"):
-        return True
-    if project_id is not None and image.owner == project_id:
-        return True
-    return image.visibility == "shared" and membership is not None
+    caller = Caller("", project_id, frozenset({"admin"}) if is_admin else frozenset())
+    return policy.can_see(caller, image, membership)
 
 
 def is_listable(
