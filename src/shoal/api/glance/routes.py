@@ -29,7 +29,7 @@ from shoal.api.glance.metadefs.routes import metadef_routes
 from shoal.api.glance.metadefs.schemas import metadefs_schema
 from shoal.api.glance.options import ImageApiOptions
 from shoal.api.glance.patch import patch_image
-from shoal.api.glance.query import apply_query, parse_query
+from shoal.api.glance.query import parse_query
 from shoal.services.image import ImageRecord, ImageService, MemberRecord, MetadefStore, status
 
 __all__ = ["image_routes"]
@@ -92,10 +92,8 @@ class _Images:
         context = await request_context(request)
         params = list(request.query_params.multi_items())
         query = parse_query(params, self.options)
-        records = await run_in_threadpool(self.service.all)
-        memberships = await run_in_threadpool(self.service.memberships, context.project_id)
-        page, next_marker = apply_query(records, query, project_id=context.project_id,
-                                        is_admin=context.is_admin, memberships=memberships)
+        page, next_marker = await run_in_threadpool(self.service.list_images,
+                                                  context.caller(), query)
         return _json(views.images_view(page, self.options, params=params,
                                        next_marker=next_marker, is_admin=context.is_admin))
 

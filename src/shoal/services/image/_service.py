@@ -38,6 +38,7 @@ from shoal.services._caller import Caller
 from shoal.services.image import policy, status
 from shoal.services.image._rows import member_record, record_of, write_record
 from shoal.services.image.errors import ImageConflict, ImageGone
+from shoal.services.image.listing import ImageQuery, listing_select
 from shoal.services.image.models import Image, ImageMember
 from shoal.services.image.records import ImageRecord, Location, MemberRecord
 from shoal.services.image.store import (
@@ -150,6 +151,32 @@ class ImageService:
         if action is not None:
             policy.require_change(caller, record, action)
         return row, record
+
+    def list_images(self, caller: Caller, query: ImageQuery
+                    ) -> tuple[list[ImageRecord], str | None]:
+        """One page of the images ``caller`` lists for ``query`` (filtered, ordered and
+        paged in SQL, see :mod:`.listing`), and the id to pass as ``marker`` for the next
+        page (None when no image follows).
+
+        Raises:
+            InvalidArgument: ``query.marker`` names no image the caller can see (400).
+        """
+        with self.db.session(readonly=True) as session:
+            marker: ImageRecord | None = None
+            if query.marker is not None:
+                found = session.get(Image, query.marker)
+                marker = None if found is None else record_of(found)
+                if marker is None or not policy.can_see(
+                        caller, marker, self._membership(session, marker, caller)):
+                    raise errors.InvalidArgument(
+                        f"Marker {query.marker} names no image you can see.")
+            if query.limit <= 0:
+                return [], None
+            statement = listing_select(caller, query, marker=marker, dialect=self.db.dialect)
+            rows = [record_of(row) for row in session.scalars(statement)]
+        page = rows[: query.limit]
+        more = len(rows) > len(page)
+        return page, (page[-1].id if page and more else None)
 
     def all(self) -> list[ImageRecord]:
         """Every image record (the API filters, sorts and pages)."""
