@@ -13,15 +13,28 @@ rules itself on every call that takes a :class:`~shoal.services.Caller`:
   owning project. A visible image the caller may not change is 403.
 - **publicize** (``publicize_image``) is for admins; the create and patch rules apply
   it to the requested visibility.
+- **metadefs** (:class:`~shoal.services.image.MetadefStore`): a namespace is readable by
+  admins, by everyone when public and by its owning project; only admins create, change
+  or delete namespaces (Glance's ``get_metadef_*`` / ``modify_metadef_*`` defaults).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from shoal import errors
 from shoal.services._caller import Caller
 from shoal.services.image.records import ImageRecord
 
-__all__ = ["can_see", "require_change", "require_role", "require_visible"]
+__all__ = [
+    "can_read_namespace",
+    "can_see",
+    "require_change",
+    "require_namespace_write",
+    "require_role",
+    "require_visible",
+]
 
 
 def can_see(caller: Caller, image: ImageRecord, membership: str | None) -> bool:
@@ -62,3 +75,16 @@ def require_change(caller: Caller, image: ImageRecord, what: str) -> None:
     require_role(caller, "member")
     if not caller.is_admin and image.owner != caller.project_id:
         raise errors.PermissionDenied(f"You are not permitted to {what} image {image.id}.")
+
+
+def can_read_namespace(caller: Caller, document: Mapping[str, Any]) -> bool:
+    """Whether ``caller`` may see the metadefs namespace ``document`` (its ``visibility``
+    and ``owner`` keys); an unreadable namespace is 404 to them."""
+    return (caller.is_admin or document.get("visibility") == "public"
+            or (caller.project_id is not None and document.get("owner") == caller.project_id))
+
+
+def require_namespace_write(caller: Caller) -> None:
+    """Raise PermissionDenied (403) unless ``caller`` may change metadefs (admins)."""
+    if not caller.is_admin:
+        raise errors.PermissionDenied("Only admins may change metadata definitions.")
