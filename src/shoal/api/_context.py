@@ -27,6 +27,7 @@ from starlette.responses import Response
 
 from shoal.api._errors import BadRequest
 from shoal.errors import AuthenticationFailed, PermissionDenied
+from shoal.services._caller import Caller
 
 __all__ = [
     "RequestContext",
@@ -73,6 +74,11 @@ class RequestContext:
     def has_role(self, *roles: str) -> bool:
         """True when the caller holds one of ``roles``; ``admin`` holds them all."""
         return self.is_admin or any(role.lower() in self.roles for role in roles)
+
+    def caller(self) -> Caller:
+        """This context as the services' :class:`~shoal.services.Caller` (no token)."""
+        return Caller(user_id=self.user_id, project_id=self.project_id, roles=self.roles,
+                      domain_id=self.domain_id)
 
 
 @runtime_checkable

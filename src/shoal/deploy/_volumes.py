@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from shoal import errors
+from shoal._time import utcnow
 from shoal.api.glance.query import is_visible
 from shoal.cluster import Session
 from shoal.config import ShoalConfig
@@ -28,7 +29,6 @@ from shoal.services.volume import (
     VolumeTypes,
     VolumeWork,
 )
-from shoal.services.volume._service import utcnow
 from shoal.services.volume.driver import RbdDriverOptions, RbdVolumeDriver
 from shoal.services.volume.quotas import QuotaDefaults
 

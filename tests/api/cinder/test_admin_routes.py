@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from shoal._time import utcnow
 from shoal.api import ApiSettings, volume_app
 from shoal.api.cinder.options import VolumeApiOptions
 from shoal.api.cinder.routes import volume_routes
@@ -33,7 +34,6 @@ from shoal.services.volume import (
     VolumeTransfers,
     VolumeTypes,
 )
-from shoal.services.volume._service import utcnow
 from shoal.services.volume.models import Message, Volume
 from shoal.services.volume.quotas import QuotaDefaults
 from tests.api.conftest import PROJECT_A, PROJECT_B, TOKENS, FakeValidator, call

@@ -55,3 +55,11 @@ def test_bench_image_tiny(tmp_path: Path) -> None:
     out = bench_image.run(mib=4, base=tmp_path)
     assert out["upload_ratio"] > 0 and out["download_ratio"] > 0
     assert out["api_upload_s"] > 0 and out["api_download_s"] > 0
+
+
+def test_bench_image_list_tiny(tmp_path: Path) -> None:
+    from bench import bench_image_list
+
+    out = bench_image_list.run(count=40, rounds=1, base=tmp_path)
+    assert out["images"] == 40 and out["listed"] > 0
+    assert all(out[f"{case}_ratio"] > 0 for case in ("first_page", "filtered_page", "walk_all"))

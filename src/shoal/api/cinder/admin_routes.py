@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from shoal import errors
+from shoal._time import utcnow
 from shoal.api._body import read_json
 from shoal.api._context import request_context
 from shoal.api._errors import BadRequest
@@ -32,7 +33,6 @@ from shoal.api.cinder.options import USER_VISIBLE_EXTRA_SPECS, VolumeApiOptions
 from shoal.api.cinder.routes import view_context
 from shoal.api.cinder.update import parse_volume_type_create, parse_volume_type_update
 from shoal.services.volume import VolumeServices
-from shoal.services.volume._service import utcnow
 
 __all__ = ["MESSAGES_VERSION", "admin_routes"]
 

@@ -1,8 +1,9 @@
 """``GET /v2/images``: parse the query string, then filter, sort and page images.
 
-Parsing (:func:`parse_query`) and evaluation (:func:`apply_query`) are separate so the
-service can push some filters into SQL later and keep the rest here; every filter is a
-plain field of :class:`ImageQuery`.
+Parsing (:func:`parse_query`) gives a :class:`~shoal.services.image.listing.ImageQuery`;
+the image service evaluates it in SQL (:meth:`shoal.services.image.ImageService.list_images`).
+:func:`apply_query` is the same evaluation in plain Python over every record, kept as
+the reference the SQL one is tested against.
 
 Parameters (Glance's, all optional):
 
@@ -39,13 +40,30 @@ repeats, the last value counts. Bad values are 400 with a message saying what to
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 from shoal.api._errors import BadRequest
 from shoal.api.glance.options import ImageApiOptions
+from shoal.services._caller import Caller
+from shoal.services.image import policy
+from shoal.services.image.listing import (
+    INT_EQUALS,
+    MEMBER_STATUS_FILTERS,
+    OPERATORS,
+    RANGE_FILTERS,
+    SET_FILTERS,
+    SORT_DIRS,
+    SORT_KEYS,
+    STRING_EQUALS,
+    TIME_OPERATORS,
+    UNLISTED_STATUSES,
+    VISIBILITY_FILTERS,
+    ImageQuery,
+    TimeFilter,
+    order_of,
+)
 from shoal.services.image.records import ImageRecord, as_utc
 
 __all__ = [
@@ -58,78 +76,6 @@ __all__ = [
     "parse_query",
     "split_in_values",
 ]
-
-SORT_KEYS: Final = (
-    "name", "status", "container_format", "disk_format", "size", "id", "created_at",
-    "updated_at",
-)
-SORT_DIRS: Final = ("asc", "desc")
-VISIBILITY_FILTERS: Final = ("community", "public", "private", "shared", "all")
-MEMBER_STATUS_FILTERS: Final = ("pending", "accepted", "rejected", "all")
-TIME_OPERATORS: Final = ("gt", "gte", "lt", "lte", "eq", "neq")
-#: Every operator word Glance knows; another prefix is part of the value.
-_OPERATORS: Final = frozenset({*TIME_OPERATORS, "in"})
-#: Attributes filtered by ``value`` or ``in:list``.
-SET_FILTERS: Final = ("name", "id", "status", "container_format", "disk_format")
-_RANGE_FILTERS: Final = {
-    "size_min": "size", "size_max": "size",
-    "virtual_size_min": "virtual_size", "virtual_size_max": "virtual_size",
-}
-_STRING_EQUALS: Final = ("owner", "checksum", "os_hash_algo", "os_hash_value")
-_INT_EQUALS: Final = ("size", "virtual_size", "min_disk", "min_ram")
-#: Statuses never listed (Glance filters deleted rows and killed images out).
-_UNLISTED_STATUSES: Final = frozenset({"deleted", "pending_delete", "killed"})
-
-
-@dataclass(frozen=True)
-class TimeFilter:
-    """``<attribute> <op> at``: ``op`` one of gt, gte, lt, lte, eq, neq; ``at`` UTC."""
-
-    op: str
-    at: datetime
-
-    def holds(self, value: datetime) -> bool:
-        """Whether ``value`` passes the filter."""
-        compare: Mapping[str, Callable[[datetime, datetime], bool]] = {
-            "gt": lambda a, b: a > b, "gte": lambda a, b: a >= b,
-            "lt": lambda a, b: a < b, "lte": lambda a, b: a <= b,
-            "eq": lambda a, b: a == b, "neq": lambda a, b: a != b,
-        }
-        return compare[self.op](as_utc(value), self.at)
-
-
-@dataclass(frozen=True)
-class ImageQuery:
-    """A parsed ``GET /v2/images`` query (see the module docstring for each field).
-
-    ``limit`` is already cut to ``api_limit_max``; ``sort`` holds the client's keys and
-    directions (tie-breakers are added by :func:`apply_query`). For the set filters a
-    None field means "no filter"; ``equals`` holds core-attribute equality filters
-    (``owner``, ``min_disk``...), ``properties`` the free-property ones.
-    """
-
-    limit: int
-    marker: str | None = None
-    sort: tuple[tuple[str, str], ...] = (("created_at", "desc"),)
-    visibility: str | None = None
-    member_status: str = "accepted"
-    os_hidden: bool = False
-    protected: bool | None = None
-    name: tuple[str, ...] | None = None
-    id: tuple[str, ...] | None = None
-    status: tuple[str, ...] | None = None
-    container_format: tuple[str, ...] | None = None
-    disk_format: tuple[str, ...] | None = None
-    created_at: tuple[TimeFilter, ...] = ()
-    updated_at: tuple[TimeFilter, ...] = ()
-    size_min: int | None = None
-    size_max: int | None = None
-    virtual_size_min: int | None = None
-    virtual_size_max: int | None = None
-    tags: tuple[str, ...] = ()
-    equals: Mapping[str, str | int] = field(default_factory=dict)
-    properties: Mapping[str, str] = field(default_factory=dict)
-
 
 # --- parsing --------------------------------------------------------------------------
 
@@ -171,14 +117,14 @@ def parse_query(params: Iterable[tuple[str, str]], options: ImageApiOptions) -> 
     for name in SET_FILTERS:
         if name in single:
             fields[name] = _set_filter(name, single.pop(name))
-    for name in _RANGE_FILTERS:
+    for name in RANGE_FILTERS:
         if name in single:
             fields[name] = _integer(name, single.pop(name), "a range")
     equals: dict[str, str | int] = {}
-    for name in _STRING_EQUALS:
+    for name in STRING_EQUALS:
         if name in single:
             equals[name] = single.pop(name)
-    for name in _INT_EQUALS:
+    for name in INT_EQUALS:
         if name in single:
             equals[name] = _integer(name, single.pop(name), "an equality")
     single.pop("deleted", None)  # Glance overrides it: deleted images never list
@@ -256,7 +202,7 @@ def _integer(name: str, value: str, kind: str) -> int:
 def _split_operator(expression: str) -> tuple[str, str]:
     """``"gt:x"`` → ``("gt", "x")``; no operator prefix → ``("eq", expression)``."""
     head, sep, tail = expression.partition(":")
-    if sep and head in _OPERATORS:
+    if sep and head in OPERATORS:
         return head, tail
     return "eq", expression
 
@@ -358,19 +304,12 @@ def _quoted(text: str, start: int) -> tuple[str, int]:
 def is_visible(
     image: ImageRecord, *, project_id: str | None, is_admin: bool, membership: str | None
 ) -> bool:
-    """Whether the caller may see ``image`` at all (``GET /v2/images/{id}``).
-
-    ``membership`` is the status of the caller's project's membership of the image
-    (None: not a member). An image without owner is visible to everyone, as upstream.
-    Deleted images are nobody's to see.
+    """Whether the caller may see ``image`` at all: :func:`shoal.services.image.policy.can_see`
+    for a caller of ``project_id`` (admin or not); ``membership`` is its project's
+    membership status of the image (None: not a member).
     """
-    if image.status == "deleted":
-        return False
-    if is_admin or image.owner is None or image.visibility in ("public", "community"):
-        return True
-    if project_id is not None and image.owner == project_id:
-        return True
-    return image.visibility == "shared" and membership is not None
+    caller = Caller("", project_id, frozenset({"admin"}) if is_admin else frozenset())
+    return policy.can_see(caller, image, membership)
 
 
 def is_listable(
@@ -382,7 +321,7 @@ def is_listable(
     membership: str | None,
 ) -> bool:
     """Whether ``image`` belongs in the listing ``query`` asks for (before paging)."""
-    if image.status in _UNLISTED_STATUSES:
+    if image.status in UNLISTED_STATUSES:
         return False
     owned = project_id is not None and image.owner == project_id
     if not is_admin and not owned and image.visibility not in ("public", "community"):
@@ -409,7 +348,7 @@ def _matches(image: ImageRecord, query: ImageQuery) -> bool:
     for name in ("created_at", "updated_at"):
         if not all(check.holds(getattr(image, name)) for check in getattr(query, name)):
             return False
-    for bound, attribute in _RANGE_FILTERS.items():
+    for bound, attribute in RANGE_FILTERS.items():
         limit = getattr(query, bound)
         value = getattr(image, attribute)
         if limit is None:
@@ -430,13 +369,8 @@ def _sort_value(image: ImageRecord, *, key: str) -> tuple[int, Any]:
 
 def _sorted(images: Iterable[ImageRecord], query: ImageQuery) -> list[ImageRecord]:
     """``images`` in ``query``'s order; missing values sort first when ascending."""
-    order = list(query.sort)
-    tie_direction = order[0][1] if len({d for _, d in order}) == 1 else "desc"
-    for key in ("created_at", "id"):
-        if key not in {k for k, _ in order}:
-            order.append((key, tie_direction))
     result = list(images)
-    for key, direction in reversed(order):
+    for key, direction in reversed(order_of(query)):
         result.sort(key=functools.partial(_sort_value, key=key), reverse=direction == "desc")
     return result
 

@@ -1,10 +1,9 @@
 """Glance v2 image routes over :class:`shoal.services.image.ImageService`.
 
-Mounted under ``/image/v2`` by :func:`shoal.api.image_app`. Policy is Glance's default
-(secure RBAC): anyone may read the images visible to their project; members of the
-owning project (and admins) change, upload and delete them; ``reader`` may only read;
-publicizing is for admins (enforced by the create and patch rules). An image the caller
-cannot see is 404, one it may see but not change is 403.
+Mounted under ``/image/v2`` by :func:`shoal.api.image_app`. The handlers only translate
+HTTP to service calls: the service applies Glance's default policy
+(:mod:`shoal.services.image.policy`) for the :class:`~shoal.services.Caller` each handler
+builds from its request context; publicizing is for admins (the create and patch rules).
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from shoal.api.glance.metadefs.routes import metadef_routes
 from shoal.api.glance.metadefs.schemas import metadefs_schema
 from shoal.api.glance.options import ImageApiOptions
 from shoal.api.glance.patch import patch_image
-from shoal.api.glance.query import apply_query, is_visible, parse_query
+from shoal.api.glance.query import parse_query
 from shoal.services.image import ImageRecord, ImageService, MemberRecord, MetadefStore, status
 
 __all__ = ["image_routes"]
@@ -51,27 +50,6 @@ class _Images:
         self.options = options
 
     # --- helpers --------------------------------------------------------------------------
-
-    async def _visible(self, context: RequestContext, image_id: str) -> ImageRecord:
-        """The image if the caller may see it, else 404 (as if it did not exist)."""
-        record = await run_in_threadpool(self.service.get, image_id)
-        membership = None
-        if not context.is_admin and record.visibility == "shared":
-            memberships = await run_in_threadpool(self.service.memberships, context.project_id)
-            membership = memberships.get(record.id)
-        if not is_visible(record, project_id=context.project_id, is_admin=context.is_admin,
-                          membership=membership):
-            raise errors.NotFound(f"No image found with ID {image_id}")
-        return record
-
-    @staticmethod
-    def _may_change(context: RequestContext, what: str) -> Callable[[ImageRecord], None]:
-        def check(record: ImageRecord) -> None:
-            require_role(context, "member")
-            if not context.is_admin and record.owner != context.project_id:
-                raise errors.PermissionDenied(f"You are not permitted to {what} image "
-                                              f"{record.id}.")
-        return check
 
     def _view(self, record: ImageRecord, context: RequestContext) -> dict[str, Any]:
         return views.image_view(record, self.options, is_admin=context.is_admin)
@@ -106,7 +84,7 @@ class _Images:
                            is_admin=context.is_admin)
         image_id = new.id or str(uuid.uuid4())
         record = await run_in_threadpool(
-            self.service.create, new.to_record(image_id, self.service.clock()))
+            self.service.create, context.caller(), new.to_record(image_id, self.service.clock()))
         return _json(self._view(record, context), 201,
                      {"Location": str(request.url).rstrip("/") + f"/{record.id}"})
 
@@ -114,50 +92,39 @@ class _Images:
         context = await request_context(request)
         params = list(request.query_params.multi_items())
         query = parse_query(params, self.options)
-        records = await run_in_threadpool(self.service.all)
-        memberships = await run_in_threadpool(self.service.memberships, context.project_id)
-        page, next_marker = apply_query(records, query, project_id=context.project_id,
-                                        is_admin=context.is_admin, memberships=memberships)
+        page, next_marker = await run_in_threadpool(self.service.list_images,
+                                                  context.caller(), query)
         return _json(views.images_view(page, self.options, params=params,
                                        next_marker=next_marker, is_admin=context.is_admin))
 
     async def show(self, request: Request) -> Response:
         context = await request_context(request)
-        record = await self._visible(context, request.path_params["image_id"])
+        record = await run_in_threadpool(self.service.show, context.caller(),
+                                         request.path_params["image_id"])
         return _json(self._view(record, context))
 
     async def update(self, request: Request) -> Response:
         context = await request_context(request)
-        record = await self._visible(context, request.path_params["image_id"])
+        caller = context.caller()
+        image_id = request.path_params["image_id"]
+        await run_in_threadpool(self.service.show, caller, image_id)  # 404 before 400
         body = await read_json(request)
         content_type = request.headers.get("content-type")
-        check = self._may_change(context, "modify")
         removed: list[str] = []
 
         def change(current: ImageRecord) -> ImageRecord | None:
-            check(current)
             result = patch_image(current, body, content_type, self.options,
                                  is_admin=context.is_admin)
             removed.extend(loc.url for loc in result.locations_removed)
             return None if result.is_noop else result.image
 
-        check(record)
-        updated = await run_in_threadpool(self.service.update, record.id, change)
+        updated = await run_in_threadpool(self.service.update, caller, image_id, change)
         return _json(self._view(updated, context))
 
     async def delete(self, request: Request) -> Response:
         context = await request_context(request)
-        record = await self._visible(context, request.path_params["image_id"])
-        check = self._may_change(context, "delete")
-
-        def allowed(current: ImageRecord) -> None:
-            check(current)
-            if current.protected:
-                raise errors.PermissionDenied(
-                    f"Image {current.id} is protected and cannot be deleted: unset "
-                    f"'protected' first.")
-
-        await run_in_threadpool(self.service.delete, record.id, allowed)
+        await run_in_threadpool(self.service.delete, context.caller(),
+                                request.path_params["image_id"])
         return Response(status_code=204)
 
     async def deactivate(self, request: Request) -> Response:
@@ -169,37 +136,38 @@ class _Images:
     async def _set_active(self, request: Request,
                           rule: Callable[..., str | None]) -> Response:
         context = await request_context(request)
-        record = await self._visible(context, request.path_params["image_id"])
-        require_role(context, "member")
+        image_id = request.path_params["image_id"]
 
         def change(current: ImageRecord) -> ImageRecord | None:
             target = rule(current, project_id=context.project_id, is_admin=context.is_admin)
             return None if target is None else _with_status(current, target)
 
-        await run_in_threadpool(self.service.update, record.id, change)
+        await run_in_threadpool(self.service.update, context.caller(), image_id, change)
         return Response(status_code=204)
 
     # --- data -------------------------------------------------------------------------------
 
     async def upload(self, request: Request) -> Response:
         context = await request_context(request)
-        record = await self._visible(context, request.path_params["image_id"])
+        caller = context.caller()
+        image_id = request.path_params["image_id"]
+        await run_in_threadpool(self.service.show, caller, image_id)  # 404 before 415
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != _OCTET:
             raise _UnsupportedMedia()
         declared = request.headers.get("content-length")
         size = int(declared) if declared and declared.isdigit() and int(declared) else None
-        check = self._may_change(context, "upload data to")
 
         def write(pieces: Iterator[bytes]) -> ImageRecord:
-            return self.service.upload(record.id, pieces, size, check)
+            return self.service.upload(caller, image_id, pieces, size)
 
         await upload_stream(request, write)
         return Response(status_code=204)
 
     async def download(self, request: Request) -> Response:
         context = await request_context(request)
-        record = await self._visible(context, request.path_params["image_id"])
+        record = await run_in_threadpool(self.service.show, context.caller(),
+                                         request.path_params["image_id"])
         if not status.check_download(record, is_admin=context.is_admin):
             return Response(status_code=204)
         size = record.size or 0
@@ -227,37 +195,34 @@ class _Images:
     async def _tag(self, request: Request,
                    rule: Callable[[ImageRecord, str], ImageRecord]) -> Response:
         context = await request_context(request)
-        record = await self._visible(context, request.path_params["image_id"])
-        check = self._may_change(context, "modify")
         tag = request.path_params["tag"]
 
         def change(current: ImageRecord) -> ImageRecord | None:
-            check(current)
             return rule(current, tag)
 
-        check(record)
-        await run_in_threadpool(self.service.update, record.id, change)
+        await run_in_threadpool(self.service.update, context.caller(),
+                                request.path_params["image_id"], change)
         return Response(status_code=204)
 
     # --- members ----------------------------------------------------------------------------
 
     async def list_members(self, request: Request) -> Response:
         context = await request_context(request)
-        record = await self._visible(context, request.path_params["image_id"])
+        record, found = await run_in_threadpool(self.service.members, context.caller(),
+                                                request.path_params["image_id"])
         if record.visibility != "shared":
             raise errors.PermissionDenied(
                 f"Only shared images have members (image {record.id} is "
                 f"{record.visibility}).")
-        found = await run_in_threadpool(self.service.members, record.id)
         shown = member_rules.visible_members(record, found, project_id=context.project_id,
                                              is_admin=context.is_admin)
         return _json(views.members_view(shown))
 
     async def show_member(self, request: Request) -> Response:
         context = await request_context(request)
-        record = await self._visible(context, request.path_params["image_id"])
         member_id = request.path_params["member_id"]
-        found = await run_in_threadpool(self.service.members, record.id)
+        record, found = await run_in_threadpool(self.service.members, context.caller(),
+                                                request.path_params["image_id"])
         shown = member_rules.visible_members(record, found, project_id=context.project_id,
                                              is_admin=context.is_admin)
         for member in shown:
@@ -267,8 +232,10 @@ class _Images:
 
     async def add_member(self, request: Request) -> Response:
         context = await request_context(request)
-        record = await self._visible(context, request.path_params["image_id"])
-        require_role(context, "member")
+        caller = context.caller()
+        image_id = request.path_params["image_id"]
+        await run_in_threadpool(self.service.show, caller, image_id)  # 404 before 403
+        require_role(context, "member")  # 403 before 400; the service checks it too
         member_id = member_rules.parse_member_create(await read_json(request))
 
         def check(current: ImageRecord, count: int) -> None:
@@ -276,12 +243,15 @@ class _Images:
                                           is_admin=context.is_admin, member_count=count,
                                           options=self.options)
 
-        added = await run_in_threadpool(self.service.add_member, record.id, member_id, check)
+        added = await run_in_threadpool(self.service.add_member, caller, image_id, member_id,
+                                        check)
         return _json(views.member_view(added))
 
     async def update_member(self, request: Request) -> Response:
         context = await request_context(request)
-        record = await self._visible(context, request.path_params["image_id"])
+        caller = context.caller()
+        image_id = request.path_params["image_id"]
+        await run_in_threadpool(self.service.show, caller, image_id)  # 404 before 400
         member_id = request.path_params["member_id"]
         new_status = member_rules.parse_member_update(await read_json_object(request))
 
@@ -290,20 +260,20 @@ class _Images:
                                              project_id=context.project_id,
                                              is_admin=context.is_admin)
 
-        updated = await run_in_threadpool(self.service.update_member, record.id, member_id,
-                                          new_status, check)
+        updated = await run_in_threadpool(self.service.update_member, caller, image_id,
+                                          member_id, new_status, check)
         return _json(views.member_view(updated))
 
     async def delete_member(self, request: Request) -> Response:
         context = await request_context(request)
-        record = await self._visible(context, request.path_params["image_id"])
         member_id = request.path_params["member_id"]
 
         def check(current: ImageRecord, member: MemberRecord) -> None:
             member_rules.check_delete_member(current, project_id=context.project_id,
                                              is_admin=context.is_admin)
 
-        await run_in_threadpool(self.service.delete_member, record.id, member_id, check)
+        await run_in_threadpool(self.service.delete_member, context.caller(),
+                                request.path_params["image_id"], member_id, check)
         return Response(status_code=204)
 
 

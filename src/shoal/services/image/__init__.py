@@ -5,10 +5,13 @@
     store = RbdStore(glance_session, pool="images", chunk_size_mib=8)
     images = ImageService(db, store, ImageServiceOptions(spool_dir=...), owner=...,
                           owner_gone=...)
-    images.create(record); images.upload(image_id, chunks, size, check)
-    reader, size = images.open_data(images.get(image_id))
+    caller = Caller(user_id, project_id, frozenset({"member", "reader"}))
+    images.create(caller, record); images.upload(caller, image_id, chunks, size)
+    page, next_marker = images.list_images(caller, query)
+    reader, size = images.open_data(images.show(caller, image_id))
 
-Records (:mod:`.records`), the status machine (:mod:`.status`), the store (:mod:`.store`).
+Records (:mod:`.records`), the status machine (:mod:`.status`), the store (:mod:`.store`),
+who may do what (:mod:`.policy`), listings in SQL (:mod:`.listing`).
 """
 
 from __future__ import annotations

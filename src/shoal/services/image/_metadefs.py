@@ -3,6 +3,10 @@
 Each namespace is one JSON document (what :mod:`shoal.api.glance.metadefs.catalog` reads and
 writes); names are unique. A change reads and writes the document in one transaction with
 the row locked, so concurrent changes to one namespace never lose each other's work.
+
+Every method takes the :class:`~shoal.services.Caller` and applies
+:mod:`shoal.services.image.policy`: a namespace the caller may not read is 404 (and left
+out of :meth:`MetadefStore.all`), changes are for admins (403).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from sqlalchemy.exc import IntegrityError
 
 from shoal import errors
 from shoal.db import Database
+from shoal.services._caller import Caller
+from shoal.services.image import policy
 from shoal.services.image.models import MetadefNamespace
 
 __all__ = ["MetadefStore"]
@@ -37,21 +43,27 @@ class MetadefStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def get(self, name: str) -> Document:
-        """The document of namespace ``name``; NotFound (404) if there is none."""
+    def get(self, caller: Caller, name: str) -> Document:
+        """The document of namespace ``name``; NotFound (404) if there is none or
+        ``caller`` may not read it."""
         with self.db.session(readonly=True) as session:
             row = session.get(MetadefNamespace, name)
-            if row is None:
-                raise errors.NotFound(f"Namespace {name} not found.")
-            return _load(row)
+            document = None if row is None else _load(row)
+        if document is None or not policy.can_read_namespace(caller, document):
+            raise errors.NotFound(f"Namespace {name} not found.")
+        return document
 
-    def all(self) -> list[Document]:
+    def all(self, caller: Caller) -> list[Document]:
+        """The documents ``caller`` may read, by name."""
         with self.db.session(readonly=True) as session:
-            return [_load(row) for row in session.scalars(
+            documents = [_load(row) for row in session.scalars(
                 select(MetadefNamespace).order_by(MetadefNamespace.name))]
+        return [d for d in documents if policy.can_read_namespace(caller, d)]
 
-    def create(self, name: str, document: Document) -> None:
-        """Store a new namespace; AlreadyExists (409) if the name is taken."""
+    def create(self, caller: Caller, name: str, document: Document) -> None:
+        """Store a new namespace; PermissionDenied (403) unless ``caller`` is an admin,
+        AlreadyExists (409) if the name is taken."""
+        policy.require_namespace_write(caller)
         now = datetime.now(UTC)
         try:
             with self.db.session() as session:
@@ -60,16 +72,22 @@ class MetadefStore:
         except IntegrityError:
             raise errors.AlreadyExists(f"Namespace {name} already exists.") from None
 
-    def change(self, name: str, fn: Callable[[Document], tuple[str, Document, T]]) -> T:
+    def change(self, caller: Caller, name: str,
+               fn: Callable[[Document], tuple[str, Document, T]]) -> T:
         """Apply ``fn(document) -> (new name, new document, result)`` atomically and return
-        the result; a rename to a taken name is AlreadyExists (409)."""
+        the result. NotFound (404) when ``caller`` may not read the namespace,
+        PermissionDenied (403) unless admin; a rename to a taken name is AlreadyExists
+        (409)."""
         try:
             with self.db.session() as session:
                 row = session.scalars(select(MetadefNamespace).filter_by(name=name)
                                       .with_for_update()).first()
-                if row is None:
+                current = None if row is None else _load(row)
+                if row is None or current is None or not policy.can_read_namespace(
+                        caller, current):
                     raise errors.NotFound(f"Namespace {name} not found.")
-                new_name, document, result = fn(_load(row))
+                policy.require_namespace_write(caller)
+                new_name, document, result = fn(current)
                 now = datetime.now(UTC)
                 if new_name != name:
                     created = row.created_at
@@ -84,8 +102,17 @@ class MetadefStore:
         except IntegrityError:
             raise errors.AlreadyExists(f"Namespace {name} already exists.") from None
 
-    def delete(self, name: str) -> None:
+    def delete(self, caller: Caller, name: str,
+               check: Callable[[Document], None] = lambda document: None) -> None:
+        """Remove namespace ``name``. NotFound (404) when there is none or ``caller`` may
+        not read it, PermissionDenied (403) unless admin; ``check`` may refuse then (the
+        catalog's protected rule)."""
         with self.db.session() as session:
             row = session.get(MetadefNamespace, name)
-            if row is not None:
-                session.delete(row)
+            document = None if row is None else _load(row)
+            if row is None or document is None or not policy.can_read_namespace(
+                    caller, document):
+                raise errors.NotFound(f"Namespace {name} not found.")
+            policy.require_namespace_write(caller)
+            check(document)
+            session.delete(row)

@@ -1,7 +1,9 @@
 """The image service: image records in the database, their data in the RBD store.
 
-Policy (who may see or change an image) is the API's; this layer keeps records and data
-consistent, whatever fails:
+Every call that acts for a client takes its :class:`~shoal.services.Caller` and applies
+:mod:`.policy` (404 for an image the caller may not see, 403 for one it may see but not
+change); :meth:`ImageService.get` and :meth:`ImageService.all` are the unchecked reads of
+the service itself. Records and data stay consistent, whatever fails:
 
 - **create** writes a ``queued`` record (a duplicate id is 409).
 - **upload** moves ``queued`` → ``saving`` (committed, with this process as the uploader),
@@ -23,7 +25,7 @@ import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -31,10 +33,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shoal import errors
+from shoal._time import utcnow
 from shoal.db import Database
-from shoal.services.image import status
+from shoal.services._caller import Caller
+from shoal.services.image import policy, status
 from shoal.services.image._rows import member_record, record_of, write_record
 from shoal.services.image.errors import ImageConflict, ImageGone
+from shoal.services.image.listing import ImageQuery, listing_select
 from shoal.services.image.models import Image, ImageMember
 from shoal.services.image.records import ImageRecord, Location, MemberRecord
 from shoal.services.image.store import (
@@ -53,8 +58,6 @@ MiB = 1 << 20
 _QCOW2_MAGIC = b"QFI\xfb"
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -98,12 +101,15 @@ class ImageService:
 
     # --- records ------------------------------------------------------------------------
 
-    def create(self, record: ImageRecord) -> ImageRecord:
-        """Store a new ``queued`` record.
+    def create(self, caller: Caller, record: ImageRecord) -> ImageRecord:
+        """Store a new ``queued`` record for ``caller`` (the create rules have set its owner
+        and visibility).
 
         Raises:
+            PermissionDenied: the caller lacks the ``member`` role (403).
             ImageConflict: an image with this id exists (409).
         """
+        policy.require_role(caller, "member")
         try:
             with self.db.session() as session:
                 row = Image(id=record.id, upload_owner=None)
@@ -118,6 +124,59 @@ class ImageService:
         with self.db.session(readonly=True) as session:
             return record_of(self._row(session, image_id))
 
+    def show(self, caller: Caller, image_id: str) -> ImageRecord:
+        """The record of ``image_id`` if ``caller`` may see it; NotFound (404) otherwise."""
+        with self.db.session(readonly=True) as session:
+            record = record_of(self._row(session, image_id))
+            policy.require_visible(caller, record, self._membership(session, record, caller))
+            return record
+
+    @staticmethod
+    def _membership(session: Session, record: ImageRecord, caller: Caller) -> str | None:
+        """The status of ``caller``'s project's membership of ``record`` (None: none, or
+        not needed to decide visibility)."""
+        if caller.is_admin or caller.project_id is None or record.visibility != "shared":
+            return None
+        return session.scalars(select(ImageMember.status).filter_by(
+            image_id=record.id, member=caller.project_id)).first()
+
+    def _checked(self, session: Session, caller: Caller, image_id: str,
+                 action: str | None) -> tuple[Image, ImageRecord]:
+        """The locked row of ``image_id`` and its record, if ``caller`` may see it (404)
+        and, with ``action``, change it (403; see :func:`.policy.require_change`)."""
+        row = self._row(session, image_id, for_update=True)
+        record = record_of(row)
+        policy.require_visible(caller, record, self._membership(session, record, caller))
+        if action is not None:
+            policy.require_change(caller, record, action)
+        return row, record
+
+    def list_images(self, caller: Caller, query: ImageQuery
+                    ) -> tuple[list[ImageRecord], str | None]:
+        """One page of the images ``caller`` lists for ``query`` (filtered, ordered and
+        paged in SQL, see :mod:`.listing`), and the id to pass as ``marker`` for the next
+        page (None when no image follows).
+
+        Raises:
+            InvalidArgument: ``query.marker`` names no image the caller can see (400).
+        """
+        with self.db.session(readonly=True) as session:
+            marker: ImageRecord | None = None
+            if query.marker is not None:
+                found = session.get(Image, query.marker)
+                marker = None if found is None else record_of(found)
+                if marker is None or not policy.can_see(
+                        caller, marker, self._membership(session, marker, caller)):
+                    raise errors.InvalidArgument(
+                        f"Marker {query.marker} names no image you can see.")
+            if query.limit <= 0:
+                return [], None
+            statement = listing_select(caller, query, marker=marker, dialect=self.db.dialect)
+            rows = [record_of(row) for row in session.scalars(statement)]
+        page = rows[: query.limit]
+        more = len(rows) > len(page)
+        return page, (page[-1].id if page and more else None)
+
     def all(self) -> list[ImageRecord]:
         """Every image record (the API filters, sorts and pages)."""
         with self.db.session(readonly=True) as session:
@@ -131,16 +190,19 @@ class ImageService:
             rows = session.scalars(select(ImageMember).filter_by(member=project_id))
             return {row.image_id: row.status for row in rows}
 
-    def update(self, image_id: str, change: Callable[[ImageRecord], ImageRecord | None]
-               ) -> ImageRecord:
+    def update(self, caller: Caller, image_id: str,
+               change: Callable[[ImageRecord], ImageRecord | None]) -> ImageRecord:
         """Apply ``change`` to the current record in one transaction and store its result
         (None: nothing to change). ``updated_at`` is set when something changed.
 
         ``change`` may raise to refuse (its error propagates; nothing is written).
+
+        Raises:
+            NotFound: no such image, or ``caller`` may not see it (404).
+            PermissionDenied: ``caller`` may not modify it (403).
         """
         with self.db.session() as session:
-            row = self._row(session, image_id, for_update=True)
-            current = record_of(row)
+            row, current = self._checked(session, caller, image_id, "modify")
             new = change(current)
             if new is not None and new != current:
                 write_record(row, replace(new, updated_at=self.clock()))
@@ -159,15 +221,20 @@ class ImageService:
 
     # --- delete -------------------------------------------------------------------------
 
-    def delete(self, image_id: str, check: Callable[[ImageRecord], None]) -> None:
-        """Remove the image's data, then its record; ``check(record)`` may refuse first.
+    def delete(self, caller: Caller, image_id: str) -> None:
+        """Remove the image's data, then its record.
 
         Raises:
+            NotFound: no such image, or ``caller`` may not see it (404).
+            PermissionDenied: ``caller`` may not delete it, or it is protected (403).
             InUseByStore: volumes or guest disks are cloned from it (409; nothing changes).
-            NotFound: no such image.
         """
-        record = self.get(image_id)
-        check(record)
+        with self.db.session() as session:
+            _, record = self._checked(session, caller, image_id, "delete")
+        if record.protected:
+            raise errors.PermissionDenied(
+                f"Image {record.id} is protected and cannot be deleted: unset "
+                f"'protected' first.")
         status.check_delete(record)
         if record.status != "saving":  # an upload in progress removes its own data
             for location in record.locations:
@@ -185,12 +252,13 @@ class ImageService:
 
     # --- data ---------------------------------------------------------------------------
 
-    def upload(self, image_id: str, data: Iterable[bytes], size: int | None,
-               check: Callable[[ImageRecord], None]) -> ImageRecord:
+    def upload(self, caller: Caller, image_id: str, data: Iterable[bytes],
+               size: int | None) -> ImageRecord:
         """Store the image's data (see the module doc) and return the active record.
 
         ``size`` is the declared length (Content-Length), None when unknown (chunked).
-        ``check(record)`` may refuse (policy); then status rules apply (409/400).
+        Policy first (404 invisible, 403 not ``caller``'s to upload to), then status
+        rules (409/400).
 
         Raises:
             ImageConflict: the image is not ``queued`` (409).
@@ -200,9 +268,7 @@ class ImageService:
             shoal.errors.ShoalError: the store's errors (413 full/too large, 503 ...).
         """
         with self.db.session() as session:
-            row = self._row(session, image_id, for_update=True)
-            record = record_of(row)
-            check(record)
+            row, record = self._checked(session, caller, image_id, "upload data to")
             status.check_upload(record)
             row.status = "saving"
             row.upload_owner = self.owner
@@ -334,22 +400,32 @@ class ImageService:
 
     # --- members ------------------------------------------------------------------------
 
-    def members(self, image_id: str) -> list[MemberRecord]:
-        with self.db.session(readonly=True) as session:
-            return [member_record(m) for m in self._row(session, image_id).members]
+    # The membership rules themselves (owner shares, member accepts) are Glance's member
+    # policy, applied by ``check``; the image must be visible to ``caller`` (404) first.
 
-    def add_member(self, image_id: str, member: str,
+    def members(self, caller: Caller, image_id: str
+                ) -> tuple[ImageRecord, list[MemberRecord]]:
+        """The image (visible to ``caller``, else 404) and all its memberships."""
+        with self.db.session(readonly=True) as session:
+            row = self._row(session, image_id)
+            record = record_of(row)
+            policy.require_visible(caller, record, self._membership(session, record, caller))
+            return record, [member_record(m) for m in row.members]
+
+    def add_member(self, caller: Caller, image_id: str, member: str,
                    check: Callable[[ImageRecord, int], None]) -> MemberRecord:
         """Share the image with project ``member`` (status ``pending``).
 
-        ``check(record, member_count)`` applies policy and quota. Raises ImageConflict
-        (409) when ``member`` is already a member.
+        ``check(record, member_count)`` applies the member policy and quota. Raises
+        NotFound (404) when ``caller`` may not see the image, PermissionDenied (403)
+        without the ``member`` role, ImageConflict (409) when ``member`` is already one.
         """
+        policy.require_role(caller, "member")
         now = self.clock()
         try:
             with self.db.session() as session:
-                row = self._row(session, image_id, for_update=True)
-                check(record_of(row), len(row.members))
+                row, record = self._checked(session, caller, image_id, None)
+                check(record, len(row.members))
                 if any(m.member == member for m in row.members):
                     raise ImageConflict(f"Member {member} is already a member of image "
                                         f"{image_id}.")
@@ -362,24 +438,26 @@ class ImageService:
             raise ImageConflict(f"Member {member} is already a member of image "
                                 f"{image_id}.") from None
 
-    def update_member(self, image_id: str, member: str, new_status: str,
+    def update_member(self, caller: Caller, image_id: str, member: str, new_status: str,
                       check: Callable[[ImageRecord, MemberRecord], None]) -> MemberRecord:
+        """Set ``member``'s membership status; ``check`` applies the member policy."""
         with self.db.session() as session:
-            row = self._row(session, image_id, for_update=True)
+            row, record = self._checked(session, caller, image_id, None)
             found = self._member(row, member)
-            check(record_of(row), member_record(found))
+            check(record, member_record(found))
             if found.status != new_status:
                 found.status = new_status
                 found.updated_at = self.clock()
             session.flush()
             return member_record(found)
 
-    def delete_member(self, image_id: str, member: str,
+    def delete_member(self, caller: Caller, image_id: str, member: str,
                       check: Callable[[ImageRecord, MemberRecord], None]) -> None:
+        """Remove ``member``'s membership; ``check`` applies the member policy."""
         with self.db.session() as session:
-            row = self._row(session, image_id, for_update=True)
+            row, record = self._checked(session, caller, image_id, None)
             found = self._member(row, member)
-            check(record_of(row), member_record(found))
+            check(record, member_record(found))
             row.members.remove(found)
 
     @staticmethod

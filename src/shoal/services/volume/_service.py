@@ -15,13 +15,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shoal import errors
+from shoal._time import utcnow
 from shoal.db import Database
 from shoal.services.tasks import ResourceRef, TaskRunner
 from shoal.services.volume import policy, quotas
@@ -80,9 +81,6 @@ class VolumeSource:
     source_volid: str | None = None
 
 
-def utcnow() -> datetime:
-    """Now, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 def _not_found(kind: str, ident: str) -> errors.NotFound:

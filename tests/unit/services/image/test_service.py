@@ -14,6 +14,7 @@ import pytest
 
 from shoal import errors
 from shoal.db import Database
+from shoal.services import Caller
 from shoal.services.image import (
     ImageConflict,
     ImageGone,
@@ -37,8 +38,12 @@ def _record(**fields: object) -> ImageRecord:
     return ImageRecord(**base)  # type: ignore[arg-type]
 
 
-def _allow(record: ImageRecord) -> None:
-    pass
+#: A member of the owning project of ``_record()``'s images.
+P1 = Caller("u1", "p1", frozenset({"member", "reader"}))
+#: A member of another project, a reader of the owning project, an admin elsewhere.
+P2 = Caller("u2", "p2", frozenset({"member", "reader"}))
+READER = Caller("u3", "p1", frozenset({"reader"}))
+ADMIN = Caller("u4", "admin-project", frozenset({"admin", "member", "reader"}))
 
 
 class ImageServiceContract:
@@ -78,32 +83,32 @@ class ImageServiceContract:
 
     def test_create_get_and_duplicates(self, service: ImageService) -> None:
         record = _record(tags=("a",), properties={"hw_disk_bus": "scsi"})
-        made = service.create(record)
+        made = service.create(P1, record)
         assert made == record
         assert service.get(record.id) == record
         with pytest.raises(ImageConflict, match="already exists"):
-            service.create(record)
+            service.create(P1, record)
         with pytest.raises(errors.NotFound):
             service.get(str(uuid.uuid4()))
 
     def test_update_writes_what_the_change_returns(self, service: ImageService) -> None:
-        record = service.create(_record())
-        same = service.update(record.id, lambda current: None)
+        record = service.create(P1, _record())
+        same = service.update(P1, record.id, lambda current: None)
         assert same.updated_at == record.updated_at
-        changed = service.update(record.id, lambda current: replace(
+        changed = service.update(P1, record.id, lambda current: replace(
             current, name="renamed", tags=("x", "y"), properties={"k": "v"}))
         assert (changed.name, changed.tags, dict(changed.properties)) == (
             "renamed", ("x", "y"), {"k": "v"})
         assert changed.updated_at > record.updated_at
-        dropped = service.update(record.id, lambda current: replace(
+        dropped = service.update(P1, record.id, lambda current: replace(
             current, tags=("y",), properties={}))
         assert dropped.tags == ("y",) and dict(dropped.properties) == {}
 
     def test_upload_makes_the_image_active(self, service: ImageService,
                                            cluster: Cluster) -> None:
-        record = service.create(_record())
+        record = service.create(P1, _record())
         data = bytes(range(256)) * 9000
-        done = service.upload(record.id, [data[:1000], data[1000:]], len(data), _allow)
+        done = service.upload(P1, record.id, [data[:1000], data[1000:]], len(data))
         assert done.status == "active" and done.size == len(data)
         assert done.checksum == hashlib.md5(data).hexdigest()
         assert done.os_hash_value == hashlib.sha512(data).hexdigest()
@@ -113,18 +118,15 @@ class ImageServiceContract:
         with reader:
             assert b"".join(reader) == data and size == len(data)
         with pytest.raises(ImageConflict):
-            service.upload(record.id, [b"again"], 5, _allow)
+            service.upload(P1, record.id, [b"again"], 5)
         assert self._rbd_names(cluster) == [record.id]
 
     def test_a_refused_or_failed_upload_leaves_it_queued_and_nothing_stored(
             self, service: ImageService, cluster: Cluster) -> None:
-        record = service.create(_record())
-
-        def refuse(current: ImageRecord) -> None:
-            raise errors.PermissionDenied("not yours")
+        record = service.create(P1, _record())
 
         with pytest.raises(errors.PermissionDenied):
-            service.upload(record.id, [b"x"], 1, refuse)
+            service.upload(READER, record.id, [b"x"], 1)
         assert service.get(record.id).status == "queued"
 
         def broken() -> Iterator[bytes]:
@@ -132,14 +134,14 @@ class ImageServiceContract:
             raise errors.InvalidArgument("client went away")
 
         with pytest.raises(errors.InvalidArgument, match="went away"):
-            service.upload(record.id, broken(), None, _allow)
+            service.upload(P1, record.id, broken(), None)
         assert service.get(record.id).status == "queued"
         assert self._rbd_names(cluster) == []
-        assert service.upload(record.id, [b"ok"], 2, _allow).status == "active"
+        assert service.upload(P1, record.id, [b"ok"], 2).status == "active"
 
     def test_deleted_during_upload_is_gone_and_its_data_removed(
             self, service: ImageService, cluster: Cluster) -> None:
-        record = service.create(_record())
+        record = service.create(P1, _record())
 
         def data() -> Iterator[bytes]:
             yield b"\x02" * (2 * MiB)
@@ -148,29 +150,29 @@ class ImageServiceContract:
             yield b"\x03" * (2 * MiB)
 
         with pytest.raises(ImageGone):
-            service.upload(record.id, data(), None, _allow)
+            service.upload(P1, record.id, data(), None)
         assert self._rbd_names(cluster) == []
 
     def test_delete_removes_data_then_record_unless_cloned(
             self, service: ImageService, cluster: Cluster) -> None:
         import shoal.rbd as rbd
 
-        record = service.create(_record())
-        service.upload(record.id, [b"\x04" * MiB], MiB, _allow)
+        record = service.create(P1, _record())
+        service.upload(P1, record.id, [b"\x04" * MiB], MiB)
         rbd.RBD().clone(cluster.io("images"), record.id, "snap", cluster.io("volumes"), "v1")
         with pytest.raises(InUseByStore):
-            service.delete(record.id, _allow)
+            service.delete(P1, record.id)
         assert service.get(record.id).status == "active"
         rbd.RBD().remove(cluster.io("volumes"), "v1")
-        service.delete(record.id, _allow)
+        service.delete(P1, record.id)
         with pytest.raises(errors.NotFound):
             service.get(record.id)
         assert self._rbd_names(cluster) == []
 
     def test_recovery_requeues_uploads_of_dead_owners_only(
             self, service: ImageService, cluster: Cluster, dead: set[str]) -> None:
-        mine = service.create(_record())
-        theirs = service.create(_record())
+        mine = service.create(P1, _record())
+        theirs = service.create(P1, _record())
         for record, owner in ((mine, "crashed"), (theirs, "alive")):
             with service.db.session() as session:
                 row = session.get(Image, record.id)
@@ -184,19 +186,54 @@ class ImageServiceContract:
         assert self._rbd_names(cluster) == []
 
     def test_members(self, service: ImageService) -> None:
-        record = service.create(_record(visibility="shared"))
-        added = service.add_member(record.id, "p2", lambda rec, count: None)
+        record = service.create(P1, _record(visibility="shared"))
+        added = service.add_member(P1, record.id, "p2", lambda rec, count: None)
         assert (added.member_id, added.status) == ("p2", "pending")
         with pytest.raises(ImageConflict):
-            service.add_member(record.id, "p2", lambda rec, count: None)
+            service.add_member(P1, record.id, "p2", lambda rec, count: None)
         assert service.memberships("p2") == {record.id: "pending"}
-        service.update_member(record.id, "p2", "accepted", lambda rec, m: None)
+        service.update_member(P2, record.id, "p2", "accepted", lambda rec, m: None)
         assert service.memberships("p2") == {record.id: "accepted"}
-        service.delete_member(record.id, "p2", lambda rec, m: None)
-        assert service.members(record.id) == []
+        service.delete_member(P1, record.id, "p2", lambda rec, m: None)
+        assert service.members(P1, record.id)[1] == []
         with pytest.raises(errors.NotFound):
-            service.delete_member(record.id, "p2", lambda rec, m: None)
+            service.delete_member(P1, record.id, "p2", lambda rec, m: None)
 
 
 class TestImageServiceSqlite(ImageServiceContract):
     pass
+
+    def test_policy_hides_invisible_images_and_refuses_foreign_changes(
+            self, service: ImageService) -> None:
+        private = service.create(P1, _record())
+        public = service.create(P1, _record(visibility="public"))
+        shared = service.create(P1, _record(visibility="shared"))
+        for image_id in (private.id, shared.id):
+            with pytest.raises(errors.NotFound):
+                service.show(P2, image_id)
+            with pytest.raises(errors.NotFound):
+                service.update(P2, image_id, lambda current: None)
+            with pytest.raises(errors.NotFound):
+                service.delete(P2, image_id)
+        assert service.show(P2, public.id) == public
+        assert service.show(ADMIN, private.id) == private
+        with pytest.raises(errors.PermissionDenied, match="not permitted to modify"):
+            service.update(P2, public.id, lambda current: None)
+        with pytest.raises(errors.PermissionDenied, match="not permitted to delete"):
+            service.delete(P2, public.id)
+        with pytest.raises(errors.PermissionDenied, match="role 'member'"):
+            service.update(READER, private.id, lambda current: None)
+        with pytest.raises(errors.PermissionDenied, match="role 'member'"):
+            service.create(READER, _record())
+        service.add_member(P1, shared.id, "p2", lambda rec, count: None)
+        assert service.show(P2, shared.id) == shared  # a pending member sees it
+        with pytest.raises(errors.PermissionDenied):
+            service.delete(P2, shared.id)
+        changed = service.update(ADMIN, private.id, lambda current: replace(current, name="a"))
+        assert changed.name == "a"
+
+    def test_a_protected_image_is_not_deleted(self, service: ImageService) -> None:
+        record = service.create(P1, _record(protected=True))
+        with pytest.raises(errors.PermissionDenied, match="protected"):
+            service.delete(P1, record.id)
+        assert service.get(record.id) == record

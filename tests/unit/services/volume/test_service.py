@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from shoal import errors
+from shoal._time import utcnow
 from shoal.db import Database
 from shoal.services.tasks import ResourceRef, TaskRunner
 from shoal.services.volume._service import (
@@ -18,7 +19,6 @@ from shoal.services.volume._service import (
     VolumeOptions,
     VolumeService,
     VolumeSource,
-    utcnow,
 )
 from shoal.services.volume._work import ImageData, VolumeWork
 from shoal.services.volume.policy import PolicyNotAuthorized

@@ -2,7 +2,9 @@
 
 The rules and bodies are :mod:`shoal.api.glance.metadefs.catalog` and
 :mod:`shoal.api.glance.metadefs.views`; each namespace is one document in the database,
-changed atomically. Reading follows the namespace's visibility; writing is for admins.
+changed atomically. The store applies the policy (:mod:`shoal.services.image.policy`:
+reading follows the namespace's visibility, writing is for admins) for the caller each
+handler passes.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from shoal.api._body import read_json
 from shoal.api._context import RequestContext, request_context
 from shoal.api.glance.metadefs import catalog as cat
 from shoal.api.glance.metadefs import views as mv
-from shoal.services.image import MetadefStore
+from shoal.services import Caller
+from shoal.services.image import MetadefStore, policy
 
 __all__ = ["metadef_routes"]
 
@@ -35,26 +38,30 @@ class _Namespaces:
         self.store = store
         self.started = datetime.now(UTC)
 
-    async def get(self, name: str) -> cat.Namespace:
-        return cat.Namespace.from_document(await run_in_threadpool(self.store.get, name))
+    async def get(self, caller: Caller, name: str) -> cat.Namespace:
+        document = await run_in_threadpool(self.store.get, caller, name)
+        return cat.Namespace.from_document(document)
 
-    async def all(self) -> list[cat.Namespace]:
-        docs = await run_in_threadpool(self.store.all)
+    async def all(self, caller: Caller) -> list[cat.Namespace]:
+        docs = await run_in_threadpool(self.store.all, caller)
         return [cat.Namespace.from_document(d) for d in docs]
 
-    async def create(self, ns: cat.Namespace) -> None:
-        await run_in_threadpool(self.store.create, ns.namespace, ns.to_document())
+    async def create(self, caller: Caller, ns: cat.Namespace) -> None:
+        await run_in_threadpool(self.store.create, caller, ns.namespace, ns.to_document())
 
-    async def change(self, name: str, fn: Callable[[cat.Namespace], tuple[cat.Namespace, T]]
-                     ) -> T:
+    async def change(self, caller: Caller, name: str,
+                     fn: Callable[[cat.Namespace], tuple[cat.Namespace, T]]) -> T:
         def apply(document: dict[str, Any]) -> tuple[str, dict[str, Any], T]:
             new, result = fn(cat.Namespace.from_document(document))
             return new.namespace, new.to_document(), result
 
-        return await run_in_threadpool(self.store.change, name, apply)
+        return await run_in_threadpool(self.store.change, caller, name, apply)
 
-    async def delete(self, name: str) -> None:
-        await run_in_threadpool(self.store.delete, name)
+    async def delete(self, caller: Caller, name: str) -> None:
+        def check(document: dict[str, Any]) -> None:
+            cat.check_delete(cat.Namespace.from_document(document))
+
+        await run_in_threadpool(self.store.delete, caller, name, check)
 
 
 def _now() -> datetime:
@@ -67,16 +74,12 @@ def metadef_routes(metadefs: MetadefStore) -> list[BaseRoute]:
 
     async def visible(request: Request) -> tuple[RequestContext, cat.Namespace]:
         context = await request_context(request)
-        ns = await store.get(request.path_params["ns"])
-        if not cat.can_read(ns, project_id=context.project_id, is_admin=context.is_admin):
-            raise errors.NotFound(f"Namespace {ns.namespace} not found.")
-        return context, ns
+        return context, await store.get(context.caller(), request.path_params["ns"])
 
     async def change(request: Request, fn: Callable[[cat.Namespace], tuple[cat.Namespace, Any]]
                      ) -> Any:
-        context, ns = await visible(request)
-        cat.check_write(is_admin=context.is_admin)
-        return await store.change(ns.namespace, fn)
+        context = await request_context(request)
+        return await store.change(context.caller(), request.path_params["ns"], fn)
 
     async def body(request: Request) -> Any:
         return await read_json(request)
@@ -87,8 +90,7 @@ def metadef_routes(metadefs: MetadefStore) -> list[BaseRoute]:
 
     async def list_ns(request: Request) -> Response:
         context = await request_context(request)
-        shown = [n for n in await store.all() if cat.can_read(
-            n, project_id=context.project_id, is_admin=context.is_admin)]
+        shown = await store.all(context.caller())
         types = [t for t in request.query_params.get("resource_types", "").split(",") if t]
         picked = mv.select_namespaces(shown, visibility=request.query_params.get("visibility"),
                                       resource_types=types)
@@ -96,10 +98,10 @@ def metadef_routes(metadefs: MetadefStore) -> list[BaseRoute]:
 
     async def create_ns(request: Request) -> Response:
         context = await request_context(request)
-        cat.check_write(is_admin=context.is_admin)
+        policy.require_namespace_write(context.caller())  # 403 before 400
         ns = cat.parse_namespace(await body(request), project_id=context.project_id,
                                  now=_now())
-        await store.create(ns)
+        await store.create(context.caller(), ns)
         return JSONResponse(mv.namespace_view(ns), status_code=201)
 
     async def show_ns(request: Request) -> Response:
@@ -112,10 +114,8 @@ def metadef_routes(metadefs: MetadefStore) -> list[BaseRoute]:
         return JSONResponse(mv.namespace_view(new))
 
     async def delete_ns(request: Request) -> Response:
-        context, ns = await visible(request)
-        cat.check_write(is_admin=context.is_admin)
-        cat.check_delete(ns)
-        await store.delete(ns.namespace)
+        context = await request_context(request)
+        await store.delete(context.caller(), request.path_params["ns"])
         return Response(status_code=204)
 
     async def list_assoc(request: Request) -> Response:
