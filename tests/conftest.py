@@ -54,7 +54,8 @@ def admin(data_dir: Path, memory_store: ObjectStore) -> Iterator[EmbeddedSession
 
 
 # Markers set by directory, so that ``pytest -m "not ceph"`` picks the tests without a cluster.
-_DIRECTORY_MARKERS = {"ceph": "ceph", "pg": "pg", "e2e": "e2e", "tempest": "tempest"}
+_DIRECTORY_MARKERS = {"ceph": "ceph", "pg": "pg", "e2e": "e2e", "tempest": "tempest",
+                      "rally": "rally"}
 _TESTS_ROOT = Path(__file__).resolve().parent
 
 
