@@ -55,16 +55,7 @@ PASSING_FILE = Path(__file__).with_name("volume_passing.txt")
 #: Classes whose ``setUpClass`` fails today, each on a route shoal does not serve yet. No
 #: other class may fail there (a configuration or credentials error would show up so).
 SETUP_FAILING_CLASSES = frozenset(f"tempest.api.volume.admin.{name}" for name in (
-    "test_backends_capabilities.BackendsCapabilitiesAdminTestsJSON",  # scheduler-stats
     "test_qos.QosSpecsTestJSON",                                      # qos-specs
-    "test_volume_quotas.VolumeQuotasAdminTestJSON",                   # os-quota-sets
-    "test_volume_quotas_negative.VolumeQuotasNegativeTestJSON",       # os-quota-sets
-    "test_volume_snapshot_quotas_negative.VolumeSnapshotQuotasNegativeTestJSON",  # same
-    "test_volume_retype.VolumeRetypeWithoutMigrationTest",            # POST /types
-    "test_volume_services.VolumesServicesTestJSON",                   # os-services
-    "test_volume_services_negative.VolumeServicesNegativeTest",       # os-services
-    "test_volume_types_extra_specs.VolumeTypesExtraSpecsTest",        # POST /types
-    "test_volume_types_extra_specs_negative.ExtraSpecsNegativeTest",  # POST /types
 ))
 #: What a Tempest configuration or accounts problem raises (never a shoal reply).
 _SETUP_ERRORS = ("InvalidConfiguration", "InvalidCredentials", "No users configured",
