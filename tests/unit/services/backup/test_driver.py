@@ -19,10 +19,7 @@ import pytest
 
 import shoal.rbd as rbd
 from shoal import errors
-from shoal.cluster import EmbeddedSession, connect
-from shoal.deploy import provision_cluster
 from shoal.objstore import IoCtx
-from shoal.objstore.memory import MemoryStore
 from shoal.services.backup.driver import (
     FORCED_FULL_FROM_SNAPSHOT,
     FORCED_FULL_PARENT_SNAPSHOT_PRUNED,
@@ -43,6 +40,7 @@ from shoal.services.backup.driver import (
     VolumeSizeMismatch,
     backup_snaps,
 )
+from tests.unit._guide_cluster import GuideCluster
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -76,25 +74,15 @@ def payload(size: int, seed: int) -> bytes:
     return random.Random(seed).randbytes(size)
 
 
-class Cluster:
+class Cluster(GuideCluster):
     def __init__(self, root: Path) -> None:
-        self.memory = MemoryStore()
-        self.data_dir = root / "data"
-        self.admin = connect(self.data_dir, store=self.memory)
-        self.keyrings = provision_cluster(self.admin, root).keyrings
-        self.sessions: list[EmbeddedSession] = [self.admin]
+        super().__init__(root)
         self.cinder = self.session("client.cinder")
         self.backup_user = self.session("client.cinder-backup")
         self.volumes = self.admin.open_ioctx("volumes")
         self.backups = self.admin.open_ioctx("backups")
         self.disks: dict[str, Disk] = {}
         self._clock = itertools.count(1_700_000_000)
-
-    def session(self, entity: str) -> EmbeddedSession:
-        s = connect(self.data_dir, name=entity, keyring=self.keyrings[entity],
-                    store=self.memory)
-        self.sessions.append(s)
-        return s
 
     def clock(self) -> float:
         return next(self._clock) + 0.25
@@ -141,11 +129,6 @@ class Cluster:
             img.diff_iterate(0, img.size(), from_snap,
                              lambda o, n, e: found.append((o, n)) if e else None)
         return found
-
-    def close(self) -> None:
-        for s in self.sessions:
-            s.shutdown()
-        self.memory.close()
 
 
 @pytest.fixture

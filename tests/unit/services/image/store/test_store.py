@@ -18,10 +18,8 @@ import pytest
 
 import shoal.rbd as rbd
 from shoal import errors
-from shoal.cluster import EmbeddedSession, connect
-from shoal.deploy import provision_cluster
+from shoal.cluster import EmbeddedSession
 from shoal.objstore import IoCtx
-from shoal.objstore.memory import MemoryStore
 from shoal.services.image.store import (
     SNAPSHOT_NAME,
     BadStoreUri,
@@ -38,33 +36,16 @@ from shoal.services.image.store import (
     StoreUnavailable,
     parse_location,
 )
+from tests.unit._guide_cluster import GuideCluster
 
 MiB = 1 << 20
 #: Per-image objects (everything else in the pool is shared bookkeeping).
 IMAGE_OBJECT_PREFIXES = ("rbd_data.", "rbd_header.", "rbd_id.", "rbd_object_map.")
 
 
-class Cluster:
-    def __init__(self, root: Path) -> None:
-        self.memory = MemoryStore()
-        self.data_dir = root / "data"
-        self.admin = connect(self.data_dir, store=self.memory)
-        self.keyrings = provision_cluster(self.admin, root).keyrings
-        self.sessions: list[EmbeddedSession] = [self.admin]
-
-    def session(self, entity: str) -> EmbeddedSession:
-        s = connect(self.data_dir, name=entity, keyring=self.keyrings[entity],
-                    store=self.memory)
-        self.sessions.append(s)
-        return s
-
+class Cluster(GuideCluster):
     def io(self, pool: str = "images") -> IoCtx:
-        return self.admin.open_ioctx(pool)
-
-    def close(self) -> None:
-        for s in self.sessions:
-            s.shutdown()
-        self.memory.close()
+        return super().io(pool)
 
 
 @pytest.fixture

@@ -22,11 +22,8 @@ import pytest
 import shoal.rbd as rbd
 import shoal.services.volume.driver as driver_pkg
 from shoal import errors
-from shoal.cluster import EmbeddedSession, connect
 from shoal.config import load_config
-from shoal.deploy import provision_cluster
 from shoal.objstore import IoCtx
-from shoal.objstore.memory import MemoryStore
 from shoal.services.volume.driver import (
     BackendUnavailable,
     InvalidVolumeSize,
@@ -41,6 +38,7 @@ from shoal.services.volume.driver import (
     snapshot_name,
     volume_name,
 )
+from tests.unit._guide_cluster import GuideCluster
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -48,22 +46,12 @@ GiB = 1 << 30
 IMAGE_OBJECT_PREFIXES = ("rbd_data.", "rbd_header.", "rbd_id.", "rbd_object_map.")
 
 
-class Env:
+class Env(GuideCluster):
     """A provisioned embedded cluster, sessions on it, and drivers as client.cinder."""
 
     def __init__(self, root: Path) -> None:
-        self.memory = MemoryStore()
-        self.data_dir = root / "data"
-        self.admin = connect(self.data_dir, store=self.memory)
-        self.keyrings = provision_cluster(self.admin, root).keyrings
-        self.sessions: list[EmbeddedSession] = [self.admin]
+        super().__init__(root)
         self.cinder = self.session("client.cinder")
-
-    def session(self, entity: str) -> EmbeddedSession:
-        s = connect(self.data_dir, name=entity, keyring=self.keyrings[entity],
-                    store=self.memory)
-        self.sessions.append(s)
-        return s
 
     def driver(self, **options: Any) -> RbdVolumeDriver:
         """A driver on ``volumes`` as client.cinder; busy retries do not wait."""
@@ -75,7 +63,7 @@ class Env:
                                rbd_default_features=features)
 
     def io(self, pool: str = "volumes") -> IoCtx:
-        return self.admin.open_ioctx(pool)
+        return super().io(pool)
 
     def images(self, pool: str = "volumes") -> list[str]:
         return rbd.RBD().list(self.io(pool))
@@ -115,11 +103,6 @@ class Env:
                 if cursor is None:
                     break
         return names
-
-    def close(self) -> None:
-        for s in self.sessions:
-            s.shutdown()
-        self.memory.close()
 
 
 @pytest.fixture
