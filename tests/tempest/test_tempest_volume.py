@@ -136,9 +136,11 @@ def config_errors(run: TempestRun) -> list[str]:
             and any(marker in o.detail for marker in _SETUP_ERRORS)]
 
 
-def run_volume_tempest(tmp_path: Path, bin_dir: Path, *, neutron: bool = True
-                       ) -> tuple[TempestRun, Path]:
-    """Start ``shoal up``, configure Tempest and run :data:`VOLUME`; the run and workspace."""
+def run_volume_tempest(tmp_path: Path, bin_dir: Path, *, neutron: bool = True,
+                       regex: str = VOLUME) -> tuple[TempestRun, Path]:
+    """Start ``shoal up``, configure Tempest and run the tests ``regex`` selects (default
+    :data:`VOLUME`; a narrower one runs a few classes while working on them); the run and
+    its workspace."""
     with ShoalUp.start(tmp_path / "data") as up:
         identity = up.urls["identity"]
         accounts = provision_accounts(identity, up.data_dir, admin_project=ADMIN_PROJECT)
@@ -147,7 +149,7 @@ def run_volume_tempest(tmp_path: Path, bin_dir: Path, *, neutron: bool = True
         workspace = init_workspace(bin_dir, tmp_path / "workspace")
         config = write_config(identity, workspace, accounts,
                               volume_overrides(image_ref, neutron=neutron))
-        return run_tempest(bin_dir, workspace, config, VOLUME), workspace
+        return run_tempest(bin_dir, workspace, config, regex), workspace
 
 
 def test_tempest_volume(tmp_path: Path) -> None:
