@@ -14,6 +14,10 @@ One run, three comparisons (issue 12):
    at the same concurrency as the reference: operations per second and their ratio.
 
     .venv/bin/python bench/bench_volume.py [--small-mib 1024] [--large-gib 100] [--ops 16]
+        [--repeats 5]
+
+Each timed figure is the median of ``--repeats`` volumes (the download path: half as many),
+after one blank volume warms the server up.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import tempfile
 import time
 from collections.abc import Iterator
@@ -105,15 +110,20 @@ class Cloud:
                 raise TimeoutError(f"volume {volume_id} stays {status}")
             time.sleep(POLL_S)
 
-    def timed_volume(self, size_gib: int, image_id: str) -> float:
-        """Seconds from ``POST /volumes`` to ``available``; the volume is deleted after."""
-        began = time.perf_counter()
-        volume_id = self.volume(size_gib, image_id)
-        self.wait(volume_id, "available")
-        took = time.perf_counter() - began
-        self.http.delete(f"{self.urls['volume']}/volumes/{volume_id}").raise_for_status()
-        self.wait(volume_id, None)
-        return took
+    def timed_volume(self, size_gib: int, image_id: str, repeats: int) -> float:
+        """Median seconds from ``POST /volumes`` to ``available`` over ``repeats`` volumes,
+        each deleted after (a blank volume made and deleted first, so that the first
+        request's warm-up is not in the figure)."""
+        self.create_delete()
+        took: list[float] = []
+        for _ in range(repeats):
+            began = time.perf_counter()
+            volume_id = self.volume(size_gib, image_id)
+            self.wait(volume_id, "available")
+            took.append(time.perf_counter() - began)
+            self.http.delete(f"{self.urls['volume']}/volumes/{volume_id}").raise_for_status()
+            self.wait(volume_id, None)
+        return statistics.median(took)
 
     def create_delete(self) -> None:
         volume_id = self.volume(1)
@@ -151,7 +161,8 @@ def _configure(data_dir: Path, section: str, key: str, value: str) -> None:
     conf.write_text("\n".join(lines) + "\n")
 
 
-def run(small_mib: int, large_gib: int, ops: int, base: Path) -> dict[str, float]:
+def run(small_mib: int, large_gib: int, ops: int, repeats: int, base: Path
+        ) -> dict[str, float]:
     """Every figure of the module docstring (seconds, operations per second, ratios)."""
     data_dir = base / "shoal"
     Cloud(data_dir).stop()  # the first start writes the guide's configuration
@@ -162,8 +173,8 @@ def run(small_mib: int, large_gib: int, ops: int, base: Path) -> dict[str, float
         small = cloud.image("small", small_mib * MiB, _random_pieces(small_mib * MiB))
         large = cloud.image("large", large_gib * GiB, _sparse_pieces(large_gib * GiB))
         small_gib = -(-small_mib * MiB // GiB)
-        clone_small = cloud.timed_volume(small_gib, small)
-        clone_large = cloud.timed_volume(large_gib, large)
+        clone_small = cloud.timed_volume(small_gib, small, repeats)
+        clone_large = cloud.timed_volume(large_gib, large, repeats)
         rates: dict[str, float] = {}
         for concurrency in (1, 8):
             rates[f"create_delete_c{concurrency}_ops_s"] = _rate(cloud.create_delete, ops,
@@ -175,7 +186,7 @@ def run(small_mib: int, large_gib: int, ops: int, base: Path) -> dict[str, float
     _configure(data_dir, "glance_store", "show_image_direct_url", "False")
     cloud = Cloud(data_dir)
     try:
-        download_small = cloud.timed_volume(small_gib, small)
+        download_small = cloud.timed_volume(small_gib, small, max(1, repeats // 2))
     finally:
         cloud.stop()
     return {
@@ -196,10 +207,12 @@ def main() -> None:
     parser.add_argument("--small-mib", type=int, default=1024)
     parser.add_argument("--large-gib", type=int, default=100)
     parser.add_argument("--ops", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="volumes per timed figure (the median is reported)")
     parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-volume-", dir=args.dir) as tmp:
-        out = run(args.small_mib, args.large_gib, args.ops, Path(tmp))
+        out = run(args.small_mib, args.large_gib, args.ops, args.repeats, Path(tmp))
     print(json.dumps({k: round(v, 4) for k, v in out.items()}, indent=2))
 
 
