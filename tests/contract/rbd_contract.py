@@ -1159,8 +1159,14 @@ class EmbeddedRbdContract(RbdContract):
         with pytest.raises(lib.InvalidArgument):
             lib.RbdOptions.from_conf({"rbd_cache": "maybe"}.get)
 
-    def test_lock_of_a_dead_owner_is_broken(self, lib: Any, ioctx: Any, tmp_path: Any) -> None:
-        """A writer killed with SIGKILL leaves the lock behind; the next writer takes it."""
+    def test_lock_of_a_dead_owner_is_broken(self, lib: Any, ioctx: Any, tmp_path: Any,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+        """A writer killed with SIGKILL leaves the lock behind; the next writer takes it.
+        (While it lives, the embedded engine waits for it up to the lock-wait bound: 1 s
+        here instead of 30.)"""
+        from shoal import limits
+
+        monkeypatch.setattr(limits, "exclusive_lock_wait_s_max", 1.0)
         import os
         import signal
         import subprocess

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import shoal.rbd as rbd
-from shoal import errors
+from shoal import errors, limits
 from shoal.objstore import IoCtx
 from shoal.services.backup.driver import (
     FORCED_FULL_FROM_SNAPSHOT,
@@ -686,7 +686,9 @@ def test_delete_keeps_the_base_while_backup_snapshots_remain(cluster: Cluster) -
         driver.restore(a.ref(), "ra", "volumes", 1, volume_is_new=False)
 
 
-def test_delete_retries_a_busy_base(cluster: Cluster) -> None:
+def test_delete_retries_a_busy_base(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    # each attempt on the busy base waits the lock-wait bound: 1 s here instead of 30
+    monkeypatch.setattr(limits, "exclusive_lock_wait_s_max", 1.0)
     cluster.create_volume("v")
     result = cluster.driver().backup("b", "v", "volumes", volume_size_gib=1)
     holder = rbd.Image(cluster.admin.open_ioctx("backups"), "volume-v.backup.b")
@@ -705,7 +707,10 @@ def test_delete_retries_a_busy_base(cluster: Cluster) -> None:
     assert cluster.backup_images() == []
 
 
-def test_delete_gives_up_on_a_base_that_stays_busy(cluster: Cluster) -> None:
+def test_delete_gives_up_on_a_base_that_stays_busy(cluster: Cluster,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # each attempt on the busy base waits the lock-wait bound: 1 s here instead of 30
+    monkeypatch.setattr(limits, "exclusive_lock_wait_s_max", 1.0)
     cluster.create_volume("v")
     driver = cluster.driver()
     result = driver.backup("b", "v", "volumes", volume_size_gib=1, volume_metadata="m")
