@@ -59,16 +59,27 @@ _DIRECTORY_MARKERS = {"ceph": "ceph", "pg": "pg", "e2e": "e2e", "tempest": "temp
 _TESTS_ROOT = Path(__file__).resolve().parent
 
 
+#: Directories whose tests share one throwaway server per session (a Ceph cluster, a
+#: PostgreSQL): under pytest-xdist they all run on one worker, which starts it once.
+_SHARED_SERVER_GROUPS = frozenset({"ceph", "pg"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test under ``tests/ceph``, ``tests/pg``, ``tests/e2e``, ``tests/tempest``."""
+    """Mark each test under ``tests/ceph``, ``tests/pg``, ``tests/e2e``, ``tests/tempest``,
+    ``tests/rally`` by its directory, and give each an ``xdist_group`` (for ``--dist
+    loadgroup``, as scripts/test runs): its module's path, so that a module's fixtures are
+    made once, or the directory's name for the tests of one shared server."""
     for item in items:
         try:
-            top = item.path.resolve().relative_to(_TESTS_ROOT).parts[0]
+            parts = item.path.resolve().relative_to(_TESTS_ROOT).parts
         except ValueError:
             continue
-        marker = _DIRECTORY_MARKERS.get(top)
+        marker = _DIRECTORY_MARKERS.get(parts[0])
         if marker is not None:
             item.add_marker(marker)
+        group = parts[0] if parts[0] in _SHARED_SERVER_GROUPS else "/".join(parts)
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.hookimpl(hookwrapper=True)
