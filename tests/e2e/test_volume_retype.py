@@ -64,10 +64,16 @@ def _settled(up: ShoalUp, name: str) -> dict[str, Any]:
         time.sleep(0.2)
 
 
-def _messages(up: ShoalUp, volume_id: str) -> str:
-    """``cinder message-list`` rows about ``volume_id`` (the client's table)."""
+def _message(up: ShoalUp, volume_id: str, event_id: str, level: str) -> str:
+    """``cinder message-show`` of the one message about ``volume_id``, found with
+    ``cinder message-list``; checks its event id and level (words joined by one space)."""
     listed = _ok(_cinder(up, "--os-volume-api-version", "3.3", "message-list"))
-    return "\n".join(line for line in listed.splitlines() if volume_id in line)
+    rows = [line for line in listed.splitlines() if volume_id in line]
+    assert len(rows) == 1 and event_id in rows[0], listed
+    detail = _ok(_cinder(up, "--os-volume-api-version", "3.3", "message-show",
+                         rows[0].split("|")[1].strip()))
+    assert re.search(rf"\| message_level +\| {level} ", detail), detail
+    return " ".join(detail.split())
 
 
 def test_cinder_retype_and_openstack_volume_set_type(up: ShoalUp) -> None:
@@ -98,12 +104,8 @@ def test_a_type_no_backend_has_makes_an_error_volume_and_a_message(up: ShoalUp) 
                            "json", "stray"))
     shown = _settled(up, "stray")
     assert shown["status"] == "error" and shown["id"] == made["id"]
-    rows = _messages(up, shown["id"])
-    assert "VOLUME_VOLUME_001_003" in rows
-    detail = _ok(_cinder(up, "--os-volume-api-version", "3.3", "message-show",
-                         rows.split("|")[1].strip()))
+    detail = _message(up, shown["id"], "VOLUME_VOLUME_001_003", "ERROR")
     assert "schedule allocate volume: Could not find any available weighted backend." in detail
-    assert re.search(r"\| message_level +\| ERROR ", detail), detail
     _ok(openstack(up, "volume", "delete", "stray"))  # no backend: deleted at once
     assert openstack(up, "volume", "show", "stray").returncode != 0
 
@@ -119,10 +121,6 @@ def test_a_volume_from_an_image_without_location_says_why_it_was_copied(
     assert shown["status"] == "available"
     info = run_shoal_cli(up.data_dir, "rbd", "info", f"volumes/volume-{shown['id']}")
     assert info.returncode == 0 and "parent:" not in info.stdout  # copied, not cloned
-    rows = _messages(up, shown["id"])
-    assert "VOLUME_VOLUME_005_902" in rows
-    detail = _ok(_cinder(up, "--os-volume-api-version", "3.3", "message-show",
-                         rows.split("|")[1].strip()))
+    detail = _message(up, shown["id"], "VOLUME_VOLUME_005_902", "INFO")
     assert "copy image to volume: Image was not cloned" in detail
-    assert re.search(r"\| message_level +\| INFO ", detail), detail
-    assert "show_image_direct_url is off" in " ".join(detail.split())
+    assert "show_image_direct_url is off" in detail
