@@ -449,8 +449,10 @@ class VolumeService:
         ``available`` volume; the type's per-type quotas must take the volume and its
         snapshots; the volume must be ``available`` or ``in-use``, not migrating, of
         another type. Then the new type is scheduled (:mod:`._scheduler`): when the
-        volume's backend still passes, only the type changes (with the snapshots' and the
-        ``multiattach`` flag), as the RBD driver's retype needs nothing done on the image.
+        volume's backend still passes, only the type changes (and the ``multiattach`` flag;
+        snapshots take their type from their volume), as the RBD driver's retype needs
+        nothing done on the image. Not checked yet: front-end QoS changes of an ``in-use``
+        volume and encryption changes (Cinder refuses the first, migrates for the second).
 
         Differences from Cinder: the answer is synchronous. Cinder answers 202 and its
         scheduler then puts the volume back to its status when no backend passes
