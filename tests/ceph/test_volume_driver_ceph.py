@@ -22,7 +22,9 @@ import pytest
 from shoal.cluster import BackendConfig, Session, open_session
 from shoal.services.image.store import RbdStore
 from shoal.services.volume.driver import (
+    CloneRefusal,
     DeleteOutcome,
+    NotCloned,
     RbdDriverOptions,
     RbdVolumeDriver,
     SnapshotIsBusy,
@@ -229,7 +231,8 @@ def test_clone_image_from_the_image_store(env: Env) -> None:
     assert info["parent"]["overlap"] == len(data)
     assert (info["size"], info["order"]) == (GiB, 23)  # bug 1931004: max(8 MiB, 4 MiB)
     assert env.read(f"volume-{volume}", 0, len(data)) == data
-    assert drv.clone_image(vid(), 1, [location], "qcow2") is False
+    refused = drv.clone_image(vid(), 1, [location], "qcow2")
+    assert isinstance(refused, NotCloned) and refused.reason is CloneRefusal.NOT_RAW
     drv.delete_volume(volume)
     store.delete(location)
 

@@ -144,7 +144,8 @@ def volume_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Imag
             drivers[name] = RbdVolumeDriver(session, options)
             host = f"{section.backend_host or host_name()}@{name}"
             backends.append(Backend(name, section.reported_backend_name,
-                                    f"{host}#{section.reported_backend_name}"))
+                                    f"{host}#{section.reported_backend_name}",
+                                    capabilities=drivers[name].capabilities))
         glance = cfg.glance_store
         source = GlanceImages(images, show_locations=glance.show_image_direct_url
                               or cfg.glance.show_multiple_locations)

@@ -219,6 +219,9 @@ class _Volumes:
                                  migration_status=action.migration_status)
         elif isinstance(action, actions.ForceDelete):
             service.delete_volume(context, volume_id, force=True)
+        elif isinstance(action, actions.RetypeVolume):
+            service.retype_volume(context, volume_id, action.new_type,
+                                  migration_policy=action.migration_policy)
         else:
             raise errors.NotSupported(f"The volume action {type(action).__name__} is not "
                                       "served yet.")

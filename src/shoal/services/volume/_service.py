@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,8 +25,10 @@ from shoal import errors
 from shoal._time import utcnow
 from shoal.db import Database
 from shoal.services.tasks import ResourceRef, TaskRunner
+from shoal.services.volume import _messages as messages
 from shoal.services.volume import policy, quotas
 from shoal.services.volume._rows import snapshot_record, type_record, volume_record
+from shoal.services.volume._scheduler import backend_passes
 from shoal.services.volume._work import ImageData, ImageSource
 from shoal.services.volume.models import (
     Snapshot,
@@ -54,11 +56,21 @@ class Backend:
     """One ``enabled_backends`` section: its name, ``volume_backend_name`` and host string.
 
     ``host`` is Cinder's ``HOST@SECTION#POOL`` (the pool is ``volume_backend_name``).
+    ``capabilities`` are what its driver reports that does not change while it runs
+    (``vendor_name``, ``storage_protocol``, ``multiattach``...: the driver's
+    ``capabilities``); a type's extra specs are matched against them and
+    ``volume_backend_name`` (:mod:`._scheduler`).
     """
 
     section: str
     backend_name: str
     host: str
+    capabilities: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def reported(self) -> dict[str, Any]:
+        """The capabilities the scheduler matches a type against (with
+        ``volume_backend_name``, always this backend's)."""
+        return {**self.capabilities, "volume_backend_name": self.backend_name}
 
 
 @dataclass(frozen=True)
@@ -173,19 +185,11 @@ class VolumeService:
             raise errors.NotFound(f"Volume type with name {name} could not be found.")
         return row
 
-    def _backend_for(self, vtype: VolumeType) -> Backend:
-        """The backend a type selects (``volume_backend_name``; none: the first backend)."""
-        wanted = next((s.value for s in vtype.extra_specs if s.key == "volume_backend_name"),
-                      None)
-        if wanted is None:
-            return self.options.backends[0]
-        for backend in self.options.backends:
-            if backend.backend_name == wanted:
-                return backend
-        raise errors.InvalidArgument(
-            f"No valid backend was found. No weighed backends available: volume type "
-            f"{vtype.name} asks for volume_backend_name={wanted}, and no enabled backend "
-            "has it")
+    def _backends_for(self, vtype: VolumeType) -> list[Backend]:
+        """The enabled backends that may hold a volume of ``vtype`` (Cinder's
+        ``CapabilitiesFilter`` over its extra specs), in ``enabled_backends`` order."""
+        specs = {s.key: s.value for s in vtype.extra_specs}
+        return [b for b in self.options.backends if backend_passes(b.reported(), specs)]
 
     # --- volumes: reading ------------------------------------------------------------------
     def _visible_volume(self, session: Session, caller: CallerLike, volume_id: str,
@@ -231,6 +235,11 @@ class VolumeService:
         snapshot ``available``, a volume ``available`` or ``in-use``, an image ``active``
         and no larger than the volume (nor its ``min_disk``).
 
+        The volume goes to the first enabled backend its type's extra specs pass
+        (:mod:`._scheduler`). When none does, the volume is still made, in ``error`` without
+        a host, with a user message saying so (Cinder's ``NoValidBackend`` after its
+        scheduler ran); it takes quota until deleted.
+
         Raises:
             PolicyNotAuthorized: the caller may not create volumes (a reader).
             NotFound: the type, snapshot, volume or image does not exist for the caller.
@@ -250,7 +259,7 @@ class VolumeService:
             source.image_id, project_id, is_admin=policy.is_admin(caller))
         with self.db.session() as session:
             vtype = self._type_by_ref(session, caller, volume_type)
-            backend = self._backend_for(vtype)
+            backends = self._backends_for(vtype)
             size, task_source = self._source(session, caller, size, source, image)
             quotas.lock_project(session, project_id)
             quotas.check_volume(session, project_id, self.options.quota_defaults, size,
@@ -261,17 +270,32 @@ class VolumeService:
                 size=size, name=name, description=description, availability_zone=zone,
                 volume_type_id=vtype.id, snapshot_id=source.snapshot_id,
                 source_volid=source.source_volid, image_id=source.image_id,
-                bootable=False, multiattach=multiattach, host=backend.host,
+                bootable=False, multiattach=multiattach,
+                host=backends[0].host if backends else None,
                 use_quota=True, created_at=self.now())
             row.metadata_items = [VolumeMetadata(kind="user", key=k, value=v)
                                   for k, v in sorted((metadata or {}).items())]
             _inherit_image_metadata(session, row)
             session.add(row)
             session.flush()
+            if not backends:
+                self._unschedulable(session, row)
+                return volume_record(row)
+            backend = backends[0]
             self.runner.submit("volume.create", ResourceRef("volume", volume_id, project_id),
                                {"backend": backend.section, "size": size,
                                 "source": task_source}, session=session)
             return volume_record(row)
+
+    def _unschedulable(self, session: Session, row: Volume) -> None:
+        """No enabled backend passes the volume's type: the volume stays, in ``error`` and
+        without a host, and its project gets Cinder's user message (``schedule allocate
+        volume: Could not find any available weighted backend.``), as Cinder's scheduler
+        does with ``NoValidBackend``; its quota stays taken until it is deleted."""
+        row.status = "error"
+        messages.record(session, project_id=row.project_id, resource_uuid=row.id,
+                        action=messages.SCHEDULE_ALLOCATE_VOLUME,
+                        detail=messages.NO_BACKEND_AVAILABLE, now=self.now())
 
     def _source(self, session: Session, caller: CallerLike, size: int | None,
                 source: VolumeSource, image: ImageData | None
@@ -360,6 +384,9 @@ class VolumeService:
             if any(s.status not in ("available", "error") for s in snaps):
                 raise _invalid_volume("Snapshot of volume not in a valid state: it must be "
                                       "available or error to be deleted with the volume")
+            if row.host is None:
+                _delete_unscheduled(session, row)
+                return
             for snap in snaps:
                 snap.status = "deleting"
                 snap.updated_at = self.now()
@@ -410,6 +437,100 @@ class VolumeService:
                                                             row.project_id),
                                {"backend": self._backend_of(row).section,
                                 "new_size": new_size}, session=session)
+
+    # --- volumes: retype -------------------------------------------------------------------
+    def retype_volume(self, caller: CallerLike, volume_id: str, new_type: str, *,
+                      migration_policy: str = "never") -> VolumeRecord:
+        """``os-retype``: give the volume type ``new_type`` (a name or an id; 202).
+
+        Cinder's rules, in its order: the type must exist (any type, private ones too);
+        the volume's size must fit the type's ``provisioning:min_vol_size`` /
+        ``max_vol_size``; a change of ``multiattach`` (``<is> True``) needs an
+        ``available`` volume; the type's per-type quotas must take the volume and its
+        snapshots; the volume must be ``available`` or ``in-use``, not migrating, of
+        another type. Then the new type is scheduled (:mod:`._scheduler`): when the
+        volume's backend still passes, only the type changes (and the ``multiattach`` flag;
+        snapshots take their type from their volume), as the RBD driver's retype needs
+        nothing done on the image. Not checked yet: front-end QoS changes of an ``in-use``
+        volume and encryption changes (Cinder refuses the first, migrates for the second).
+
+        Differences from Cinder: the answer is synchronous. Cinder answers 202 and its
+        scheduler then puts the volume back to its status when no backend passes
+        (``NoValidBackend``); here that is a 400 with the scheduler's reason, and the volume
+        is untouched. A retype that needs a migration (another backend passes, policy
+        ``on-demand``) is 501: shoal does not migrate volumes.
+
+        Raises:
+            NotFound: no such volume for the caller.
+            InvalidArgument: no such type, a size outside the type's limits, a
+                ``multiattach`` change of a volume that is not ``available``, the volume's
+                status or type, no backend for the type, or a migration that
+                ``migration_policy`` ``never`` forbids.
+            QuotaExceeded: over ``volumes_T``, ``gigabytes_T`` or ``snapshots_T``.
+            NotSupported: the retype needs a migration.
+        """
+        with self.db.session() as session:
+            row = self._visible_volume(session, caller, volume_id, "volume:retype")
+            vtype = self._retype_target(session, new_type)
+            _check_type_size(vtype, row.size)
+            specs = {s.key: s.value for s in vtype.extra_specs}
+            to_multiattach = specs.get("multiattach", "False") == "<is> True"
+            if to_multiattach != row.multiattach and row.status != "available":
+                raise _invalid_input(
+                    "Invalid volume_type passed, retypes affecting multiattach are only "
+                    "allowed on available volumes, the specified volume however currently "
+                    f"has a status of: {row.status}.")
+            snaps = list(session.execute(select(Snapshot).where(
+                Snapshot.volume_id == volume_id)).scalars())
+            if row.use_quota:
+                quotas.lock_project(session, row.project_id)
+                quotas.check_type_move(
+                    session, row.project_id, self.options.quota_defaults, vtype.name,
+                    row.size, sum(s.volume_size for s in snaps if s.use_quota),
+                    sum(1 for s in snaps if s.use_quota))
+            if (row.status not in ("available", "in-use")
+                    or row.migration_status not in (None, "deleting", "error", "success")
+                    or row.volume_type_id == vtype.id):
+                raise _invalid_volume(
+                    "Retype needs volume to be in available or in-use state, not be part of "
+                    "an active migration or a consistency group, requested type has to be "
+                    "different that the one from the volume, and for in-use volumes "
+                    "front-end qos specs cannot change.")
+            self._retype_backend(row, vtype, migration_policy)
+            row.volume_type_id = vtype.id
+            row.volume_type = vtype
+            row.multiattach = to_multiattach
+            row.updated_at = self.now()
+            session.flush()
+            return volume_record(row)
+
+    def _retype_target(self, session: Session, ref: str) -> VolumeType:
+        """The type ``os-retype`` names (any type, as Cinder looks it up elevated)."""
+        row = session.get(VolumeType, ref)
+        if row is None:
+            row = session.execute(select(VolumeType).where(
+                VolumeType.name == ref)).scalar_one_or_none()
+        if row is None:
+            raise _invalid_input(f"Invalid volume_type passed: {ref}.")
+        return row
+
+    def _retype_backend(self, row: Volume, vtype: VolumeType, migration_policy: str) -> None:
+        """Check that the volume may keep its backend under ``vtype`` (Cinder's
+        ``find_retype_backend``, with the volume's own backend first)."""
+        passing = self._backends_for(vtype)
+        if not passing:
+            raise errors.InvalidArgument(
+                f"No valid backend was found. No valid backends for volume {row.id} with "
+                f"type {vtype.name}")
+        if any(b.host == row.host for b in passing):
+            return
+        if migration_policy == "never":
+            raise errors.InvalidArgument(
+                f"No valid backend was found. Current backend not valid for volume {row.id} "
+                f"with type {vtype.name}, migration not allowed")
+        raise errors.NotSupported(
+            f"Retype of volume {row.id} to type {vtype.name} needs a migration to "
+            f"{passing[0].host}, and volume migration is not served.")
 
     def set_bootable(self, caller: CallerLike, volume_id: str, bootable: bool) -> None:
         """``os-set_bootable``."""
@@ -710,6 +831,31 @@ class VolumeService:
             session.add(row)
             session.flush()
             return type_record(row)
+
+
+def _delete_unscheduled(session: Session, row: Volume) -> None:
+    """Delete a volume no backend ever held (it failed scheduling): only its rows, at
+    once, as Cinder deletes a volume without a host; its user messages stay."""
+    for snap in list(session.execute(select(Snapshot).where(
+            Snapshot.volume_id == row.id)).scalars()):
+        session.delete(snap)
+    session.delete(row)
+
+
+def _check_type_size(vtype: VolumeType, size: int) -> None:
+    """A volume of ``size`` GiB against its type's ``provisioning:min_vol_size`` and
+    ``provisioning:max_vol_size`` (GiB; absent or not a whole number: no bound). Cinder's
+    messages."""
+    specs = {s.key: s.value for s in vtype.extra_specs}
+    low = specs.get("provisioning:min_vol_size", "").strip()
+    if low.isdigit() and size < int(low):
+        raise _invalid_input(f"Specified volume size of '{size}' is less than the minimum "
+                             f"required size of '{low}' for volume type '{vtype.name}'.")
+    high = specs.get("provisioning:max_vol_size", "").strip()
+    if high.isdigit() and size > int(high):
+        raise _invalid_input(f"Specified volume size of '{size}' is greater than the "
+                             f"maximum allowable size of '{high}' for volume type "
+                             f"'{vtype.name}'.")
 
 
 def _inherit_image_metadata(session: Session, row: Volume) -> None:

@@ -32,8 +32,10 @@ from typing import Any, Final, Protocol
 from sqlalchemy.orm import Session
 
 from shoal.services.tasks import TaskContext, TaskInfo, TaskRunner
+from shoal.services.volume import _messages as messages
 from shoal.services.volume.driver import (
     ImageUnacceptable,
+    NotCloned,
     RbdVolumeDriver,
     SnapshotNotFound,
 )
@@ -170,7 +172,8 @@ class VolumeWork:
         Sources: ``{"kind": "blank"}``, ``{"kind": "volume", "id": V}``, ``{"kind":
         "snapshot", "id": S, "volume_id": V}``, ``{"kind": "image", "id": I}``. An image is
         cloned copy-on-write when one of its locations allows, else its bytes are imported
-        (converted to raw first when needed; zero chunks skipped).
+        (converted to raw first when needed; zero chunks skipped) and an ``INFO`` user
+        message tells why it was not cloned (:meth:`_tell_not_cloned`).
         """
         volume_id = ctx.resource.id
         size = int(ctx.params["size"])
@@ -180,6 +183,7 @@ class VolumeWork:
             _discard_partial(driver, volume_id)
         ctx.check()
         image: ImageData | None = None
+        not_cloned: NotCloned | None = None
         try:
             kind = source["kind"]
             if kind == "blank":
@@ -191,7 +195,7 @@ class VolumeWork:
                                                    source["id"])
             elif kind == "image":
                 image = self.images.image(source["id"], None)
-                self._from_image(ctx, driver, volume_id, size, image)
+                not_cloned = self._from_image(ctx, driver, volume_id, size, image)
             else:
                 raise ValueError(f"unknown volume source {kind!r}")
         except BaseException:
@@ -206,19 +210,36 @@ class VolumeWork:
             if image is not None:
                 row.bootable = True
                 _set_image_metadata(row, image)
+            if not_cloned is not None:
+                self._tell_not_cloned(session, row, not_cloned)
 
     def _from_image(self, ctx: TaskContext, driver: RbdVolumeDriver, volume_id: str,
-                    size: int, image: ImageData) -> None:
+                    size: int, image: ImageData) -> NotCloned | None:
+        """Clone the image into the volume, else copy its data; None if it was cloned,
+        else why it was copied."""
         if image.status != "active":
             raise ImageUnacceptable(f"image {image.id} is {image.status}, not active")
         wanted = image.virtual_size if image.virtual_size is not None else image.size
         if wanted is not None and wanted > size << 30:
             raise ImageUnacceptable(
                 f"image {image.id} is {wanted} bytes, larger than the volume ({size} GiB)")
-        if driver.clone_image(volume_id, size, image.locations, image.disk_format or ""):
-            return
+        cloned = driver.clone_image(volume_id, size, image.locations, image.disk_format or "")
+        if cloned is True:
+            return None
+        log.info("volume %s: image %s not cloned (%s: %s), copying its data", volume_id,
+                 image.id, cloned.reason.value, cloned.detail)
         ctx.heartbeat(progress=0)
         driver.copy_image_to_volume(volume_id, size, self._counted(ctx, image))
+        return cloned
+
+    def _tell_not_cloned(self, session: Session, row: Volume, not_cloned: NotCloned) -> None:
+        """The user message (``INFO``) of a volume whose image was copied, not cloned:
+        action ``copy image to volume``, the detail of the reason (shoal's 901-905, see
+        :mod:`._messages`)."""
+        messages.record(session, project_id=row.project_id, resource_uuid=row.id,
+                        action=messages.COPY_IMAGE_TO_VOLUME,
+                        detail=messages.IMAGE_NOT_CLONED[not_cloned.reason.value],
+                        now=self.now(), level="INFO")
 
     def _counted(self, ctx: TaskContext, image: ImageData) -> Iterable[bytes]:
         """The image's raw bytes, with a heartbeat (and progress) between pieces."""

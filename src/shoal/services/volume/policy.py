@@ -81,7 +81,7 @@ MEMBER_ACTIONS: Final = READER_ACTIONS | frozenset({
     "volume_extension:volume_actions:terminate_connection",
     "volume_extension:volume_actions:upload_image", "volume:update_readonly_flag",
     "volume_extension:volume_image_metadata:set",
-    "volume_extension:volume_image_metadata:remove", "message:delete",
+    "volume_extension:volume_image_metadata:remove", "message:delete", "volume:retype",
 })
 #: Actions only an admin may do.
 ADMIN_ACTIONS: Final = frozenset({

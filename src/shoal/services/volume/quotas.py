@@ -37,6 +37,7 @@ __all__ = [
     "QuotaExceeded",
     "QuotaUsage",
     "check_snapshot",
+    "check_type_move",
     "check_volume",
     "limits_for",
     "lock_project",
@@ -230,3 +231,27 @@ def check_snapshot(session: Session, project_id: str, defaults: QuotaDefaults, s
             raise QuotaExceeded(
                 f"Maximum number of snapshots allowed "
                 f"({limits[resource]}) exceeded")
+
+
+def check_type_move(session: Session, project_id: str, defaults: QuotaDefaults, type_name: str,
+                    size_gib: int, snapshot_gib: int, snapshot_count: int) -> None:
+    """Refuse moving a volume of ``size_gib`` GiB with ``snapshot_count`` snapshots
+    (``snapshot_gib`` GiB together) to type ``type_name`` (a retype) if over that type's
+    limits. Only the per-type resources are checked, as in Cinder: the project's totals do
+    not change. The old type's usage drops by itself (usage is counted from the rows).
+
+    Raises:
+        QuotaExceeded: ``gigabytes_T`` (the volume's and its snapshots' GiB), ``volumes_T``
+            or ``snapshots_T`` would be exceeded.
+    """
+    limits = limits_for(session, project_id, defaults, (type_name,))
+    usage = usage_for(session, project_id)
+    _check_gigabytes(limits, usage, f"gigabytes_{type_name}", size_gib + snapshot_gib)
+    resource = f"volumes_{type_name}"
+    if _over(limits[resource], usage.in_use(resource), 1):
+        raise QuotaExceeded(f"Maximum number of volumes allowed ({limits[resource]}) "
+                            f"exceeded for quota '{resource}'.")
+    resource = f"snapshots_{type_name}"
+    if _over(limits[resource], usage.in_use(resource), snapshot_count):
+        raise QuotaExceeded(f"Maximum number of snapshots allowed ({limits[resource]}) "
+                            "exceeded")

@@ -9,13 +9,13 @@ Public API::
     driver.create_snapshot(vid, sid); driver.delete_snapshot(vid, sid)
     driver.revert_to_snapshot(vid, sid, size_gib=10)
     driver.create_volume_from_snapshot(vid3, 20, vid, sid)
-    driver.clone_image(vid4, 10, [location_url], "raw") -> bool   # False: not cloneable
+    driver.clone_image(vid4, 10, [location_url], "raw") -> True | NotCloned(reason, ...)
     driver.copy_image_to_volume(vid4, 10, chunks) -> bytes written
     driver.extend_volume(vid, 20)
     driver.delete_volume(vid) -> DeleteOutcome                # absent/removed/trashed/hidden
     driver.purge_trash() -> int                               # periodic
     driver.initialize_connection(vid, connector) -> {"driver_volume_type": "rbd", ...}
-    driver.get_volume_stats() -> {...}
+    driver.get_volume_stats() -> {...}; driver.capabilities -> the static part of it
     volume_name(vid) == "volume-" + vid; snapshot_name(sid) == "snapshot-" + sid
 
 Errors (each with its HTTP status): see :mod:`._errors`.
@@ -40,6 +40,8 @@ from shoal.services.volume.driver._errors import VolumeBackendError as VolumeBac
 from shoal.services.volume.driver._errors import VolumeExists as VolumeExists
 from shoal.services.volume.driver._errors import VolumeIsBusy as VolumeIsBusy
 from shoal.services.volume.driver._errors import VolumeNotFound as VolumeNotFound
+from shoal.services.volume.driver._images import CloneRefusal as CloneRefusal
+from shoal.services.volume.driver._images import NotCloned as NotCloned
 from shoal.services.volume.driver._names import CLONE_SNAP_SUFFIX as CLONE_SNAP_SUFFIX
 from shoal.services.volume.driver._names import DELETED_SUFFIX as DELETED_SUFFIX
 from shoal.services.volume.driver._names import clone_snap_name as clone_snap_name
@@ -56,9 +58,11 @@ __all__ = [
     "BackendAccessDenied",
     "BackendFull",
     "BackendUnavailable",
+    "CloneRefusal",
     "DeleteOutcome",
     "ImageUnacceptable",
     "InvalidVolumeSize",
+    "NotCloned",
     "PoolCapacity",
     "RbdDriverOptions",
     "RbdVolumeDriver",

@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from shoal import errors, limits
 from shoal.cluster import Session
@@ -47,7 +47,13 @@ from shoal.services.volume.driver._errors import (
     VolumeExists,
     VolumeNotFound,
 )
-from shoal.services.volume.driver._images import find_cloneable, geometry, write_stream
+from shoal.services.volume.driver._images import (
+    CloneRefusal,
+    NotCloned,
+    find_cloneable,
+    geometry,
+    write_stream,
+)
 from shoal.services.volume.driver._names import (
     DELETED_SUFFIX,
     clone_snap_name,
@@ -55,7 +61,7 @@ from shoal.services.volume.driver._names import (
     volume_name,
 )
 from shoal.services.volume.driver._options import RbdDriverOptions
-from shoal.services.volume.driver._stats import volume_stats
+from shoal.services.volume.driver._stats import capabilities, volume_stats
 
 __all__ = ["VOLUME_SIZE_GIB_MAX", "RbdVolumeDriver"]
 
@@ -275,9 +281,9 @@ class RbdVolumeDriver:
 
     # --- from images ----------------------------------------------------------------------
     def clone_image(self, volume_id: str, size_gib: int, image_locations: Iterable[str],
-                    disk_format: str) -> bool:
+                    disk_format: str) -> Literal[True] | NotCloned:
         """Create volume ``volume_id`` as a copy-on-write clone of a Glance image, if one
-        of its locations allows; return whether it did.
+        of its locations allows; True if it did, else why not.
 
         ``image_locations``: the image's location URLs in the order to try
         (Glance's ``locations``, else its ``direct_url``). A location qualifies if
@@ -285,8 +291,10 @@ class RbdVolumeDriver:
         ``disk_format`` is ``raw``, and ``POOL/IMAGE@SNAP`` opens read-only as the
         driver's user. The clone is grown to ``size_gib`` GiB.
 
-        Returns False (nothing made) if no location qualifies: the caller then
-        downloads the image (:meth:`copy_image_to_volume`).
+        Returns a :class:`NotCloned` (false; nothing made) if nothing qualifies: the
+        caller then downloads the image (:meth:`copy_image_to_volume`). Its reason:
+        ``NOT_RAW`` (checked first), ``NO_LOCATION`` (no URL given), else the first
+        location's refusal (:func:`~._images.find_cloneable`; the others are logged).
 
         Raises:
             InvalidVolumeSize: a bad size.
@@ -298,10 +306,14 @@ class RbdVolumeDriver:
         if disk_format != "raw":
             log.debug("image for volume %s is %s, not raw: not cloneable", volume_id,
                       disk_format)
-            return False
+            shown = disk_format or "of no format"
+            return NotCloned(CloneRefusal.NOT_RAW, f"the image is {shown}, not raw")
+        first: NotCloned | None = None
         for url in image_locations:
             found = find_cloneable(self._backend, url)
-            if found is None:
+            if isinstance(found, NotCloned):
+                if first is None:
+                    first = found
                 continue
             parent = found.parent
             if found.size > size:
@@ -312,7 +324,10 @@ class RbdVolumeDriver:
             log.info("volume %s cloned from %s/%s@%s", volume_id, parent.pool, parent.image,
                      parent.snap)
             return True
-        return False
+        if first is None:  # (a NotCloned is false: test for None)
+            return NotCloned(CloneRefusal.NO_LOCATION,
+                             "the image service shows no location of the image")
+        return first
 
     def copy_image_to_volume(self, volume_id: str, size_gib: int,
                              data: Iterable[bytes]) -> int:
@@ -541,6 +556,13 @@ class RbdVolumeDriver:
         volume_name(volume_id)
 
     # --- stats ------------------------------------------------------------------------------
+    @property
+    def capabilities(self) -> dict[str, Any]:
+        """The stats that never change while the driver runs (no cluster round trip):
+        what the scheduler matches volume types against (see :func:`~._stats.capabilities`).
+        """
+        return capabilities(self.options)
+
     def get_volume_stats(self) -> dict[str, Any]:
         """The backend's capabilities and capacity, as Cinder's scheduler reads them
         (see :func:`~._stats.volume_stats`). Never raises for the cluster's failures:

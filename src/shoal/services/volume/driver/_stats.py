@@ -8,8 +8,9 @@ from typing import Any
 from shoal import errors
 from shoal.services.volume.driver._backend import Backend
 from shoal.services.volume.driver._cluster import pool_capacity
+from shoal.services.volume.driver._options import RbdDriverOptions
 
-__all__ = ["DRIVER_VERSION", "volume_stats"]
+__all__ = ["DRIVER_VERSION", "capabilities", "volume_stats"]
 
 log = logging.getLogger("shoal.services.volume")
 
@@ -34,18 +35,10 @@ def volume_stats(backend: Backend) -> dict[str, Any]:
     """
     options = backend.options
     stats: dict[str, Any] = {
-        "vendor_name": "Open Source",
-        "driver_version": DRIVER_VERSION,
-        "storage_protocol": "ceph",
-        "volume_backend_name": options.volume_backend_name,
+        **capabilities(options),
         "total_capacity_gb": "unknown",
         "free_capacity_gb": "unknown",
-        "reserved_percentage": options.reserved_percentage,
-        "multiattach": True,
-        "thin_provisioning_support": True,
-        "max_over_subscription_ratio": options.max_over_subscription_ratio,
         "location_info": "",
-        "replication_enabled": False,
         "backend_state": "down",
     }
     try:
@@ -62,6 +55,24 @@ def volume_stats(backend: Backend) -> dict[str, Any]:
     except errors.ShoalError as exc:
         log.warning("cannot read the volume backend's stats: %s", exc)
     return stats
+
+
+def capabilities(options: RbdDriverOptions) -> dict[str, Any]:
+    """The stats that only depend on the options: ``vendor_name``, ``driver_version``,
+    ``storage_protocol``, ``volume_backend_name``, ``reserved_percentage``,
+    ``multiattach``, ``thin_provisioning_support``, ``max_over_subscription_ratio``,
+    ``replication_enabled``."""
+    return {
+        "vendor_name": "Open Source",
+        "driver_version": DRIVER_VERSION,
+        "storage_protocol": "ceph",
+        "volume_backend_name": options.volume_backend_name,
+        "reserved_percentage": options.reserved_percentage,
+        "multiattach": True,
+        "thin_provisioning_support": True,
+        "max_over_subscription_ratio": options.max_over_subscription_ratio,
+        "replication_enabled": False,
+    }
 
 
 def provisioned_gib(backend: Backend) -> float:

@@ -17,7 +17,9 @@ import shoal.rbd as rbd
 from shoal import errors
 from shoal.services.image.store import InUseByStore, RbdStore
 from shoal.services.volume.driver import (
+    CloneRefusal,
     ImageUnacceptable,
+    NotCloned,
     RbdVolumeDriver,
     VolumeExists,
 )
@@ -110,11 +112,24 @@ def test_not_cloneable_locations_are_skipped(env: Env, drv: RbdVolumeDriver,
         f"swift://example/{image_id}",
         "",
     ]
-    assert drv.clone_image("a", 1, bad, "raw") is False
-    assert drv.clone_image("a", 1, [good], "qcow2") is False  # only raw images clone
+    refused = drv.clone_image("a", 1, bad, "raw")
+    assert isinstance(refused, NotCloned) and not refused
+    assert refused.reason is CloneRefusal.NOT_IN_STORE and refused.location == bad[0]
+    reasons = []
+    for url in bad:  # each location's own reason
+        one = drv.clone_image("a", 1, [url], "raw")
+        assert isinstance(one, NotCloned) and one.location == url
+        reasons.append(one.reason)
+    assert reasons == [CloneRefusal.NOT_IN_STORE, CloneRefusal.OTHER_CLUSTER,
+                       *[CloneRefusal.NOT_IN_STORE] * 3, CloneRefusal.NO_ACCESS,
+                       *[CloneRefusal.NOT_IN_STORE] * 3]
+    raw_only = drv.clone_image("a", 1, [good], "qcow2")  # only raw images clone
+    assert isinstance(raw_only, NotCloned) and raw_only.reason is CloneRefusal.NOT_RAW
+    nowhere = drv.clone_image("a", 1, [], "raw")  # show_image_direct_url off
+    assert isinstance(nowhere, NotCloned) and nowhere.reason is CloneRefusal.NO_LOCATION
     assert env.images() == []
-    assert drv.clone_image("a", 1, [*bad, good.upper().replace("RBD://", "rbd://")], "raw") \
-        is False  # the image and pool names are case-sensitive
+    assert not drv.clone_image("a", 1, [*bad, good.upper().replace("RBD://", "rbd://")],
+                               "raw")  # the image and pool names are case-sensitive
     assert drv.clone_image("a", 1, [*bad, good], "raw") is True
     assert env.parent("volume-a") == ("images", image_id, "snap")
 
