@@ -64,22 +64,21 @@ _TESTS_ROOT = Path(__file__).resolve().parent
 _SHARED_SERVER_GROUPS = frozenset({"ceph", "pg"})
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's hook reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_itemcollected(item: pytest.Item) -> None:
     """Mark each test under ``tests/ceph``, ``tests/pg``, ``tests/e2e``, ``tests/tempest``,
     ``tests/rally`` by its directory, and give each an ``xdist_group`` (for ``--dist
     loadgroup``, as scripts/test runs): its module's path, so that a module's fixtures are
-    made once, or the directory's name for the tests of one shared server."""
-    for item in items:
-        try:
-            parts = item.path.resolve().relative_to(_TESTS_ROOT).parts
-        except ValueError:
-            continue
-        marker = _DIRECTORY_MARKERS.get(parts[0])
-        if marker is not None:
-            item.add_marker(marker)
-        group = parts[0] if parts[0] in _SHARED_SERVER_GROUPS else "/".join(parts)
-        item.add_marker(pytest.mark.xdist_group(group))
+    made once, or the directory's name for the tests of one shared server (set as each test
+    is collected, before xdist's ``pytest_collection_modifyitems`` reads the groups)."""
+    try:
+        parts = item.path.resolve().relative_to(_TESTS_ROOT).parts
+    except ValueError:
+        return
+    marker = _DIRECTORY_MARKERS.get(parts[0])
+    if marker is not None:
+        item.add_marker(marker)
+    group = parts[0] if parts[0] in _SHARED_SERVER_GROUPS else "/".join(parts)
+    item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.hookimpl(hookwrapper=True)
