@@ -313,6 +313,34 @@ def test_quota_sets(api: Api) -> None:
                ).status_code == 403
 
 
+def test_quota_class_update_changes_the_defaults(api: Api) -> None:
+    classes = f"{SCHEMAS}.quota_classes"
+    put = api("PUT", "/os-quota-class-sets/default", json={"quota_class_set": {
+        "volumes": 9, "snapshots": "4", "volumes___DEFAULT__": 2}})
+    assert put.status_code == 200
+    updated = api.check(put, "update_quota_classes", module=classes)["quota_class_set"]
+    assert "id" not in updated
+    assert (updated["volumes"], updated["snapshots"], updated["volumes___DEFAULT__"]) == (
+        9, 4, 2)
+    shown = api.check(api("GET", "/os-quota-class-sets/default"), "show_quota_classes",
+                      module=classes)["quota_class_set"]
+    assert (shown["id"], shown["volumes"]) == ("default", 9)
+    for project in (PROJECT_A, PROJECT_B):  # every project's defaults, new ones too
+        defaults = api("GET", f"/os-quota-sets/{project}/defaults").json()["quota_set"]
+        assert (defaults["volumes"], defaults["volumes___DEFAULT__"]) == (9, 2)
+    assert api("GET", f"/os-quota-sets/{PROJECT_B}").json()["quota_set"]["snapshots"] == 4
+    assert api("GET", "/limits", token="other-token").json()["limits"]["absolute"][
+        "maxTotalVolumes"] == 9
+    for bad in ({"nope": 1}, {"volumes": -2}, {"volumes": "x"}, {"volumes": 2**31}):
+        assert api("PUT", "/os-quota-class-sets/default", json={"quota_class_set": bad}
+                   ).status_code == 400, bad
+    assert "Bad key(s) in quota class set: nope" in api(
+        "PUT", "/os-quota-class-sets/default", json={"quota_class_set": {"nope": 1}}).text
+    assert api("PUT", "/os-quota-class-sets/default", json={}).status_code == 400
+    assert api("PUT", "/os-quota-class-sets/default", json={"quota_class_set": {"volumes": 1}},
+               token="member-token").status_code == 403
+
+
 # --- volume types ----------------------------------------------------------------------------
 
 
