@@ -47,7 +47,7 @@ def test_other_classes_fall_back_to_the_default_class(db: Database) -> None:
 
 def test_bad_keys_names_and_policy(db: Database) -> None:
     quota_sets = QuotaSets(db, QuotaDefaults())
-    with pytest.raises(errors.InvalidArgument, match="Bad key.s. in quota class set: x, y"):
+    with pytest.raises(errors.InvalidArgument, match=r"Bad key\(s\) in quota class set: x, y"):
         quota_sets.update_class(ADMIN, "default", {"y": 1, "x": 1, "volumes": 1})
     assert quota_sets.class_defaults(ADMIN).limits["volumes"] == 10  # nothing was set
     with pytest.raises(errors.InvalidArgument, match="quota_class_name"):
