@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 from shoal import errors
 from shoal.db import Database
 from shoal.services.volume import policy
+from shoal.services.volume._qos import type_by_id
 from shoal.services.volume._qos_models import VolumeTypeEncryption
-from shoal.services.volume.models import Volume, VolumeType
+from shoal.services.volume.models import Volume
 from shoal.services.volume.policy import CallerLike
 
 __all__ = ["CONTROL_LOCATIONS", "EncryptionRecord", "EncryptionSpec", "VolumeEncryption"]
@@ -84,11 +85,6 @@ class VolumeEncryption:
         self.now = now
 
     @staticmethod
-    def _check_type(session: Session, type_id: str) -> None:
-        if session.get(VolumeType, type_id) is None:
-            raise errors.NotFound(f"Volume type {type_id} could not be found.")
-
-    @staticmethod
     def _row(session: Session, type_id: str) -> VolumeTypeEncryption | None:
         return session.execute(select(VolumeTypeEncryption).where(
             VolumeTypeEncryption.volume_type_id == type_id)).scalar_one_or_none()
@@ -110,7 +106,7 @@ class VolumeEncryption:
         """
         policy.authorize(caller, "volume_extension:volume_type_encryption:get")
         with self.db.session(readonly=True) as session:
-            self._check_type(session, type_id)
+            type_by_id(session, type_id)
             row = self._row(session, type_id)
             return None if row is None else _record(row)
 
@@ -130,7 +126,7 @@ class VolumeEncryption:
                                          "control_location are required.")
         with self.db.session() as session:
             self._refuse_in_use(session, type_id, "create")
-            self._check_type(session, type_id)
+            type_by_id(session, type_id)
             if self._row(session, type_id) is not None:
                 raise errors.InvalidArgument(f"Volume type encryption for type {type_id} "
                                              "already exists.")
@@ -154,7 +150,7 @@ class VolumeEncryption:
         """
         policy.authorize(caller, "volume_extension:volume_type_encryption:update")
         with self.db.session() as session:
-            self._check_type(session, type_id)
+            type_by_id(session, type_id)
             self._refuse_in_use(session, type_id, "update")
             row = self._row(session, type_id)
             if row is None:

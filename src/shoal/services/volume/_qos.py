@@ -48,6 +48,7 @@ __all__ = [
     "QosSpecsRecord",
     "VolumeQos",
     "front_end_specs",
+    "type_by_id",
     "type_qos_ids",
 ]
 
@@ -128,6 +129,18 @@ def type_qos_ids(session: Session, type_ids: Collection[str]) -> dict[str, str]:
     rows = session.execute(select(VolumeTypeQos).where(
         VolumeTypeQos.volume_type_id.in_(list(type_ids)))).scalars()
     return {row.volume_type_id: row.qos_specs_id for row in rows}
+
+
+def type_by_id(session: Session, type_id: str) -> VolumeType:
+    """The volume type with id ``type_id`` (any visibility: the callers are admins).
+
+    Raises:
+        NotFound: no such type (Cinder's ``VolumeTypeNotFound``).
+    """
+    row = session.get(VolumeType, type_id)
+    if row is None:
+        raise errors.NotFound(f"Volume type {type_id} could not be found.")
+    return row
 
 
 def _per_gb(specs: dict[str, str | None], size_gib: int) -> None:
@@ -312,12 +325,6 @@ class VolumeQos:
             session.execute(delete(VolumeTypeQos).where(VolumeTypeQos.qos_specs_id == specs_id))
             session.delete(row)
 
-    def _type(self, session: Session, type_id: str) -> VolumeType:
-        row = session.get(VolumeType, type_id)
-        if row is None:
-            raise errors.NotFound(f"Volume type {type_id} could not be found.")
-        return row
-
     def associate(self, caller: CallerLike, specs_id: str, type_id: str) -> None:
         """Associate a spec with the volume type ``type_id``.
 
@@ -329,7 +336,7 @@ class VolumeQos:
         policy.authorize(caller, "volume_extension:qos_specs_manage:update")
         with self.db.session() as session:
             self._row(session, specs_id)
-            vtype = self._type(session, type_id)
+            vtype = type_by_id(session, type_id)
             found = session.get(VolumeTypeQos, type_id)
             if found is not None and found.qos_specs_id != specs_id:
                 raise errors.InvalidArgument(
@@ -349,7 +356,7 @@ class VolumeQos:
         policy.authorize(caller, "volume_extension:qos_specs_manage:update")
         with self.db.session() as session:
             self._row(session, specs_id)
-            vtype = self._type(session, type_id)
+            vtype = type_by_id(session, type_id)
             found = session.get(VolumeTypeQos, type_id)
             if found is not None and found.qos_specs_id == specs_id:
                 session.delete(found)

@@ -14,9 +14,9 @@ request says ``skip_validation: false``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -44,6 +44,24 @@ class QuotaSet:
     project_id: str
     limits: Mapping[str, int]
     in_use: Mapping[str, int] | None = None
+
+
+class _Limit(Protocol):
+    """A stored limit (a project's or a quota class's)."""
+
+    hard_limit: int
+
+
+def _store_limits(session: Session, rows: Mapping[str, _Limit], limits: Mapping[str, int],
+                  new_row: Callable[[str, int], object]) -> None:
+    """Set each of ``limits`` on its row of ``rows`` (resource → row), or add the row
+    ``new_row(resource, limit)`` makes; flush."""
+    for resource, limit in limits.items():
+        if resource in rows:
+            rows[resource].hard_limit = limit
+        else:
+            session.add(new_row(resource, limit))
+    session.flush()
 
 
 class QuotaSets:
@@ -121,13 +139,8 @@ class QuotaSets:
                     f"Invalid input received: Bad key(s) in quota class set: {', '.join(bad)}")
             rows = {row.resource: row for row in session.execute(
                 select(QuotaClass).where(QuotaClass.class_name == class_name)).scalars()}
-            for resource, limit in limits.items():
-                if resource in rows:
-                    rows[resource].hard_limit = limit
-                else:
-                    session.add(QuotaClass(class_name=class_name, resource=resource,
-                                           hard_limit=limit))
-            session.flush()
+            _store_limits(session, rows, limits, lambda resource, limit: QuotaClass(
+                class_name=class_name, resource=resource, hard_limit=limit))
             return self._class_set(session, class_name, class_name)
 
     def update(self, caller: CallerLike, project_id: str, limits: Mapping[str, int], *,
@@ -157,13 +170,8 @@ class QuotaSets:
                         f"{limit}.")
             rows = {row.resource: row for row in session.execute(
                 select(Quota).where(Quota.project_id == project_id)).scalars()}
-            for resource, limit in limits.items():
-                if resource in rows:
-                    rows[resource].hard_limit = limit
-                else:
-                    session.add(Quota(project_id=project_id, resource=resource,
-                                      hard_limit=limit))
-            session.flush()
+            _store_limits(session, rows, limits, lambda resource, limit: Quota(
+                project_id=project_id, resource=resource, hard_limit=limit))
             return self._quota_set(session, project_id, usage=False)
 
     def reset(self, caller: CallerLike, project_id: str) -> None:
