@@ -54,9 +54,7 @@ VOLUME = r"^tempest\.api\.volume\.(?!.*\.(" + "|".join(SERVER_ONLY_CLASSES) + r"
 PASSING_FILE = Path(__file__).with_name("volume_passing.txt")
 #: Classes whose ``setUpClass`` fails today, each on a route shoal does not serve yet. No
 #: other class may fail there (a configuration or credentials error would show up so).
-SETUP_FAILING_CLASSES = frozenset(f"tempest.api.volume.admin.{name}" for name in (
-    "test_qos.QosSpecsTestJSON",                                      # qos-specs
-))
+SETUP_FAILING_CLASSES: frozenset[str] = frozenset()
 #: What a Tempest configuration or accounts problem raises (never a shoal reply).
 _SETUP_ERRORS = ("InvalidConfiguration", "InvalidCredentials", "No users configured",
                  "InvalidTestResource", "EndpointNotFound")

@@ -21,8 +21,10 @@ from shoal.services.volume import (
     QuotaSets,
     VolumeAdmin,
     VolumeAttachments,
+    VolumeEncryption,
     VolumeMessages,
     VolumeOptions,
+    VolumeQos,
     VolumeService,
     VolumeServices,
     VolumeTransfers,
@@ -163,7 +165,8 @@ def volume_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Imag
             VolumeTransfers(db, volume_options.quota_defaults, utcnow),
             VolumeAdmin(db, volume_options, drivers, utcnow),
             VolumeTypes(db, volume_options, utcnow),
-            QuotaSets(db, volume_options.quota_defaults), VolumeMessages(db, utcnow))
+            QuotaSets(db, volume_options.quota_defaults), VolumeMessages(db, utcnow),
+            qos=VolumeQos(db, utcnow), encryption=VolumeEncryption(db, utcnow))
     except BaseException:
         for session in sessions:
             session.shutdown()

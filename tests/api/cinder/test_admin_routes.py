@@ -27,8 +27,10 @@ from shoal.services.volume import (
     QuotaSets,
     VolumeAdmin,
     VolumeAttachments,
+    VolumeEncryption,
     VolumeMessages,
     VolumeOptions,
+    VolumeQos,
     VolumeService,
     VolumeServices,
     VolumeTransfers,
@@ -109,7 +111,8 @@ def _app(db: Database, driver: FakeDriver) -> Any:
         service, VolumeAttachments(db, {}, utcnow), VolumeTransfers(db, options.quota_defaults,
                                                                      utcnow),
         VolumeAdmin(db, options, {"ceph": driver}, utcnow), VolumeTypes(db, options, utcnow),
-        QuotaSets(db, options.quota_defaults), VolumeMessages(db, utcnow))
+        QuotaSets(db, options.quota_defaults), VolumeMessages(db, utcnow),
+        qos=VolumeQos(db, utcnow), encryption=VolumeEncryption(db, utcnow))
     routes = volume_routes(services, VolumeApiOptions(), options.quota_defaults)
     return volume_app(routes=routes, validator=FakeValidator(TOKENS), settings=ApiSettings())
 
@@ -185,12 +188,25 @@ def test_disable_enable_freeze_persist(api: Api) -> None:
     assert api.check(on, "enable_service", module=f"{SCHEMAS}.services")[
         "disabled_reason"] is None
     assert api("PUT", "/os-services/freeze", json={"host": "shoal"}).status_code == 200
-    assert api("GET", "/os-services").json()["services"][1]["frozen"] is True
+    frozen = api("GET", "/os-services").json()["services"][1]
+    # Cinder's volume manager disables a frozen service (reason "frozen").
+    assert (frozen["frozen"], frozen["status"], frozen["disabled_reason"]) == (
+        True, "disabled", "frozen")
+    again_frozen = api("PUT", "/os-services/freeze", json={"host": HOST})
+    assert again_frozen.status_code == 400
+    assert "No service could be changed" in again_frozen.json()["badRequest"]["message"]
     assert api("PUT", "/os-services/thaw", json={"host": HOST}).status_code == 200
-    assert api("GET", "/os-services").json()["services"][1]["frozen"] is False
+    thawed = api("GET", "/os-services").json()["services"][1]
+    assert (thawed["frozen"], thawed["status"]) == (False, "enabled")
+    assert api("PUT", "/os-services/thaw", json={"host": HOST}).status_code == 400
     assert api("PUT", "/os-services/disable", json={"host": "x", "binary": "cinder-volume"}
                ).status_code == 404
-    assert api("PUT", "/os-services/freeze", json={"host": "x"}).status_code == 404
+    # Cinder answers 400 (InvalidInput) for a freeze or thaw of an unknown host.
+    unknown = api("PUT", "/os-services/freeze", json={"host": "x"})
+    assert unknown.status_code == 400
+    assert unknown.json()["badRequest"]["message"] == (
+        "Invalid input received: No service found with host=x")
+    assert api("PUT", "/os-services/thaw", json={"host": "x"}).status_code == 400
     assert api("PUT", "/os-services/disable", json={"binary": "b"}).status_code == 400
     assert api("PUT", "/os-services/disable-log-reason", json=host).status_code == 400
     assert api("PUT", "/os-services/disable-log-reason",
@@ -295,6 +311,34 @@ def test_quota_sets(api: Api) -> None:
         "quota_class_set"]["id"] == "default"
     assert api("GET", "/os-quota-class-sets/default", token="member-token"
                ).status_code == 403
+
+
+def test_quota_class_update_changes_the_defaults(api: Api) -> None:
+    classes = f"{SCHEMAS}.quota_classes"
+    put = api("PUT", "/os-quota-class-sets/default", json={"quota_class_set": {
+        "volumes": 9, "snapshots": "4", "volumes___DEFAULT__": 2}})
+    assert put.status_code == 200
+    updated = api.check(put, "update_quota_classes", module=classes)["quota_class_set"]
+    assert "id" not in updated
+    assert (updated["volumes"], updated["snapshots"], updated["volumes___DEFAULT__"]) == (
+        9, 4, 2)
+    shown = api.check(api("GET", "/os-quota-class-sets/default"), "show_quota_classes",
+                      module=classes)["quota_class_set"]
+    assert (shown["id"], shown["volumes"]) == ("default", 9)
+    for project in (PROJECT_A, PROJECT_B):  # every project's defaults, new ones too
+        defaults = api("GET", f"/os-quota-sets/{project}/defaults").json()["quota_set"]
+        assert (defaults["volumes"], defaults["volumes___DEFAULT__"]) == (9, 2)
+    assert api("GET", f"/os-quota-sets/{PROJECT_B}").json()["quota_set"]["snapshots"] == 4
+    assert api("GET", "/limits", token="other-token").json()["limits"]["absolute"][
+        "maxTotalVolumes"] == 9
+    for bad in ({"nope": 1}, {"volumes": -2}, {"volumes": "x"}, {"volumes": 2**31}):
+        assert api("PUT", "/os-quota-class-sets/default", json={"quota_class_set": bad}
+                   ).status_code == 400, bad
+    assert "Bad key(s) in quota class set: nope" in api(
+        "PUT", "/os-quota-class-sets/default", json={"quota_class_set": {"nope": 1}}).text
+    assert api("PUT", "/os-quota-class-sets/default", json={}).status_code == 400
+    assert api("PUT", "/os-quota-class-sets/default", json={"quota_class_set": {"volumes": 1}},
+               token="member-token").status_code == 403
 
 
 # --- volume types ----------------------------------------------------------------------------

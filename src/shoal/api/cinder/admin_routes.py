@@ -1,7 +1,8 @@
 """Cinder v3's admin and informational routes: ``os-services``, ``capabilities``,
 ``scheduler-stats``, ``os-hosts``, ``extensions``, ``os-quota-sets``,
 ``os-quota-class-sets``, volume type administration (create, update, delete, extra specs,
-access, the ``is_public`` listing) and ``messages`` (3.3+).
+access, the ``is_public`` listing), ``messages`` (3.3+), and those of :mod:`.qos`
+(``/qos-specs``) and :mod:`.encryption` (``/types/{id}/encryption``).
 
 Joined into :func:`shoal.api.cinder.routes.volume_routes` (ahead of its own routes, so
 ``GET /types`` is served here). The services enforce the policy (admin-only where Cinder
@@ -29,7 +30,9 @@ from shoal.api._microversion import APIVersion, api_version
 from shoal.api.cinder import admin_rules as rules
 from shoal.api.cinder import admin_views, service_views
 from shoal.api.cinder import microversions as mv
+from shoal.api.cinder.encryption import encryption_routes
 from shoal.api.cinder.options import USER_VISIBLE_EXTRA_SPECS, VolumeApiOptions
+from shoal.api.cinder.qos import qos_routes
 from shoal.api.cinder.routes import view_context
 from shoal.api.cinder.update import parse_volume_type_create, parse_volume_type_update
 from shoal.services.volume import VolumeServices
@@ -165,6 +168,13 @@ class _Admin:
                                             request.path_params["class_name"])
         return _json(admin_views.quota_class_body(quota_set))
 
+    async def update_quota_class(self, request: Request) -> Response:
+        context = await request_context(request)
+        limits = rules.parse_quota_class_update(await read_json(request))
+        quota_set = await run_in_threadpool(self.quota_sets.update_class, context,
+                                            request.path_params["class_name"], limits)
+        return _json(admin_views.quota_class_body(quota_set, with_id=False))
+
     # --- volume types ----------------------------------------------------------------------
     async def list_types(self, request: Request) -> Response:
         context = await request_context(request)
@@ -281,6 +291,7 @@ def admin_routes(services: VolumeServices, options: VolumeApiOptions) -> list[Ba
         (quota, h.delete_quota_set, ("DELETE",)),
         (quota + "/defaults", h.quota_defaults, ("GET",)),
         ("/os-quota-class-sets/{class_name}", h.show_quota_class, ("GET",)),
+        ("/os-quota-class-sets/{class_name}", h.update_quota_class, ("PUT",)),
         ("/types", h.list_types, ("GET",)),
         ("/types", h.create_type, ("POST",)),
         (vtype, h.update_type, ("PUT",)),
@@ -292,4 +303,5 @@ def admin_routes(services: VolumeServices, options: VolumeApiOptions) -> list[Ba
         ("/messages", h.list_messages, ("GET",)),
         ("/messages/{message_id}", h.message, ("GET", "DELETE")),
     )
-    return [Route(path, handler, methods=list(methods)) for path, handler, methods in table]
+    return [*(Route(path, handler, methods=list(methods)) for path, handler, methods in table),
+            *qos_routes(services.qos), *encryption_routes(services.encryption)]

@@ -1,5 +1,6 @@
 """Request rules of Cinder's admin APIs: ``os-services`` updates, extra specs, type
-access actions, ``os-quota-sets`` updates and the ``is_public`` filter of ``GET /types``.
+access actions, ``os-quota-sets`` and ``os-quota-class-sets`` updates and the ``is_public``
+filter of ``GET /types``.
 
 Every refusal is a 400 (:class:`~shoal.api.BadRequest`) with Cinder's wording where
 clients or Tempest read it.
@@ -23,6 +24,7 @@ __all__ = [
     "parse_extra_spec_item",
     "parse_extra_specs",
     "parse_is_public",
+    "parse_quota_class_update",
     "parse_quota_update",
     "parse_service_update",
     "parse_type_access_action",
@@ -180,6 +182,19 @@ def parse_quota_update(body: Any) -> QuotaUpdate:
     limits = {key: _quota_limit(key, value) for key, value in quota_set.items()
               if key not in _NON_QUOTA_KEYS}
     return QuotaUpdate(limits, True if skip is None else skip)
+
+
+def parse_quota_class_update(body: Any) -> dict[str, int]:
+    """Check ``{"quota_class_set": {resource: limit}}`` of ``PUT
+    os-quota-class-sets/{class}``; limits are -1 (unlimited) to 2**31-1. Unknown resources
+    are the service's to refuse.
+
+    Raises:
+        BadRequest: another shape or a bad limit (400).
+    """
+    if not isinstance(body, dict) or not isinstance(body.get("quota_class_set"), dict):
+        raise BadRequest("Missing required element 'quota_class_set' in request body.")
+    return {key: _quota_limit(key, value) for key, value in body["quota_class_set"].items()}
 
 
 def parse_is_public(value: str | None) -> bool | str:

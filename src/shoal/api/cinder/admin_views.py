@@ -48,8 +48,8 @@ __all__ = [
 ]
 
 #: The Cinder extensions shoal serves (at least in part): ``(alias, name, description)``.
-#: Left out as not served: backups, consistency groups and cgsnapshots, qos-specs, volume
-#: encryption, manage/unmanage, snapshot actions, scheduler hints.
+#: Left out as not served: backups, consistency groups and cgsnapshots, manage/unmanage,
+#: snapshot actions, scheduler hints.
 EXTENSIONS: Final = (
     ("os-admin-actions", "AdminActions", "Reset status, force delete, force detach."),
     ("os-availability-zone", "AvailabilityZones", "The availability zones."),
@@ -58,7 +58,8 @@ EXTENSIONS: Final = (
     ("os-extended-snapshot-attributes", "ExtendedSnapshotAttributes",
      "Project and progress of snapshots."),
     ("os-hosts", "Hosts", "The volume hosts and their usage."),
-    ("os-quota-class-sets", "QuotaClasses", "The default quota class."),
+    ("qos-specs", "Qos_specs_manage", "QoS specs and their volume types."),
+    ("os-quota-class-sets", "QuotaClasses", "Quota classes (the default one)."),
     ("os-quota-sets", "Quotas", "Projects' quotas."),
     ("scheduler-stats", "SchedulerStats", "The scheduler's pools and their capacity."),
     ("os-services", "Services", "The block storage services."),
@@ -75,6 +76,7 @@ EXTENSIONS: Final = (
     ("os-volume-transfer", "VolumeTransfer", "Volume transfers between projects."),
     ("os-volume-type-access", "VolumeTypeAccess", "Private volume types and their "
      "projects."),
+    ("encryption", "VolumeTypeEncryption", "Encryption of volume types."),
 )
 #: ``updated`` of every extension (Cinder's own dates differ per extension; no client
 #: reads them).
@@ -202,9 +204,11 @@ def quota_set_body(quota_set: QuotaSet, *, with_id: bool = True) -> dict[str, An
     return {"quota_set": values}
 
 
-def quota_class_body(quota_set: QuotaSet) -> dict[str, Any]:
-    """``{"quota_class_set": {...}}`` of ``os-quota-class-sets/{class}``."""
-    return {"quota_class_set": {"id": quota_set.project_id, **dict(quota_set.limits)}}
+def quota_class_body(quota_set: QuotaSet, *, with_id: bool = True) -> dict[str, Any]:
+    """``{"quota_class_set": {...}}`` of ``os-quota-class-sets/{class}`` (``with_id``
+    False: an update's, without the class name)."""
+    limits = dict(quota_set.limits)
+    return {"quota_class_set": {"id": quota_set.project_id, **limits} if with_id else limits}
 
 
 def type_access_body(type_id: str, projects: Iterable[str]) -> dict[str, Any]:

@@ -4,7 +4,9 @@
   rules, policy (:mod:`.policy`) and quotas (:mod:`.quotas`); long operations as durable
   tasks (:class:`VolumeWork`, registered on the deployment's task runner).
 - :class:`VolumeAdmin` (services, hosts, pools), :class:`VolumeTypes` (type
-  administration), :class:`QuotaSets` (``os-quota-sets``), :class:`VolumeMessages`.
+  administration), :class:`QuotaSets` (``os-quota-sets``, ``os-quota-class-sets``),
+  :class:`VolumeMessages`, :class:`VolumeQos` (QoS specs), :class:`VolumeEncryption`
+  (volume type encryption).
 - :mod:`.driver`: the RBD backend driver (Cinder's ``RBDDriver`` semantics).
 - :mod:`.records`: the frozen records the API's views render; :mod:`.models` the tables.
 """
@@ -14,7 +16,13 @@ from __future__ import annotations
 from shoal.services.volume._admin import VolumeAdmin as VolumeAdmin
 from shoal.services.volume._attach import VolumeAttachments as VolumeAttachments
 from shoal.services.volume._bundle import VolumeServices as VolumeServices
+from shoal.services.volume._encryption import EncryptionRecord as EncryptionRecord
+from shoal.services.volume._encryption import EncryptionSpec as EncryptionSpec
+from shoal.services.volume._encryption import VolumeEncryption as VolumeEncryption
 from shoal.services.volume._messages import VolumeMessages as VolumeMessages
+from shoal.services.volume._qos import QosAssociation as QosAssociation
+from shoal.services.volume._qos import QosSpecsRecord as QosSpecsRecord
+from shoal.services.volume._qos import VolumeQos as VolumeQos
 from shoal.services.volume._quota_sets import QuotaSets as QuotaSets
 from shoal.services.volume._service import DEFAULT_TYPE_NAME as DEFAULT_TYPE_NAME
 from shoal.services.volume._service import Backend as Backend
@@ -33,14 +41,20 @@ __all__ = [
     "ALL_TYPES",
     "DEFAULT_TYPE_NAME",
     "Backend",
+    "EncryptionRecord",
+    "EncryptionSpec",
     "ImageData",
     "ImageSource",
+    "QosAssociation",
+    "QosSpecsRecord",
     "QuotaSets",
     "TransferRecord",
     "VolumeAdmin",
     "VolumeAttachments",
+    "VolumeEncryption",
     "VolumeMessages",
     "VolumeOptions",
+    "VolumeQos",
     "VolumeService",
     "VolumeServices",
     "VolumeSource",

@@ -8,8 +8,10 @@ the request. No ``cinder-backup`` is listed: backups are not served yet, and a l
 service would make clients (Rally's environment check) believe they are.
 
 An admin's enable/disable/freeze/thaw is kept in ``volume_service_states``
-(:class:`~.models.ServiceState`) and shown across restarts. The scheduling side of it (a
-disabled or frozen backend refusing new volumes) is not enforced yet.
+(:class:`~.models.ServiceState`) and shown across restarts; a freeze also disables the
+service (reason ``frozen``) and a thaw enables it, as Cinder's volume manager does. The
+scheduling side of it (a disabled or frozen backend refusing new volumes) is not enforced
+yet.
 
 Each backend's capabilities and capacity come from its driver's ``get_volume_stats()``
 (one cluster round trip per call; ``backend_state`` ``down`` when the cluster cannot be
@@ -48,6 +50,8 @@ VOLUME_BINARY: Final = "cinder-volume"
 SCHEDULER_BINARY: Final = "cinder-scheduler"
 #: Cinder's bound on ``disabled_reason`` (characters).
 DISABLED_REASON_CHARS_MAX: Final = 255
+#: The ``disabled_reason`` of a frozen volume service (Cinder's volume manager's).
+FROZEN_REASON: Final = "frozen"
 
 
 class StatsSource(Protocol):
@@ -187,20 +191,31 @@ class VolumeAdmin:
 
     def set_frozen(self, caller: CallerLike, host: str, *, frozen: bool) -> None:
         """Freeze or thaw the volume services of ``host`` (``PUT os-services/freeze|thaw``;
-        ``host`` matched as :func:`host_matches` does).
+        ``host`` matched as :func:`host_matches` does). As Cinder's volume manager does,
+        freezing also disables the service (reason ``frozen``) and thawing enables it.
 
         Raises:
             PolicyNotAuthorized: the caller is not an admin.
-            NotFound: no volume service on that host.
+            InvalidArgument: no volume service on that host, or none of them is thawed
+                (freeze) or frozen (thaw) (Cinder's 400s).
         """
         policy.authorize(caller, "volume_extension:services:update")
         with self.db.session() as session:
-            hosts = [s.host for s in self._services(session, with_state=False)
-                     if s.binary == VOLUME_BINARY and host_matches(s.host, host)]
-            if not hosts:
-                raise errors.NotFound("Host not found")
-            for each in hosts:
-                self._state_row(session, VOLUME_BINARY, each).frozen = frozen
+            services = [s for s in self._services(session, with_state=False)
+                        if s.binary == VOLUME_BINARY and host_matches(s.host, host)]
+            if not services:
+                raise errors.InvalidArgument(f"Invalid input received: No service found with "
+                                             f"host={host}")
+            changing = [s.host for s in services if s.frozen != frozen]
+            if not changing:
+                raise errors.InvalidArgument(
+                    f"Invalid input received: No service could be changed: frozen in "
+                    f"{[s.host for s in services]} must be {not frozen} to failover.")
+            for each in changing:
+                row = self._state_row(session, VOLUME_BINARY, each)
+                row.frozen = frozen
+                row.disabled = frozen
+                row.disabled_reason = FROZEN_REASON if frozen else ""
 
     def _state_row(self, session: Session, binary: str, host: str) -> ServiceState:
         """The admin's row of a service (made on first change), stamped now."""

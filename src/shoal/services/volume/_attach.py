@@ -3,8 +3,9 @@
 upstream makes.
 
 RBD needs nothing prepared on the host: connecting is the driver's ``connection_info``
-(monitors, pool/image, cephx user and libvirt secret), which is recorded on the
-attachment with the connector it was made for. Every change here is one short
+(monitors, pool/image, cephx user and libvirt secret) plus, as Cinder's volume manager
+adds it, ``qos_specs``: the front-end QoS keys of the volume's type (None without), which
+is recorded on the attachment with the connector it was made for. Every change here is one short
 transaction; nothing runs as a task.
 
 ========================  ====================================  =========================
@@ -31,11 +32,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from shoal import errors
 from shoal.db import Database
 from shoal.services.volume import policy
+from shoal.services.volume._qos import front_end_specs
 from shoal.services.volume._rows import attachment_record, volume_record
 from shoal.services.volume.driver import RbdVolumeDriver
 from shoal.services.volume.models import Attachment, Volume, VolumeMetadata
@@ -89,6 +91,9 @@ class VolumeAttachments:
                                      "is not an enabled backend of this deployment")
         info = driver.initialize_connection(volume.id, connector)
         info["data"]["access_mode"] = "ro" if _readonly(volume) else "rw"
+        session = object_session(volume)
+        info["data"]["qos_specs"] = None if session is None else front_end_specs(
+            session, volume.volume_type_id, volume.size)
         return info
 
     def _settle(self, volume: Volume) -> None:

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from shoal.services.volume._admin import VolumeAdmin
 from shoal.services.volume._attach import VolumeAttachments
+from shoal.services.volume._encryption import VolumeEncryption
 from shoal.services.volume._messages import VolumeMessages
+from shoal.services.volume._qos import VolumeQos
 from shoal.services.volume._quota_sets import QuotaSets
 from shoal.services.volume._service import VolumeService
 from shoal.services.volume._transfers import VolumeTransfers
@@ -18,7 +20,8 @@ __all__ = ["VolumeServices"]
 @dataclass(frozen=True)
 class VolumeServices:
     """Volumes, snapshots and types; attachments; transfers; the admin parts: services and
-    pools, type administration, quota sets, user messages (one deployment's)."""
+    pools, type administration, quota sets, user messages, QoS specs, type encryption (one
+    deployment's)."""
 
     volumes: VolumeService
     attachments: VolumeAttachments
@@ -27,3 +30,5 @@ class VolumeServices:
     types: VolumeTypes
     quota_sets: QuotaSets
     messages: VolumeMessages
+    qos: VolumeQos
+    encryption: VolumeEncryption

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy.orm import object_session
+
+from shoal.services.volume._qos import type_qos_ids
 from shoal.services.volume.models import Attachment, Snapshot, Volume, VolumeType
 from shoal.services.volume.records import (
     AttachmentRecord,
@@ -55,7 +58,10 @@ def snapshot_record(row: Snapshot, availability_zone: str | None = None) -> Snap
 
 
 def type_record(row: VolumeType) -> VolumeTypeRecord:
-    """The record of one volume type row."""
+    """The record of one volume type row (with the id of its QoS spec, read in the row's
+    session)."""
+    session = object_session(row)
+    qos = None if session is None else type_qos_ids(session, (row.id,)).get(row.id)
     return VolumeTypeRecord(
         id=row.id, name=row.name, description=row.description, is_public=row.is_public,
-        extra_specs={s.key: s.value for s in row.extra_specs})
+        extra_specs={s.key: s.value for s in row.extra_specs}, qos_specs_id=qos)

@@ -98,6 +98,14 @@ ADMIN_ACTIONS: Final = frozenset({
     "volume_extension:services:update", "volume_extension:capabilities",
     "scheduler_extension:scheduler_stats:get_pools", "volume_extension:hosts",
     "volume_extension:volume_host_attribute", "volume:upload_public",
+    "volume_extension:qos_specs_manage:create", "volume_extension:qos_specs_manage:get",
+    "volume_extension:qos_specs_manage:get_all", "volume_extension:qos_specs_manage:update",
+    "volume_extension:qos_specs_manage:delete",
+    "volume_extension:volume_type_encryption:create",
+    "volume_extension:volume_type_encryption:get",
+    "volume_extension:volume_type_encryption:update",
+    "volume_extension:volume_type_encryption:delete",
+    "volume_extension:quota_classes:update",
 })
 
 

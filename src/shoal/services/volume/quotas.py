@@ -5,7 +5,9 @@ Resources (Cinder's names): ``volumes``, ``gigabytes``, ``snapshots``, ``backups
 ``volumes_T``, ``gigabytes_T``, ``snapshots_T``. A limit of -1 is unlimited. Defaults come
 from ``cinder.conf`` (``quota_volumes`` = 10, ``quota_snapshots`` = 10, ``quota_gigabytes`` =
 1000, ``quota_backups`` = 10, ``quota_backup_gigabytes`` = 1000, ``per_volume_size_limit`` =
--1); an admin's ``os-quota-sets`` update stores a project's own limit in ``volume_quotas``.
+-1), replaced by the ``default`` quota class's limits an admin set (``os-quota-class-sets``,
+kept in ``volume_quota_classes``); an admin's ``os-quota-sets`` update stores a project's
+own limit in ``volume_quotas``.
 
 Usage is counted from the resources themselves (rows with ``use_quota``), never kept in a
 separate counter that a crash could leave wrong: snapshots count their ``volume_size``
@@ -28,10 +30,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shoal import errors
+from shoal.services.volume._qos_models import QuotaClass
 from shoal.services.volume.models import ProjectLock, Quota, Snapshot, Volume, VolumeType
 
 __all__ = [
     "BASE_RESOURCES",
+    "DEFAULT_QUOTA_CLASS",
     "TYPE_RESOURCES",
     "QuotaDefaults",
     "QuotaExceeded",
@@ -39,6 +43,7 @@ __all__ = [
     "check_snapshot",
     "check_type_move",
     "check_volume",
+    "class_limits",
     "limits_for",
     "lock_project",
     "usage_for",
@@ -52,6 +57,8 @@ BASE_RESOURCES: Final = (
 #: Prefixes of the per-volume-type resources (``volumes_<type name>``...).
 TYPE_RESOURCES: Final = ("volumes", "gigabytes", "snapshots")
 UNLIMITED: Final = -1
+#: The quota class whose limits replace the configured defaults of every project.
+DEFAULT_QUOTA_CLASS: Final = "default"
 
 
 class QuotaExceeded(errors.ShoalError):
@@ -120,15 +127,33 @@ def lock_project(session: Session, project_id: str) -> None:
         session.flush()
 
 
-def limits_for(session: Session, project_id: str, defaults: QuotaDefaults,
-               type_names: Iterable[str] = ()) -> dict[str, int]:
-    """Every limit of ``project_id``: the project's own where set, else the default.
+def class_limits(session: Session, defaults: QuotaDefaults, type_names: Iterable[str] = (),
+                 class_name: str = DEFAULT_QUOTA_CLASS) -> dict[str, int]:
+    """Every limit of the quota class ``class_name``: its own where set, else the
+    ``default`` class's, else the configured default (Cinder's ``get_class_quotas``).
 
-    Per-type resources are listed for each of ``type_names``.
+    Per-type resources are listed for each of ``type_names``; a class's limit of a
+    resource not listed is left out.
     """
     resources = list(BASE_RESOURCES)
     resources += [f"{prefix}_{name}" for name in type_names for prefix in TYPE_RESOURCES]
     limits = {resource: defaults.limit(resource) for resource in resources}
+    for name in dict.fromkeys((DEFAULT_QUOTA_CLASS, class_name)):
+        rows = session.execute(select(QuotaClass).where(QuotaClass.class_name == name))
+        for row in rows.scalars():
+            if row.resource in limits:
+                limits[row.resource] = row.hard_limit
+    return limits
+
+
+def limits_for(session: Session, project_id: str, defaults: QuotaDefaults,
+               type_names: Iterable[str] = ()) -> dict[str, int]:
+    """Every limit of ``project_id``: the project's own where set, else the ``default``
+    quota class's (:func:`class_limits`).
+
+    Per-type resources are listed for each of ``type_names``.
+    """
+    limits = class_limits(session, defaults, type_names)
     rows = session.execute(select(Quota).where(Quota.project_id == project_id)).scalars()
     for row in rows:
         limits[row.resource] = row.hard_limit
