@@ -44,6 +44,7 @@ from shoal.api.cinder.update import (
 )
 from shoal.api.cinder.viewcontext import ViewContext
 from shoal.services.volume import VolumeServices, VolumeSource
+from shoal.services.volume import policy as volume_policy
 from shoal.services.volume.quotas import QuotaDefaults
 
 __all__ = ["volume_routes"]
@@ -219,6 +220,10 @@ class _Volumes:
                                  migration_status=action.migration_status)
         elif isinstance(action, actions.ForceDelete):
             service.delete_volume(context, volume_id, force=True)
+        elif isinstance(action, actions.UploadToImage):
+            started = service.upload_to_image(context, volume_id, action)
+            return 202, actions.upload_image_body(
+                started, is_admin=volume_policy.is_admin(context))
         else:
             raise errors.NotSupported(f"The volume action {type(action).__name__} is not "
                                       "served yet.")
