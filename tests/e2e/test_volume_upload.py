@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import subprocess
 import time
@@ -254,3 +255,53 @@ def test_reply_fields(up: ShoalUp, api: Api) -> None:
     assert image["visibility"] == "shared" and image["protected"] is True
     assert image["owner"] == api.volume.get(f"/volumes/{volume_id}").json()[
         "volume"]["os-vol-tenant-attr:tenant_id"]
+
+
+def test_killed_mid_upload_leaves_nothing_stuck(tmp_path: Path) -> None:
+    """SIGKILL while volumes upload (in the cluster and streamed as qcow2): after each
+    restart every volume is back to ``available``, every image ``active`` or gone, no
+    temporary snapshot stays on a volume and no RBD image in ``images`` lacks its record."""
+    rng = random.Random(int.from_bytes(os.urandom(4), "big"))
+    data = tmp_path / "data"
+    raw = tmp_path / "disk.raw"
+    raw.write_bytes(os.urandom(48 * MiB))
+    up = ShoalUp.start(data)
+    try:
+        _ok(openstack(up, "image", "create", "--file", str(raw), "--disk-format", "raw",
+                      "--container-format", "bare", "--public", "disk"))
+        with Api(up) as api:
+            disk = next(i["id"] for i in api.image.get("/images").json()["images"]
+                        if i["name"] == "disk")
+            volumes = [api.create_volume(imageRef=disk, name=f"v{i}") for i in range(3)]
+        interrupted = 0
+        for round_no in range(3):
+            with Api(up) as api:
+                for n, volume_id in enumerate(volumes):
+                    fmt = "qcow2" if (n + round_no) % 2 else "raw"
+                    got = api.upload(volume_id, image_name=f"r{round_no}-{n}",
+                                     disk_format=fmt)
+                    assert got.status_code == 202, got.text
+                time.sleep(rng.uniform(0.2, 2.5))
+                interrupted += sum(api.volume.get(f"/volumes/{v}").json()["volume"][
+                    "status"] == "uploading" for v in volumes)
+            up.kill()
+            up = ShoalUp.start(data)
+            with Api(up) as api:
+                for volume_id in volumes:
+                    api.wait_volume(volume_id, "available")
+                deadline = time.monotonic() + WAIT_S
+                while True:
+                    images = api.image.get("/images").json()["images"]
+                    moving = [i for i in images if i["status"] != "active"]
+                    if not moving:
+                        break
+                    assert time.monotonic() < deadline, f"round {round_no}: {moving}"
+                    time.sleep(0.3)
+                known = {i["id"] for i in images}
+            for volume_id in volumes:
+                assert _snaps(data, f"volumes/volume-{volume_id}") == [], round_no
+            stray = _rbd_names(data, "images") - known
+            assert not stray, f"round {round_no}: RBD images without a record: {stray}"
+        assert interrupted > 0, "no kill landed mid-upload: the test proved nothing"
+    finally:
+        up.stop()

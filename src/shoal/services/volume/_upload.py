@@ -52,6 +52,7 @@ from shoal.db import Database
 from shoal.objstore import IoCtx
 from shoal.rbd import RbdImage, is_zero
 from shoal.rbd.backend import rbd_lib_for
+from shoal.services.image.store import BackgroundDigests
 from shoal.services.tasks import (
     ResourceRef,
     TaskContext,
@@ -504,13 +505,15 @@ def _read_all(ctx: TaskContext, img: RbdImage, size: int) -> Iterator[bytes]:
 
 
 def _digests(ctx: TaskContext, img: RbdImage, algorithm: str) -> tuple[int, str, str]:
-    """(size, md5, ``algorithm`` digest) of the image's bytes, as Glance computes them."""
+    """(size, md5, ``algorithm`` digest) of the image's bytes, as Glance computes them
+    (each digest in its own thread, overlapping the reads)."""
     size = int(img.size())
     md5 = hashlib.md5(usedforsecurity=False)
     multi = hashlib.new(algorithm)
-    for piece in _read_all(ctx, img, size):
-        md5.update(piece)
-        multi.update(piece)
+    with BackgroundDigests((md5, multi)) as digests:
+        for piece in _read_all(ctx, img, size):
+            digests.update(piece)
+        digests.finish()
     return size, md5.hexdigest(), multi.hexdigest()
 
 
