@@ -17,7 +17,7 @@ import pytest
 from shoal import errors
 from shoal._time import utcnow
 from shoal.db import Database
-from shoal.services.tasks import ResourceRef, TaskRunner
+from shoal.services.tasks import TaskRunner
 from shoal.services.volume._service import Backend, VolumeOptions, VolumeService
 from shoal.services.volume._upload import (
     StoreTarget,
@@ -34,8 +34,8 @@ from shoal.services.volume.models import Volume, VolumeMetadata
 from shoal.services.volume.policy import PolicyNotAuthorized
 from tests.unit.services.volume.driver.test_driver import Env
 from tests.unit.services.volume.test_service import ADMIN, ALICE, BOB, HOST, READER, NoImages
+from tests.unit.services.volume.test_service import World as ServiceWorld
 
-WAIT_S = 60
 GiB = 1 << 30
 MiB = 1 << 20
 
@@ -69,7 +69,6 @@ class Sink:
 
     def upload(self, image_id: str, project_id: str, user_id: str, data: Iterable[bytes],
                size: int | None) -> None:
-        digest = hashlib.sha256()
         head = b""
         total = 0
         for piece in data:
@@ -77,7 +76,6 @@ class Sink:
                 raise errors.NoSpace("image storage is full")
             if len(head) < MiB:
                 head += piece[:MiB]
-            digest.update(piece)
             total += len(piece)
         assert total == size
         self.uploaded[image_id] = head
@@ -99,25 +97,18 @@ class Sink:
 
 
 @dataclass
-class World:
-    env: Env
-    db: Database
-    runner: TaskRunner
-    service: VolumeService
+class World(ServiceWorld):
     sink: Sink
 
     def volume(self, size: int = 1, data: bytes = b"") -> str:
         made = self.service.create_volume(ALICE, size=size)
-        self.settle(made.id)
+        self.wait(made, "available")
         if data:
             self.env.write(f"volume-{made.id}", data)
         return made.id
 
-    def settle(self, volume_id: str) -> None:
-        for task in self.runner.tasks_for(ResourceRef("volume", volume_id)):
-            self.runner.wait(task.id, timeout_s=WAIT_S)
-
     def status(self, volume_id: str) -> str:
+        self.settle("volume", volume_id)
         return self.service.get_volume(ADMIN, volume_id).status
 
 
@@ -168,8 +159,10 @@ def test_in_cluster_upload_is_a_flattened_image_with_a_protected_snap(world: Wor
     volume_id = world.volume(data=b"hello")
     started = world.service.upload_to_image(ALICE, volume_id, UploadRequest("img"))
     assert started.volume.id == volume_id and started.image_name == "img"
-    assert world.status(volume_id) == "uploading"
-    world.settle(volume_id)
+    with world.db.session() as session:
+        row = session.get(Volume, volume_id)
+        assert row is not None and row.status in ("uploading", "available")
+    world.settle("volume", volume_id)
     assert world.status(volume_id) == "available"
     image_id = started.image_id
     done = world.sink.activated[image_id]
@@ -185,14 +178,14 @@ def test_in_cluster_upload_is_a_flattened_image_with_a_protected_snap(world: Wor
 def test_streamed_raw_and_qcow2(remote: World) -> None:
     volume_id = remote.volume(data=b"hello")
     raw = remote.service.upload_to_image(ALICE, volume_id, UploadRequest("r"))
-    remote.settle(volume_id)
+    remote.settle("volume", volume_id)
     assert remote.sink.uploaded[raw.image_id][:5] == b"hello"
     assert remote.env.images("images") == []  # nothing cloned
     if shutil.which("qemu-img") is None:
         pytest.skip("needs qemu-img")
     qcow2 = remote.service.upload_to_image(ALICE, volume_id,
                                            UploadRequest("q", disk_format="qcow2"))
-    remote.settle(volume_id)
+    remote.settle("volume", volume_id)
     assert remote.sink.uploaded[qcow2.image_id][:4] == b"QFI\xfb"
     assert remote.status(volume_id) == "available"
     assert remote.env.snaps(f"volume-{volume_id}") == {}
@@ -202,7 +195,7 @@ def test_failed_upload_discards_the_image_and_restores_the_volume(remote: World)
     remote.sink.fail_upload = True
     volume_id = remote.volume(data=b"x")
     started = remote.service.upload_to_image(ALICE, volume_id, UploadRequest("f"))
-    remote.settle(volume_id)
+    remote.settle("volume", volume_id)
     assert remote.status(volume_id) == "available"
     assert remote.sink.discarded == [started.image_id]
     assert remote.env.snaps(f"volume-{volume_id}") == {}
@@ -231,30 +224,30 @@ def test_refusals_leave_nothing(world: World) -> None:
     assert world.status(volume_id) == "in-use"
 
 
-def test_force_uploads_an_in_use_volume_when_allowed(world: World) -> None:
-    assert world.service.uploads is not None
-    world.service.uploads.force_allowed = True
-    volume_id = world.volume()
-    with world.db.session() as session:
+def test_force_uploads_an_in_use_volume_when_allowed(remote: World) -> None:
+    assert remote.service.uploads is not None
+    remote.service.uploads.force_allowed = True
+    volume_id = remote.volume()
+    with remote.db.session() as session:
         row = session.get(Volume, volume_id)
         assert row is not None
         row.status = "in-use"
-    world.service.upload_to_image(ALICE, volume_id, UploadRequest("x", force=True))
-    world.settle(volume_id)
-    assert world.status(volume_id) == "in-use"
+    remote.service.upload_to_image(ALICE, volume_id, UploadRequest("x", force=True))
+    remote.settle("volume", volume_id)
+    assert remote.status(volume_id) == "in-use"
 
 
-def test_properties_come_from_the_volume_image_metadata(world: World) -> None:
-    volume_id = world.volume()
-    with world.db.session() as session:
+def test_properties_come_from_the_volume_image_metadata(remote: World) -> None:
+    volume_id = remote.volume()
+    with remote.db.session() as session:
         row = session.get(Volume, volume_id)
         assert row is not None
         row.metadata_items.extend(VolumeMetadata(kind="image", key=k, value=v) for k, v in (
             ("image_id", "i"), ("disk_format", "raw"), ("hw_disk_bus", "scsi"),
             ("os_glance_importing_to_stores", "rbd"), ("min_ram", "1")))
-    started = world.service.upload_to_image(ALICE, volume_id, UploadRequest("p"))
-    world.settle(volume_id)
-    assert world.sink.created[started.image_id]["properties"] == {"hw_disk_bus": "scsi"}
+    started = remote.service.upload_to_image(ALICE, volume_id, UploadRequest("p"))
+    remote.settle("volume", volume_id)
+    assert remote.sink.created[started.image_id]["properties"] == {"hw_disk_bus": "scsi"}
 
 
 def test_image_properties_and_sparse_export(tmp_path: Path) -> None:
