@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from sqlalchemy.orm import Session as DbSession
+
 from shoal import errors
 from shoal._time import utcnow
 from shoal.api.glance.query import is_visible
@@ -20,6 +22,7 @@ from shoal.config import ShoalConfig
 from shoal.db import Database
 from shoal.services._caller import Caller
 from shoal.services.image import ImageRecord, ImageService
+from shoal.services.image.models import Image
 from shoal.services.image.records import Location
 from shoal.services.image.store import InvalidImageData
 from shoal.services.image.store.convert import detect_format, prepare_upload
@@ -191,6 +194,11 @@ class GlanceImages:
             self.images.delete(_SERVICE_CALLER, image_id)
         except errors.NotFound:
             pass
+
+    def forget(self, session: DbSession, image_id: str) -> None:
+        row = session.get(Image, image_id)
+        if row is not None and row.status != "active":
+            session.delete(row)
 
     def target(self) -> StoreTarget:
         store = self.images.store

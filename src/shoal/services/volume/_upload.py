@@ -182,6 +182,11 @@ class ImageSink(Protocol):
         """Delete the image (record and data) unless it is ``active``; gone is fine."""
         ...
 
+    def forget(self, session: Session, image_id: str) -> None:
+        """Delete the image's record in ``session``'s transaction unless it is ``active``
+        (for failure hooks; its data must be gone already)."""
+        ...
+
     def target(self) -> StoreTarget:
         """The store, for in-cluster uploads."""
         ...
@@ -315,7 +320,13 @@ class UploadWork:
                         on_failure=self._failed)
 
     def _failed(self, session: Session, task: TaskInfo, message: str) -> None:
-        """Back to the status before the upload (the handler removed what it made)."""
+        """Back to the status before the upload. The handler removed what it made; when
+        it could not run (a task that gave up at recovery), its leftovers go here."""
+        image_id = str(task.params.get("image_id"))
+        backend = self.backends.get(str(task.params.get("backend")))
+        if backend is not None:
+            self._cleanup(backend, task.resource.id, image_id)
+        self.sink.forget(session, image_id)
         _restore_status(session, task.resource.id, self.now())
         log.warning("volume %s: upload to image %s failed: %s", task.resource.id,
                     task.params.get("image_id"), message)
@@ -330,13 +341,24 @@ class UploadWork:
         except KeyError:
             raise ValueError(f"backend {ctx.params['backend']!r} is not enabled any more"
                              ) from None
+        # resumed with the image active: the copy was done when the process died
+        if not (ctx.resumed and self.sink.image_status(image_id) == "active"):
+            self._copy(ctx, backend, volume_id, image_id, disk_format)
+        self._drop_temp_snapshot(backend.session, backend.pool, volume_id, image_id)
+        with ctx.finish() as session:
+            _restore_status(session, volume_id, self.now())
+
+    def _copy(self, ctx: TaskContext, backend: UploadBackend, volume_id: str, image_id: str,
+              disk_format: str) -> None:
+        """Copy the volume into the queued image one way or the other; on failure remove
+        the image and what the copy made (an interruption keeps them: the task resumes)."""
         if ctx.resumed:
             self._cleanup(backend, volume_id, image_id)
         try:
             status = self.sink.image_status(image_id)
             if status != "queued":
                 raise errors.Busy(f"image {image_id} is {status or 'gone'}, not queued: "
-                                      "the upload stops")
+                                  "the upload stops")
             target = self.sink.target()
             if (disk_format == "raw" and backend.clone_session is not None
                     and target.fsid == backend.driver.fsid):
@@ -348,9 +370,6 @@ class UploadWork:
                 self._cleanup(backend, volume_id, image_id)
                 self.sink.discard(image_id)
             raise
-        self._drop_temp_snapshot(backend.session, backend.pool, volume_id, image_id)
-        with ctx.finish() as session:
-            _restore_status(session, volume_id, self.now())
 
     # --- the two ways ------------------------------------------------------------------
     def _clone(self, ctx: TaskContext, backend: UploadBackend, volume_id: str,

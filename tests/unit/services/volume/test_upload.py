@@ -5,6 +5,7 @@ a recording fake (the real one is driven end to end in tests/e2e/test_volume_upl
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 from collections.abc import Iterable, Iterator, Mapping
@@ -14,10 +15,11 @@ from typing import Any
 
 import pytest
 
+import shoal.rbd as rbd
 from shoal import errors
 from shoal._time import utcnow
 from shoal.db import Database
-from shoal.services.tasks import TaskRunner
+from shoal.services.tasks import ResourceRef, TaskInfo, TaskRunner, TaskState
 from shoal.services.volume._service import Backend, VolumeOptions, VolumeService
 from shoal.services.volume._upload import (
     StoreTarget,
@@ -90,6 +92,10 @@ class Sink:
     def discard(self, image_id: str) -> None:
         self.discarded.append(image_id)
         self.statuses.pop(image_id, None)
+
+    def forget(self, session: Any, image_id: str) -> None:
+        if self.statuses.get(image_id) != "active":
+            self.statuses.pop(image_id, None)
 
     def target(self) -> StoreTarget:
         return StoreTarget(fsid=self.fsid, pool="images", features=1, order=22,
@@ -260,3 +266,39 @@ def test_image_properties_and_sparse_export(tmp_path: Path) -> None:
     assert data[5 * MiB:6 * MiB] == b"b" * MiB and data[MiB:5 * MiB] == bytes(4 * MiB)
     assert path.stat().st_blocks * 512 < 4 * MiB  # the zeros are holes
     assert temp_snapshot_name("i1") == "upload-i1"
+
+
+def test_given_up_task_leaves_nothing(tmp_path: Path) -> None:
+    """A task that gave up at recovery (its handler never ran again): the failure hook
+    removes the clone and the temporary snapshot, forgets the image, restores the volume."""
+    gen = _world(tmp_path, same_cluster=True)
+    world = next(gen)
+    volume_id = world.volume()
+    image_id = "00000000-0000-0000-0000-00000000000f"
+    world.sink.statuses[image_id] = "queued"
+    snap = temp_snapshot_name(image_id)
+    with rbd.Image(world.env.io(), f"volume-{volume_id}") as img:
+        img.create_snap(snap)
+        img.protect_snap(snap)
+    rbd.RBD().clone(world.env.io(), f"volume-{volume_id}", snap, world.env.io("images"),
+                    image_id, features=1, order=22)
+    with world.db.session() as session:
+        row = session.get(Volume, volume_id)
+        assert row is not None
+        row.status, row.previous_status = "uploading", "available"
+    now = utcnow()
+    task = TaskInfo(id="t", kind="volume.upload", resource=ResourceRef("volume", volume_id),
+                    params={"backend": "ceph", "image_id": image_id}, state=TaskState.FAILED,
+                    attempts=3, progress=None, error=None, owner=None, heartbeat_at=None,
+                    created_at=now, updated_at=now)
+    work = UploadWork({"ceph": UploadBackend(world.env.driver(), world.env.cinder,
+                                             world.env.admin)},
+                      world.sink, tmp_path / "conversion", utcnow)
+    with world.db.session() as session:
+        work._failed(session, task, "gave up")
+    assert world.status(volume_id) == "available"
+    assert world.env.images("images") == []
+    assert world.env.snaps(f"volume-{volume_id}") == {}
+    assert image_id not in world.sink.statuses
+    with contextlib.suppress(StopIteration):
+        next(gen)
