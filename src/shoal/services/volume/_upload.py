@@ -31,6 +31,7 @@ task removes what the earlier attempt left in RBD and copies again.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import hashlib
 import logging
@@ -384,13 +385,19 @@ class UploadWork:
             lib = rbd_lib_for(vol_ioctx)
             lib.RBD().clone(vol_ioctx, volume_name(volume_id), snap, img_ioctx, image_id,
                             features=target.features, order=target.order)
-            with lib.Image(img_ioctx, image_id) as child:
-                child.flatten()
-                ctx.heartbeat(progress=50)
-                child.create_snap(_SNAP)
-                child.protect_snap(_SNAP)
-            with lib.Image(img_ioctx, image_id, snapshot=_SNAP, read_only=True) as img:
-                size, checksum, hash_value = _digests(ctx, img, target.hashing_algorithm)
+            # the digests read the snapshot (the same bytes) while the flatten copies them
+            with lib.Image(vol_ioctx, volume_name(volume_id), snapshot=snap,
+                           read_only=True) as source, \
+                    concurrent.futures.ThreadPoolExecutor(1) as pool:
+                digests = pool.submit(_digests, source, target.hashing_algorithm)
+                try:
+                    with lib.Image(img_ioctx, image_id) as child:
+                        child.flatten(on_progress=lambda done, total: ctx.heartbeat(
+                            progress=min(99, done * 100 // total) if total else None))
+                        child.create_snap(_SNAP)
+                        child.protect_snap(_SNAP)
+                finally:
+                    size, checksum, hash_value = digests.result()
         self._drop_temp_snapshot(backend.session, backend.pool, volume_id, image_id)
         self.sink.activate(image_id, location=f"rbd://{target.fsid}/{target.pool}/"
                            f"{image_id}/{_SNAP}", size=size, checksum=checksum,
@@ -410,7 +417,7 @@ class UploadWork:
                 size = int(img.size())
                 if disk_format == "raw":
                     self.sink.upload(image_id, project_id, user_id,
-                                     _read_all(ctx, img, size), size)
+                                     _read_all(img, size, _progress(ctx)), size)
                 else:
                     with self._converted(ctx, img, size, disk_format) as path:
                         self.sink.upload(image_id, project_id, user_id, _file_chunks(path),
@@ -430,7 +437,7 @@ class UploadWork:
         with tempfile.TemporaryDirectory(prefix="shoal-upload-",
                                          dir=self.conversion_dir) as tmp:
             raw, out = Path(tmp) / "volume.raw", Path(tmp) / f"image.{disk_format}"
-            export_sparse(_read_all(ctx, img, size), raw, size)
+            export_sparse(_read_all(img, size, _progress(ctx)), raw, size)
             ctx.heartbeat()
             convert_raw(raw, out, fmt)
             raw.unlink()
@@ -513,27 +520,34 @@ def _remove_image(session: ClusterSession, pool: str, name: str) -> None:
         log.info("removed the partial upload %s/%s", pool, name)
 
 
-def _read_all(ctx: TaskContext, img: RbdImage, size: int) -> Iterator[bytes]:
-    """The image's bytes in :data:`READ_BYTES` pieces, with a heartbeat between them."""
+def _read_all(img: RbdImage, size: int, heartbeat: Callable[[int], None] | None = None
+              ) -> Iterator[bytes]:
+    """The image's bytes in :data:`READ_BYTES` pieces; ``heartbeat(percent)`` between
+    them."""
     offset = 0
     while offset < size:
         want = min(READ_BYTES, size - offset)
         yield bytes(img.read(offset, want))
         offset += want
-        ctx.heartbeat(progress=min(99, offset * 100 // size))
+        if heartbeat is not None:
+            heartbeat(min(99, offset * 100 // size))
 
 
-def _digests(ctx: TaskContext, img: RbdImage, algorithm: str) -> tuple[int, str, str]:
+def _digests(img: RbdImage, algorithm: str) -> tuple[int, str, str]:
     """(size, md5, ``algorithm`` digest) of the image's bytes, as Glance computes them
     (each digest in its own thread, overlapping the reads)."""
     size = int(img.size())
     md5 = hashlib.md5(usedforsecurity=False)
     multi = hashlib.new(algorithm)
     with BackgroundDigests((md5, multi)) as digests:
-        for piece in _read_all(ctx, img, size):
+        for piece in _read_all(img, size):
             digests.update(piece)
         digests.finish()
     return size, md5.hexdigest(), multi.hexdigest()
+
+
+def _progress(ctx: TaskContext) -> Callable[[int], None]:
+    return lambda percent: ctx.heartbeat(progress=percent)
 
 
 def _file_chunks(path: Path) -> Iterator[bytes]:
