@@ -218,7 +218,9 @@ def _converted_other(data: Iterable[bytes], tmp: Path, disk_format: str, qemu_fo
     found = detect_format(src)
     if found != qemu_format:
         raise InvalidImageData(f"image data is not a valid {disk_format}: it is {found}")
-    if qemu_format == "vmdk" and src.read_bytes()[:4] != _VMDK_SPARSE_MAGIC:
+    with open(src, "rb") as f:
+        magic = f.read(len(_VMDK_SPARSE_MAGIC))
+    if qemu_format == "vmdk" and magic != _VMDK_SPARSE_MAGIC:
         raise InvalidImageData("image data is not a valid vmdk: only self-contained sparse "
                                "vmdk images are accepted (not a descriptor)")
     info = json.loads(qemu_img(["info", "--output=json", "-f", qemu_format, str(src)],
