@@ -156,6 +156,12 @@ _CINDER_DEFAULT = _opts(
      "incremental backup of a pruned chain to be full.", {"minimum": 0}),
     ("restore_discard_excess_bytes", "bool", True,
      "On restore to a larger volume, discard (RBD) or zero the bytes past the backup."),
+    ("image_conversion_dir", "path", "",
+     "Directory for temporary files of image conversions (upload to image, volumes from "
+     "non-raw images); empty: `conversion` in the data directory ($state_path/conversion)."),
+    ("enable_force_upload", "bool", False,
+     "Let `os-volume_upload_image` with `force` upload an in-use volume (else force is "
+     "ignored and an in-use volume is refused)."),
 )
 
 _CINDER_BACKEND = _opts(

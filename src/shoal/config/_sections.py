@@ -111,6 +111,8 @@ class CinderSection:
     backup_ceph_image_journals: bool
     backup_ceph_max_snapshots: int  # 0: keep all
     restore_discard_excess_bytes: bool
+    image_conversion_dir: str  # empty: <data dir>/conversion
+    enable_force_upload: bool
 
     @property
     def backup_driver_is_ceph(self) -> bool:

@@ -3,9 +3,16 @@ service read in process, the task handlers registered before recovery."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import socket
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from sqlalchemy.orm import Session as DbSession
 
 from shoal import errors
 from shoal._time import utcnow
@@ -13,7 +20,12 @@ from shoal.api.glance.query import is_visible
 from shoal.cluster import Session
 from shoal.config import ShoalConfig
 from shoal.db import Database
+from shoal.services._caller import Caller
 from shoal.services.image import ImageRecord, ImageService
+from shoal.services.image.models import Image
+from shoal.services.image.records import Location
+from shoal.services.image.store import InvalidImageData
+from shoal.services.image.store.convert import detect_format, prepare_upload
 from shoal.services.tasks import TaskRunner
 from shoal.services.volume import (
     Backend,
@@ -31,7 +43,15 @@ from shoal.services.volume import (
     VolumeTypes,
     VolumeWork,
 )
+from shoal.services.volume._upload import (
+    StoreTarget,
+    UploadBackend,
+    UploadWork,
+    VolumeUploads,
+    qemu_img,
+)
 from shoal.services.volume.driver import RbdDriverOptions, RbdVolumeDriver
+from shoal.services.volume.policy import CallerLike
 from shoal.services.volume.quotas import QuotaDefaults
 
 __all__ = ["GlanceImages", "VolumeStack", "quota_defaults", "volume_stack"]
@@ -39,6 +59,14 @@ __all__ = ["GlanceImages", "VolumeStack", "quota_defaults", "volume_stack"]
 #: Glance's core attributes copied into ``volume_image_metadata`` (Cinder's list).
 _CORE_IMAGE_FIELDS = ("checksum", "container_format", "disk_format", "min_disk", "min_ram",
                       "size")
+#: The image service acting for the volume service (activating, discarding its uploads).
+_SERVICE_CALLER = Caller(user_id="cinder", project_id=None, roles=frozenset({"admin"}))
+#: Formats converted to raw for a volume besides qcow2 (qemu-img's names), with the header
+#: :func:`detect_format` must find. A vmdk must be one self-contained sparse file (a text
+#: descriptor could name extents on this host).
+_OTHER_FORMATS: Mapping[str, str] = {"vmdk": "vmdk", "vdi": "vdi", "vhd": "vpc",
+                                     "vhdx": "vhdx"}
+_VMDK_SPARSE_MAGIC = b"KDMV"
 
 
 class GlanceImages:
@@ -49,9 +77,14 @@ class GlanceImages:
     none, cannot clone, and downloads (SPEC §6.2); the same happens here.
     """
 
-    def __init__(self, images: ImageService, *, show_locations: bool) -> None:
+    def __init__(self, images: ImageService, *, show_locations: bool,
+                 conversion_dir: Path | None = None, disk_formats: Iterable[str] = (),
+                 container_formats: Iterable[str] = ()) -> None:
         self.images = images
         self.show_locations = show_locations
+        self.conversion_dir = conversion_dir or images.options.spool_dir
+        self.disk_formats = tuple(disk_formats)
+        self.container_formats = tuple(container_formats)
 
     def _visible(self, image_id: str, project_id: str | None, is_admin: bool) -> ImageRecord:
         try:
@@ -73,13 +106,29 @@ class GlanceImages:
         return _image_data(self._visible(image_id, project_id, is_admin), self.show_locations)
 
     def raw_data(self, image_id: str) -> Iterator[bytes]:
+        """The image's bytes as raw: a non-raw image is spooled to ``conversion_dir`` and
+        converted with qemu-img first (the files are removed when the iterator ends or is
+        closed). A qcow2 with a backing file (or a data file, or encrypted), a vmdk made
+        of a descriptor, or data that is not the declared format is refused (400), as
+        Cinder refuses such images."""
         record = self.images.get(image_id)
-        if record.disk_format not in (None, "raw", "iso"):
-            raise errors.NotSupported(
-                f"image {image_id} is {record.disk_format}: converting it into a volume is "
-                "not served yet (store it raw, or set [image_conversion] output_format = raw)")
         reader, _size = self.images.open_data(record)
-        yield from reader
+        disk_format = record.disk_format
+        if disk_format in (None, "raw", "iso"):
+            yield from reader
+            return
+        self.conversion_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if disk_format == "qcow2":
+            with prepare_upload(reader, disk_format="qcow2", spool_dir=self.conversion_dir,
+                                size_max=None) as prepared:
+                yield from prepared.chunks()
+            return
+        qemu_format = _OTHER_FORMATS.get(disk_format)
+        if qemu_format is None:
+            raise InvalidImageData(f"image {image_id} is {disk_format}: qemu-img cannot "
+                                   "convert it into a volume")
+        with tempfile.TemporaryDirectory(prefix="shoal-image-", dir=self.conversion_dir) as tmp:
+            yield from _converted_other(reader, Path(tmp), disk_format, qemu_format)
 
     def find_by_name(self, name: str, project_id: str | None) -> list[ImageData]:
         memberships = self.images.memberships(project_id)
@@ -87,6 +136,106 @@ class GlanceImages:
                 if r.name == name and r.status == "active"
                 and is_visible(r, project_id=project_id, is_admin=False,
                                membership=memberships.get(r.id))]
+
+
+    # --- uploads (ImageSink) ---------------------------------------------------------
+    def create_image(self, caller: CallerLike, *, name: str, disk_format: str,
+                     container_format: str, visibility: str, protected: bool,
+                     properties: Mapping[str, str]) -> str:
+        for what, value, allowed in (("disk_format", disk_format, self.disk_formats),
+                                     ("container_format", container_format,
+                                      self.container_formats)):
+            if allowed and value not in allowed:
+                raise errors.InvalidArgument(
+                    f"Invalid value '{value}' for {what}: it is not one of "
+                    f"{', '.join(allowed)}.")
+        now = utcnow()
+        record = ImageRecord(
+            id=str(uuid.uuid4()), status="queued", created_at=now, updated_at=now, name=name,
+            visibility=visibility, protected=protected, owner=caller.project_id,
+            disk_format=disk_format, container_format=container_format,
+            properties=dict(properties))
+        roles = frozenset(r.lower() for r in caller.roles)
+        return self.images.create(Caller(caller.user_id, caller.project_id, roles), record).id
+
+    def image_status(self, image_id: str) -> str | None:
+        try:
+            return self.images.get(image_id).status
+        except errors.NotFound:
+            return None
+
+    def upload(self, image_id: str, project_id: str, user_id: str, data: Iterable[bytes],
+               size: int | None) -> None:
+        caller = Caller(user_id, project_id, frozenset({"member"}))
+        self.images.upload(caller, image_id, data, size)
+
+    def activate(self, image_id: str, *, location: str, size: int, checksum: str,
+                 hash_value: str, virtual_size: int) -> None:
+        algo = self.images.options.hashing_algorithm
+
+        def change(current: ImageRecord) -> ImageRecord:
+            if current.status != "queued":
+                raise errors.Busy(f"image {image_id} is {current.status}, not queued")
+            return replace(current, status="active", size=size, checksum=checksum,
+                           os_hash_algo=algo, os_hash_value=hash_value,
+                           virtual_size=virtual_size, locations=(Location(location, {}),))
+
+        try:
+            self.images.update(_SERVICE_CALLER, image_id, change)
+        except errors.NotFound:
+            raise errors.Busy(f"image {image_id} was deleted during the upload") from None
+
+    def discard(self, image_id: str) -> None:
+        try:
+            record = self.images.get(image_id)
+            if record.status == "active":
+                return
+            if record.protected:
+                self.images.update(_SERVICE_CALLER, image_id,
+                                   lambda r: replace(r, protected=False))
+            self.images.delete(_SERVICE_CALLER, image_id)
+        except errors.NotFound:
+            pass
+
+    def forget(self, session: DbSession, image_id: str) -> None:
+        row = session.get(Image, image_id)
+        if row is not None and row.status != "active":
+            session.delete(row)
+
+    def target(self) -> StoreTarget:
+        store = self.images.store
+        return StoreTarget(fsid=store.fsid, pool=store.pool, features=store.features,
+                           order=store.order,
+                           hashing_algorithm=self.images.options.hashing_algorithm)
+
+
+def _converted_other(data: Iterable[bytes], tmp: Path, disk_format: str, qemu_format: str
+                     ) -> Iterator[bytes]:
+    """The raw disk of a vmdk/vdi/vhd/vhdx image: spooled into ``tmp``, its header checked,
+    refused with a backing file, converted with qemu-img (never probing the format)."""
+    src, raw = tmp / f"image.{disk_format}", tmp / "image.raw"
+    with open(src, "wb") as f:
+        for piece in data:
+            f.write(piece)
+    found = detect_format(src)
+    if found != qemu_format:
+        raise InvalidImageData(f"image data is not a valid {disk_format}: it is {found}")
+    with open(src, "rb") as f:
+        magic = f.read(len(_VMDK_SPARSE_MAGIC))
+    if qemu_format == "vmdk" and magic != _VMDK_SPARSE_MAGIC:
+        raise InvalidImageData("image data is not a valid vmdk: only self-contained sparse "
+                               "vmdk images are accepted (not a descriptor)")
+    info = json.loads(qemu_img(["info", "--output=json", "-f", qemu_format, str(src)],
+                               what="qemu-img info", paths=(src,)))
+    if "backing-filename" in info or "full-backing-filename" in info:
+        raise InvalidImageData(f"image data is not a valid {disk_format}: it has a backing "
+                               "file (only self-contained images are accepted)")
+    qemu_img(["convert", "-q", "-f", qemu_format, "-O", "raw", str(src), str(raw)],
+             what="qemu-img convert", paths=(src, raw))
+    src.unlink()
+    with open(raw, "rb") as f:
+        while piece := f.read(8 << 20):
+            yield piece
 
 
 def _image_data(record: ImageRecord, show_locations: bool) -> ImageData:
@@ -149,15 +298,22 @@ def volume_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Imag
                                     f"{host}#{section.reported_backend_name}",
                                     capabilities=drivers[name].capabilities))
         glance = cfg.glance_store
+        conversion_dir = _conversion_dir(cfg, images)
         source = GlanceImages(images, show_locations=glance.show_image_direct_url
-                              or cfg.glance.show_multiple_locations)
+                              or cfg.glance.show_multiple_locations,
+                              conversion_dir=conversion_dir,
+                              disk_formats=cfg.image_format.disk_formats,
+                              container_formats=cfg.image_format.container_formats)
         work = VolumeWork(drivers, source, utcnow)
         work.register(tasks)
+        _upload_work(cfg, drivers, sessions, source, conversion_dir, session_for, tasks)
         cinder = cfg.cinder
         volume_options = VolumeOptions(
             backends=tuple(backends), availability_zone=cinder.storage_availability_zone,
             default_type=cinder.default_volume_type, quota_defaults=quota_defaults(cfg))
         service = VolumeService(db, tasks, source, volume_options)
+        service.uploads = VolumeUploads(db, tasks, source, service.backend_section, utcnow,
+                                        force_allowed=cinder.enable_force_upload)
         service.ensure_default_type()
         by_host = {b.host: drivers[b.section] for b in backends}
         services = VolumeServices(
@@ -172,6 +328,42 @@ def volume_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Imag
             session.shutdown()
         raise
     return VolumeStack(services, work, sessions)
+
+
+def _conversion_dir(cfg: ShoalConfig, images: ImageService) -> Path:
+    """``image_conversion_dir``; unset: ``conversion`` beside the image spool (in the data
+    directory, as upstream's ``$state_path/conversion``). Leftovers of a crash are removed."""
+    configured = cfg.cinder.image_conversion_dir
+    path = Path(configured) if configured else images.options.spool_dir.parent / "conversion"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for leftover in path.glob("shoal-*"):
+        with contextlib.suppress(OSError):
+            if leftover.is_dir():
+                for child in leftover.iterdir():
+                    child.unlink()
+                leftover.rmdir()
+            else:
+                leftover.unlink()
+    return path
+
+
+def _upload_work(cfg: ShoalConfig, drivers: Mapping[str, RbdVolumeDriver],
+                 sessions: list[Session], sink: GlanceImages, conversion_dir: Path,
+                 session_for: SessionFor, tasks: TaskRunner) -> None:
+    """Register ``volume.upload``. In-cluster uploads clone as client.admin of the backend's
+    cluster (the guide's client.cinder may not write ``images``, nor client.glance read
+    ``volumes``); a backend whose admin session cannot be opened always streams."""
+    backends: dict[str, UploadBackend] = {}
+    for (name, driver), session in zip(drivers.items(), list(sessions), strict=True):
+        clone: Session | None
+        try:
+            clone = session_for(None, cfg.cinder_backend(name).rbd_ceph_conf)
+        except errors.ShoalError:
+            clone = None
+        if clone is not None:
+            sessions.append(clone)
+        backends[name] = UploadBackend(driver, session, clone)
+    UploadWork(backends, sink, conversion_dir, utcnow).register(tasks)
 
 
 def quota_defaults(cfg: ShoalConfig) -> QuotaDefaults:

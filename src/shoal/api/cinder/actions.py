@@ -25,6 +25,8 @@ from shoal.api._errors import BadRequest
 from shoal.api._microversion import APIVersion
 from shoal.api.cinder import _validate as v
 from shoal.api.cinder import microversions as mv
+from shoal.api.cinder.viewcontext import cinder_time
+from shoal.services.volume._upload import UploadRequest, UploadStarted
 from shoal.services.volume.records import SNAPSHOT_STATUSES
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "parse_backup_action",
     "parse_snapshot_action",
     "parse_volume_action",
+    "upload_image_body",
 ]
 
 #: Disk formats ``os-volume_upload_image`` may write.
@@ -165,16 +168,9 @@ class RetypeVolume:
     migration_policy: str = "never"
 
 
-@dataclass(frozen=True)
-class UploadToImage:
-    """``os-volume_upload_image``: copy the volume into a new Glance image."""
-
-    image_name: str
-    force: bool = False
-    disk_format: str = "raw"
-    container_format: str = "bare"
-    visibility: str = "private"
-    protected: bool = False
+#: ``os-volume_upload_image``: copy the volume into a new Glance image (the service's
+#: request record; ``visibility`` and ``protected`` are read from 3.1).
+UploadToImage = UploadRequest
 
 
 @dataclass(frozen=True)
@@ -372,6 +368,28 @@ def _upload(body: Mapping[str, Any], version: APIVersion) -> UploadToImage:
         visibility=args.get("visibility", "private"),
         protected=bool(v.flag(args, "protected")),
     )
+
+
+def upload_image_body(started: UploadStarted, *, is_admin: bool) -> dict[str, Any]:
+    """The reply to ``os-volume_upload_image`` (202): the volume, now ``uploading``, its
+    type (extra specs for admins only) and the image made for it (``visibility`` and
+    ``protected`` as Glance shows them, whatever the microversion, as Cinder answers)."""
+    volume = started.volume
+    vtype = started.volume_type
+    type_view: dict[str, Any] | None = None
+    if vtype is not None:
+        type_view = {"id": vtype.id, "name": vtype.name, "description": vtype.description,
+                     "is_public": vtype.is_public,
+                     "extra_specs": dict(vtype.extra_specs) if is_admin else {},
+                     "qos_specs_id": vtype.qos_specs_id, "deleted": False,
+                     "deleted_at": None, "created_at": None, "updated_at": None}
+    return {"os-volume_upload_image": {
+        "id": volume.id, "updated_at": cinder_time(started.updated_at), "status": "uploading",
+        "display_description": volume.description, "size": volume.size,
+        "volume_type": type_view, "image_id": started.image_id,
+        "container_format": started.container_format, "disk_format": started.disk_format,
+        "image_name": started.image_name, "protected": started.protected,
+        "visibility": started.visibility}}
 
 
 def _set_image_metadata(body: Mapping[str, Any], version: APIVersion) -> SetImageMetadata:

@@ -44,6 +44,7 @@ from shoal.api.cinder.update import (
 )
 from shoal.api.cinder.viewcontext import ViewContext
 from shoal.services.volume import VolumeServices, VolumeSource
+from shoal.services.volume import policy as volume_policy
 from shoal.services.volume.quotas import QuotaDefaults
 
 __all__ = ["volume_routes"]
@@ -222,6 +223,10 @@ class _Volumes:
         elif isinstance(action, actions.RetypeVolume):
             service.retype_volume(context, volume_id, action.new_type,
                                   migration_policy=action.migration_policy)
+        elif isinstance(action, actions.UploadToImage):
+            started = service.upload_to_image(context, volume_id, action)
+            return 202, actions.upload_image_body(
+                started, is_admin=volume_policy.is_admin(context))
         else:
             raise errors.NotSupported(f"The volume action {type(action).__name__} is not "
                                       "served yet.")

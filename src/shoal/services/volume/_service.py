@@ -29,6 +29,7 @@ from shoal.services.volume import _messages as messages
 from shoal.services.volume import policy, quotas
 from shoal.services.volume._rows import snapshot_record, type_record, volume_record
 from shoal.services.volume._scheduler import backend_passes
+from shoal.services.volume._upload import UploadRequest, UploadStarted, VolumeUploads
 from shoal.services.volume._work import ImageData, ImageSource
 from shoal.services.volume.models import (
     Snapshot,
@@ -114,6 +115,9 @@ class VolumeService:
     ``images`` reads Glance images without an HTTP hop; ``runner`` must have the handlers of
     :class:`~._work.VolumeWork` registered.
     """
+
+    #: ``os-volume_upload_image`` (set by the deployment when an image service is there).
+    uploads: VolumeUploads | None = None
 
     def __init__(self, db: Database, runner: TaskRunner, images: ImageSource,
                  options: VolumeOptions, now: Callable[[], datetime] = utcnow) -> None:
@@ -220,6 +224,23 @@ class VolumeService:
             query = query.where(Volume.project_id == caller.project_id)
         with self.db.session(readonly=True) as session:
             return [volume_record(row) for row in session.execute(query).scalars()]
+
+    # --- upload to image (:mod:`._upload`) ----------------------------------------------
+    def upload_to_image(self, caller: CallerLike, volume_id: str, request: UploadRequest
+                        ) -> UploadStarted:
+        """``os-volume_upload_image``: create the image and start copying (202).
+
+        Raises: as :meth:`._upload.VolumeUploads.start`; NotSupported (501) without an
+        image service to write to.
+        """
+        if self.uploads is None:
+            raise errors.NotSupported("Uploading a volume to an image needs the image "
+                                      "service, which this deployment does not serve.")
+        return self.uploads.start(caller, volume_id, request)
+
+    def backend_section(self, row: Volume) -> str:
+        """The ``enabled_backends`` section volume ``row`` lives on."""
+        return self._backend_of(row).section
 
     # --- volumes: create -------------------------------------------------------------------
     def create_volume(

@@ -14,6 +14,7 @@ images (qcow2 to raw) with ``qemu-img``.
 
 from __future__ import annotations
 
+from shoal.services.image.store._digest import BackgroundDigests as BackgroundDigests
 from shoal.services.image.store._errors import BadStoreUri as BadStoreUri
 from shoal.services.image.store._errors import Duplicate as Duplicate
 from shoal.services.image.store._errors import ImageTooLarge as ImageTooLarge
@@ -48,6 +49,7 @@ __all__ = [
     "SCHEME",
     "SNAPSHOT_NAME",
     "AddResult",
+    "BackgroundDigests",
     "BadStoreUri",
     "Duplicate",
     "ImageReader",
