@@ -206,3 +206,30 @@ def test_refused_with_cinders_answer_and_nothing_left(world: World, case: Case) 
     else:
         assert message == expected
     assert world.state() == before
+
+
+#: Requests Cinder serves that shoal answers 501 (routes.py dispatches them to
+#: ``errors.NotSupported``): (id, path under the world's volume, body, version).
+NOT_SERVED: tuple[tuple[str, str, Any, str], ...] = (
+    ("os-retype", "/action", {"os-retype": {"new_type": "__DEFAULT__",
+                                            "migration_policy": "never"}}, "3.0"),
+    ("os-reimage", "/action", {"os-reimage": {"image_id": "@raw"}}, "3.68"),
+    ("os-volume_upload_image", "/action", {"os-volume_upload_image": {
+        "image_name": "up", "disk_format": "raw", "container_format": "bare"}}, "3.0"),
+    ("create-from-backup", "", {"volume": {"backup_id": NO_SUCH}}, "3.47"),
+)
+
+
+@pytest.mark.xfail(strict=True, reason="routes.py answers 501 'not served yet' to os-retype, "
+                   "os-reimage, os-volume_upload_image and to a create with backup_id "
+                   "(Cinder: 202, or 404 for a missing backup)")
+@pytest.mark.parametrize(("path", "body", "version"),
+                         [pytest.param(p, b, v, id=i) for i, p, b, v in NOT_SERVED])
+def test_served_by_cinder_not_501(world: World, path: str, body: Any, version: str) -> None:
+    c = world.cloud
+    volume = c.volume()
+    if "@raw" in str(body):
+        body = {"os-reimage": {"image_id": c.images["raw"]}}
+    url = f"/volumes/{volume}{path}" if path else "/volumes"
+    response = c.call("POST", url, version=version, json=body)
+    assert response.status_code < 500, response.text

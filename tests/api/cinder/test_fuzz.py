@@ -31,10 +31,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
+from sqlalchemy import select
 from starlette.routing import Route
 
 from shoal.api.cinder.options import VolumeApiOptions
 from shoal.api.cinder.routes import volume_routes
+from shoal.services.volume.models import Volume
 from tests.api.cinder._cloud import Cloud, assert_cinder_error, open_cloud
 from tests.unit.api.cinder.test_fuzz import JSON, KEYS, PARAM_NAMES, PARAM_VALUES, SCALARS
 
@@ -240,6 +242,15 @@ CALLERS = weighted((4, st.just("admin")), (4, st.just("member")), (1, st.just("r
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH")
 
 
+#: Routes that make, change or remove volumes and RBD images are drawn more often.
+ROUTE_WEIGHTS = {"/volumes": 6, "/volumes/{volume_id}": 4, "/volumes/{volume_id}/action": 12,
+                 "/snapshots": 3, "/snapshots/{snapshot_id}": 3,
+                 "/snapshots/{snapshot_id}/action": 3, "/attachments": 3,
+                 "/attachments/{attachment_id}": 2, "/attachments/{attachment_id}/action": 2,
+                 "/volume-transfers": 2, "/volume-transfers/{transfer_id}/accept": 3,
+                 "/os-volume-transfer/{transfer_id}/accept": 2}
+
+
 @dataclass(frozen=True)
 class Request:
     """One drawn request, ids unresolved (see :data:`Param`)."""
@@ -257,7 +268,9 @@ class Request:
 def requests(routes: list[tuple[str, tuple[str, ...]]]) -> st.SearchStrategy[Request]:
     @st.composite
     def build(draw: st.DrawFn) -> Request:
-        template, methods = draw(st.sampled_from(routes))
+        template, methods = draw(weighted(
+            *((ROUTE_WEIGHTS.get(template, 1), st.just((template, methods)))
+              for template, methods in routes)))
         served = [m for m in methods if m != "HEAD"] or list(methods)
         method = draw(weighted((9, st.sampled_from(served)), (1, st.sampled_from(METHODS))))
         names = [part[1:-1] for part in template.split("/") if part.startswith("{")]
@@ -337,9 +350,35 @@ def send(cloud: Cloud, request: Request) -> tuple[Any, str]:
     return response, described
 
 
+def _known_qcow2_failures(cloud: Cloud, volume_ids: set[str]) -> set[str]:
+    """The ``error`` volumes made from the qcow2 test images: a known bug (a qcow2 image
+    is accepted with 202 and its create task fails, see test_bad_inputs.py's xfail
+    ``qcow2-*``), not counted by the fuzz so that it finds the others."""
+    qcow2 = {cloud.images["big"], cloud.images["backed"]}
+    with cloud.deployment.db.session() as session:
+        rows = session.execute(select(Volume.id, Volume.status, Volume.image_id).where(
+            Volume.id.in_(volume_ids))).all()
+    return {row[0] for row in rows if row[1] == "error" and row[2] in qcow2}
+
+
+#: The 501s of what shoal does not serve yet (routes.py; test_bad_inputs.py's strict
+#: xfail ``test_served_by_cinder_not_501`` reproduces each), skipped so the fuzz finds others.
+KNOWN_NOT_SERVED = ("The volume action RetypeVolume is not served yet.",
+                    "The volume action ReimageVolume is not served yet.",
+                    "The volume action UploadToImage is not served yet.",
+                    "Creating a volume from a backup is not served yet.")
+
+
+def _known_not_served(response: Any) -> bool:
+    if response.status_code != 501:
+        return False
+    return bool(response.json()["notImplemented"]["message"] in KNOWN_NOT_SERVED)
+
+
 def check_nothing_left(cloud: Cloud, context: object) -> None:
     """Every volume record has its RBD image and every ``volume-*`` image a record."""
     without_image, without_record = cloud.leftovers()
+    without_image -= _known_qcow2_failures(cloud, without_image)
     assert not without_image, (f"records without an RBD image: {without_image}",
                                {i: cloud.volume_rows()[i] for i in without_image}, context)
     assert not without_record, (f"RBD images without a record: {without_record}", context)
@@ -362,6 +401,8 @@ def test_no_route_answers_5xx_or_leaves_anything(cloud: Cloud) -> None:
     @given(requests(_routes(cloud)))
     def fuzz(request: Request) -> None:
         response, described = send(cloud, request)
+        if _known_not_served(response):
+            return
         assert response.status_code < 500, (response.status_code, response.text, described)
         if response.status_code >= 400:
             assert_cinder_error(response, described)
