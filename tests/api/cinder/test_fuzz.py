@@ -351,14 +351,15 @@ def send(cloud: Cloud, request: Request) -> tuple[Any, str]:
 
 
 def _known_qcow2_failures(cloud: Cloud, volume_ids: set[str]) -> set[str]:
-    """The ``error`` volumes made from the qcow2 test images: a known bug (a qcow2 image
-    is accepted with 202 and its create task fails, see test_bad_inputs.py's xfail
-    ``qcow2-*``), not counted by the fuzz so that it finds the others."""
+    """The volumes made from the qcow2 test images: a known bug (a qcow2 image is accepted
+    with 202, its create task fails and leaves an ``error`` record without an image, which
+    an admin's ``os-reset_status`` may then call ``available``; see test_bad_inputs.py's
+    xfail ``qcow2-with-backing-file``), not counted so that the fuzz finds the others."""
     qcow2 = {cloud.images["big"], cloud.images["backed"]}
     with cloud.deployment.db.session() as session:
-        rows = session.execute(select(Volume.id, Volume.status, Volume.image_id).where(
+        rows = session.execute(select(Volume.id, Volume.image_id).where(
             Volume.id.in_(volume_ids))).all()
-    return {row[0] for row in rows if row[1] == "error" and row[2] in qcow2}
+    return {row[0] for row in rows if row[1] in qcow2}
 
 
 #: The 501s of what shoal does not serve yet (routes.py; test_bad_inputs.py's strict
@@ -396,16 +397,27 @@ def test_routes_are_all_drawn(cloud: Cloud) -> None:
 
 
 def test_no_route_answers_5xx_or_leaves_anything(cloud: Cloud) -> None:
+    """The examples share one cloud: a leftover may show up after the example that made
+    it was shrunk away, so every failure message starts with the first one seen and the
+    requests sent just before it."""
+    sent: list[str] = []
+    first: list[str] = []
+
     @settings(max_examples=MAX_EXAMPLES, deadline=None, database=DATABASE,
               derandomize=False, suppress_health_check=list(HealthCheck))
     @given(requests(_routes(cloud)))
     def fuzz(request: Request) -> None:
         response, described = send(cloud, request)
-        if _known_not_served(response):
-            return
-        assert response.status_code < 500, (response.status_code, response.text, described)
-        if response.status_code >= 400:
-            assert_cinder_error(response, described)
-        check_nothing_left(cloud, described)
+        sent.append(f"{response.status_code} {described}")
+        try:
+            if not _known_not_served(response):
+                assert response.status_code < 500, (response.status_code, response.text)
+                if response.status_code >= 400:
+                    assert_cinder_error(response)
+            check_nothing_left(cloud, described)
+        except AssertionError as exc:
+            if not first:
+                first.append(f"{exc} after: {sent[-4:]}")
+            raise AssertionError(f"first failure: {first[0]}; this one: {exc}") from None
 
     fuzz()
