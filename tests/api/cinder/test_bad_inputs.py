@@ -116,6 +116,13 @@ CASES: tuple[Case, ...] = (
          "Invalid input for field/attribute volume. Value: {'bogus': 1}. "
          "Additional properties are not allowed ('bogus' was unexpected)",
          body=_volume(bogus=1)),
+    Case("unknown-snapshot-field", "POST", "/snapshots", 400,
+         lambda w: f"Invalid input for field/attribute snapshot. Value: {{'volume_id': "
+         f"'{w.volume}', 'bogus': 1}}. Additional properties are not allowed ('bogus' was "
+         "unexpected)", body=lambda w: {"snapshot": {"volume_id": w.volume, "bogus": 1}}),
+    Case("accept-without-key", "POST", lambda w: f"/volume-transfers/{w.transfer}/accept",
+         400, "Invalid input for field/attribute accept. Value: {}. 'auth_key' is a "
+         "required property", body={"accept": {}}, version="3.55", as_="other"),
     _size_case("0", 0, "0 is less than the minimum of 1"),
     _size_case("minus-1", -1, "-1 is less than the minimum of 1"),
     _size_case("int32-overflow", 2**31, "2147483648 is greater than the maximum of 2147483647"),
