@@ -15,7 +15,6 @@ the backend's pool (as client.cinder, the driver's user), once every task has en
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import time
 import uuid
@@ -34,6 +33,7 @@ from shoal.deploy import Deployment, UpOptions, prepare
 from shoal.services.identity import DomainRef, ProjectRef, UserRef
 from shoal.services.tasks.models import Task
 from shoal.services.volume.models import Attachment, Snapshot, Transfer, Volume, VolumeType
+from tests.api.conftest import call
 
 BASE = "/volume/v3"
 MiB = 1 << 20
@@ -68,16 +68,7 @@ class Cloud:
             sent["OpenStack-API-Version"] = f"volume {version}"
         target = self.volume_app if app is None else app
         url = path if path.startswith("/image/") else BASE + path
-
-        async def go() -> httpx.Response:
-            transport = httpx.ASGITransport(app=target)
-            async with httpx.AsyncClient(transport=transport,
-                                         base_url="http://shoal.test:8776") as client:
-                response = await client.request(method, url, headers=sent, **kwargs)
-                await response.aread()
-                return response
-
-        return asyncio.run(go())
+        return call(target, method, url, headers=sent, **kwargs)
 
     # --- state ---------------------------------------------------------------------------
 
