@@ -90,20 +90,37 @@ class Cloud:
             return {row[0]: row[1] for row in session.execute(select(Volume.id, Volume.status))}
 
     def rbd_volumes(self) -> set[str]:
-        """The ids of the RBD images ``volume-<id>`` in the backend's pool."""
+        """The ids of the RBD images ``volume-<id>`` in the backend's pool, and
+        ``<id>.deleted`` for a deleted volume's image kept (renamed) for clones of it
+        that the driver could not flatten, as Cinder's RBD driver keeps them."""
         stack = self.deployment.volumes
         assert stack is not None
         io = stack.sessions[0].open_ioctx("volumes")
         return {name.removeprefix("volume-") for name in rbd.RBD().list(io)
                 if name.startswith("volume-")}
 
+    def hidden_without_clones(self, names: set[str]) -> set[str]:
+        """Of the ``<id>.deleted`` ``names``, those no clone needs any more."""
+        stack = self.deployment.volumes
+        assert stack is not None
+        io = stack.sessions[0].open_ioctx("volumes")
+        unneeded = set()
+        for name in names:
+            with rbd.Image(io, f"volume-{name}", read_only=True) as img:
+                if not img.list_children2():
+                    unneeded.add(name)
+        return unneeded
+
     def leftovers(self) -> tuple[set[str], set[str]]:
-        """(volume records without an RBD image, RBD images without a record), once every
-        task has ended."""
+        """(volume records without an RBD image, RBD images without a record: a
+        ``.deleted`` one only when no clone needs it), once every task has ended."""
         self.settle()
         rows = self.volume_rows()
         images = self.rbd_volumes()
-        return {i for i in rows if i not in images}, images - set(rows)
+        orphans = images - set(rows)
+        hidden = {name for name in orphans if name.endswith(".deleted")}
+        return ({i for i in rows if i not in images},
+                orphans - hidden | self.hidden_without_clones(hidden))
 
     def ids(self, kind: str) -> list[str]:
         """Ids of the live ``kind`` records (volume, snapshot, attachment, type, transfer),
