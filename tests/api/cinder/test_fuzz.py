@@ -5,7 +5,7 @@ without its RBD image or an RBD image ``volume-<id>`` without its record.
 Each example is one request: a route of :func:`~shoal.api.cinder.routes.volume_routes`
 (sometimes with a method it does not serve), its path parameters real (a live record's
 id, drawn when the request is sent), unknown or garbage, a query string, a body (the
-route's own valid body mutated: keys dropped, unknown fields added, values replaced; or
+route's own valid body mutated: keys dropped, unknown fields added, values replaced at any depth; or
 arbitrary JSON; or bytes that are no JSON), a microversion header valid, out of range,
 malformed or huge, and a caller: admin, member, reader, a member of another project, a
 bad token or none. The deployment lives for the whole module, so examples change what
@@ -208,6 +208,26 @@ def mutated(draw: st.DrawFn, seed: Any) -> Any:
     return body
 
 
+#: Values a field of a valid body is replaced with (``field_mutated``).
+FIELD_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**64), 2**64),
+    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=300),
+    st.sampled_from(["", " ", "a" * 256, "a" * 65536, "\x00", "\n", "é" * 200, "0", "-1",
+                     "1.0", "01", "9" * 30, "true", "available", "in-use", "error", "rw", "ro",
+                     "raw", "qcow2", "bare", "__DEFAULT__", "nova", "fuzz-type",
+                     "00000000-0000-4000-8000-000000000000", "x" * 37]),
+    st.lists(st.text(max_size=5), max_size=3),
+    st.dictionaries(st.text(max_size=300), st.text(max_size=300) | st.integers(), max_size=3))
+
+
+def field_mutated(seed: Any) -> st.SearchStrategy[Any]:
+    """``seed`` with any of its fields, at any depth, kept or replaced by a drawn value."""
+    if isinstance(seed, dict):
+        return st.fixed_dictionaries({key: field_mutated(value) | FIELD_VALUES
+                                      for key, value in seed.items()})
+    return st.just(seed)
+
+
 RAW_BODIES = st.sampled_from([
     b"", b" ", b"{", b"[]", b"null", b"0", b'"volume"', b"\xff\xfe{}", b"{'volume': {}}",
     b'{"volume": {"size": NaN}}', b'{"volume": {"size": Infinity}}',
@@ -284,8 +304,9 @@ def requests(routes: list[tuple[str, tuple[str, ...]]]) -> st.SearchStrategy[Req
                 (1, st.tuples(st.just("raw"), RAW_BODIES)), (1, st.just(("none", None)))]
             if seeds:
                 seeded = st.sampled_from(seeds)
-                choices += [(4, st.tuples(st.just("json"), seeded)),
-                            (4, st.tuples(st.just("json"), seeded.flatmap(mutated)))]
+                choices += [(3, st.tuples(st.just("json"), seeded)),
+                            (3, st.tuples(st.just("json"), seeded.flatmap(mutated))),
+                            (3, st.tuples(st.just("json"), seeded.flatmap(field_mutated)))]
             body = draw(weighted(*choices))
         return Request(method, template, params, query, body, draw(CONTENT_TYPES),
                        draw(VERSIONS), draw(CALLERS))
