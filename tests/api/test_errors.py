@@ -129,6 +129,8 @@ def test_api_error_carries_status_and_headers() -> None:
         (b"", "empty"),
         (b"[1, 2]", "must be a JSON object"),
         (b"\xff\xfe{}", "UTF-8"),
+        (b'{"a": ' + b"9" * 5000 + b"}", "a number has too many digits"),
+        (b"[" * 20000 + b"]" * 20000, "nested too deeply"),
     ],
 )
 def test_malformed_json_is_400(service: str, body: bytes, what: str) -> None:

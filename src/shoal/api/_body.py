@@ -83,7 +83,9 @@ async def read_json(request: Request) -> Any:
 
     Raises:
         BadRequest: the body is empty, not UTF-8, or not valid JSON (the message gives the
-            parser's line and column).
+            parser's line and column), or JSON no client sends: an integer of more digits
+            than Python converts (4300) or arrays and objects nested deeper than the
+            parser's recursion allows.
         RequestTooLarge: the body passed the app's limit while being read.
     """
     raw = await request.body()
@@ -98,6 +100,11 @@ async def read_json(request: Request) -> Any:
             f"Malformed request body: invalid JSON at line {exc.lineno} column {exc.colno}:"
             f" {exc.msg}."
         ) from None
+    except ValueError:  # an integer past sys.get_int_max_str_digits()
+        raise BadRequest("Malformed request body: a number has too many digits.") from None
+    except RecursionError:
+        raise BadRequest("Malformed request body: arrays or objects are nested too deeply."
+                         ) from None
 
 
 async def read_json_object(request: Request, root_key: str | None = None) -> dict[str, Any]:
