@@ -9,20 +9,10 @@ from __future__ import annotations
 
 import uuid
 
+from shoal._ids import is_uuid_like
 from shoal.errors import NotFound
 
 __all__ = ["is_uuid_like", "uuid_or_not_found"]
-
-
-def is_uuid_like(value: str) -> bool:
-    """True for a UUID in dashed (36 chars) or hex (32 chars) form, any case."""
-    if len(value) not in (32, 36):
-        return False
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def uuid_or_not_found(value: str, what: str) -> str:

@@ -36,6 +36,15 @@ __all__ = [
 ]
 
 _VERSION_RE = re.compile(r"^([1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+#: Digits of a version part read as written; a longer part is read as this many nines.
+_PART_DIGITS_MAX = 9
+
+
+def _part(digits: str) -> int:
+    """A version part's value, clamped at :data:`_PART_DIGITS_MAX` nines."""
+    if len(digits) > _PART_DIGITS_MAX:
+        return int("9" * _PART_DIGITS_MAX)
+    return int(digits)
 
 
 @functools.total_ordering
@@ -50,6 +59,10 @@ class APIVersion:
     def parse(cls, text: str) -> APIVersion:
         """Parse ``"3.55"``.
 
+        A part of more than :data:`_PART_DIGITS_MAX` digits is read as that many nines
+        (far past every served version, so still out of range: 406, never an int()
+        conversion error on thousands of digits).
+
         Raises:
             BadRequest: ``text`` is not ``<major>.<minor>`` with non-negative integers
                 (no leading zeros, major >= 1).
@@ -60,7 +73,7 @@ class APIVersion:
                 f"API version {text!r} is of invalid format: it must be MajorNum.MinorNum,"
                 " like 3.59, or 'latest'."
             )
-        return cls(int(match.group(1)), int(match.group(2)))
+        return cls(_part(match.group(1)), _part(match.group(2)))
 
     def _key(self, other: object) -> tuple[int, int] | None:
         if isinstance(other, APIVersion):

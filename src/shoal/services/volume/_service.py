@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shoal import errors
+from shoal._ids import is_uuid_like
 from shoal._time import utcnow
 from shoal.db import Database
 from shoal.services.tasks import ResourceRef, TaskRunner
@@ -186,6 +187,8 @@ class VolumeService:
         visible = row is not None and (row.is_public or policy.is_admin(caller) or any(
             p.project_id == caller.project_id for p in row.projects))
         if row is None or not visible:
+            if is_uuid_like(name):  # Cinder's get_by_name_or_id: a UUID is looked up as an id
+                raise errors.NotFound(f"Volume type {name} could not be found.")
             raise errors.NotFound(f"Volume type with name {name} could not be found.")
         return row
 
@@ -908,3 +911,4 @@ def _check_image_fits(image: ImageData, size: int) -> None:
         image_gib = -(-wanted // GiB)
         raise _invalid_input(f"Size of specified image {image_gib}GB is larger than volume "
                              f"size {size}GB.")
+
