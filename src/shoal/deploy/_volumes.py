@@ -17,10 +17,12 @@ from shoal.services.image import ImageRecord, ImageService
 from shoal.services.tasks import TaskRunner
 from shoal.services.volume import (
     Backend,
+    GroupWork,
     ImageData,
     QuotaSets,
     VolumeAdmin,
     VolumeAttachments,
+    VolumeGroups,
     VolumeMessages,
     VolumeOptions,
     VolumeService,
@@ -150,6 +152,7 @@ def volume_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Imag
                               or cfg.glance.show_multiple_locations)
         work = VolumeWork(drivers, source, utcnow)
         work.register(tasks)
+        GroupWork(drivers, utcnow).register(tasks)
         cinder = cfg.cinder
         volume_options = VolumeOptions(
             backends=tuple(backends), availability_zone=cinder.storage_availability_zone,
@@ -162,7 +165,8 @@ def volume_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Imag
             VolumeTransfers(db, volume_options.quota_defaults, utcnow),
             VolumeAdmin(db, volume_options, drivers, utcnow),
             VolumeTypes(db, volume_options, utcnow),
-            QuotaSets(db, volume_options.quota_defaults), VolumeMessages(db, utcnow))
+            QuotaSets(db, volume_options.quota_defaults), VolumeMessages(db, utcnow),
+            groups=VolumeGroups(db, tasks, service, utcnow))
     except BaseException:
         for session in sessions:
             session.shutdown()

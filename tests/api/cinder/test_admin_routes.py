@@ -27,6 +27,7 @@ from shoal.services.volume import (
     QuotaSets,
     VolumeAdmin,
     VolumeAttachments,
+    VolumeGroups,
     VolumeMessages,
     VolumeOptions,
     VolumeService,
@@ -109,7 +110,8 @@ def _app(db: Database, driver: FakeDriver) -> Any:
         service, VolumeAttachments(db, {}, utcnow), VolumeTransfers(db, options.quota_defaults,
                                                                      utcnow),
         VolumeAdmin(db, options, {"ceph": driver}, utcnow), VolumeTypes(db, options, utcnow),
-        QuotaSets(db, options.quota_defaults), VolumeMessages(db, utcnow))
+        QuotaSets(db, options.quota_defaults), VolumeMessages(db, utcnow),
+        groups=VolumeGroups(db, service.runner, service, utcnow))
     routes = volume_routes(services, VolumeApiOptions(), options.quota_defaults)
     return volume_app(routes=routes, validator=FakeValidator(TOKENS), settings=ApiSettings())
 

@@ -4,7 +4,8 @@
   rules, policy (:mod:`.policy`) and quotas (:mod:`.quotas`); long operations as durable
   tasks (:class:`VolumeWork`, registered on the deployment's task runner).
 - :class:`VolumeAdmin` (services, hosts, pools), :class:`VolumeTypes` (type
-  administration), :class:`QuotaSets` (``os-quota-sets``), :class:`VolumeMessages`.
+  administration), :class:`QuotaSets` (``os-quota-sets``), :class:`VolumeMessages`,
+  :class:`VolumeGroups` (generic volume groups; their tasks: :class:`GroupWork`).
 - :mod:`.driver`: the RBD backend driver (Cinder's ``RBDDriver`` semantics).
 - :mod:`.records`: the frozen records the API's views render; :mod:`.models` the tables.
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 from shoal.services.volume._admin import VolumeAdmin as VolumeAdmin
 from shoal.services.volume._attach import VolumeAttachments as VolumeAttachments
 from shoal.services.volume._bundle import VolumeServices as VolumeServices
+from shoal.services.volume._groups import GroupWork as GroupWork
+from shoal.services.volume._groups import VolumeGroups as VolumeGroups
 from shoal.services.volume._messages import VolumeMessages as VolumeMessages
 from shoal.services.volume._quota_sets import QuotaSets as QuotaSets
 from shoal.services.volume._service import DEFAULT_TYPE_NAME as DEFAULT_TYPE_NAME
@@ -33,12 +36,14 @@ __all__ = [
     "ALL_TYPES",
     "DEFAULT_TYPE_NAME",
     "Backend",
+    "GroupWork",
     "ImageData",
     "ImageSource",
     "QuotaSets",
     "TransferRecord",
     "VolumeAdmin",
     "VolumeAttachments",
+    "VolumeGroups",
     "VolumeMessages",
     "VolumeOptions",
     "VolumeService",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from shoal.services.volume._admin import VolumeAdmin
 from shoal.services.volume._attach import VolumeAttachments
+from shoal.services.volume._groups import VolumeGroups
 from shoal.services.volume._messages import VolumeMessages
 from shoal.services.volume._quota_sets import QuotaSets
 from shoal.services.volume._service import VolumeService
@@ -18,7 +19,8 @@ __all__ = ["VolumeServices"]
 @dataclass(frozen=True)
 class VolumeServices:
     """Volumes, snapshots and types; attachments; transfers; the admin parts: services and
-    pools, type administration, quota sets, user messages (one deployment's)."""
+    pools, type administration, quota sets, user messages; generic volume groups (one
+    deployment's)."""
 
     volumes: VolumeService
     attachments: VolumeAttachments
@@ -27,3 +29,4 @@ class VolumeServices:
     types: VolumeTypes
     quota_sets: QuotaSets
     messages: VolumeMessages
+    groups: VolumeGroups
