@@ -24,6 +24,7 @@ from shoal.db import Database
 from shoal.services.tasks import TaskRunner
 from shoal.services.volume import (
     Backend,
+    GroupWork,
     QuotaSets,
     VolumeAdmin,
     VolumeAttachments,
@@ -104,14 +105,16 @@ class Api:
 def _app(db: Database, driver: FakeDriver) -> Any:
     options = VolumeOptions(backends=(Backend("ceph", "ceph", POOL),),
                             quota_defaults=QuotaDefaults(volumes=7))
-    service = VolumeService(db, TaskRunner(db), NoImages(), options)
+    runner = TaskRunner(db)  # never started: the tasks the routes submit stay pending
+    GroupWork({}, utcnow).register(runner)
+    service = VolumeService(db, runner, NoImages(), options)
     service.ensure_default_type()
     services = VolumeServices(
         service, VolumeAttachments(db, {}, utcnow), VolumeTransfers(db, options.quota_defaults,
                                                                      utcnow),
         VolumeAdmin(db, options, {"ceph": driver}, utcnow), VolumeTypes(db, options, utcnow),
         QuotaSets(db, options.quota_defaults), VolumeMessages(db, utcnow),
-        groups=VolumeGroups(db, service.runner, service, utcnow))
+        groups=VolumeGroups(db, runner, service, utcnow))
     routes = volume_routes(services, VolumeApiOptions(), options.quota_defaults)
     return volume_app(routes=routes, validator=FakeValidator(TOKENS), settings=ApiSettings())
 

@@ -72,6 +72,7 @@ __all__ = [
     "GroupWork",
     "VolumeGroups",
     "check_group_member",
+    "volume_type_in_groups",
 ]
 
 log = logging.getLogger(__name__)
@@ -215,6 +216,12 @@ def check_group_member(session: Session, caller: CallerLike, group_id: str,
             f"Invalid input received: Invalid volume_type provided: {volume_type.id} "
             "(requested type must be supported by this group).")
     return group
+
+
+def volume_type_in_groups(session: Session, volume_type_id: str) -> bool:
+    """Whether a group lists the volume type (Cinder then refuses to delete the type)."""
+    return session.execute(select(GroupVolumeType.id).where(
+        GroupVolumeType.volume_type_id == volume_type_id).limit(1)).first() is not None
 
 
 class VolumeGroups:
