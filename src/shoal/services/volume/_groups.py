@@ -88,7 +88,7 @@ REMOVABLE_STATUSES: Final = ("available", "in-use", "error", "error_deleting")
 ADDABLE_STATUSES: Final = ("available", "in-use")
 #: Member volume statuses a group delete accepts (the others have work in flight).
 DELETABLE_MEMBER_STATUSES: Final = ("available", "error", "error_deleting", "error_restoring",
-                                    "error_extending", "error_managing", "deleting")
+                                    "error_extending", "error_managing")
 #: Keyword arguments of a new member's ``VolumeSource`` (``snapshot_id`` or ``source_volid``).
 VolumeSourceArgs = dict[str, str]
 
@@ -205,9 +205,12 @@ def check_group_member(session: Session, caller: CallerLike, group_id: str,
 
     Raises:
         NotFound: no such group for the caller.
-        InvalidArgument: no type given, or a type the group does not support.
+        InvalidArgument: the group is being deleted, no type given, or a type the group
+            does not support.
     """
     group = _visible_group(session, caller, group_id, "group:get")
+    if group.status in ("deleting", "error_deleting"):
+        raise _invalid_group(f"Group {group_id} is being deleted: no volume may join it.")
     if not type_given:
         raise errors.InvalidArgument("Invalid input received: volume_type must be provided "
                                      "when creating a volume in a group.")
@@ -632,6 +635,8 @@ class VolumeGroups:
         """
         with self.db.session() as session:
             row = _visible_group(session, caller, group_id, "group:delete")
+            if row.status == "deleting":
+                raise _invalid_group(f"Group {group_id} is already being deleted.")
             if not delete_volumes and row.status not in ("available", "error"):
                 raise _invalid_group(f"Group status must be available or error, but current "
                                      f"status is: {row.status}")

@@ -368,6 +368,9 @@ class VolumeService:
             if any(s.status not in ("available", "error") for s in snaps):
                 raise _invalid_volume("Snapshot of volume not in a valid state: it must be "
                                       "available or error to be deleted with the volume")
+            if any(s.group_snapshot_id is not None for s in snaps):
+                raise _invalid_volume("Snapshot of volume is part of a group snapshot: "
+                                      "delete the group snapshot first")
             for snap in snaps:
                 snap.status = "deleting"
                 snap.updated_at = self.now()

@@ -14,7 +14,7 @@ import pytest
 from shoal import errors
 from shoal._time import utcnow
 from shoal.db import Database
-from shoal.services.tasks import ResourceRef, TaskRunner
+from shoal.services.tasks import TaskRunner
 from shoal.services.volume._groups import GroupWork, VolumeGroups
 from shoal.services.volume._service import Backend, VolumeOptions, VolumeService
 from shoal.services.volume._types import VolumeTypes
@@ -22,30 +22,28 @@ from shoal.services.volume._work import VolumeWork
 from shoal.services.volume.policy import PolicyNotAuthorized
 from shoal.services.volume.quotas import QuotaDefaults, QuotaExceeded
 from tests.unit.services.volume.driver.test_driver import Env
-from tests.unit.services.volume.test_service import ADMIN, ALICE, BOB, HOST, READER, NoImages
-
-WAIT_S = 30
+from tests.unit.services.volume.test_service import (
+    ADMIN,
+    ALICE,
+    BOB,
+    HOST,
+    READER,
+    NoImages,
+)
+from tests.unit.services.volume.test_service import World as VolumeWorld
 
 
 @dataclass
-class World:
-    env: Env
-    runner: TaskRunner
-    volumes: VolumeService
+class World(VolumeWorld):
     groups: VolumeGroups
     types: VolumeTypes
 
-    def settle(self, kind: str, ident: str) -> None:
-        """Wait until every task of the resource has ended."""
-        for task in self.runner.tasks_for(ResourceRef(kind, ident)):
-            self.runner.wait(task.id, timeout_s=WAIT_S)
-
     def volume(self, group_id: str, type_id: str, size: int = 1) -> str:
         """A new member volume, once ``available``."""
-        made = self.volumes.create_volume(ALICE, size=size, volume_type=type_id,
+        made = self.service.create_volume(ALICE, size=size, volume_type=type_id,
                                           group_id=group_id)
         self.settle("volume", made.id)
-        assert self.volumes.get_volume(ALICE, made.id).status == "available"
+        assert self.service.get_volume(ALICE, made.id).status == "available"
         return made.id
 
 
@@ -62,7 +60,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     volumes = VolumeService(db, runner, NoImages(), options)
     volumes.ensure_default_type()
     runner.start()
-    yield World(env, runner, volumes, VolumeGroups(db, runner, volumes, utcnow),
+    yield World(env, db, runner, volumes, VolumeGroups(db, runner, volumes, utcnow),
                 VolumeTypes(db, options, utcnow))
     runner.shutdown(wait_s=10)
     db.dispose()
@@ -71,7 +69,7 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 def _setup(world: World) -> tuple[str, str, str]:
     """A volume type, a group type and a group of ALICE's: their ids."""
-    vtype = world.volumes.create_type(ADMIN, "vt1")
+    vtype = world.service.create_type(ADMIN, "vt1")
     gtype = world.groups.create_type(ADMIN, "gt1", specs={"k": "v"})
     group = world.groups.create_group(ALICE, group_type=gtype.id, volume_types=[vtype.id],
                                       name="g1")
@@ -126,15 +124,15 @@ def test_group_create_members_and_visibility(world: World) -> None:
     with pytest.raises(PolicyNotAuthorized):
         world.groups.create_group(READER, group_type=gtype, volume_types=[vtype])
     with pytest.raises(errors.InvalidArgument, match="volume_type must be provided"):
-        world.volumes.create_volume(ALICE, size=1, group_id=group_id)
+        world.service.create_volume(ALICE, size=1, group_id=group_id)
     with pytest.raises(errors.InvalidArgument, match="must be supported by this group"):
-        world.volumes.create_volume(ALICE, size=1, volume_type="__DEFAULT__",
+        world.service.create_volume(ALICE, size=1, volume_type="__DEFAULT__",
                                     group_id=group_id)
     volume_id = world.volume(group_id, vtype)
-    assert world.volumes.get_volume(ALICE, volume_id).group_id == group_id
+    assert world.service.get_volume(ALICE, volume_id).group_id == group_id
     assert world.groups.get_group(ALICE, group_id).volume_ids == (volume_id,)
     with pytest.raises(errors.InvalidArgument, match="belong to a group"):
-        world.volumes.delete_volume(ALICE, volume_id)
+        world.service.delete_volume(ALICE, volume_id)
     with pytest.raises(errors.InvalidArgument, match="Target group type is still in use"):
         world.groups.delete_type(ADMIN, gtype)
     with pytest.raises(errors.InvalidArgument, match="deletion is not allowed"):
@@ -154,9 +152,9 @@ def test_group_quota(world: World) -> None:
 def test_update_adds_and_removes_with_cinder_checks(world: World) -> None:
     vtype, gtype, group_id = _setup(world)
     first = world.volume(group_id, vtype)
-    loose = world.volumes.create_volume(ALICE, size=1, volume_type=vtype)
+    loose = world.service.create_volume(ALICE, size=1, volume_type=vtype)
     world.settle("volume", loose.id)
-    other = world.volumes.create_volume(ALICE, size=1)
+    other = world.service.create_volume(ALICE, size=1)
     world.settle("volume", other.id)
     world.groups.update_group(ALICE, group_id, name="renamed", remove_volumes=first,
                               add_volumes=loose.id)
@@ -186,13 +184,17 @@ def test_group_snapshot_is_one_rbd_snapshot_per_member_and_groups_copy_it(
     gsnap = world.groups.get_group_snapshot(ALICE, made.id)
     assert gsnap.status == "available"
     for snapshot_id in gsnap.snapshot_ids:
-        snap = world.volumes.get_snapshot(ALICE, snapshot_id)
+        snap = world.service.get_snapshot(ALICE, snapshot_id)
         assert (snap.status, snap.group_snapshot_id) == ("available", made.id)
         assert world.env.snaps(f"volume-{snap.volume_id}") == {f"snapshot-{snap.id}": True}
         with pytest.raises(errors.InvalidArgument, match="must not be part of a group"):
-            world.volumes.delete_snapshot(ALICE, snapshot_id)
+            world.service.delete_snapshot(ALICE, snapshot_id)
     with pytest.raises(errors.InvalidArgument, match="Group has existing snapshots"):
         world.groups.delete_group(ALICE, group_id, delete_volumes=True)
+    world.groups.update_group(ALICE, group_id, remove_volumes=members[1])
+    with pytest.raises(errors.InvalidArgument, match="part of a group snapshot"):
+        world.service.delete_volume(ALICE, members[1], cascade=True)
+    world.groups.update_group(ALICE, group_id, add_volumes=members[1])
 
     copy = world.groups.create_group_from_source(ALICE, name="copy",
                                                  group_snapshot_id=made.id)
@@ -201,13 +203,13 @@ def test_group_snapshot_is_one_rbd_snapshot_per_member_and_groups_copy_it(
         assert record.status == "available" and len(record.volume_ids) == 2
         for volume_id in record.volume_ids:
             world.settle("volume", volume_id)
-            got = world.volumes.get_volume(ALICE, volume_id)
+            got = world.service.get_volume(ALICE, volume_id)
             assert (got.status, got.group_id, got.volume_type_id) == (
                 "available", record.id, vtype)
-    assert sorted(world.volumes.get_volume(ALICE, v).size for v in copy.volume_ids) == [1, 2]
+    assert sorted(world.service.get_volume(ALICE, v).size for v in copy.volume_ids) == [1, 2]
     first_copy = next(v for v in copy.volume_ids
-                      if world.volumes.get_volume(ALICE, v).snapshot_id is not None
-                      and world.volumes.get_volume(ALICE, v).size == 1)
+                      if world.service.get_volume(ALICE, v).snapshot_id is not None
+                      and world.service.get_volume(ALICE, v).size == 1)
     assert world.env.read(f"volume-{first_copy}", 0, 5) == b"first"
     assert world.groups.get_group(ALICE, copy.id).group_snapshot_id == made.id
 
@@ -231,7 +233,7 @@ def test_delete_refusals_and_reset_status(world: World) -> None:
     volume_id = world.volume(group_id, vtype)
     with pytest.raises(errors.InvalidArgument, match="delete-volumes flag is required"):
         world.groups.delete_group(ALICE, group_id)
-    snap = world.volumes.create_snapshot(ALICE, volume_id)
+    snap = world.service.create_snapshot(ALICE, volume_id)
     world.settle("snapshot", snap.id)
     with pytest.raises(errors.InvalidArgument, match="still has dependent snapshots"):
         world.groups.delete_group(ALICE, group_id, delete_volumes=True)
@@ -245,3 +247,15 @@ def test_delete_refusals_and_reset_status(world: World) -> None:
     world.groups.delete_group(ALICE, empty.id)
     with pytest.raises(errors.NotFound):
         world.groups.get_group(ALICE, empty.id)
+
+
+def test_a_group_being_deleted_takes_no_volume_and_no_second_delete(world: World) -> None:
+    vtype, _gtype, group_id = _setup(world)
+    world.volume(group_id, vtype)
+    world.runner.shutdown(wait_s=10)  # the group.delete task stays pending
+    world.groups.delete_group(ALICE, group_id, delete_volumes=True)
+    assert world.groups.get_group(ALICE, group_id).status == "deleting"
+    with pytest.raises(errors.InvalidArgument, match="is being deleted"):
+        world.service.create_volume(ALICE, size=1, volume_type=vtype, group_id=group_id)
+    with pytest.raises(errors.InvalidArgument, match="already being deleted"):
+        world.groups.delete_group(ALICE, group_id, delete_volumes=True)
