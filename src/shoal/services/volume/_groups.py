@@ -19,7 +19,8 @@ The RBD driver has no group objects (Cinder's generic group code): a group is ro
 is ``available`` once made; a group snapshot is one RBD snapshot per member volume, taken by
 one ``group_snapshot.create`` task; a group is deleted by one ``group.delete`` task removing
 its volumes' images one by one. A group made from a source gets its member volumes through
-:meth:`VolumeService.create_volume` and their own ``volume.create`` tasks.
+:meth:`VolumeService.create_volume` and their own ``volume.create`` tasks, recorded in the
+group's transaction.
 
 ===========================  ===============================  ============================
 kind                         from → to                        on failure
@@ -449,9 +450,9 @@ class VolumeGroups:
         """A new group (3.14+) with a copy of each volume of ``source_group_id``, or a
         volume from each snapshot of ``group_snapshot_id`` (exactly one is given).
 
-        The group row commits first (``creating``); each member volume is then made by
-        :meth:`VolumeService.create_volume` (its own ``volume.create`` task), and the group
-        becomes ``available`` once all are recorded (``error`` if one is refused).
+        The group (``available``) and every member volume (``creating``, recorded by
+        :meth:`VolumeService.create_volume` with its own ``volume.create`` task) commit in
+        one transaction: a refusal of any member leaves nothing behind.
 
         Raises:
             NotFound: no such source. InvalidArgument: an empty source, a source snapshot
@@ -463,13 +464,16 @@ class VolumeGroups:
         if (group_snapshot_id is None) == (source_group_id is None):
             raise errors.InvalidArgument("Invalid input received: give exactly one of "
                                          "group_snapshot_id and source_group_id.")
+        from shoal.services.volume._service import VolumeSource  # _service imports this
+
         with self.db.session() as session:
-            sources = self._sources(session, caller, group_snapshot_id, source_group_id)
-            origin = session.get(Group, sources[0])
+            origin_id, members = self._sources(session, caller, group_snapshot_id,
+                                               source_group_id)
+            origin = session.get(Group, origin_id)
             assert origin is not None
             self._check_group_quota(session, project_id)
             row = Group(id=str(uuid.uuid4()), project_id=project_id, user_id=caller.user_id,
-                        status="creating", name=name, description=description,
+                        status="available", name=name, description=description,
                         availability_zone=origin.availability_zone,
                         group_type_id=origin.group_type_id, host=origin.host,
                         group_snapshot_id=group_snapshot_id, source_group_id=source_group_id,
@@ -477,9 +481,12 @@ class VolumeGroups:
             row.volume_types = [GroupVolumeType(volume_type_id=t.volume_type_id)
                                 for t in origin.volume_types]
             session.add(row)
-            group_id = row.id
-        self._make_members(caller, group_id, sources[1])
-        return self.get_group(caller, group_id)
+            session.flush()
+            for size, type_id, source in members:
+                self.volumes.create_volume(caller, size=size, volume_type=type_id,
+                                           source=VolumeSource(**source), group_id=row.id,
+                                           session=session)
+            return _group_record(session, row)
 
     def _sources(self, session: Session, caller: CallerLike, group_snapshot_id: str | None,
                  source_group_id: str | None
@@ -506,25 +513,6 @@ class VolumeGroups:
         if not vols:
             raise _invalid_group("Source Group is empty. No group will be created.")
         return source.id, [(v.size, v.volume_type_id, {"source_volid": v.id}) for v in vols]
-
-    def _make_members(self, caller: CallerLike, group_id: str,
-                      members: Sequence[tuple[int, str | None, VolumeSourceArgs]]) -> None:
-        """Record each member volume through the volume service; the group's status
-        follows (``available``, or ``error`` with the refusal re-raised)."""
-        from shoal.services.volume._service import VolumeSource
-
-        status = "error"
-        try:
-            for size, type_id, source in members:
-                self.volumes.create_volume(caller, size=size, volume_type=type_id,
-                                           source=VolumeSource(**source), group_id=group_id)
-            status = "available"
-        finally:
-            with self.db.session() as session:
-                row = session.get(Group, group_id)
-                if row is not None:
-                    row.status = status
-                    row.updated_at = self.now()
 
     # --- groups: change --------------------------------------------------------------------
     def update_group(self, caller: CallerLike, group_id: str, *, name: str | None = None,

@@ -12,8 +12,10 @@ Messages are Cinder's (``Invalid volume: ...``, ``Volume <id> could not be found
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
@@ -224,7 +226,7 @@ class VolumeService:
         description: str | None = None, volume_type: str | None = None,
         availability_zone: str | None = None, metadata: Mapping[str, str] | None = None,
         source: VolumeSource = VolumeSource(), multiattach: bool = False,
-        group_id: str | None = None,
+        group_id: str | None = None, session: Session | None = None,
     ) -> VolumeRecord:
         """Record a new volume in ``creating`` and start making it (202).
 
@@ -240,7 +242,9 @@ class VolumeService:
                 unknown availability zone, no size where one is needed.
             QuotaExceeded: over the project's ``volumes``/``gigabytes``/per-volume limits.
 
-        ``group_id`` (3.13+) puts the volume in that group (:func:`._groups.check_group_member`).
+        ``group_id`` (3.13+) puts the volume in that group (:func:`._groups.check_group_member`);
+        ``session``: record it in that transaction (a group's members all in one), else in
+        a transaction of its own.
         """
         project_id = caller.project_id
         if project_id is None:
@@ -252,7 +256,9 @@ class VolumeService:
             raise _invalid_input(f"Availability zone '{zone}' is invalid.")
         image = None if source.image_id is None else self.images.image(
             source.image_id, project_id, is_admin=policy.is_admin(caller))
-        with self.db.session() as session:
+        scope: AbstractContextManager[Session] = (
+            self.db.session() if session is None else contextlib.nullcontext(session))
+        with scope as session:
             vtype = self._type_by_ref(session, caller, volume_type)
             backend = self._backend_for(vtype)
             if group_id is not None:

@@ -259,3 +259,17 @@ def test_a_group_being_deleted_takes_no_volume_and_no_second_delete(world: World
         world.service.create_volume(ALICE, size=1, volume_type=vtype, group_id=group_id)
     with pytest.raises(errors.InvalidArgument, match="already being deleted"):
         world.groups.delete_group(ALICE, group_id, delete_volumes=True)
+
+
+def test_a_refused_member_leaves_no_group_and_no_volume(world: World) -> None:
+    vtype, _gtype, group_id = _setup(world)
+    first = world.volume(group_id, vtype)
+    second = world.volume(group_id, vtype)
+    world.service.reset_status(ADMIN, second, status="error", attach_status=None,
+                               migration_status=None)
+    with pytest.raises(errors.InvalidArgument, match="status is error"):
+        world.groups.create_group_from_source(ALICE, source_group_id=group_id)
+    assert [g.id for g in world.groups.list_groups(ALICE)] == [group_id]
+    assert sorted(v.id for v in world.service.list_volumes(ALICE)) == sorted([first, second])
+    with pytest.raises(errors.InvalidArgument, match="exactly one"):
+        world.groups.create_group_from_source(ALICE)
