@@ -15,7 +15,7 @@ from __future__ import annotations
 from shoal.services.volume._admin import VolumeAdmin as VolumeAdmin
 from shoal.services.volume._attach import VolumeAttachments as VolumeAttachments
 from shoal.services.volume._bundle import VolumeServices as VolumeServices
-from shoal.services.volume._groups import GroupWork as GroupWork
+from shoal.services.volume._group_work import GroupWork as GroupWork
 from shoal.services.volume._groups import VolumeGroups as VolumeGroups
 from shoal.services.volume._messages import VolumeMessages as VolumeMessages
 from shoal.services.volume._quota_sets import QuotaSets as QuotaSets

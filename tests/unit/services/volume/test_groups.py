@@ -15,7 +15,8 @@ from shoal import errors
 from shoal._time import utcnow
 from shoal.db import Database
 from shoal.services.tasks import TaskRunner
-from shoal.services.volume._groups import GroupWork, VolumeGroups
+from shoal.services.volume._group_work import GroupWork
+from shoal.services.volume._groups import VolumeGroups
 from shoal.services.volume._service import Backend, VolumeOptions, VolumeService
 from shoal.services.volume._types import VolumeTypes
 from shoal.services.volume._work import VolumeWork
