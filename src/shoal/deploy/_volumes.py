@@ -152,7 +152,7 @@ def volume_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Imag
                               or cfg.glance.show_multiple_locations)
         work = VolumeWork(drivers, source, utcnow)
         work.register(tasks)
-        GroupWork(drivers, utcnow).register(tasks)
+        GroupWork(work).register(tasks)
         cinder = cfg.cinder
         volume_options = VolumeOptions(
             backends=tuple(backends), availability_zone=cinder.storage_availability_zone,

@@ -35,6 +35,7 @@ from shoal.services.volume import (
     VolumeServices,
     VolumeTransfers,
     VolumeTypes,
+    VolumeWork,
 )
 from shoal.services.volume.models import Message, Volume
 from shoal.services.volume.quotas import QuotaDefaults
@@ -106,7 +107,7 @@ def _app(db: Database, driver: FakeDriver) -> Any:
     options = VolumeOptions(backends=(Backend("ceph", "ceph", POOL),),
                             quota_defaults=QuotaDefaults(volumes=7))
     runner = TaskRunner(db)  # never started: the tasks the routes submit stay pending
-    GroupWork({}, utcnow).register(runner)
+    GroupWork(VolumeWork({}, NoImages(), utcnow)).register(runner)
     service = VolumeService(db, runner, NoImages(), options)
     service.ensure_default_type()
     services = VolumeServices(

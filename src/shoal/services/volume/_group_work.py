@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
 from shoal.services.tasks import TaskContext, TaskInfo, TaskRunner
 from shoal.services.volume._group_models import Group, GroupSnapshot
+from shoal.services.volume._work import VolumeWork
 from shoal.services.volume.driver import RbdVolumeDriver, SnapshotNotFound
 from shoal.services.volume.models import Snapshot, Volume
 
@@ -36,19 +37,12 @@ Hook = Callable[[Session, TaskInfo, str], None]
 
 
 class GroupWork:
-    """The group task handlers over the drivers of every backend (``params["backend"]``
-    names one), registered next to :class:`~._work.VolumeWork`'s."""
+    """The group task handlers, registered next to ``volume_work``'s, over its drivers
+    (``params["backend"]`` names one) and its clock."""
 
-    def __init__(self, drivers: Mapping[str, RbdVolumeDriver], now: Callable[[], Any]) -> None:
-        self.drivers = dict(drivers)
-        self.now = now
-
-    def _driver(self, ctx: TaskContext) -> RbdVolumeDriver:
-        backend = ctx.params["backend"]
-        try:
-            return self.drivers[backend]
-        except KeyError:
-            raise ValueError(f"backend {backend!r} is not enabled any more") from None
+    def __init__(self, volume_work: VolumeWork) -> None:
+        self._driver: Callable[[TaskContext], RbdVolumeDriver] = volume_work._driver
+        self.now: Callable[[], Any] = volume_work.now
 
     def register(self, runner: TaskRunner) -> None:
         """Register every kind of :data:`GROUP_KINDS` with its handler and failure hook."""

@@ -54,8 +54,9 @@ def world(tmp_path: Path) -> Iterator[World]:
     db = Database(f"sqlite:///{tmp_path / 'shoal.db'}")
     db.upgrade()
     runner = TaskRunner(db, workers=2, poll_s=0.05)
-    VolumeWork({"ceph": env.driver()}, NoImages(), utcnow).register(runner)
-    GroupWork({"ceph": env.driver()}, utcnow).register(runner)
+    work = VolumeWork({"ceph": env.driver()}, NoImages(), utcnow)
+    work.register(runner)
+    GroupWork(work).register(runner)
     options = VolumeOptions(backends=(Backend("ceph", "ceph", HOST),),
                             quota_defaults=QuotaDefaults(volumes=10, gigabytes=100, groups=3))
     volumes = VolumeService(db, runner, NoImages(), options)
