@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shoal import errors
@@ -383,11 +383,12 @@ class VolumeGroups:
 
     # --- groups: create --------------------------------------------------------------------
     def _check_group_quota(self, session: Session, project_id: str) -> None:
+        """Refuse one more group of ``project_id`` past its ``groups`` limit (Cinder's
+        ``GroupLimitExceeded``); locks the project until the transaction ends."""
         quotas.lock_project(session, project_id)
         limit = quotas.limits_for(session, project_id, self.volumes.options.quota_defaults)[
             "groups"]
-        used = session.execute(select(func.count(Group.id)).where(
-            Group.project_id == project_id)).scalar_one()
+        used = quotas.usage_for(session, project_id).in_use("groups")
         if limit != quotas.UNLIMITED and used + 1 > limit:
             raise quotas.QuotaExceeded(f"Maximum number of groups allowed ({limit}) exceeded")
 

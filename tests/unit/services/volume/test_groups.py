@@ -21,7 +21,7 @@ from shoal.services.volume._service import Backend, VolumeOptions, VolumeService
 from shoal.services.volume._types import VolumeTypes
 from shoal.services.volume._work import VolumeWork
 from shoal.services.volume.policy import PolicyNotAuthorized
-from shoal.services.volume.quotas import QuotaDefaults, QuotaExceeded
+from shoal.services.volume.quotas import QuotaDefaults, QuotaExceeded, usage_for
 from tests.unit.services.volume.driver.test_driver import Env
 from tests.unit.services.volume.test_service import (
     ADMIN,
@@ -149,6 +149,9 @@ def test_group_quota(world: World) -> None:
         world.groups.create_group(ALICE, group_type=gtype, volume_types=[vtype])
     with pytest.raises(QuotaExceeded, match=r"Maximum number of groups allowed \(3\)"):
         world.groups.create_group(ALICE, group_type=gtype, volume_types=[vtype])
+    with world.db.session(readonly=True) as session:
+        assert usage_for(session, "p1").in_use("groups") == 3
+        assert usage_for(session, "p2").in_use("groups") == 0
 
 
 def test_update_adds_and_removes_with_cinder_checks(world: World) -> None:
