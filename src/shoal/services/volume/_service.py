@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
@@ -256,7 +255,7 @@ class VolumeService:
             raise _invalid_input(f"Availability zone '{zone}' is invalid.")
         image = None if source.image_id is None else self.images.image(
             source.image_id, project_id, is_admin=policy.is_admin(caller))
-        scope: AbstractContextManager[Session] = (
+        scope: contextlib.AbstractContextManager[Session] = (
             self.db.session() if session is None else contextlib.nullcontext(session))
         with scope as session:
             vtype = self._type_by_ref(session, caller, volume_type)
