@@ -20,6 +20,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "shoal.services.image.models",
     "shoal.services.volume.models",
     "shoal.services.volume._qos_models",
+    "shoal.services.volume._group_models",
 )
 
 

@@ -29,11 +29,13 @@ from shoal.services.image.store.convert import detect_format, prepare_upload
 from shoal.services.tasks import TaskRunner
 from shoal.services.volume import (
     Backend,
+    GroupWork,
     ImageData,
     QuotaSets,
     VolumeAdmin,
     VolumeAttachments,
     VolumeEncryption,
+    VolumeGroups,
     VolumeMessages,
     VolumeOptions,
     VolumeQos,
@@ -307,6 +309,7 @@ def volume_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Imag
         work = VolumeWork(drivers, source, utcnow)
         work.register(tasks)
         _upload_work(cfg, drivers, sessions, source, conversion_dir, session_for, tasks)
+        GroupWork(work).register(tasks)
         cinder = cfg.cinder
         volume_options = VolumeOptions(
             backends=tuple(backends), availability_zone=cinder.storage_availability_zone,
@@ -322,7 +325,8 @@ def volume_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Imag
             VolumeAdmin(db, volume_options, drivers, utcnow),
             VolumeTypes(db, volume_options, utcnow),
             QuotaSets(db, volume_options.quota_defaults), VolumeMessages(db, utcnow),
-            qos=VolumeQos(db, utcnow), encryption=VolumeEncryption(db, utcnow))
+            qos=VolumeQos(db, utcnow), encryption=VolumeEncryption(db, utcnow),
+            groups=VolumeGroups(db, tasks, service, utcnow))
     except BaseException:
         for session in sessions:
             session.shutdown()

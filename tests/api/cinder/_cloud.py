@@ -32,6 +32,7 @@ from shoal.api._errors import fault_name
 from shoal.deploy import Deployment, UpOptions, prepare
 from shoal.services.identity import DomainRef, ProjectRef, UserRef
 from shoal.services.tasks.models import Task
+from shoal.services.volume._group_models import Group, GroupSnapshot, GroupType
 from shoal.services.volume._qos_models import QosSpecs
 from shoal.services.volume.models import Attachment, Snapshot, Transfer, Volume, VolumeType
 from tests.api.conftest import call
@@ -125,9 +126,11 @@ class Cloud:
 
     def ids(self, kind: str) -> list[str]:
         """Ids of the live ``kind`` records (volume, snapshot, attachment, type, transfer,
-        qos), oldest first (stable between calls)."""
+        qos, group, group_type, group_snapshot), oldest first (stable between calls)."""
         model: Any = {"volume": Volume, "snapshot": Snapshot, "attachment": Attachment,
-                      "type": VolumeType, "transfer": Transfer, "qos": QosSpecs}[kind]
+                      "type": VolumeType, "transfer": Transfer, "qos": QosSpecs,
+                      "group": Group, "group_type": GroupType,
+                      "group_snapshot": GroupSnapshot}[kind]
         with self.deployment.db.session() as session:
             return list(session.execute(select(model.id).order_by(
                 model.created_at, model.id)).scalars())

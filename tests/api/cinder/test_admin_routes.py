@@ -24,10 +24,12 @@ from shoal.db import Database
 from shoal.services.tasks import TaskRunner
 from shoal.services.volume import (
     Backend,
+    GroupWork,
     QuotaSets,
     VolumeAdmin,
     VolumeAttachments,
     VolumeEncryption,
+    VolumeGroups,
     VolumeMessages,
     VolumeOptions,
     VolumeQos,
@@ -35,6 +37,7 @@ from shoal.services.volume import (
     VolumeServices,
     VolumeTransfers,
     VolumeTypes,
+    VolumeWork,
 )
 from shoal.services.volume.models import Message, Volume
 from shoal.services.volume.quotas import QuotaDefaults
@@ -105,14 +108,17 @@ class Api:
 def _app(db: Database, driver: FakeDriver) -> Any:
     options = VolumeOptions(backends=(Backend("ceph", "ceph", POOL),),
                             quota_defaults=QuotaDefaults(volumes=7))
-    service = VolumeService(db, TaskRunner(db), NoImages(), options)
+    runner = TaskRunner(db)  # never started: the tasks the routes submit stay pending
+    GroupWork(VolumeWork({}, NoImages(), utcnow)).register(runner)
+    service = VolumeService(db, runner, NoImages(), options)
     service.ensure_default_type()
     services = VolumeServices(
         service, VolumeAttachments(db, {}, utcnow), VolumeTransfers(db, options.quota_defaults,
                                                                      utcnow),
         VolumeAdmin(db, options, {"ceph": driver}, utcnow), VolumeTypes(db, options, utcnow),
         QuotaSets(db, options.quota_defaults), VolumeMessages(db, utcnow),
-        qos=VolumeQos(db, utcnow), encryption=VolumeEncryption(db, utcnow))
+        qos=VolumeQos(db, utcnow), encryption=VolumeEncryption(db, utcnow),
+        groups=VolumeGroups(db, runner, service, utcnow))
     routes = volume_routes(services, VolumeApiOptions(), options.quota_defaults)
     return volume_app(routes=routes, validator=FakeValidator(TOKENS), settings=ApiSettings())
 

@@ -93,7 +93,8 @@ GARBAGE = st.sampled_from([
 ]) | st.text(max_size=12)
 KIND_OF = {"volume_id": "volume", "snapshot_id": "snapshot", "attachment_id": "attachment",
            "transfer_id": "transfer", "type_id": "type", "message_id": "message",
-           "qos_id": "qos"}
+           "qos_id": "qos", "group_id": "group", "group_type_id": "group_type",
+           "group_snapshot_id": "group_snapshot"}
 FIXED = {
     "action": ["enable", "disable", "disable-log-reason", "freeze", "thaw", "failover_host",
                "failover", "set-log", "get-log"],
@@ -182,6 +183,11 @@ SEEDS: dict[tuple[str, str], list[Any]] = {
                                         "disabled_reason": "r"}],
     ("PUT", "/os-quota-sets/{project_id}"): [{"quota_set": {"volumes": 300, "gigabytes": -1,
                                                             "snapshots": 300}}],
+    ("POST", "/group_types"): [{"group_type": {"name": "g", "is_public": True,
+                                               "group_specs": {"k": "v"}}}],
+    ("POST", "/groups"): [{"group": {"group_type": "@group_type",
+                                     "volume_types": ["@type"], "name": "g"}}],
+    ("POST", "/group_snapshots"): [{"group_snapshot": {"group_id": "@group", "name": "s"}}],
     ("POST", "/qos-specs"): [{"qos_specs": {"name": "q", "consumer": "front-end",
                                             "read_iops_sec": "100"}}],
     ("PUT", "/qos-specs/{qos_id}"): [{"qos_specs": {"total_bytes_sec": "1000"}}],
@@ -352,7 +358,8 @@ def _resolve_body(cloud: Cloud, value: Any, counter: list[int]) -> Any:
             return cloud.images[name]
         if name in cloud.projects:
             return cloud.projects[name]
-        if name in ("volume", "snapshot", "attachment", "type", "transfer", "qos"):
+        if name in ("volume", "snapshot", "attachment", "type", "transfer", "qos", "group",
+                    "group_type", "group_snapshot"):
             counter[0] += 1
             return _live(cloud, name, counter[0])
     return value

@@ -93,7 +93,8 @@ class _Volumes:
             lambda: self.service.create_volume(
                 context, size=new.size, name=new.name, description=new.description,
                 volume_type=new.volume_type, availability_zone=new.availability_zone,
-                metadata=dict(new.metadata), source=source, multiattach=new.multiattach))
+                metadata=dict(new.metadata), source=source, multiattach=new.multiattach,
+                group_id=new.group_id))
         return _json(views.volume_body(record, view_context(request, context),
                                        extended=False), 202)
 
@@ -528,6 +529,7 @@ def volume_routes(services: VolumeServices, options: VolumeApiOptions,
     """Routes under ``/volume/v3`` for :func:`shoal.api.volume_app` (the admin ones of
     :mod:`.admin_routes` first)."""
     from shoal.api.cinder.admin_routes import admin_routes  # it imports view_context
+    from shoal.api.cinder.groups import group_routes  # likewise
 
     h = _Volumes(services, options, quota_defaults)
     volume = "/volumes/{volume_id}"
@@ -572,6 +574,6 @@ def volume_routes(services: VolumeServices, options: VolumeApiOptions,
         ("/os-availability-zone", h.availability_zones, "GET"),
         ("/limits", h.limits, "GET"),
     )
-    return [*admin_routes(services, options),
+    return [*admin_routes(services, options), *group_routes(services),
             *(Route(path, handler, methods=[method]) for path, handler, method in table)]
 

@@ -6,7 +6,8 @@
 - :class:`VolumeAdmin` (services, hosts, pools), :class:`VolumeTypes` (type
   administration), :class:`QuotaSets` (``os-quota-sets``, ``os-quota-class-sets``),
   :class:`VolumeMessages`, :class:`VolumeQos` (QoS specs), :class:`VolumeEncryption`
-  (volume type encryption).
+  (volume type encryption), :class:`VolumeGroups` (generic volume groups; their tasks:
+  :class:`GroupWork`).
 - :mod:`.driver`: the RBD backend driver (Cinder's ``RBDDriver`` semantics).
 - :mod:`.records`: the frozen records the API's views render; :mod:`.models` the tables.
 """
@@ -19,6 +20,8 @@ from shoal.services.volume._bundle import VolumeServices as VolumeServices
 from shoal.services.volume._encryption import EncryptionRecord as EncryptionRecord
 from shoal.services.volume._encryption import EncryptionSpec as EncryptionSpec
 from shoal.services.volume._encryption import VolumeEncryption as VolumeEncryption
+from shoal.services.volume._group_work import GroupWork as GroupWork
+from shoal.services.volume._groups import VolumeGroups as VolumeGroups
 from shoal.services.volume._messages import VolumeMessages as VolumeMessages
 from shoal.services.volume._qos import QosAssociation as QosAssociation
 from shoal.services.volume._qos import QosSpecsRecord as QosSpecsRecord
@@ -43,6 +46,7 @@ __all__ = [
     "Backend",
     "EncryptionRecord",
     "EncryptionSpec",
+    "GroupWork",
     "ImageData",
     "ImageSource",
     "QosAssociation",
@@ -52,6 +56,7 @@ __all__ = [
     "VolumeAdmin",
     "VolumeAttachments",
     "VolumeEncryption",
+    "VolumeGroups",
     "VolumeMessages",
     "VolumeOptions",
     "VolumeQos",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from shoal.services.volume._admin import VolumeAdmin
 from shoal.services.volume._attach import VolumeAttachments
 from shoal.services.volume._encryption import VolumeEncryption
+from shoal.services.volume._groups import VolumeGroups
 from shoal.services.volume._messages import VolumeMessages
 from shoal.services.volume._qos import VolumeQos
 from shoal.services.volume._quota_sets import QuotaSets
@@ -20,7 +21,8 @@ __all__ = ["VolumeServices"]
 @dataclass(frozen=True)
 class VolumeServices:
     """Volumes, snapshots and types; attachments; transfers; the admin parts: services and
-    pools, type administration, quota sets, user messages, QoS specs, type encryption (one
+    pools, type administration, quota sets, user messages, QoS specs, type encryption,
+    generic volume groups (one
     deployment's)."""
 
     volumes: VolumeService
@@ -32,3 +34,4 @@ class VolumeServices:
     messages: VolumeMessages
     qos: VolumeQos
     encryption: VolumeEncryption
+    groups: VolumeGroups

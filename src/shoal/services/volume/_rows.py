@@ -42,7 +42,8 @@ def volume_record(row: Volume) -> VolumeRecord:
         volume_type_name=None if vtype is None else vtype.name,
         snapshot_id=row.snapshot_id, source_volid=row.source_volid, bootable=row.bootable,
         multiattach=row.multiattach, host=row.host, migration_status=row.migration_status,
-        use_quota=row.use_quota, metadata=by_kind["user"], admin_metadata=by_kind["admin"],
+        use_quota=row.use_quota, group_id=row.group_id, metadata=by_kind["user"],
+        admin_metadata=by_kind["admin"],
         image_metadata=by_kind["image"],
         attachments=tuple(attachment_record(a) for a in row.attachments))
 
@@ -54,7 +55,8 @@ def snapshot_record(row: Snapshot, availability_zone: str | None = None) -> Snap
         status=row.status, volume_size=row.volume_size, created_at=row.created_at,
         updated_at=row.updated_at, name=row.name, description=row.description,
         metadata={m.key: m.value for m in row.metadata_items}, progress=row.progress,
-        use_quota=row.use_quota, availability_zone=availability_zone)
+        use_quota=row.use_quota, group_snapshot_id=row.group_snapshot_id,
+        availability_zone=availability_zone)
 
 
 def type_record(row: VolumeType) -> VolumeTypeRecord:

@@ -12,6 +12,7 @@ Messages are Cinder's (``Invalid volume: ...``, ``Volume <id> could not be found
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from shoal.db import Database
 from shoal.services.tasks import ResourceRef, TaskRunner
 from shoal.services.volume import _messages as messages
 from shoal.services.volume import policy, quotas
+from shoal.services.volume._groups import check_group_member
 from shoal.services.volume._rows import snapshot_record, type_record, volume_record
 from shoal.services.volume._scheduler import backend_passes
 from shoal.services.volume._upload import UploadRequest, UploadStarted, VolumeUploads
@@ -251,6 +253,7 @@ class VolumeService:
         description: str | None = None, volume_type: str | None = None,
         availability_zone: str | None = None, metadata: Mapping[str, str] | None = None,
         source: VolumeSource = VolumeSource(), multiattach: bool = False,
+        group_id: str | None = None, session: Session | None = None,
     ) -> VolumeRecord:
         """Record a new volume in ``creating`` and start making it (202).
 
@@ -270,6 +273,10 @@ class VolumeService:
             InvalidArgument: a size smaller than the source's, a source in the wrong state, an
                 unknown availability zone, no size where one is needed.
             QuotaExceeded: over the project's ``volumes``/``gigabytes``/per-volume limits.
+
+        ``group_id`` (3.13+) puts the volume in that group (:func:`._groups.check_group_member`);
+        ``session``: record it in that transaction (a group's members all in one), else in
+        a transaction of its own.
         """
         project_id = caller.project_id
         if project_id is None:
@@ -281,9 +288,14 @@ class VolumeService:
             raise _invalid_input(f"Availability zone '{zone}' is invalid.")
         image = None if source.image_id is None else self.images.image(
             source.image_id, project_id, is_admin=policy.is_admin(caller))
-        with self.db.session() as session:
+        scope: contextlib.AbstractContextManager[Session] = (
+            self.db.session() if session is None else contextlib.nullcontext(session))
+        with scope as session:
             vtype = self._type_by_ref(session, caller, volume_type)
             backends = self._backends_for(vtype)
+            if group_id is not None:
+                check_group_member(session, caller, group_id, vtype,
+                                   type_given=volume_type is not None)
             size, task_source = self._source(session, caller, size, source, image)
             quotas.lock_project(session, project_id)
             quotas.check_volume(session, project_id, self.options.quota_defaults, size,
@@ -296,7 +308,7 @@ class VolumeService:
                 source_volid=source.source_volid, image_id=source.image_id,
                 bootable=False, multiattach=multiattach,
                 host=backends[0].host if backends else None,
-                use_quota=True, created_at=self.now())
+                use_quota=True, group_id=group_id, created_at=self.now())
             row.metadata_items = [VolumeMetadata(kind="user", key=k, value=v)
                                   for k, v in sorted((metadata or {}).items())]
             _inherit_image_metadata(session, row)
@@ -390,7 +402,8 @@ class VolumeService:
             row = self._visible_volume(session, caller, volume_id,
                                        "volume:force_delete" if force else "volume:delete")
             attached = any(a.status != "detached" for a in row.attachments)
-            if attached or (not force and row.status not in DELETABLE_STATUSES) or (
+            if attached or row.group_id is not None or (
+                    not force and row.status not in DELETABLE_STATUSES) or (
                     row.migration_status not in (None, "success", "error")):
                 raise _invalid_volume(
                     "Volume status must be available or error or error_restoring or "
@@ -411,6 +424,9 @@ class VolumeService:
             if row.host is None:
                 _delete_unscheduled(session, row)
                 return
+            if any(s.group_snapshot_id is not None for s in snaps):
+                raise _invalid_volume("Snapshot of volume is part of a group snapshot: "
+                                      "delete the group snapshot first")
             for snap in snaps:
                 snap.status = "deleting"
                 snap.updated_at = self.now()
@@ -794,6 +810,9 @@ class VolumeService:
             if not force and row.status not in ("available", "error", "error_deleting"):
                 raise errors.InvalidArgument("Invalid snapshot: Volume Snapshot status must "
                                              "be available or error")
+            if row.group_snapshot_id is not None:
+                raise errors.InvalidArgument("Invalid snapshot: Snapshot must not be part of "
+                                             "a group.")
             vol = session.get(Volume, row.volume_id)
             if vol is None:  # its volume's row went first (a crash mid-cascade)
                 session.delete(row)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from shoal import errors
 from shoal.db import Database
 from shoal.services.volume import policy
+from shoal.services.volume._groups import volume_type_in_groups
 from shoal.services.volume._rows import type_record
 from shoal.services.volume._service import VolumeOptions
 from shoal.services.volume.models import Volume, VolumeType, VolumeTypeExtraSpec, VolumeTypeProject
@@ -132,7 +133,7 @@ class VolumeTypes:
             row = self._row(session, caller, ref)
             if row.name == self.options.default_type:
                 raise errors.InvalidArgument("Default volume type can not be deleted.")
-            if self._in_use(session, row):
+            if self._in_use(session, row) or volume_type_in_groups(session, row.id):
                 raise errors.InvalidArgument(
                     f"Volume Type {row.id} deletion is not allowed with volumes present "
                     "with the type.")

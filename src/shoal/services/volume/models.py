@@ -82,6 +82,8 @@ class Volume(Base):
     provider_location: Mapped[str | None] = mapped_column(String(255), nullable=True)
     #: False for temporary volumes (Cinder's ``use_quota``).
     use_quota: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: The generic group the volume belongs to (``_group_models.Group``), if any.
+    group_id: Mapped[str | None] = mapped_column(String(_ID), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -140,6 +142,9 @@ class Snapshot(Base):
     description: Mapped[str | None] = mapped_column(String(NAME_LENGTH_MAX), nullable=True)
     progress: Mapped[str] = mapped_column(String(255), default="0%")
     use_quota: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: The group snapshot it was taken as part of (``_group_models.GroupSnapshot``), if any.
+    group_snapshot_id: Mapped[str | None] = mapped_column(String(_ID), nullable=True,
+                                                          index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

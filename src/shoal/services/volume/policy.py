@@ -60,7 +60,8 @@ READER_ACTIONS: Final = frozenset({
     "volume:attachment_get", "volume:attachment_get_all", "message:get", "message:get_all",
     "volume_extension:types_extra_specs:index", "volume_extension:type_get",
     "volume_extension:volume_image_metadata:show", "limits_extension:used_limits",
-    "volume:summary",
+    "volume:summary", "group:get", "group:get_all", "group:get_group_snapshot",
+    "group:get_all_group_snapshots",
 })
 #: Actions a project ``member`` may do (every reader action too).
 MEMBER_ACTIONS: Final = READER_ACTIONS | frozenset({
@@ -82,6 +83,8 @@ MEMBER_ACTIONS: Final = READER_ACTIONS | frozenset({
     "volume_extension:volume_actions:upload_image", "volume:update_readonly_flag",
     "volume_extension:volume_image_metadata:set",
     "volume_extension:volume_image_metadata:remove", "message:delete", "volume:retype",
+    "group:create", "group:update", "group:delete", "group:create_group_snapshot",
+    "group:delete_group_snapshot", "group:update_group_snapshot",
 })
 #: Actions only an admin may do.
 ADMIN_ACTIONS: Final = frozenset({
@@ -106,6 +109,11 @@ ADMIN_ACTIONS: Final = frozenset({
     "volume_extension:volume_type_encryption:update",
     "volume_extension:volume_type_encryption:delete",
     "volume_extension:quota_classes:update",
+    "group:group_types:create", "group:group_types:update", "group:group_types:delete",
+    "group:access_group_types_specs", "group:group_types_specs:get",
+    "group:group_types_specs:get_all", "group:group_types_specs:create",
+    "group:group_types_specs:update", "group:group_types_specs:delete", "group:reset_status",
+    "group:reset_group_snapshot_status",
 })
 
 

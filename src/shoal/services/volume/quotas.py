@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shoal import errors
+from shoal.services.volume._group_models import Group
 from shoal.services.volume._qos_models import QuotaClass
 from shoal.services.volume.models import ProjectLock, Quota, Snapshot, Volume, VolumeType
 
@@ -102,10 +103,12 @@ class QuotaUsage:
     backups: int
     backup_gigabytes: int
     by_type: Mapping[str, tuple[int, int, int]]
+    groups: int = 0
 
     def in_use(self, resource: str) -> int:
         """The usage of ``resource`` (0 for ``per_volume_gigabytes``, a limit, not a pool)."""
-        if resource in ("volumes", "gigabytes", "snapshots", "backups", "backup_gigabytes"):
+        if resource in ("volumes", "gigabytes", "snapshots", "backups", "backup_gigabytes",
+                        "groups"):
             return int(getattr(self, resource))
         for index, prefix in enumerate(TYPE_RESOURCES):
             if resource.startswith(prefix + "_"):
@@ -161,7 +164,8 @@ def limits_for(session: Session, project_id: str, defaults: QuotaDefaults,
 
 
 def usage_for(session: Session, project_id: str) -> QuotaUsage:
-    """Count ``project_id``'s volumes and snapshots that use quota (backups: issue 13)."""
+    """Count ``project_id``'s volumes and snapshots that use quota, and its groups
+    (backups: issue 13)."""
     volume_rows = session.execute(
         select(VolumeType.name, func.count(Volume.id), func.coalesce(func.sum(Volume.size), 0))
         .select_from(Volume).outerjoin(VolumeType, Volume.volume_type_id == VolumeType.id)
@@ -192,9 +196,12 @@ def usage_for(session: Session, project_id: str) -> QuotaUsage:
             entry = by_type.setdefault(name, [0, 0, 0])
             entry[1] += int(size)
             entry[2] += count
+    groups = session.execute(select(func.count(Group.id)).where(
+        Group.project_id == project_id)).scalar_one()
     return QuotaUsage(volumes=volumes, gigabytes=gigabytes, snapshots=snapshots, backups=0,
                       backup_gigabytes=0,
-                      by_type={k: (v[0], v[1], v[2]) for k, v in by_type.items()})
+                      by_type={k: (v[0], v[1], v[2]) for k, v in by_type.items()},
+                      groups=groups)
 
 
 def _over(limit: int, used: int, wanted: int) -> bool:
