@@ -19,6 +19,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "shoal.services.tasks.models",
     "shoal.services.image.models",
     "shoal.services.volume.models",
+    "shoal.services.backup._models",
 )
 
 
