@@ -520,6 +520,7 @@ def volume_routes(services: VolumeServices, options: VolumeApiOptions,
     """Routes under ``/volume/v3`` for :func:`shoal.api.volume_app` (the admin ones of
     :mod:`.admin_routes` first)."""
     from shoal.api.cinder.admin_routes import admin_routes  # it imports view_context
+    from shoal.api.cinder.backups import backup_routes  # it imports view_context
 
     h = _Volumes(services, options, quota_defaults)
     volume = "/volumes/{volume_id}"
@@ -564,6 +565,6 @@ def volume_routes(services: VolumeServices, options: VolumeApiOptions,
         ("/os-availability-zone", h.availability_zones, "GET"),
         ("/limits", h.limits, "GET"),
     )
-    return [*admin_routes(services, options),
+    return [*admin_routes(services, options), *backup_routes(services.backups, options),
             *(Route(path, handler, methods=[method]) for path, handler, method in table)]
 

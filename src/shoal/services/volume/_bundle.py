@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from shoal.services.volume._admin import VolumeAdmin
 from shoal.services.volume._attach import VolumeAttachments
@@ -12,13 +13,17 @@ from shoal.services.volume._service import VolumeService
 from shoal.services.volume._transfers import VolumeTransfers
 from shoal.services.volume._types import VolumeTypes
 
+if TYPE_CHECKING:  # the backup service is built on this package: no import at run time
+    from shoal.services.backup import BackupService
+
 __all__ = ["VolumeServices"]
 
 
 @dataclass(frozen=True)
 class VolumeServices:
     """Volumes, snapshots and types; attachments; transfers; the admin parts: services and
-    pools, type administration, quota sets, user messages (one deployment's)."""
+    pools, type administration, quota sets, user messages; backups (None when the
+    deployment serves none) (one deployment's)."""
 
     volumes: VolumeService
     attachments: VolumeAttachments
@@ -27,3 +32,4 @@ class VolumeServices:
     types: VolumeTypes
     quota_sets: QuotaSets
     messages: VolumeMessages
+    backups: BackupService | None = None
