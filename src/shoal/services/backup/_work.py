@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -28,10 +29,15 @@ from sqlalchemy.orm import Session
 
 from shoal.services.backup._models import Backup
 from shoal.services.backup._service import FAIL_REASON_CHARS_MAX
-from shoal.services.backup.driver import BackupRef, CephBackupDriver
+from shoal.services.backup.driver import (
+    FORCED_FULL_FROM_SNAPSHOT,
+    FORCED_FULL_PARENT_SNAPSHOT_PRUNED,
+    BackupRef,
+    CephBackupDriver,
+)
 from shoal.services.tasks import TaskContext, TaskInfo, TaskRunner
 from shoal.services.volume.driver import RbdVolumeDriver
-from shoal.services.volume.models import Snapshot, Volume, VolumeMetadata
+from shoal.services.volume.models import Message, Snapshot, Volume, VolumeMetadata
 
 __all__ = ["KINDS", "BackupWork"]
 
@@ -155,6 +161,8 @@ class BackupWork:
             if not result.incremental:
                 row.parent_id = None
             row.updated_at = self.now()
+            if result.forced_full_reason is not None and p.get("parent") is not None:
+                session.add(_forced_full_message(row, result.forced_full_reason, self.now()))
 
     def restore_backup(self, ctx: TaskContext) -> None:
         """Restore the backup into the volume (made first when it is new)."""
@@ -190,6 +198,26 @@ class BackupWork:
             row = session.get(Backup, ctx.resource.id)
             if row is not None:
                 session.delete(row)
+
+
+#: What the user is told when an incremental backup was taken full (by reason).
+_FORCED_FULL_TEXT: Final = {
+    FORCED_FULL_PARENT_SNAPSHOT_PRUNED: (
+        "backup create: the volume no longer has the snapshot of the parent backup "
+        "(backup_ceph_max_snapshots pruned it), so a full backup was taken instead of an "
+        "incremental one."),
+    FORCED_FULL_FROM_SNAPSHOT: (
+        "backup create: a backup of a snapshot is always full, so a full backup was taken "
+        "instead of an incremental one."),
+}
+
+
+def _forced_full_message(row: Backup, reason: str, now: Any) -> Message:
+    """The user message (``/v3/messages``) of an incremental backup taken full."""
+    return Message(id=str(uuid.uuid4()), project_id=row.project_id,
+                   resource_type="VOLUME_BACKUP", resource_uuid=row.id,
+                   event_id=f"VOLUME_BACKUP_{reason}", message_level="WARNING",
+                   user_message=_FORCED_FULL_TEXT.get(reason, reason), created_at=now)
 
 
 def _apply_volume_metadata(vol: Volume, text: str) -> None:

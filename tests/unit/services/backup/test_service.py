@@ -60,6 +60,10 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
+    yield from _world(tmp_path)
+
+
+def _world(tmp_path: Path, **backup_options: object) -> Iterator[World]:
     env = Env(tmp_path)
     db = Database(f"sqlite:///{tmp_path / 'shoal.db'}")
     db.upgrade()
@@ -68,7 +72,8 @@ def world(tmp_path: Path) -> Iterator[World]:
     VolumeWork({"ceph": volume_driver}, NoImages(), utcnow).register(runner)
     backup_session = env.session("client.cinder-backup")
     driver = CephBackupDriver(env.cinder, backup_session,
-                              BackupOptions(user="cinder-backup", chunk_size=MiB))
+                              BackupOptions(user="cinder-backup", chunk_size=MiB,
+                                            **backup_options))  # type: ignore[arg-type]
     BackupWork({"ceph": driver}, {"ceph": volume_driver}, utcnow).register(runner)
     options = VolumeOptions(backends=(Backend("ceph", "ceph", HOST),),
                             quota_defaults=QuotaDefaults(backups=2, backup_gigabytes=4))
@@ -217,3 +222,47 @@ def test_resumed_backup_removes_what_the_cut_attempt_left(world: World) -> None:
     assert len(removed) == 1
     assert not any(s.startswith(f"backup.{ghost}.") for s in world.env.snaps(f"volume-{vid}"))
     assert world.env.images("backups") == [f"volume-{vid}.backup.{row.id}"]
+
+
+def test_snapshot_backup_is_full_and_restores_the_snapshot(world: World) -> None:
+    vid = world.volume()
+    early = world.volumes.create_snapshot(ALICE, vid)
+    with pytest.raises(errors.InvalidArgument, match='current status is "creating"'):
+        world.backups.create_backup(ALICE, vid, snapshot_id=early.id)
+    world.settle("snapshot", early.id)
+    with pytest.raises(errors.InvalidArgument, match="No backups available"):
+        world.backups.create_backup(ALICE, vid, snapshot_id=early.id, incremental=True)
+    world.backup(vid)  # older than the snapshot below: the incremental request's parent
+    world.env.write(f"volume-{vid}", b"at the snapshot")
+    snap = world.volumes.create_snapshot(ALICE, vid, name="s")
+    world.settle("snapshot", snap.id)
+    world.env.write(f"volume-{vid}", b"after it, later")
+    made = world.backups.create_backup(ALICE, vid, snapshot_id=snap.id, incremental=True)
+    assert made.parent_id is not None
+    assert world.volumes.get_snapshot(ALICE, snap.id).status == "backing-up"
+    assert world.volumes.get_volume(ALICE, vid).status == "available"
+    world.settle("backup", made.id)
+    full = world.backups.get_backup(ALICE, made.id)
+    assert full.status == "available" and full.snapshot_id == snap.id
+    assert full.parent_id is None and not full.is_incremental  # a snapshot's is full
+    assert world.volumes.get_snapshot(ALICE, snap.id).status == "available"
+    _, new_id, _ = world.backups.restore_backup(ALICE, full.id)
+    world.settle("backup", full.id)
+    assert world.read(new_id, 15) == b"at the snapshot"
+
+
+def test_pruned_parent_snapshot_forces_a_full_backup_with_a_message(tmp_path: Path) -> None:
+    from shoal.services.volume import VolumeMessages
+
+    for world in _world(tmp_path, max_snapshots=1):
+        vid = world.volume()
+        b1 = world.backup(vid)
+        b2 = world.backup(vid, incremental=True)  # prunes b1's snapshot from the volume
+        assert b2.parent_id == b1.id
+        world.backups.delete_backup(ALICE, b2.id)
+        world.settle("backup", b2.id)
+        b3 = world.backup(vid, incremental=True)  # chains on b1, whose snapshot is gone
+        assert b3.status == "available" and b3.parent_id is None and not b3.is_incremental
+        messages = VolumeMessages(world.db, utcnow).list_messages(ALICE)
+        assert [m.resource_uuid for m in messages] == [b3.id]
+        assert "full backup was taken" in messages[0].user_message
