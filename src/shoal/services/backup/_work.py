@@ -154,7 +154,8 @@ class BackupWork:
             row = session.get(Backup, backup_id)
             if row is None:
                 return
-            row.status = "available"
+            if row.status == "creating":  # not force-deleted or reset meanwhile
+                row.status = "available"
             row.container = result.container
             row.service_metadata = result.service_metadata_json()
             row.fail_reason = None
