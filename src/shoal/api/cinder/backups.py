@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from shoal import errors
+from shoal import errors, limits
 from shoal.api._body import read_json
 from shoal.api._context import request_context
 from shoal.api._errors import BadRequest
@@ -35,8 +35,6 @@ from shoal.services.backup import BackupService
 __all__ = ["backup_routes", "parse_import_record"]
 
 _Handler = Callable[[Request], Awaitable[Response]]
-#: Characters of an imported record's ``backup_url`` accepted (a record is far smaller).
-_BACKUP_URL_CHARS_MAX = 64 * 1024
 
 
 def _json(body: Any, status_code: int = 200) -> JSONResponse:
@@ -58,7 +56,7 @@ def parse_import_record(body: Any) -> tuple[str, str]:
         if not isinstance(value, str) or not value:
             raise BadRequest(f"Incorrect request body format: '{key}' must be a non-empty "
                              "string.")
-        if len(value) > _BACKUP_URL_CHARS_MAX:
+        if len(value) > limits.backup_record_chars_max:
             raise BadRequest(f"Invalid input: '{key}' is too long.")
         values.append(value)
     return values[0], values[1]

@@ -33,7 +33,7 @@ from typing import Any, Final
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shoal import errors
+from shoal import errors, limits
 from shoal._time import utcnow
 from shoal.db import Database
 from shoal.services.backup import policy
@@ -54,8 +54,6 @@ BACKUP_SERVICE: Final = "cinder.backup.drivers.ceph"
 DELETABLE_STATUSES: Final = ("available", "error")
 #: Characters of ``fail_reason`` kept (Cinder's column).
 FAIL_REASON_CHARS_MAX: Final = 255
-#: Bytes of an imported ``backup_url`` accepted (a record is a few hundred bytes).
-BACKUP_URL_BYTES_MAX: Final = 64 * 1024
 #: The exported record's fields (Cinder's ``Backup`` object, those shoal keeps).
 _RECORD_FIELDS: Final = ("id", "user_id", "project_id", "volume_id", "snapshot_id",
                          "parent_id", "status", "fail_reason", "display_name",
@@ -464,7 +462,7 @@ def _decode_record(backup_url: str) -> dict[str, Any]:
     Raises:
         InvalidArgument: not base64 JSON of a record with an id, volume id and size.
     """
-    if len(backup_url) > BACKUP_URL_BYTES_MAX:
+    if len(backup_url) > limits.backup_record_chars_max:
         raise errors.InvalidArgument("Invalid input received: backup_url is too long.")
     try:
         values = json.loads(base64.b64decode(backup_url, validate=True))
