@@ -74,6 +74,8 @@ request_id_chars_max: Final = 64
 #: Glance's ``min_disk``/``min_ram`` and Cinder's GiB sizes are signed 32-bit integer
 #: columns upstream; a value above this is a 400.
 INT32_MAX: Final = 2**31 - 1
+#: An imported backup record's ``backup_url`` (base64 JSON of a few hundred bytes), chars.
+backup_record_chars_max: Final = 64 * 1024
 
 # --- local store tuning ---------------------------------------------------
 #: Open data-file descriptors kept per process.

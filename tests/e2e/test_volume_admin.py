@@ -20,7 +20,7 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShoalUp]:
 def test_service_list_and_pools(up: ShoalUp) -> None:
     services = _json(openstack(up, "volume", "service", "list", "-f", "json"))
     by_binary = {s["Binary"]: s for s in services}
-    assert set(by_binary) == {"cinder-scheduler", "cinder-volume"}  # no backup service yet
+    assert set(by_binary) == {"cinder-scheduler", "cinder-volume", "cinder-backup"}
     volume = by_binary["cinder-volume"]
     assert volume["Host"].endswith("@ceph")
     assert (volume["Status"], volume["State"]) == ("enabled", "up")

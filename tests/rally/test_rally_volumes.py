@@ -108,5 +108,5 @@ def test_rally_cinder_scenarios(tmp_path: Path) -> None:
         rally("task", "report", "--json", "--out", str(report_file))
     lines, problems = _summary(json.loads(report_file.read_text()))
     print("\n".join(lines))
-    assert len(lines) == 7, lines  # every subtask of the task file ran
+    assert len(lines) == 10, lines  # every subtask of the task file ran
     assert not problems, "\n".join(problems)

@@ -3,7 +3,7 @@
 Tempest 47.0.0 runs with pre-provisioned accounts and ``--concurrency 1`` (CLIENTS.md),
 configured as a deployment with shoal's feature set would configure it: Cinder and Glance
 available, no Nova, no Swift; volume API 3.0 to 3.71 on one Ceph (RBD) backend; snapshots and
-clones on, backups off (issue 13), no manage/unmanage, no multiattach, no attached extend.
+clones on, backups on (the Ceph driver), no manage/unmanage, no multiattach, no attached extend.
 ``[service_available] neutron`` is on: Tempest skips its snapshot, extend, actions and backup
 classes without it (``create_default_network``), and with pre-provisioned accounts it then
 makes no network call (no network is named in ``accounts.yaml``, so none is looked up).
@@ -95,7 +95,7 @@ def volume_overrides(image_ref: str, *, neutron: bool = True) -> dict[str, dict[
         },
         "volume-feature-enabled": {
             "multi_backend": False,            # one backend
-            "backup": False,                   # issue 13
+            "backup": True,                    # the Ceph backup driver
             "snapshot": True,
             "clone": True,
             "manage_snapshot": False,

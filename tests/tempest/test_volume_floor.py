@@ -60,5 +60,5 @@ def test_volume_overrides_reach_tempest_conf(tmp_path: Path) -> None:
     assert parsed["service_available"]["horizon"] == "False"  # the base options stay
     assert parsed["compute"]["image_ref"] == "IMAGE-ID"
     assert parsed["volume"]["max_microversion"] == "3.71"
-    assert parsed["volume-feature-enabled"]["backup"] == "False"
+    assert parsed["volume-feature-enabled"]["backup"] == "True"
     assert parsed["image"]["build_timeout"] == "60"

@@ -21,6 +21,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "shoal.services.volume.models",
     "shoal.services.volume._qos_models",
     "shoal.services.volume._group_models",
+    "shoal.services.backup._models",
 )
 
 

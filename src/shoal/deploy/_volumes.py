@@ -20,6 +20,7 @@ from shoal.api.glance.query import is_visible
 from shoal.cluster import Session
 from shoal.config import ShoalConfig
 from shoal.db import Database
+from shoal.deploy._backups import backup_stack
 from shoal.services._caller import Caller
 from shoal.services.image import ImageRecord, ImageService
 from shoal.services.image.models import Image
@@ -288,12 +289,14 @@ def volume_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Imag
     drivers: dict[str, RbdVolumeDriver] = {}
     backends: list[Backend] = []
     sessions: list[Session] = []
+    by_backend: dict[str, Session] = {}
     try:
         for name in sections:
             section = cfg.cinder_backend(name)
             options = RbdDriverOptions.from_config(cfg, name)
             session = session_for(section.rbd_user, section.rbd_ceph_conf)
             sessions.append(session)
+            by_backend[name] = session
             drivers[name] = RbdVolumeDriver(session, options)
             host = f"{section.backend_host or host_name()}@{name}"
             backends.append(Backend(name, section.reported_backend_name,
@@ -318,15 +321,21 @@ def volume_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Imag
         service.uploads = VolumeUploads(db, tasks, source, service.backend_section, utcnow,
                                         force_allowed=cinder.enable_force_upload)
         service.ensure_default_type()
+        backups = backup_stack(cfg, db, tasks, service, drivers, by_backend, session_for,
+                               host_name())
+        if backups is not None:
+            sessions.append(backups.session)
         by_host = {b.host: drivers[b.section] for b in backends}
         services = VolumeServices(
             service, VolumeAttachments(db, by_host, utcnow),
             VolumeTransfers(db, volume_options.quota_defaults, utcnow),
-            VolumeAdmin(db, volume_options, drivers, utcnow),
+            VolumeAdmin(db, volume_options, drivers, utcnow,
+                        backup_host=None if backups is None else backups.host),
             VolumeTypes(db, volume_options, utcnow),
             QuotaSets(db, volume_options.quota_defaults), VolumeMessages(db, utcnow),
             qos=VolumeQos(db, utcnow), encryption=VolumeEncryption(db, utcnow),
-            groups=VolumeGroups(db, tasks, service, utcnow))
+            groups=VolumeGroups(db, tasks, service, utcnow),
+            backups=None if backups is None else backups.service)
     except BaseException:
         for session in sessions:
             session.shutdown()

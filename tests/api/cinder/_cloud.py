@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 import shoal.rbd as rbd
 from shoal.api._errors import fault_name
 from shoal.deploy import Deployment, UpOptions, prepare
+from shoal.services.backup._models import Backup
 from shoal.services.identity import DomainRef, ProjectRef, UserRef
 from shoal.services.tasks.models import Task
 from shoal.services.volume._group_models import Group, GroupSnapshot, GroupType
@@ -126,11 +127,11 @@ class Cloud:
 
     def ids(self, kind: str) -> list[str]:
         """Ids of the live ``kind`` records (volume, snapshot, attachment, type, transfer,
-        qos, group, group_type, group_snapshot), oldest first (stable between calls)."""
+        qos, group, group_type, group_snapshot, backup), oldest first (stable between calls)."""
         model: Any = {"volume": Volume, "snapshot": Snapshot, "attachment": Attachment,
                       "type": VolumeType, "transfer": Transfer, "qos": QosSpecs,
                       "group": Group, "group_type": GroupType,
-                      "group_snapshot": GroupSnapshot}[kind]
+                      "group_snapshot": GroupSnapshot, "backup": Backup}[kind]
         with self.deployment.db.session() as session:
             return list(session.execute(select(model.id).order_by(
                 model.created_at, model.id)).scalars())

@@ -94,7 +94,7 @@ GARBAGE = st.sampled_from([
 KIND_OF = {"volume_id": "volume", "snapshot_id": "snapshot", "attachment_id": "attachment",
            "transfer_id": "transfer", "type_id": "type", "message_id": "message",
            "qos_id": "qos", "group_id": "group", "group_type_id": "group_type",
-           "group_snapshot_id": "group_snapshot"}
+           "group_snapshot_id": "group_snapshot", "backup_id": "backup"}
 FIXED = {
     "action": ["enable", "disable", "disable-log-reason", "freeze", "thaw", "failover_host",
                "failover", "set-log", "get-log"],
@@ -183,6 +183,10 @@ SEEDS: dict[tuple[str, str], list[Any]] = {
                                         "disabled_reason": "r"}],
     ("PUT", "/os-quota-sets/{project_id}"): [{"quota_set": {"volumes": 300, "gigabytes": -1,
                                                             "snapshots": 300}}],
+    ("POST", "/backups"): [{"backup": {"volume_id": "@volume", "name": "b", "force": True}},
+                           {"backup": {"volume_id": "@volume", "incremental": True}}],
+    ("POST", "/backups/{backup_id}/restore"): [{"restore": {"volume_id": None,
+                                                            "name": None}}],
     ("POST", "/group_types"): [{"group_type": {"name": "g", "is_public": True,
                                                "group_specs": {"k": "v"}}}],
     ("POST", "/groups"): [{"group": {"group_type": "@group_type",
@@ -359,7 +363,7 @@ def _resolve_body(cloud: Cloud, value: Any, counter: list[int]) -> Any:
         if name in cloud.projects:
             return cloud.projects[name]
         if name in ("volume", "snapshot", "attachment", "type", "transfer", "qos", "group",
-                    "group_type", "group_snapshot"):
+                    "group_type", "group_snapshot", "backup"):
             counter[0] += 1
             return _live(cloud, name, counter[0])
     return value

@@ -529,6 +529,7 @@ def volume_routes(services: VolumeServices, options: VolumeApiOptions,
     """Routes under ``/volume/v3`` for :func:`shoal.api.volume_app` (the admin ones of
     :mod:`.admin_routes` first)."""
     from shoal.api.cinder.admin_routes import admin_routes  # it imports view_context
+    from shoal.api.cinder.backups import backup_routes  # it imports view_context
     from shoal.api.cinder.groups import group_routes  # likewise
 
     h = _Volumes(services, options, quota_defaults)
@@ -575,5 +576,6 @@ def volume_routes(services: VolumeServices, options: VolumeApiOptions,
         ("/limits", h.limits, "GET"),
     )
     return [*admin_routes(services, options), *group_routes(services),
+            *backup_routes(services.backups, options),
             *(Route(path, handler, methods=[method]) for path, handler, method in table)]
 

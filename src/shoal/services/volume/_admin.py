@@ -3,9 +3,10 @@
 
 The services are the parts of this running deployment, not rows that heartbeat: one
 ``cinder-volume`` per enabled backend (host ``HOST@BACKEND``) and one ``cinder-scheduler``
-(host ``HOST``). Both answer in process, so their heartbeat (``updated_at``) is the time of
-the request. No ``cinder-backup`` is listed: backups are not served yet, and a listed backup
-service would make clients (Rally's environment check) believe they are.
+(host ``HOST``), and ``cinder-backup`` (host ``HOST``) when the deployment serves backups
+(``backup_host``; a listed backup service makes clients such as Rally's environment check
+use backups). All answer in process, so their heartbeat (``updated_at``) is the time of
+the request.
 
 An admin's enable/disable/freeze/thaw is kept in ``volume_service_states``
 (:class:`~.models.ServiceState`) and shown across restarts; a freeze also disables the
@@ -48,6 +49,7 @@ __all__ = [
 
 VOLUME_BINARY: Final = "cinder-volume"
 SCHEDULER_BINARY: Final = "cinder-scheduler"
+BACKUP_BINARY: Final = "cinder-backup"
 #: Cinder's bound on ``disabled_reason`` (characters).
 DISABLED_REASON_CHARS_MAX: Final = 255
 #: The ``disabled_reason`` of a frozen volume service (Cinder's volume manager's).
@@ -107,11 +109,13 @@ def _volume_host(backend: Backend) -> str:
 class VolumeAdmin:
     """``os-services``, ``os-hosts``, ``capabilities`` and pools of one deployment.
 
-    ``drivers`` maps each backend's section (:attr:`Backend.section`) to its driver.
+    ``drivers`` maps each backend's section (:attr:`Backend.section`) to its driver;
+    ``backup_host`` is the cinder-backup service's host (None: backups are not served).
     """
 
     def __init__(self, db: Database, options: VolumeOptions,
-                 drivers: Mapping[str, StatsSource], now: Callable[[], datetime]) -> None:
+                 drivers: Mapping[str, StatsSource], now: Callable[[], datetime],
+                 backup_host: str | None = None) -> None:
         missing = [b.section for b in options.backends if b.section not in drivers]
         if missing:
             raise ValueError(f"no driver for the backends {missing}")
@@ -119,6 +123,7 @@ class VolumeAdmin:
         self.options = options
         self.drivers = dict(drivers)
         self.now = now
+        self.backup_host = backup_host
         self.started_at = now()
 
     # --- services --------------------------------------------------------------------------
@@ -133,6 +138,8 @@ class VolumeAdmin:
         scheduler_host = _volume_host(self.options.backends[0]).partition("@")[0]
         parts: list[tuple[str, str, str | None]] = [(SCHEDULER_BINARY, scheduler_host, None)]
         parts += [(VOLUME_BINARY, _volume_host(b), b.section) for b in self.options.backends]
+        if self.backup_host is not None:
+            parts.append((BACKUP_BINARY, self.backup_host, None))
         for binary, host, section in parts:
             row = stored.get((binary, host))
             state = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from shoal.services.volume._admin import VolumeAdmin
 from shoal.services.volume._attach import VolumeAttachments
@@ -15,6 +16,9 @@ from shoal.services.volume._service import VolumeService
 from shoal.services.volume._transfers import VolumeTransfers
 from shoal.services.volume._types import VolumeTypes
 
+if TYPE_CHECKING:  # the backup service is built on this package: no import at run time
+    from shoal.services.backup import BackupService
+
 __all__ = ["VolumeServices"]
 
 
@@ -22,7 +26,7 @@ __all__ = ["VolumeServices"]
 class VolumeServices:
     """Volumes, snapshots and types; attachments; transfers; the admin parts: services and
     pools, type administration, quota sets, user messages, QoS specs, type encryption,
-    generic volume groups (one
+    generic volume groups; backups (None when the deployment serves none) (one
     deployment's)."""
 
     volumes: VolumeService
@@ -35,3 +39,4 @@ class VolumeServices:
     qos: VolumeQos
     encryption: VolumeEncryption
     groups: VolumeGroups
+    backups: BackupService | None = None

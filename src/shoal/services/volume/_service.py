@@ -374,6 +374,41 @@ class VolumeService:
             return size, {"kind": "image", "id": image.id}
         return size, {"kind": "blank"}
 
+    def add_volume_row(self, session: Session, caller: CallerLike, *, size: int,
+                       name: str | None, description: str | None, status: str
+                       ) -> tuple[Volume, Backend]:
+        """Insert a volume of the default type in ``status``, its quota checked, for a
+        service that makes the volume's image itself (a backup restore's new volume), in
+        that service's transaction; the caller submits the task that makes the image.
+
+        Raises:
+            PolicyNotAuthorized: the caller may not create volumes.
+            InvalidArgument: no enabled backend passes the default type's capabilities.
+            QuotaExceeded: over the project's ``volumes``/``gigabytes`` limits.
+        """
+        project_id = caller.project_id
+        if project_id is None:
+            raise policy.PolicyNotAuthorized("Policy doesn't allow volume:create to be "
+                                             "performed.")
+        policy.authorize(caller, "volume:create", project_id)
+        vtype = self._type_by_ref(session, caller, None)
+        backends = self._backends_for(vtype)
+        if not backends:
+            raise errors.InvalidArgument(
+                "No valid backend was found. No valid backends for a volume of the default "
+                f"type {vtype.name}: no enabled backend passes its capabilities")
+        backend = backends[0]
+        quotas.lock_project(session, project_id)
+        quotas.check_volume(session, project_id, self.options.quota_defaults, size, vtype.name)
+        row = Volume(id=str(uuid.uuid4()), project_id=project_id, user_id=caller.user_id,
+                     status=status, size=size, name=name, description=description,
+                     availability_zone=self.options.availability_zone,
+                     volume_type_id=vtype.id, bootable=False, multiattach=False,
+                     host=backend.host, use_quota=True, created_at=self.now())
+        session.add(row)
+        session.flush()
+        return row, backend
+
     # --- volumes: change -------------------------------------------------------------------
     def update_volume(self, caller: CallerLike, volume_id: str, *,
                       changes: Mapping[str, str | None]) -> VolumeRecord:

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import func, select
+from sqlalchemy import column, func, select, table
 from sqlalchemy.orm import Session
 
 from shoal import errors
@@ -41,6 +41,7 @@ __all__ = [
     "QuotaDefaults",
     "QuotaExceeded",
     "QuotaUsage",
+    "backup_usage",
     "check_snapshot",
     "check_type_move",
     "check_volume",
@@ -164,8 +165,8 @@ def limits_for(session: Session, project_id: str, defaults: QuotaDefaults,
 
 
 def usage_for(session: Session, project_id: str) -> QuotaUsage:
-    """Count ``project_id``'s volumes and snapshots that use quota, and its groups
-    (backups: issue 13)."""
+    """Count ``project_id``'s volumes and snapshots that use quota, its groups and its
+    backups."""
     volume_rows = session.execute(
         select(VolumeType.name, func.count(Volume.id), func.coalesce(func.sum(Volume.size), 0))
         .select_from(Volume).outerjoin(VolumeType, Volume.volume_type_id == VolumeType.id)
@@ -198,10 +199,24 @@ def usage_for(session: Session, project_id: str) -> QuotaUsage:
             entry[2] += count
     groups = session.execute(select(func.count(Group.id)).where(
         Group.project_id == project_id)).scalar_one()
-    return QuotaUsage(volumes=volumes, gigabytes=gigabytes, snapshots=snapshots, backups=0,
-                      backup_gigabytes=0,
+    backups, backup_gigabytes = backup_usage(session, project_id)
+    return QuotaUsage(volumes=volumes, gigabytes=gigabytes, snapshots=snapshots,
+                      backups=backups, backup_gigabytes=backup_gigabytes,
                       by_type={k: (v[0], v[1], v[2]) for k, v in by_type.items()},
                       groups=groups)
+
+
+#: The backup service's table (``shoal.services.backup``), read by name: volumes never import
+#: the backup service, which is built on them.
+_BACKUPS = table("backup_backups", column("project_id"), column("size"))
+
+
+def backup_usage(session: Session, project_id: str) -> tuple[int, int]:
+    """``project_id``'s backups: how many, and their GiB (every row counts, as in Cinder)."""
+    count, size = session.execute(
+        select(func.count(), func.coalesce(func.sum(_BACKUPS.c.size), 0))
+        .select_from(_BACKUPS).where(_BACKUPS.c.project_id == project_id)).one()
+    return int(count), int(size)
 
 
 def _over(limit: int, used: int, wanted: int) -> bool:

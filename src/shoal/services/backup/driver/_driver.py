@@ -14,9 +14,9 @@ from shoal.services.backup.driver._errors import (
     BackupRBDOperationFailed,
     BackupUnavailable,
 )
-from shoal.services.backup.driver._names import check_id
+from shoal.services.backup.driver._names import backup_snaps, base_name, check_id, volume_name
 from shoal.services.backup.driver._options import BackupOptions
-from shoal.services.backup.driver._plumbing import Translated, log, open_pool
+from shoal.services.backup.driver._plumbing import Translated, log, open_image, open_pool
 from shoal.services.backup.driver._restore import RestoreJob
 from shoal.services.backup.driver._types import (
     BackupRef,
@@ -176,6 +176,48 @@ class CephBackupDriver:
                 f"an incremental backup goes to its parent's pool '{parent_pool}', "
                 f"not '{container}'")
         return parent_pool
+
+    def discard_partial(self, backup_id: str, volume_id: str, volume_pool: str, *,
+                        parent: BackupRef | None = None, container: str | None = None
+                        ) -> list[str]:
+        """Remove what an interrupted :meth:`backup` (a killed process) may have left, so
+        that it can run again: in the backup pool this backup's snapshot, its metadata
+        object and its own base image (a full backup's; an incremental's base is the
+        parent's and stays, its head rolled back by the next :meth:`backup`), then the
+        volume's snapshots of this backup (``backup.<id>.snap.*``). Returns the volume
+        snapshots removed. Idempotent.
+
+        Raises:
+            errors.InvalidArgument: a malformed id or pool.
+            BackupInUse, BackupAccessDenied: as :meth:`delete_backup`.
+        """
+        check_id(backup_id, "backup id")
+        check_id(volume_id, "volume id")
+        _check_pool(volume_pool, "volume pool")
+        pool = self._container_for(backup_id, volume_id, parent, container)
+        if parent is None:
+            base = base_name(volume_id, backup_id)
+        else:
+            base = parent.recorded_base() or base_name(volume_id, parent.backup_id)
+        self.delete_backup(BackupRef(backup_id, volume_id, {"base": base}, pool))
+        removed: list[str] = []
+        with contextlib.ExitStack() as stack:
+            try:
+                source = stack.enter_context(open_pool(self.source_session, volume_pool,
+                                                       "volume"))
+            except BackupUnavailable:
+                return removed
+            with Translated(source.describe()):
+                try:
+                    img = open_image(source, volume_name(volume_id))
+                except source.lib.ImageNotFound:
+                    return removed
+                with img:
+                    for snap in backup_snaps(img.list_snaps()):
+                        if snap.backup_id == backup_id:
+                            img.remove_snap(snap.name)
+                            removed.append(snap.name)
+        return removed
 
     # --- restore --------------------------------------------------------------------------
     def restore(self, backup: BackupRef, volume_id: str, volume_pool: str,

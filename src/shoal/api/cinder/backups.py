@@ -1,0 +1,180 @@
+"""Cinder v3 backup routes over :class:`shoal.services.backup.BackupService`.
+
+``/backups`` (create 202, list, ``/detail``), ``/backups/{id}`` (show, update 3.9+, delete
+202), ``/backups/{id}/restore`` (202), ``/backups/{id}/action`` (``os-reset_status``,
+``os-force_delete``: admins), ``/backups/{id}/export_record`` and ``/backups/import_record``
+(201; admins). Bodies are parsed with :mod:`.create`, :mod:`.update` and :mod:`.actions`,
+lists filtered, sorted and paged with :mod:`.query`, replies rendered with :mod:`.views` for
+the caller's microversion and role, as Tempest's schemas expect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from shoal import errors, limits
+from shoal.api._body import read_json
+from shoal.api._context import request_context
+from shoal.api._errors import BadRequest
+from shoal.api._ids import uuid_or_not_found
+from shoal.api._microversion import api_version
+from shoal.api.cinder import actions, views
+from shoal.api.cinder.create import parse_backup_create, parse_backup_restore
+from shoal.api.cinder.options import VolumeApiOptions
+from shoal.api.cinder.query import apply_query, parse_query
+from shoal.api.cinder.routes import view_context
+from shoal.api.cinder.update import parse_backup_update
+from shoal.services.backup import BackupService
+
+__all__ = ["backup_routes", "parse_import_record"]
+
+_Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _json(body: Any, status_code: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status_code)
+
+
+def parse_import_record(body: Any) -> tuple[str, str]:
+    """``(backup_service, backup_url)`` of ``{"backup-record": {...}}``.
+
+    Raises:
+        BadRequest: another shape, or either value missing or no non-empty string (400).
+    """
+    record = body.get("backup-record") if isinstance(body, dict) else None
+    if not isinstance(record, dict):
+        raise BadRequest("Invalid input: the body must be {\"backup-record\": {...}}.")
+    values = []
+    for key in ("backup_service", "backup_url"):
+        value = record.get(key)
+        if not isinstance(value, str) or not value:
+            raise BadRequest(f"Incorrect request body format: '{key}' must be a non-empty "
+                             "string.")
+        if len(value) > limits.backup_record_chars_max:
+            raise BadRequest(f"Invalid input: '{key}' is too long.")
+        values.append(value)
+    return values[0], values[1]
+
+
+class _Backups:
+    """The handlers (one instance per app)."""
+
+    def __init__(self, service: BackupService, options: VolumeApiOptions) -> None:
+        self.service = service
+        self.options = options
+
+    async def create(self, request: Request) -> Response:
+        context = await request_context(request)
+        new = parse_backup_create(await read_json(request), api_version(request))
+        record = await run_in_threadpool(lambda: self.service.create_backup(
+            context, new.volume_id, name=new.name, description=new.description,
+            container=new.container, incremental=new.incremental, force=new.force,
+            snapshot_id=new.snapshot_id, metadata=dict(new.metadata),
+            availability_zone=new.availability_zone))
+        return _json(views.backup_body(record, view_context(request, context), detail=False),
+                     202)
+
+    async def _list(self, request: Request, *, detail: bool) -> Response:
+        context = await request_context(request)
+        params = list(request.query_params.multi_items())
+        query = parse_query("backup", params, api_version(request),
+                            is_admin=context.is_admin, options=self.options)
+        records = await run_in_threadpool(lambda: self.service.list_backups(
+            context, all_projects=query.all_projects))
+        result = apply_query(records, query, project_id=context.project_id,
+                             is_admin=context.is_admin)
+        return _json(views.backups_body(result.items, view_context(request, context),
+                                        detail=detail, params=params, limit=query.limit,
+                                        count=result.count))
+
+    async def list(self, request: Request) -> Response:
+        return await self._list(request, detail=False)
+
+    async def list_detail(self, request: Request) -> Response:
+        return await self._list(request, detail=True)
+
+    async def show(self, request: Request) -> Response:
+        context = await request_context(request)
+        backup_id = uuid_or_not_found(request.path_params["backup_id"], "Backup")
+        record = await run_in_threadpool(self.service.get_backup, context, backup_id)
+        return _json(views.backup_body(record, view_context(request, context)))
+
+    async def update(self, request: Request) -> Response:
+        context = await request_context(request)
+        backup_id = uuid_or_not_found(request.path_params["backup_id"], "Backup")
+        update = parse_backup_update(await read_json(request), api_version(request))
+        record = await run_in_threadpool(lambda: self.service.update_backup(
+            context, backup_id, changes=update.changes, metadata=update.metadata))
+        return _json(views.backup_body(record, view_context(request, context), detail=False))
+
+    async def delete(self, request: Request) -> Response:
+        context = await request_context(request)
+        backup_id = uuid_or_not_found(request.path_params["backup_id"], "Backup")
+        await run_in_threadpool(self.service.delete_backup, context, backup_id)
+        return Response(status_code=202)
+
+    async def restore(self, request: Request) -> Response:
+        context = await request_context(request)
+        backup_id = uuid_or_not_found(request.path_params["backup_id"], "Backup")
+        target = parse_backup_restore(await read_json(request))
+        restored = await run_in_threadpool(lambda: self.service.restore_backup(
+            context, backup_id, volume_id=target.volume_id, name=target.name))
+        return _json(views.backup_restore_body(*restored), 202)
+
+    async def action(self, request: Request) -> Response:
+        context = await request_context(request)
+        backup_id = uuid_or_not_found(request.path_params["backup_id"], "Backup")
+        action = actions.parse_backup_action(await read_json(request))
+        if isinstance(action, actions.ResetStatus) and action.status is not None:
+            status = action.status
+            await run_in_threadpool(self.service.reset_status, context, backup_id, status)
+        elif isinstance(action, actions.ForceDelete):
+            await run_in_threadpool(lambda: self.service.delete_backup(
+                context, backup_id, force=True))
+        else:
+            raise errors.NotSupported(f"The backup action {type(action).__name__} is not "
+                                      "served.")
+        return Response(status_code=202)
+
+    async def export_record(self, request: Request) -> Response:
+        context = await request_context(request)
+        backup_id = uuid_or_not_found(request.path_params["backup_id"], "Backup")
+        record = await run_in_threadpool(self.service.export_record, context, backup_id)
+        return _json({"backup-record": record})
+
+    async def import_record(self, request: Request) -> Response:
+        context = await request_context(request)
+        backup_service, backup_url = parse_import_record(await read_json(request))
+        record = await run_in_threadpool(self.service.import_record, context, backup_service,
+                                         backup_url)
+        return _json(views.backup_body(record, view_context(request, context), detail=False),
+                     201)
+
+
+def backup_routes(service: BackupService | None, options: VolumeApiOptions
+                  ) -> list[BaseRoute]:
+    """The backup routes under ``/volume/v3`` (none when the deployment serves no backups:
+    those paths are then 404, as without a cinder-backup service)."""
+    if service is None:
+        return []
+    h = _Backups(service, options)
+    one = "/backups/{backup_id}"
+    table: Sequence[tuple[str, _Handler, str]] = (
+        ("/backups", h.create, "POST"),
+        ("/backups", h.list, "GET"),
+        ("/backups/detail", h.list_detail, "GET"),
+        ("/backups/import_record", h.import_record, "POST"),
+        (one, h.show, "GET"),
+        (one, h.update, "PUT"),
+        (one, h.delete, "DELETE"),
+        (one + "/restore", h.restore, "POST"),
+        (one + "/action", h.action, "POST"),
+        (one + "/export_record", h.export_record, "GET"),
+    )
+    return [Route(path, handler, methods=[method]) for path, handler, method in table]
