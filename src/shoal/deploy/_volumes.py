@@ -26,7 +26,11 @@ from shoal.services.image import ImageRecord, ImageService
 from shoal.services.image.models import Image
 from shoal.services.image.records import Location
 from shoal.services.image.store import InvalidImageData
-from shoal.services.image.store.convert import detect_format, prepare_upload
+from shoal.services.image.store.convert import (
+    detect_format,
+    prepare_upload,
+    qcow2_backing_file,
+)
 from shoal.services.tasks import TaskRunner
 from shoal.services.volume import (
     Backend,
@@ -70,6 +74,10 @@ _SERVICE_CALLER = Caller(user_id="cinder", project_id=None, roles=frozenset({"ad
 _OTHER_FORMATS: Mapping[str, str] = {"vmdk": "vmdk", "vdi": "vdi", "vhd": "vpc",
                                      "vhdx": "vhdx"}
 _VMDK_SPARSE_MAGIC = b"KDMV"
+
+
+#: How much of a qcow2 image is read to find its backing file (qemu-img's default cluster).
+_QCOW2_HEAD_BYTES = 64 * 1024
 
 
 class GlanceImages:
@@ -132,6 +140,18 @@ class GlanceImages:
                                    "convert it into a volume")
         with tempfile.TemporaryDirectory(prefix="shoal-image-", dir=self.conversion_dir) as tmp:
             yield from _converted_other(reader, Path(tmp), disk_format, qemu_format)
+
+    def unacceptable(self, image_id: str) -> str | None:
+        """A qcow2 image's backing file, from its first cluster (64 KiB), as Cinder words
+        it (``fmt=qcow2 backed by: <name>``); None for other images and self-contained
+        qcow2."""
+        record = self.images.get(image_id)
+        if record.disk_format != "qcow2" or not record.locations:
+            return None
+        reader, _size = self.images.open_data(record, 0, _QCOW2_HEAD_BYTES)
+        head = b"".join(reader)[:_QCOW2_HEAD_BYTES]
+        backing = qcow2_backing_file(head)
+        return None if backing is None else f"fmt=qcow2 backed by: {backing}"
 
     def find_by_name(self, name: str, project_id: str | None) -> list[ImageData]:
         memberships = self.images.memberships(project_id)

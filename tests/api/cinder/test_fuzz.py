@@ -15,8 +15,7 @@ from what exists when the request is sent.
 
 Known bugs outside the request parsing are left out so that the fuzz finds the others,
 each reproduced by a strict xfail in test_bad_inputs.py: the 501s of
-:data:`KNOWN_NOT_SERVED`, the volumes made from the qcow2 test images, a microversion of
-more than 4300 digits.
+:data:`KNOWN_NOT_SERVED`.
 
 Runtime: ``MAX_EXAMPLES`` requests (about 40 ms each with the checks, 25 s for 600).
 Failures are kept in ``.hypothesis/`` (git-ignored), replayed first by the next run.
@@ -37,12 +36,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
-from sqlalchemy import select
 from starlette.routing import Route
 
 from shoal.api.cinder.options import VolumeApiOptions
 from shoal.api.cinder.routes import volume_routes
-from shoal.services.volume.models import Volume
 from tests.api.cinder._cloud import Cloud, assert_cinder_error, open_cloud
 from tests.unit.api.cinder.test_fuzz import JSON, KEYS, PARAM_NAMES, PARAM_VALUES, SCALARS
 
@@ -394,18 +391,6 @@ def send(cloud: Cloud, request: Request) -> tuple[Any, str]:
     return response, described
 
 
-def _known_qcow2_failures(cloud: Cloud, volume_ids: set[str]) -> set[str]:
-    """The volumes made from the qcow2 test images: a known bug (a qcow2 image is accepted
-    with 202, its create task fails and leaves an ``error`` record without an image, which
-    an admin's ``os-reset_status`` may then call ``available``; see test_bad_inputs.py's
-    xfail ``qcow2-with-backing-file``), not counted so that the fuzz finds the others."""
-    qcow2 = {cloud.images["big"], cloud.images["backed"]}
-    with cloud.deployment.db.session() as session:
-        rows = session.execute(select(Volume.id, Volume.image_id).where(
-            Volume.id.in_(volume_ids))).all()
-    return {row[0] for row in rows if row[1] in qcow2}
-
-
 #: The 501s of what shoal does not serve yet (routes.py; test_bad_inputs.py's strict
 #: xfail ``test_served_by_cinder_not_501`` reproduces each), skipped so the fuzz finds others.
 KNOWN_NOT_SERVED = ("The volume action ReimageVolume is not served yet.",
@@ -421,7 +406,6 @@ def _known_not_served(response: Any) -> bool:
 def check_nothing_left(cloud: Cloud, context: object) -> None:
     """Every volume record has its RBD image and every ``volume-*`` image a record."""
     without_image, without_record = cloud.leftovers()
-    without_image -= _known_qcow2_failures(cloud, without_image)
     assert not without_image, (f"records without an RBD image: {without_image}",
                                {i: cloud.volume_rows()[i] for i in without_image}, context)
     assert not without_record, (f"RBD images without a record: {without_record}", context)

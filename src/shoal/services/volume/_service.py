@@ -112,6 +112,11 @@ def _invalid_input(reason: str) -> errors.InvalidArgument:
     return errors.InvalidArgument(f"Invalid input received: {reason}")
 
 
+def _invalid_image(message: str) -> errors.InvalidArgument:
+    """Cinder's ImageUnacceptable (400), worded as it is (no "Invalid input" prefix)."""
+    return errors.InvalidArgument(message)
+
+
 class VolumeService:
     """Volumes, snapshots and types of one deployment (see the module docstring).
 
@@ -371,6 +376,9 @@ class VolumeService:
                                  "snapshot or a volume")
         if image is not None:
             _check_image_fits(image, size)
+            problem = self.images.unacceptable(image.id)
+            if problem is not None:  # Cinder's ImageUnacceptable, here before any record
+                raise _invalid_image(f"Image {image.id} is unacceptable: {problem}")
             return size, {"kind": "image", "id": image.id}
         return size, {"kind": "blank"}
 

@@ -89,6 +89,11 @@ class ImageSource(Protocol):
         """The image's bytes as raw (converted with qemu-img when it is not raw)."""
         ...
 
+    def unacceptable(self, image_id: str) -> str | None:
+        """Why the image cannot become a volume, read from its first bytes (a qcow2
+        with a backing file: ``"fmt=qcow2 backed by: <name>"``), or None."""
+        ...
+
     def find_by_name(self, name: str, project_id: str | None) -> list[ImageData]:
         """The active images named ``name`` that ``project_id`` may see."""
         ...

@@ -53,6 +53,9 @@ class NoImages:
     def raw_data(self, image_id: str) -> Iterator[bytes]:
         raise errors.NotFound(f"Image {image_id} could not be found.")
 
+    def unacceptable(self, image_id: str) -> str | None:
+        return None
+
     def find_by_name(self, name: str, project_id: str | None) -> list[ImageData]:
         return []
 

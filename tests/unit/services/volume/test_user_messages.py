@@ -49,6 +49,9 @@ class Images:
     def raw_data(self, image_id: str) -> Iterator[bytes]:
         yield self.known[image_id][1]
 
+    def unacceptable(self, image_id: str) -> str | None:
+        return None
+
     def find_by_name(self, name: str, project_id: str | None) -> list[ImageData]:
         return []
 

@@ -129,7 +129,29 @@ def detect_format(path: Path | str) -> str:
 def _check_qcow2_header(path: Path | str) -> int:
     """The virtual size a qcow2 header states, after refusing what is unsafe to open."""
     with open(path, "rb") as f:
-        head = f.read(104)
+        return check_qcow2_header(f.read(104))
+
+
+def qcow2_backing_file(head: bytes) -> str | None:
+    """The backing file a qcow2 image's first bytes name (``head``: at least the header's
+    first 20 bytes, better the whole first cluster, which holds the name in images
+    qemu-img writes); None when it names none or ``head`` is not a qcow2 header; ``"?"``
+    when the name lies past ``head``."""
+    if len(head) < 20 or head[:4] != _QCOW2_MAGIC:
+        return None
+    backing_offset, backing_bytes = struct.unpack(">QI", head[8:20])
+    if backing_offset == 0:
+        return None
+    name = head[backing_offset:backing_offset + backing_bytes]
+    if len(name) < backing_bytes or backing_bytes == 0:
+        return "?"
+    return name.decode("utf-8", "replace")
+
+
+def check_qcow2_header(head: bytes) -> int:
+    """The virtual size a qcow2 header (its first 104 bytes) states, after refusing what
+    is unsafe to open (InvalidImageData: truncated, an unknown version, a backing file,
+    encryption, an external data file)."""
     if len(head) < 72 or head[:4] != _QCOW2_MAGIC:
         raise _invalid("qcow2", "the header is truncated")
     version, backing_offset, _backing_bytes, _cluster_bits, size, crypt = struct.unpack(
