@@ -11,8 +11,8 @@ the request.
 An admin's enable/disable/freeze/thaw is kept in ``volume_service_states``
 (:class:`~.models.ServiceState`) and shown across restarts; a freeze also disables the
 service (reason ``frozen``) and a thaw enables it, as Cinder's volume manager does. The
-scheduling side of it (a disabled or frozen backend refusing new volumes) is not enforced
-yet.
+volume service acts on them: a disabled backend is not scheduled, a frozen one refuses
+delete, extend and snapshots of its volumes (:mod:`._service`).
 
 Each backend's capabilities and capacity come from its driver's ``get_volume_stats()``
 (one cluster round trip per call; ``backend_state`` ``down`` when the cluster cannot be

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from shoal import errors
 from shoal._ids import is_uuid_like
@@ -35,6 +35,7 @@ from shoal.services.volume._scheduler import backend_passes
 from shoal.services.volume._upload import UploadRequest, UploadStarted, VolumeUploads
 from shoal.services.volume._work import ImageData, ImageSource
 from shoal.services.volume.models import (
+    ServiceState,
     Snapshot,
     SnapshotMetadata,
     Volume,
@@ -201,9 +202,15 @@ class VolumeService:
 
     def _backends_for(self, vtype: VolumeType) -> list[Backend]:
         """The enabled backends that may hold a volume of ``vtype`` (Cinder's
-        ``CapabilitiesFilter`` over its extra specs), in ``enabled_backends`` order."""
+        ``CapabilitiesFilter`` over its extra specs), in ``enabled_backends`` order, less
+        those whose ``cinder-volume`` an admin disabled (or froze): Cinder's scheduler
+        only weighs services that are up and enabled."""
         specs = {s.key: s.value for s in vtype.extra_specs}
-        return [b for b in self.options.backends if backend_passes(b.reported(), specs)]
+        session = object_session(vtype)
+        disabled = set() if session is None else _disabled_hosts(session)
+        return [b for b in self.options.backends
+                if b.host.partition("#")[0] not in disabled
+                and backend_passes(b.reported(), specs)]
 
     # --- volumes: reading ------------------------------------------------------------------
     def _visible_volume(self, session: Session, caller: CallerLike, volume_id: str,
@@ -444,6 +451,7 @@ class VolumeService:
         with self.db.session() as session:
             row = self._visible_volume(session, caller, volume_id,
                                        "volume:force_delete" if force else "volume:delete")
+            _refuse_if_frozen(session, row)
             attached = any(a.status != "detached" for a in row.attachments)
             if attached or row.group_id is not None or (
                     not force and row.status not in DELETABLE_STATUSES) or (
@@ -500,6 +508,7 @@ class VolumeService:
         """
         with self.db.session() as session:
             row = self._visible_volume(session, caller, volume_id, "volume:extend")
+            _refuse_if_frozen(session, row)
             allowed = ("available", "in-use") if attached_allowed else ("available",)
             if row.status not in allowed:
                 wanted = " or ".join(f"'{s}'" for s in allowed)
@@ -746,6 +755,7 @@ class VolumeService:
         """
         with self.db.session() as session:
             vol = self._visible_volume(session, caller, volume_id, "volume:create_snapshot")
+            _refuse_if_frozen(session, vol)
             allowed = ("available", "in-use") if force else ("available",)
             if vol.status not in allowed:
                 raise _invalid_volume(f"Volume {volume_id} status must be available, but "
@@ -857,6 +867,8 @@ class VolumeService:
                 raise errors.InvalidArgument("Invalid snapshot: Snapshot must not be part of "
                                              "a group.")
             vol = session.get(Volume, row.volume_id)
+            if vol is not None:
+                _refuse_if_frozen(session, vol)
             if vol is None:  # its volume's row went first (a crash mid-cascade)
                 session.delete(row)
                 return
@@ -974,3 +986,23 @@ def _check_image_fits(image: ImageData, size: int) -> None:
         raise _invalid_input(f"Size of specified image {image_gib}GB is larger than volume "
                              f"size {size}GB.")
 
+
+def _disabled_hosts(session: Session) -> set[str]:
+    """The ``HOST@BACKEND`` of every ``cinder-volume`` an admin disabled (a freeze
+    disables too)."""
+    return set(session.execute(select(ServiceState.host).where(
+        ServiceState.binary == "cinder-volume", ServiceState.disabled.is_(True))).scalars())
+
+
+def _refuse_if_frozen(session: Session, volume: Volume) -> None:
+    """Refuse (400) to change a volume whose backend's ``cinder-volume`` is frozen, as
+    Cinder does for delete, extend and snapshots while a backend is frozen for
+    replication failover (the wording is shoal's)."""
+    if volume.host is None:
+        return
+    host = volume.host.split("#", 1)[0]
+    frozen = session.execute(select(ServiceState.frozen).where(
+        ServiceState.binary == "cinder-volume", ServiceState.host == host)).scalar()
+    if frozen:
+        raise _invalid_input(f"Operation not allowed: volume {volume.id} lives on {host}, "
+                             "whose volume service is frozen (thaw it first).")
