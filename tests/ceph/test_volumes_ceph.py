@@ -12,7 +12,7 @@ import pytest
 
 from tests.ceph.conftest import CephCluster
 from tests.e2e._guide import keyring_file
-from tests.e2e._volume_suite import Rbd, VolumeSuite, suite_config
+from tests.e2e._volume_suite import Rbd, VolumeSuite, log_problems, suite_config
 from tests.shoal_up import ShoalUp
 
 RBD_TIMEOUT_S = 60
@@ -29,6 +29,7 @@ class TestVolumesOnCeph(VolumeSuite):
         with ShoalUp.start(data) as running:
             assert "(ceph backend" in running.output
             yield running
+        assert not log_problems(running), running.output
 
     @pytest.fixture(scope="class")
     @classmethod

@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -70,6 +71,15 @@ def suite_config(ceph_conf: str, *, backend: str = "embedded") -> str:
         "rbd_flatten_volume_from_snapshot = true\n"
         f"rbd_max_clone_depth = {FLAT_MAX_CLONE_DEPTH}\n"
     )
+
+
+_LOG_PROBLEM = re.compile(r" \d+ (ERROR|CRITICAL) |^Traceback ")
+
+
+def log_problems(up: ShoalUp) -> list[str]:
+    """The lines of ``up``'s log that report errors (``ERROR``/``CRITICAL`` records and
+    tracebacks): a scenario may be refused, but the service itself must not fail."""
+    return [line for line in up.lines if _LOG_PROBLEM.search(line)]
 
 
 def _ok(result: subprocess.CompletedProcess[str]) -> str:

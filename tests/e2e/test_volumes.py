@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e._volume_suite import Rbd, VolumeSuite, suite_config
+from tests.e2e._volume_suite import Rbd, VolumeSuite, log_problems, suite_config
 from tests.shoal_cli import run_shoal_cli
 from tests.shoal_up import ShoalUp
 
@@ -22,6 +22,7 @@ class TestVolumesEmbedded(VolumeSuite):
         (data / "shoal.conf").write_text(suite_config(str(data / "ceph.conf")))
         with ShoalUp.start(data) as running:
             yield running
+        assert not log_problems(running), running.output
 
     @pytest.fixture(scope="class")
     @classmethod
