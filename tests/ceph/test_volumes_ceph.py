@@ -1,7 +1,8 @@
 """The volume e2e suite (:mod:`tests.e2e._volume_suite`) on the Ceph backend: one
 ``shoal up`` on the throwaway cluster (the guide's pools and users made there), and Ceph's own
 ``rbd`` tool to look at the pools: as ``client.cinder`` with the keyring ``shoal up`` wrote,
-or as ``client.admin``."""
+or as ``client.admin``. The suite's last scenario expects the ``volumes`` pool empty at its
+end: on an external cluster (``SHOAL_CEPH_CONF``) the guide's pools must hold nothing else."""
 
 from __future__ import annotations
 
