@@ -239,10 +239,9 @@ class VolumeSuite:
         assert _parent(info) is None and "size 2 GiB" in info
         # flattened: the snapshot has no clone left, so it goes at once with its volume
         assert rbd("children", f"volumes/volume-{src['id']}@snapshot-{snap['id']}") == ""
-        _ok(openstack(up, "volume", "delete", "--purge", "flat_src"))
-        _gone(up, "flat_src")
-        _ok(openstack(up, "volume", "delete", "flat_copy"))
-        _gone(up, "flat_copy")
+        _ok(openstack(up, "volume", "delete", "--purge", "flat_src", "flat_copy"))
+        for name in ("flat_src", "flat_copy"):
+            _gone(up, name)
         listed = rbd("ls", "volumes")
         assert f"volume-{src['id']}" not in listed and f"volume-{made['id']}" not in listed
 
@@ -266,9 +265,9 @@ class VolumeSuite:
         assert f"volume-{chain[0]}.deleted" in rbd("ls", "volumes").split()
         assert _parent(rbd("info", f"volumes/volume-{chain[1]}")) == \
             f"volumes/volume-{chain[0]}.deleted@volume-{chain[1]}.clone_snap"
-        for depth in range(1, len(chain)):
-            _ok(openstack(up, "volume", "delete", f"chain{depth}"))
-            _gone(up, f"chain{depth}")
+        _ok(openstack(up, "volume", "delete", *chain[1:]))
+        for volume_id in chain[1:]:
+            _gone(up, volume_id)
         listed = rbd("ls", "volumes")
         assert not [v for v in chain if v in listed], listed
 
@@ -403,8 +402,7 @@ class VolumeSuite:
         nothing of them (no ``.deleted`` parent, nothing in the trash)."""
         left = _json(openstack(up, "volume", "list", "--all-projects", "-f", "json"))
         assert left, "the scenarios above leave volumes"
-        for row in left:
-            _ok(openstack(up, "volume", "delete", "--purge", row["ID"]))
+        _ok(openstack(up, "volume", "delete", "--purge", *(row["ID"] for row in left)))
         for row in left:
             _gone(up, row["ID"])
         assert rbd("ls", "volumes") == rbd("ls", "volumes", admin=True) == ""
