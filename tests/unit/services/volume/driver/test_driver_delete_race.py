@@ -16,24 +16,23 @@ from tests.unit.services.volume.driver.test_driver import Env
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
-    e = Env(tmp_path)
-    yield e
-    e.close()
+def pair(tmp_path: Path) -> Iterator[tuple[Env, RbdVolumeDriver]]:
+    """The embedded cluster and a driver on it, with volume ``b`` a clone of ``a``."""
+    env = Env(tmp_path)
+    try:
+        drv = env.driver()
+        drv.create_volume("a", 1)
+        drv.create_cloned_volume("b", 1, "a")
+        yield env, drv
+    finally:
+        env.close()
 
 
-@pytest.fixture
-def drv(env: Env) -> RbdVolumeDriver:
-    drv = env.driver()
-    drv.create_volume("a", 1)
-    drv.create_cloned_volume("b", 1, "a")
-    return drv
-
-
-def test_clone_gone_before_its_parent_is_hidden(env: Env, drv: RbdVolumeDriver,
+def test_clone_gone_before_its_parent_is_hidden(pair: tuple[Env, RbdVolumeDriver],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """The parent saw the clone, then the clone went (its walk found the parent not yet
     hidden), then the parent was renamed: the rename's sweep removes it."""
+    env, drv = pair
     rename = rbd.RBD.rename
     raced: list[DeleteOutcome] = []
 
@@ -48,10 +47,11 @@ def test_clone_gone_before_its_parent_is_hidden(env: Env, drv: RbdVolumeDriver,
     assert env.images() == []
 
 
-def test_parent_hidden_after_its_clone_read_its_name(env: Env, drv: RbdVolumeDriver,
+def test_parent_hidden_after_its_clone_read_its_name(pair: tuple[Env, RbdVolumeDriver],
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """The clone read its parent's name, then the parent was hidden (the clone still
     there), then the clone went: its walk finds the parent under the ``.deleted`` name."""
+    env, drv = pair
     remove = Remover.remove
     raced: list[DeleteOutcome] = []
 
