@@ -6,7 +6,8 @@ the trash purge.
 1. remove the Ceph backup driver's snapshots ``backup.*.snap.*``;
 2. remove every ``*.clone_snap`` that no longer has a clone; if one still
    has, rename the volume ``<name>.deleted`` and stop (a "silent" volume,
-   removed when its last clone goes);
+   removed when its last clone goes; swept once more right after the rename, in
+   case a concurrent delete removed that clone meanwhile);
 3. remove the image. If it has snapshots, flatten the clones of all of them
    and try again; if snapshots still remain, move it to the trash. A busy
    image (another client has it open) is tried ``rados_connection_retries``
@@ -101,6 +102,9 @@ class Remover:
         return outcome
 
     def _hide(self, pool: Pool, name: str) -> DeleteOutcome:
+        """Rename ``name`` to ``<name>.deleted``, then sweep it at once: its last clone
+        may have gone (a concurrent delete) after its snapshots were looked at, and that
+        clone's parent walk may have looked for the old name."""
         hidden = name if name.endswith(DELETED_SUFFIX) else name + DELETED_SUFFIX
         if hidden != name:
             try:
@@ -108,8 +112,14 @@ class Remover:
             except pool.lib.ImageExists:
                 raise VolumeBackendError(
                     f"cannot hide volume {pool.name}/{name}: {hidden} exists") from None
-        log.info("volume %s/%s has clones: kept as %s until they go", pool.name, name, hidden)
-        return DeleteOutcome.HIDDEN
+        outcome = self.sweep_hidden(pool, hidden)
+        if outcome is DeleteOutcome.HIDDEN:
+            log.info("volume %s/%s has clones: kept as %s until they go", pool.name, name,
+                     hidden)
+        else:
+            log.info("volume %s/%s: its last clone went while it was hidden: removed",
+                     pool.name, name)
+        return outcome
 
     def remove(self, pool: Pool, name: str) -> DeleteOutcome:
         """Step 3 of the module doc for image ``name``.
@@ -191,23 +201,33 @@ class Remover:
 
     def _release_one(self, pool: Pool, ref: ParentRef) -> ParentRef | None:
         """Remove ``ref``'s snapshot; if that leaves a ``.deleted`` parent without
-        snapshots, remove it and return its own parent snapshot to release next."""
+        snapshots, remove it and return its own parent snapshot to release next.
+
+        The parent is looked for under ``ref``'s name, then as ``<name>.deleted``: a
+        concurrent delete of the parent may have hidden it since ``ref`` was read."""
+        name = ref.image
         try:
-            img = pool.open(ref.image)
+            img = pool.open(name)
         except pool.lib.ImageNotFound:
-            return None
+            if name.endswith(DELETED_SUFFIX):
+                return None
+            name += DELETED_SUFFIX
+            try:
+                img = pool.open(name)
+            except pool.lib.ImageNotFound:
+                return None
         with img:
-            grandparent = clone_parent(pool, img, ref.image)
+            grandparent = clone_parent(pool, img, name)
             if not pool.remove_snap(img, ref.snap):
                 log.info("%s/%s@%s still has clones (in the trash?): kept", pool.name,
-                         ref.image, ref.snap)
+                         name, ref.snap)
                 return None
             left = _snap_names(img)
-        if left or not ref.image.endswith(DELETED_SUFFIX):
+        if left or not name.endswith(DELETED_SUFFIX):
             return None
-        if self.remove(pool, ref.image) is not DeleteOutcome.REMOVED:
-            return None  # trashed: its parent's snapshot waits for the purge
-        log.info("removed %s/%s, its last clone gone", pool.name, ref.image)
+        if self.remove(pool, name) is not DeleteOutcome.REMOVED:
+            return None  # trashed (or gone meanwhile): its parent's snapshot waits for the purge
+        log.info("removed %s/%s, its last clone gone", pool.name, name)
         return grandparent
 
     # --- purge ----------------------------------------------------------------------
