@@ -303,7 +303,9 @@ class VolumeService:
         scope: contextlib.AbstractContextManager[Session] = (
             self.db.session() if session is None else contextlib.nullcontext(session))
         with scope as session:
-            vtype = self._type_by_ref(session, caller, volume_type)
+            vtype = self._type_by_ref(session, caller, volume_type) if volume_type else (
+                _inherited_type(session, source, image)
+                or self._type_by_ref(session, caller, None))
             backends = self._backends_for(vtype)
             if group_id is not None:
                 check_group_member(session, caller, group_id, vtype,
@@ -1006,3 +1008,23 @@ def _refuse_if_frozen(session: Session, volume: Volume) -> None:
     if frozen:
         raise _invalid_input(f"Operation not allowed: volume {volume.id} lives on {host}, "
                              "whose volume service is frozen (thaw it first).")
+
+
+def _inherited_type(session: Session, source: VolumeSource, image: ImageData | None
+                    ) -> VolumeType | None:
+    """The type a new volume given none takes from its source, as Cinder's create flow
+    picks it: the snapshot's volume's type, the source volume's, or the type an image's
+    ``cinder_img_volume_type`` property names (by name; an unknown name: none). None:
+    the default type."""
+    volume_id = source.source_volid
+    if source.snapshot_id is not None:
+        snap = session.get(Snapshot, source.snapshot_id)
+        volume_id = None if snap is None else snap.volume_id
+    if volume_id is not None:
+        src = session.get(Volume, volume_id)
+        return None if src is None else session.get(VolumeType, src.volume_type_id)
+    name = None if image is None else image.properties.get("cinder_img_volume_type")
+    if name:
+        return session.execute(select(VolumeType).where(
+            VolumeType.name == name)).scalar_one_or_none()
+    return None
