@@ -82,12 +82,17 @@ class BackupWork:
         register_resumable(runner, table)
 
     # --- failure hooks (in the failure's transaction; idempotent) -------------------------
-    def _create_failed(self, session: Session, task: TaskInfo, message: str) -> None:
+    def _mark_failed(self, session: Session, task: TaskInfo, status: str, message: str) -> None:
+        """Set the backup row (if any) to ``status`` with ``message`` (cut to
+        :data:`FAIL_REASON_CHARS_MAX` characters) as its ``fail_reason``."""
         row = session.get(Backup, task.resource.id)
         if row is not None:
-            row.status = "error"
+            row.status = status
             row.fail_reason = message[:FAIL_REASON_CHARS_MAX]
             row.updated_at = self.now()
+
+    def _create_failed(self, session: Session, task: TaskInfo, message: str) -> None:
+        self._mark_failed(session, task, "error", message)
         self._release_source(session, task.params)
         log.warning("backup %s: create failed: %s", task.resource.id, message)
 
@@ -104,11 +109,7 @@ class BackupWork:
                     task.params["volume_id"], message)
 
     def _delete_failed(self, session: Session, task: TaskInfo, message: str) -> None:
-        row = session.get(Backup, task.resource.id)
-        if row is not None:
-            row.status = "error_deleting"
-            row.fail_reason = message[:FAIL_REASON_CHARS_MAX]
-            row.updated_at = self.now()
+        self._mark_failed(session, task, "error_deleting", message)
         log.warning("backup %s: delete failed: %s", task.resource.id, message)
 
     def _release_source(self, session: Session, params: Mapping[str, Any]) -> None:
