@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 import shoal.rbd as rbd
 from shoal.cluster import connect
-from tests.shoal_up import ShoalUp, token
+from tests.e2e._cli import AdminVolumeApi as Api
+from tests.shoal_up import ShoalUp
 
 pytestmark = pytest.mark.slow
 
@@ -32,26 +32,6 @@ FINAL_BACKUP = {"available", "error"}
 FINAL_VOLUME = {"available", "error", "error_restoring"}
 _SNAP = re.compile(r"^backup\.([0-9a-f\-]+)\.snap\.")
 _BASE = re.compile(r"^volume-[0-9a-f\-]+\.backup\.([0-9a-f\-]+)$")
-
-
-class Api:
-    """The volume API of one ``shoal up`` run, as the admin."""
-
-    def __init__(self, up: ShoalUp) -> None:
-        self.client = httpx.Client(base_url=up.urls["volume"], timeout=30,
-                                   headers={"X-Auth-Token": token(up),
-                                            "OpenStack-API-Version": "volume 3.60"})
-
-    def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        return self.client.post(path, json=body)
-
-    def listed(self, what: str) -> list[dict[str, Any]]:
-        response = self.client.get(f"/{what}/detail", params={"all_tenants": "1"})
-        response.raise_for_status()
-        return list(response.json()[what])
-
-    def close(self) -> None:
-        self.client.close()
 
 
 @pytest.fixture

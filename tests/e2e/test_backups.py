@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +15,8 @@ import pytest
 
 import shoal.rbd as rbd
 from shoal.cluster import connect
+from tests.e2e._cli import ok as _ok
+from tests.e2e._cli import out_json as _json
 from tests.shoal_up import ShoalUp, openstack
 
 MiB = 1 << 20
@@ -27,15 +28,6 @@ LENGTH = 6 * MiB  # the bytes compared (the volumes are 1 GiB, zeros past the wr
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShoalUp]:
     with ShoalUp.start(tmp_path_factory.mktemp("backup") / "data") as running:
         yield running
-
-
-def _ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, result.stderr + result.stdout
-    return result.stdout
-
-
-def _json(result: subprocess.CompletedProcess[str]) -> Any:
-    return json.loads(_ok(result))
 
 
 def _wait(up: ShoalUp, kind: tuple[str, ...], name: str, status: str) -> dict[str, Any]:

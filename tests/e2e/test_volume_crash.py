@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from tests.e2e._cli import AdminVolumeApi as Api
 from tests.shoal_cli import run_shoal_cli
-from tests.shoal_up import ShoalUp, openstack, token
+from tests.shoal_up import ShoalUp, openstack
 
 pytestmark = pytest.mark.slow
 
@@ -44,26 +44,6 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
     yield data
 
 
-class Api:
-    """The volume API of one ``shoal up`` run, as the admin."""
-
-    def __init__(self, up: ShoalUp) -> None:
-        self.client = httpx.Client(base_url=up.urls["volume"], timeout=30,
-                                   headers={"X-Auth-Token": token(up),
-                                            "OpenStack-API-Version": "volume 3.60"})
-
-    def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        return self.client.post(path, json=body)
-
-    def volumes(self) -> list[dict[str, Any]]:
-        response = self.client.get("/volumes/detail", params={"all_tenants": "1"})
-        response.raise_for_status()
-        return list(response.json()["volumes"])
-
-    def close(self) -> None:
-        self.client.close()
-
-
 def _images(data: Path) -> set[str]:
     listed = run_shoal_cli(data, "rbd", "ls", "volumes")
     assert listed.returncode == 0, listed.stderr
@@ -76,7 +56,7 @@ def _settle(up: ShoalUp) -> list[dict[str, Any]]:
     try:
         deadline = time.monotonic() + SETTLE_S
         while True:
-            volumes = api.volumes()
+            volumes = api.listed("volumes")
             moving = [v for v in volumes if v["status"] not in FINAL]
             if not moving:
                 return volumes
@@ -103,11 +83,11 @@ def test_killed_mid_operation_leaves_nothing_stuck(data_dir: Path, tmp_path: Pat
                 made = api.post("/volumes", {"volume": {
                     "size": 1, "name": f"r{round_no}-{i}", "imageRef": image_id}})
                 assert made.status_code == 202, made.text
-            for volume in api.volumes():
+            for volume in api.listed("volumes"):
                 if volume["status"] == "available" and rng.random() < 0.5:
                     api.client.delete(f"/volumes/{volume['id']}")
             time.sleep(rng.uniform(0.0, 1.0))
-            in_flight += sum(v["status"] not in FINAL for v in api.volumes())
+            in_flight += sum(v["status"] not in FINAL for v in api.listed("volumes"))
             api.close()
             up.kill()  # SIGKILL: no shutdown at all
             up = ShoalUp.start(data_dir)

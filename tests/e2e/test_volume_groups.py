@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from tests.e2e._cli import ok as _ok
 from tests.shoal_cli import run_shoal_cli
 from tests.shoal_up import ShoalUp, openrc_env, openstack, run_client
 
@@ -24,11 +24,6 @@ VERSION = ("--os-volume-api-version", "3.14")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShoalUp]:
     with ShoalUp.start(tmp_path_factory.mktemp("groups") / "data") as running:
         yield running
-
-
-def _ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, result.stderr + result.stdout
-    return result.stdout
 
 
 def _osc(up: ShoalUp, *args: str) -> Any:

@@ -4,7 +4,6 @@ copied, not cloned, and a message says so)."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -15,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.e2e._cli import ok as _ok
+from tests.e2e._cli import out_json as _json
 from tests.shoal_cli import run_shoal_cli
 from tests.shoal_up import ShoalUp, openrc_env, openstack, run_client
 
@@ -32,15 +33,6 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShoalUp]:
                                              "show_image_direct_url = False"))
     with ShoalUp.start(data) as running:
         yield running
-
-
-def _ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, result.stderr + result.stdout
-    return result.stdout
-
-
-def _json(result: subprocess.CompletedProcess[str]) -> Any:
-    return json.loads(_ok(result))
 
 
 def _cinder(up: ShoalUp, *args: str) -> subprocess.CompletedProcess[str]:

@@ -17,31 +17,19 @@ import httpx
 import pytest
 
 from shoal._time import utcnow
-from shoal.api import ApiSettings, volume_app
-from shoal.api.cinder.options import VolumeApiOptions
-from shoal.api.cinder.routes import volume_routes
 from shoal.db import Database
 from shoal.services.tasks import TaskRunner
 from shoal.services.volume import (
     Backend,
     GroupWork,
-    QuotaSets,
-    VolumeAdmin,
-    VolumeAttachments,
-    VolumeEncryption,
-    VolumeGroups,
-    VolumeMessages,
     VolumeOptions,
-    VolumeQos,
     VolumeService,
-    VolumeServices,
-    VolumeTransfers,
-    VolumeTypes,
     VolumeWork,
 )
 from shoal.services.volume.models import Message, Volume
 from shoal.services.volume.quotas import QuotaDefaults
-from tests.api.conftest import PROJECT_A, PROJECT_B, TOKENS, FakeValidator, call
+from tests.api.cinder._volume_app import in_process_volume_app
+from tests.api.conftest import PROJECT_A, PROJECT_B, call
 from tests.unit.api.cinder.test_tempest_schemas import _VALIDATOR, _tempest_python
 from tests.unit.services.volume.test_service import NoImages
 
@@ -112,15 +100,7 @@ def _app(db: Database, driver: FakeDriver) -> Any:
     GroupWork(VolumeWork({}, NoImages(), utcnow)).register(runner)
     service = VolumeService(db, runner, NoImages(), options)
     service.ensure_default_type()
-    services = VolumeServices(
-        service, VolumeAttachments(db, {}, utcnow), VolumeTransfers(db, options.quota_defaults,
-                                                                     utcnow),
-        VolumeAdmin(db, options, {"ceph": driver}, utcnow), VolumeTypes(db, options, utcnow),
-        QuotaSets(db, options.quota_defaults), VolumeMessages(db, utcnow),
-        qos=VolumeQos(db, utcnow), encryption=VolumeEncryption(db, utcnow),
-        groups=VolumeGroups(db, runner, service, utcnow))
-    routes = volume_routes(services, VolumeApiOptions(), options.quota_defaults)
-    return volume_app(routes=routes, validator=FakeValidator(TOKENS), settings=ApiSettings())
+    return in_process_volume_app(db, runner, service, driver)
 
 
 @pytest.fixture

@@ -9,24 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from shoal._time import utcnow
-from shoal.api import ApiSettings, volume_app
-from shoal.api.cinder.options import VolumeApiOptions
-from shoal.api.cinder.routes import volume_routes
-from shoal.services.volume import (
-    QuotaSets,
-    VolumeAdmin,
-    VolumeAttachments,
-    VolumeEncryption,
-    VolumeGroups,
-    VolumeMessages,
-    VolumeQos,
-    VolumeServices,
-    VolumeTransfers,
-    VolumeTypes,
-)
 from shoal.services.volume.policy import CallerLike
-from tests.api.conftest import PROJECT_A, TOKENS, FakeValidator, call
+from tests.api.cinder._volume_app import in_process_volume_app
+from tests.api.conftest import PROJECT_A, TOKENS, call
 from tests.unit.services.backup.test_service import World, world  # noqa: F401 (fixture)
 
 WAIT_S = 30
@@ -39,18 +24,8 @@ class _Stats:
 
 class Api:
     def __init__(self, w: World) -> None:
-        options = w.volumes.options
-        services = VolumeServices(
-            w.volumes, VolumeAttachments(w.db, {}, utcnow),
-            VolumeTransfers(w.db, options.quota_defaults, utcnow),
-            VolumeAdmin(w.db, options, {"ceph": _Stats()}, utcnow, backup_host="shoal"),
-            VolumeTypes(w.db, options, utcnow), QuotaSets(w.db, options.quota_defaults),
-            VolumeMessages(w.db, utcnow), qos=VolumeQos(w.db, utcnow),
-            encryption=VolumeEncryption(w.db, utcnow),
-            groups=VolumeGroups(w.db, w.runner, w.volumes, utcnow), backups=w.backups)
-        routes = volume_routes(services, VolumeApiOptions(), options.quota_defaults)
-        self.app = volume_app(routes=routes, validator=FakeValidator(TOKENS),
-                              settings=ApiSettings())
+        self.app = in_process_volume_app(w.db, w.runner, w.volumes, _Stats(),
+                                         backup_host="shoal", backups=w.backups)
         self.world = w
 
     def __call__(self, method: str, path: str, token: str = "member-token",

@@ -27,8 +27,7 @@ from shoal.api._microversion import api_version
 from shoal.api.cinder import actions, views
 from shoal.api.cinder.create import parse_backup_create, parse_backup_restore
 from shoal.api.cinder.options import VolumeApiOptions
-from shoal.api.cinder.query import apply_query, parse_query
-from shoal.api.cinder.routes import view_context
+from shoal.api.cinder.routes import list_reply, view_context
 from shoal.api.cinder.update import parse_backup_update
 from shoal.services.backup import BackupService
 
@@ -81,17 +80,8 @@ class _Backups:
                      202)
 
     async def _list(self, request: Request, *, detail: bool) -> Response:
-        context = await request_context(request)
-        params = list(request.query_params.multi_items())
-        query = parse_query("backup", params, api_version(request),
-                            is_admin=context.is_admin, options=self.options)
-        records = await run_in_threadpool(lambda: self.service.list_backups(
-            context, all_projects=query.all_projects))
-        result = apply_query(records, query, project_id=context.project_id,
-                             is_admin=context.is_admin)
-        return _json(views.backups_body(result.items, view_context(request, context),
-                                        detail=detail, params=params, limit=query.limit,
-                                        count=result.count))
+        return await list_reply(request, "backup", self.options, self.service.list_backups,
+                                views.backups_body, detail=detail)
 
     async def list(self, request: Request) -> Response:
         return await self._list(request, detail=False)

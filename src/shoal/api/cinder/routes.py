@@ -10,8 +10,8 @@ with :mod:`.views` / :mod:`.service_views` for the caller's microversion and rol
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -46,6 +46,7 @@ from shoal.api.cinder.viewcontext import ViewContext
 from shoal.services.volume import VolumeServices, VolumeSource
 from shoal.services.volume import policy as volume_policy
 from shoal.services.volume.quotas import QuotaDefaults
+from shoal.services.volume.records import BackupRecord, SnapshotRecord, VolumeRecord
 
 __all__ = ["volume_routes"]
 
@@ -63,6 +64,39 @@ def view_context(request: Request, context: RequestContext) -> ViewContext:
     return ViewContext(version=api_version(request), endpoint=f"{root}/volume/v3",
                        project_id=context.project_id, is_admin=context.is_admin,
                        is_service="service" in context.roles)
+
+
+_Listed = TypeVar("_Listed", VolumeRecord, SnapshotRecord, BackupRecord)
+
+
+async def list_reply(
+    request: Request,
+    resource: str,
+    options: VolumeApiOptions,
+    fetch: Callable[..., Iterable[_Listed]],
+    render: Callable[..., dict[str, Any]],
+    *,
+    detail: bool,
+) -> Response:
+    """The reply to ``GET /{resource}s[/detail]``: parse the query string (:mod:`.query`),
+    fetch every record in a worker thread (``fetch(context, all_projects=...)``), filter,
+    sort and page them for the caller, and render the page with ``render`` (one of
+    :mod:`.views`' ``*s_body``: items, view context, ``detail``, ``params``, ``limit``,
+    ``count``).
+
+    Raises:
+        BadRequest: a query Cinder refuses (400).
+        NotFound: a ``marker`` the caller cannot see (404).
+    """
+    context = await request_context(request)
+    params = list(request.query_params.multi_items())
+    query = parse_query(resource, params, api_version(request), is_admin=context.is_admin,
+                        options=options)
+    records = await run_in_threadpool(lambda: fetch(context, all_projects=query.all_projects))
+    result = apply_query(records, query, project_id=context.project_id,
+                         is_admin=context.is_admin)
+    return _json(render(result.items, view_context(request, context), detail=detail,
+                        params=params, limit=query.limit, count=result.count))
 
 
 class _Volumes:
@@ -99,18 +133,8 @@ class _Volumes:
                                        extended=False), 202)
 
     async def _list(self, request: Request, *, detail: bool) -> Response:
-        context = await request_context(request)
-        version = api_version(request)
-        params = list(request.query_params.multi_items())
-        query = parse_query("volume", params, version, is_admin=context.is_admin,
-                            options=self.options)
-        records = await run_in_threadpool(self.service.list_volumes, context,
-                                          all_projects=query.all_projects)
-        result = apply_query(records, query, project_id=context.project_id,
-                             is_admin=context.is_admin)
-        return _json(views.volumes_body(result.items, view_context(request, context),
-                                        detail=detail, params=params, limit=query.limit,
-                                        count=result.count))
+        return await list_reply(request, "volume", self.options, self.service.list_volumes,
+                                views.volumes_body, detail=detail)
 
     async def list_volumes(self, request: Request) -> Response:
         return await self._list(request, detail=False)
@@ -273,18 +297,8 @@ class _Volumes:
                                          extended=False), 202)
 
     async def _list_snapshots(self, request: Request, *, detail: bool) -> Response:
-        context = await request_context(request)
-        version = api_version(request)
-        params = list(request.query_params.multi_items())
-        query = parse_query("snapshot", params, version, is_admin=context.is_admin,
-                            options=self.options)
-        records = await run_in_threadpool(lambda: self.service.list_snapshots(
-            context, all_projects=query.all_projects))
-        result = apply_query(records, query, project_id=context.project_id,
-                             is_admin=context.is_admin)
-        return _json(views.snapshots_body(result.items, view_context(request, context),
-                                          detail=detail, params=params, limit=query.limit,
-                                          count=result.count))
+        return await list_reply(request, "snapshot", self.options, self.service.list_snapshots,
+                                views.snapshots_body, detail=detail)
 
     async def list_snapshots(self, request: Request) -> Response:
         return await self._list_snapshots(request, detail=False)

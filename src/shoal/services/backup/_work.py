@@ -36,6 +36,7 @@ from shoal.services.backup.driver import (
     CephBackupDriver,
 )
 from shoal.services.tasks import TaskContext, TaskInfo, TaskRunner
+from shoal.services.volume._work import Hook, backend_driver, register_resumable
 from shoal.services.volume.driver import RbdVolumeDriver
 from shoal.services.volume.models import Message, Snapshot, Volume, VolumeMetadata
 
@@ -44,8 +45,6 @@ __all__ = ["KINDS", "BackupWork"]
 log = logging.getLogger(__name__)
 
 KINDS: Final = ("backup.create", "backup.restore", "backup.delete")
-
-Hook = Callable[[Session, TaskInfo, str], None]
 
 
 def _ref(params: Mapping[str, Any]) -> BackupRef:
@@ -71,10 +70,7 @@ class BackupWork:
         backend = ctx.params.get("backend")
         if backend is None:  # a delete needs no volume backend: any driver's pool will do
             return next(iter(self.drivers.values()))
-        try:
-            return self.drivers[backend]
-        except KeyError:
-            raise ValueError(f"backend {backend!r} is not enabled any more") from None
+        return backend_driver(self.drivers, backend)
 
     def register(self, runner: TaskRunner) -> None:
         """Register every kind of :data:`KINDS` with its handler and failure hook."""
@@ -83,16 +79,20 @@ class BackupWork:
             ("backup.restore", self.restore_backup, self._restore_failed),
             ("backup.delete", self.delete_backup, self._delete_failed),
         ]
-        for kind, handler, hook in table:
-            runner.register(kind, handler, resumable=True, on_failure=hook)
+        register_resumable(runner, table)
 
     # --- failure hooks (in the failure's transaction; idempotent) -------------------------
-    def _create_failed(self, session: Session, task: TaskInfo, message: str) -> None:
+    def _mark_failed(self, session: Session, task: TaskInfo, status: str, message: str) -> None:
+        """Set the backup row (if any) to ``status`` with ``message`` (cut to
+        :data:`FAIL_REASON_CHARS_MAX` characters) as its ``fail_reason``."""
         row = session.get(Backup, task.resource.id)
         if row is not None:
-            row.status = "error"
+            row.status = status
             row.fail_reason = message[:FAIL_REASON_CHARS_MAX]
             row.updated_at = self.now()
+
+    def _create_failed(self, session: Session, task: TaskInfo, message: str) -> None:
+        self._mark_failed(session, task, "error", message)
         self._release_source(session, task.params)
         log.warning("backup %s: create failed: %s", task.resource.id, message)
 
@@ -109,11 +109,7 @@ class BackupWork:
                     task.params["volume_id"], message)
 
     def _delete_failed(self, session: Session, task: TaskInfo, message: str) -> None:
-        row = session.get(Backup, task.resource.id)
-        if row is not None:
-            row.status = "error_deleting"
-            row.fail_reason = message[:FAIL_REASON_CHARS_MAX]
-            row.updated_at = self.now()
+        self._mark_failed(session, task, "error_deleting", message)
         log.warning("backup %s: delete failed: %s", task.resource.id, message)
 
     def _release_source(self, session: Session, params: Mapping[str, Any]) -> None:

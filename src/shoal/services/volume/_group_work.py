@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from shoal.services.tasks import TaskContext, TaskInfo, TaskRunner
 from shoal.services.volume._group_models import Group, GroupSnapshot
-from shoal.services.volume._work import VolumeWork
+from shoal.services.volume._work import Hook, VolumeWork, delete_rows, register_resumable
 from shoal.services.volume.driver import RbdVolumeDriver, SnapshotNotFound
 from shoal.services.volume.models import Snapshot, Volume
 
@@ -32,8 +32,6 @@ __all__ = ["GROUP_KINDS", "GroupWork"]
 log = logging.getLogger(__name__)
 
 GROUP_KINDS: Final = ("group.delete", "group_snapshot.create", "group_snapshot.delete")
-
-Hook = Callable[[Session, TaskInfo, str], None]
 
 
 class GroupWork:
@@ -53,8 +51,7 @@ class GroupWork:
             ("group_snapshot.delete", self.delete_group_snapshot,
              self._snapshots_failed("error_deleting")),
         ]
-        for kind, handler, hook in table:
-            runner.register(kind, handler, resumable=True, on_failure=hook)
+        register_resumable(runner, table)
 
     # --- failure hooks ---------------------------------------------------------------------
     def _group_delete_failed(self, session: Session, task: TaskInfo, message: str) -> None:
@@ -93,14 +90,9 @@ class GroupWork:
             ctx.check()
             driver.delete_volume(volume_id)
         with ctx.finish() as session:
-            for volume_id in volume_ids:
-                vol = session.get(Volume, volume_id)
-                if vol is not None:
-                    session.delete(vol)
+            delete_rows(session, Volume, volume_ids)
             session.flush()
-            row = session.get(Group, ctx.resource.id)
-            if row is not None:
-                session.delete(row)
+            delete_rows(session, Group, [ctx.resource.id])
 
     def create_group_snapshot(self, ctx: TaskContext) -> None:
         """Snapshot (and protect) each member volume's image as ``snapshot-<id>``; all
@@ -137,14 +129,9 @@ class GroupWork:
             with contextlib.suppress(SnapshotNotFound):
                 driver.delete_snapshot(volume_id, snapshot_id)
         with ctx.finish() as session:
-            for _volume_id, snapshot_id in pairs:
-                snap = session.get(Snapshot, snapshot_id)
-                if snap is not None:
-                    session.delete(snap)
+            delete_rows(session, Snapshot, [snapshot_id for _volume_id, snapshot_id in pairs])
             session.flush()
-            row = session.get(GroupSnapshot, ctx.resource.id)
-            if row is not None:
-                session.delete(row)
+            delete_rows(session, GroupSnapshot, [ctx.resource.id])
 
 
 def _discard_snapshots(driver: RbdVolumeDriver, pairs: Sequence[tuple[str, str]]) -> None:

@@ -604,6 +604,13 @@ class VolumeGroups:
             row.status = status
             row.updated_at = self.now()
 
+    def _mark_deleting(self, rows: Sequence[Volume | Snapshot | Group | GroupSnapshot]
+                       ) -> None:
+        """Set each row ``deleting`` (a delete task then removes them), stamped now."""
+        for row in rows:
+            row.status = "deleting"
+            row.updated_at = self.now()
+
     def delete_group(self, caller: CallerLike, group_id: str, *,
                      delete_volumes: bool = False) -> None:
         """Delete a group (202): at once when it has no volumes, else (``delete_volumes``)
@@ -635,11 +642,7 @@ class VolumeGroups:
             if not members:
                 session.delete(row)
                 return
-            for vol in members:
-                vol.status = "deleting"
-                vol.updated_at = self.now()
-            row.status = "deleting"
-            row.updated_at = self.now()
+            self._mark_deleting([*members, row])
             self.runner.submit("group.delete", ResourceRef("group", row.id, row.project_id),
                                {"backend": self.volumes._backend_of(members[0]).section,
                                 "volumes": [v.id for v in members]}, session=session)
@@ -768,11 +771,7 @@ class VolumeGroups:
             if not snaps:
                 session.delete(row)
                 return
-            for snap in snaps:
-                snap.status = "deleting"
-                snap.updated_at = self.now()
-            row.status = "deleting"
-            row.updated_at = self.now()
+            self._mark_deleting([*snaps, row])
             vol = session.get(Volume, snaps[0].volume_id)
             assert vol is not None  # a volume with snapshots is never deleted
             self.runner.submit(

@@ -27,7 +27,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -43,9 +43,13 @@ from shoal.services.volume.models import Snapshot, Volume, VolumeMetadata
 
 __all__ = [
     "KINDS",
+    "Hook",
     "ImageData",
     "ImageSource",
     "VolumeWork",
+    "backend_driver",
+    "delete_rows",
+    "register_resumable",
 ]
 
 log = logging.getLogger(__name__)
@@ -101,6 +105,36 @@ class ImageSource(Protocol):
 
 Hook = Callable[[Session, TaskInfo, str], None]
 
+_Driver = TypeVar("_Driver")
+
+
+def backend_driver(drivers: Mapping[str, _Driver], backend: str) -> _Driver:
+    """The driver of ``backend`` (an ``enabled_backends`` section name) a task names.
+
+    Raises:
+        ValueError: the backend is not enabled any more (the task fails with this message).
+    """
+    try:
+        return drivers[backend]
+    except KeyError:
+        raise ValueError(f"backend {backend!r} is not enabled any more") from None
+
+
+def register_resumable(runner: TaskRunner,
+                       table: Iterable[tuple[str, Callable[[TaskContext], None], Hook]]
+                       ) -> None:
+    """Register each ``(kind, handler, failure hook)`` of ``table`` as a resumable kind."""
+    for kind, handler, hook in table:
+        runner.register(kind, handler, resumable=True, on_failure=hook)
+
+
+def delete_rows(session: Session, model: type[Any], ids: Iterable[str]) -> None:
+    """Delete the rows of ``model`` with these primary keys; one already gone is skipped."""
+    for row_id in ids:
+        row = session.get(model, row_id)
+        if row is not None:
+            session.delete(row)
+
 
 class VolumeWork:
     """The task handlers, registered on a runner, over the drivers of every backend.
@@ -117,11 +151,7 @@ class VolumeWork:
         self.now = now
 
     def _driver(self, ctx: TaskContext) -> RbdVolumeDriver:
-        backend = ctx.params["backend"]
-        try:
-            return self.drivers[backend]
-        except KeyError:
-            raise ValueError(f"backend {backend!r} is not enabled any more") from None
+        return backend_driver(self.drivers, ctx.params["backend"])
 
     def register(self, runner: TaskRunner) -> None:
         """Register every kind of :data:`KINDS` with its handler and failure hook."""
@@ -133,8 +163,7 @@ class VolumeWork:
             ("snapshot.create", self.create_snapshot, self._snapshot_status("error")),
             ("snapshot.delete", self.delete_snapshot, self._snapshot_status("error_deleting")),
         ]
-        for kind, handler, hook in table:
-            runner.register(kind, handler, resumable=True, on_failure=hook)
+        register_resumable(runner, table)
 
     # --- failure hooks (in the failure's transaction; idempotent) -------------------------
     def _volume_status(self, status: str) -> Hook:
@@ -272,14 +301,9 @@ class VolumeWork:
                 driver.delete_snapshot(volume_id, snapshot_id)
         driver.delete_volume(volume_id)
         with ctx.finish() as session:
-            for snapshot_id in cascade:
-                snap = session.get(Snapshot, snapshot_id)
-                if snap is not None:
-                    session.delete(snap)
+            delete_rows(session, Snapshot, cascade)
             session.flush()
-            row = session.get(Volume, volume_id)
-            if row is not None:
-                session.delete(row)
+            delete_rows(session, Volume, [volume_id])
 
     def extend_volume(self, ctx: TaskContext) -> None:
         """Grow the image to ``params["new_size"]`` GiB, then the row (idempotent)."""
