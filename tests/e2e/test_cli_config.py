@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 from tests.shoal_cli import RunShoal
@@ -89,14 +91,20 @@ def _settings(text: str) -> list[list[str]]:
 def test_show_text_changed_only(run_shoal: RunShoal, tmp_path: Path, data_dir: Path) -> None:
     path = tmp_path / "s.conf"
     path.write_text("[libvirt]\nimages_type = rbd\n")
-    result = run_shoal("config", "show", "--config", str(path), "--changed")
+    # a short data directory: a long one (pytest-xdist's tmp paths) wraps at 80 columns
+    short = Path(tempfile.mkdtemp(prefix="sd", dir="/tmp"))
+    try:
+        result = run_shoal("config", "show", "--config", str(path), "--changed",
+                           env={"SHOAL_DATA_DIR": str(short)})
+    finally:
+        shutil.rmtree(short, ignore_errors=True)
     assert result.returncode == 0, result.stderr
     body = _settings(result.stdout)
     assert body == [  # run_shoal sets SHOAL_DATA_DIR: an environment override
         ["[libvirt]"],
         ["images_type", "=", "rbd", "#", f"{path}:2", "[libvirt]", "images_type"],
         ["[shoal]"],
-        ["data_dir", "=", str(data_dir), "#", "env", "SHOAL_DATA_DIR"],
+        ["data_dir", "=", str(short), "#", "env", "SHOAL_DATA_DIR"],
     ]
 
 
