@@ -24,7 +24,6 @@ import itertools
 import json
 import os
 import re
-import subprocess
 import time
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +31,8 @@ from typing import Any
 import pytest
 
 from shoal.config import default_text
+from tests.e2e._cli import ok as _ok
+from tests.e2e._cli import out_json as _json
 from tests.shoal_up import ShoalUp, openrc_env, openstack, run_client
 
 MiB = 1 << 20
@@ -80,15 +81,6 @@ def log_problems(up: ShoalUp) -> list[str]:
     """The lines of ``up``'s log that report errors (``ERROR``/``CRITICAL`` records and
     tracebacks): a scenario may be refused, but the service itself must not fail."""
     return [line for line in up.lines if _LOG_PROBLEM.search(line)]
-
-
-def _ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, result.stderr + result.stdout
-    return result.stdout
-
-
-def _json(result: subprocess.CompletedProcess[str]) -> Any:
-    return json.loads(_ok(result))
 
 
 def _volume(up: ShoalUp, name: str, cloud: str = "shoal") -> dict[str, Any]:

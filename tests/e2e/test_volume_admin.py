@@ -7,7 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.test_volumes import _cinder, _json, _ok
+from tests.e2e._cli import ok as _ok
+from tests.e2e._cli import out_json as _json
+from tests.e2e._volume_suite import _cinder
 from tests.shoal_up import ShoalUp, openstack
 
 
