@@ -22,6 +22,7 @@ Usage::
 from __future__ import annotations
 
 import errno
+import gc
 import json
 import math
 import sys
@@ -286,10 +287,14 @@ class CephSession(Session):
         return None if value is None or value == "" else str(value)
 
     def shutdown(self) -> None:
+        """Shut the connection down, after collecting unreachable objects of it (see
+        :meth:`shoal.objstore.rados.RadosStore.close`: librbd aborts when an image or ioctx
+        is finalised after its cluster)."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+        gc.collect()
         self._cluster.shutdown()
 
 

@@ -30,6 +30,7 @@ What the python binding of Ceph 16 cannot do, and how it is handled:
 from __future__ import annotations
 
 import errno
+import gc
 import json
 import subprocess
 import threading
@@ -722,9 +723,14 @@ class RadosStore(ObjectStore):
         """Nothing to do: the OSDs acknowledge a write once it is durable."""
 
     def close(self) -> None:
+        """Shut the connection down (if this store made it). Unreachable ``Ioctx`` and
+        ``rbd.Image`` objects of it are collected first: librados/librbd abort the process
+        (``std::system_error``, "Invalid argument") when such an object is finalised after
+        its cluster is shut down, which a later garbage collection would do."""
         if self._closed:
             return
         self._closed = True
         if self._owned:
+            gc.collect()
             self._cluster.shutdown()
 
