@@ -397,8 +397,10 @@ class VolumeSuite:
         _ok(openstack(up, "volume", "delete", "--purge", *(row["ID"] for row in left)))
         for row in left:
             _gone(up, row["ID"])
-        assert rbd("ls", "volumes") == rbd("ls", "volumes", admin=True) == ""
-        assert rbd("trash", "ls", "volumes", admin=True) == ""
+        listed = (rbd("ls", "volumes"), rbd("ls", "volumes", admin=True),
+                  rbd("trash", "ls", "volumes", admin=True))
+        assert listed == ("", "", ""), (f"left in the pool (ls, admin ls, trash): {listed}; "
+                                        f"shoal's log: {up.lines[-60:]}")
         _ok(openstack(up, "image", "delete", "Centos7"))
         _gone(up, centos7, kind="image")
         assert centos7 not in rbd("ls", "images")
