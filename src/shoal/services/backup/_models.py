@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shoal.db import Base, UTCDateTime
@@ -43,6 +43,15 @@ class Backup(Base):
     object_count: Mapped[int] = mapped_column(Integer, default=0)
     #: The driver's ``{"base": NAME}`` (JSON text), once the data is stored.
     service_metadata: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The SHA-256 of the backed-up bytes (hex; the driver's block digests), None if unknown.
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: The snapshot of the base image this backup restores from (None: the base's head).
+    restore_point: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    #: Bytes of data (not zeros) the backup moved into the pool.
+    data_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    #: When ``shoal backup verify`` last found the stored data matching ``sha256``
+    #: (None: never, or the last check found a difference).
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: The backup host (``HOST``), as ``os-services`` lists cinder-backup.
     host: Mapped[str | None] = mapped_column(String(255), nullable=True)
     #: When the data was captured (the snapshot's time for a snapshot backup).

@@ -93,7 +93,9 @@ def _record(row: Backup, dependents: int) -> BackupRecord:
         object_count=row.object_count, fail_reason=row.fail_reason,
         snapshot_id=row.snapshot_id, data_timestamp=row.data_timestamp,
         parent_id=row.parent_id, num_dependent_backups=dependents,
-        metadata={m.key: m.value for m in row.metadata_items}, host=row.host)
+        metadata={m.key: m.value for m in row.metadata_items}, host=row.host,
+        sha256=row.sha256, restore_point=row.restore_point, data_bytes=row.data_bytes or 0,
+        verified_at=row.verified_at)
 
 
 def _dependents(session: Session, backup_ids: list[str] | None = None) -> dict[str, int]:

@@ -154,6 +154,9 @@ class BackupWork:
                 row.status = "available"
             row.container = result.container
             row.service_metadata = result.service_metadata_json()
+            row.sha256 = result.sha256
+            row.restore_point = result.restore_point
+            row.data_bytes = result.data_bytes
             row.fail_reason = None
             if not result.incremental:
                 row.parent_id = None

@@ -223,6 +223,9 @@ class BackupRecord:
     incremental to (None: a full backup); ``num_dependent_backups`` how many backups are
     incremental to this one. ``data_timestamp`` is when the data was captured (the
     snapshot's time for a snapshot backup). ``container`` is the pool (Ceph driver).
+    ``sha256`` is the digest of the backed-up bytes (None: unknown), ``restore_point`` the
+    base image's snapshot it restores from, ``data_bytes`` the bytes of data it stored,
+    ``verified_at`` when a check last found the stored data matching ``sha256``.
     """
 
     id: str
@@ -246,6 +249,10 @@ class BackupRecord:
     metadata: Mapping[str, str] = field(default_factory=dict)
     encryption_key_id: str | None = None
     host: str | None = None
+    sha256: str | None = None
+    restore_point: str | None = None
+    data_bytes: int = 0
+    verified_at: datetime | None = None
 
     def __post_init__(self) -> None:
         _check_choice("backup status", self.status, BACKUP_STATUSES)
@@ -256,6 +263,7 @@ class BackupRecord:
         object.__setattr__(self, "created_at", as_utc(self.created_at))
         object.__setattr__(self, "updated_at", _utc_or_none(self.updated_at))
         object.__setattr__(self, "data_timestamp", _utc_or_none(self.data_timestamp))
+        object.__setattr__(self, "verified_at", _utc_or_none(self.verified_at))
 
     @property
     def is_incremental(self) -> bool:

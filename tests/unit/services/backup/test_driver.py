@@ -167,7 +167,8 @@ def test_full_backup_makes_a_base_with_the_restore_point(cluster: Cluster) -> No
     snap = "backup.b1.snap.1700000000.25"
     assert result == BackupResult("b1", "v", "backups", {"base": "volume-v.backup.b1"},
                                   incremental=False, forced_full_reason=None, size_bytes=GiB,
-                                  restore_point=snap)
+                                  restore_point=snap, sha256=result.sha256,
+                                  data_bytes=2 * MiB)  # the digest: test_driver_digest.py
     assert result.service_metadata_json() == '{"base": "volume-v.backup.b1"}'
     assert cluster.backup_images() == ["volume-v.backup.b1"]
     assert cluster.snaps(cluster.backups, "volume-v.backup.b1") == [snap]

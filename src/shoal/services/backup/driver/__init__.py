@@ -13,8 +13,13 @@ Public API::
     incr = driver.backup(backup2_id, volume_id, "volumes", parent=full.ref(),
                          volume_size_gib=10)
     driver.restore(incr.ref(), new_volume_id, "volumes", 10, volume_is_new=True)
+    driver.verify(incr.ref())            # VerifyResult: the stored bytes against full.sha256
     driver.delete_backup(incr.ref())     # DeleteResult
     BackupRef(backup_id, volume_id, service_metadata='{"base": "..."}', container="backups")
+
+Each backup records the SHA-256 of its bytes (``BackupResult.sha256``), kept as block
+digests in ``backup.<id>.sha256`` so that an incremental updates it from its diff alone
+(``_digest``), and :meth:`CephBackupDriver.verify` checks the stored data against it.
 
 Every error is a :mod:`shoal.errors` class with its HTTP status (see ``_errors``).
 Differences from Cinder 29's driver (deliberate fixes):
@@ -40,6 +45,7 @@ Differences from Cinder 29's driver (deliberate fixes):
 
 from __future__ import annotations
 
+from shoal.services.backup.driver._digest import BLOCK_BYTES as DIGEST_BLOCK_BYTES
 from shoal.services.backup.driver._driver import BUSY_RETRIES as BUSY_RETRIES
 from shoal.services.backup.driver._driver import BUSY_RETRY_INTERVAL_S as BUSY_RETRY_INTERVAL_S
 from shoal.services.backup.driver._driver import CephBackupDriver as CephBackupDriver
@@ -72,12 +78,14 @@ from shoal.services.backup.driver._types import BackupRef as BackupRef
 from shoal.services.backup.driver._types import BackupResult as BackupResult
 from shoal.services.backup.driver._types import DeleteResult as DeleteResult
 from shoal.services.backup.driver._types import RestoreResult as RestoreResult
+from shoal.services.backup.driver._verify import VerifyResult as VerifyResult
 
 __all__ = [
     "BACKUP_SNAP_PATTERN",
     "BUSY_RETRIES",
     "BUSY_RETRY_INTERVAL_S",
     "CHUNK_BYTES_MAX",
+    "DIGEST_BLOCK_BYTES",
     "FORCED_FULL_FROM_SNAPSHOT",
     "FORCED_FULL_PARENT_SNAPSHOT_PRUNED",
     "BackupAccessDenied",
@@ -97,6 +105,7 @@ __all__ = [
     "InvalidBackupRecord",
     "RestoreResult",
     "RestoreTargetTooSmall",
+    "VerifyResult",
     "VolumeNotFound",
     "VolumeSizeMismatch",
     "backup_snaps",

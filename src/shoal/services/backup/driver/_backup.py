@@ -22,6 +22,12 @@ from shoal.rbd import (
     RbdImage,
     feature_names,
 )
+from shoal.services.backup.driver._digest import (
+    BlockHasher,
+    read_digests,
+    remove_digests,
+    write_digests,
+)
 from shoal.services.backup.driver._errors import (
     BackupExists,
     BackupOperationError,
@@ -117,7 +123,7 @@ class BackupJob:
         with src:
             base, from_snap, forced = self._plan(src, parent)
             new_snap = new_snap_name(self.backup_id, self.clock())
-            made_base = made_snap = wrote_meta = False
+            made_base = made_snap = wrote_meta = wrote_digests = False
             try:
                 if from_snap is None:
                     self._create_base(base, int(src.size()))
@@ -131,14 +137,20 @@ class BackupJob:
                         log.warning("base image %s/%s had moved past %s (an earlier backup "
                                     "was cut short): rolled back", self.target.name, base,
                                     from_snap)
-                    pipe_diff(at, dest, from_snap=from_snap, end_snap=new_snap)
+                    hasher = self._hasher(size, at, parent if from_snap is not None else None)
+                    pipe_diff(at, dest, from_snap=from_snap, end_snap=new_snap,
+                              observe=None if hasher is None else hasher.record)
+                    digests = None if hasher is None else hasher.finish()  # may read ``at``
+                if digests is not None:
+                    write_digests(self.target.ioctx, self.backup_id, digests)
+                    wrote_digests = True
                 if self.volume_metadata is not None:
                     write_meta(self.target.ioctx, self.backup_id, self.volume_metadata)
                     wrote_meta = True
             except BaseException:
                 # an incremental's base had no snapshot of this backup before (_plan checked)
                 self._undo(base, made_base=made_base, parent_snap=from_snap,
-                           wrote_meta=wrote_meta)
+                           wrote_meta=wrote_meta, wrote_digests=wrote_digests)
                 if made_snap:
                     self._remove_source_snap(src, volume, new_snap)
                 raise
@@ -146,7 +158,23 @@ class BackupJob:
                 prune_source_snaps(src, self.options.max_snapshots, self.source.name, volume)
         return BackupResult(self.backup_id, self.volume_id, self.target.name, {"base": base},
                             incremental=from_snap is not None, forced_full_reason=forced,
-                            size_bytes=size, restore_point=new_snap)
+                            size_bytes=size, restore_point=new_snap,
+                            sha256=None if digests is None else digests.sha256(),
+                            data_bytes=0 if hasher is None else hasher.data_bytes)
+
+    def _hasher(self, size: int, at: RbdImage, parent: BackupRef | None
+                ) -> BlockHasher | None:
+        """The hasher of a backup of ``size`` bytes (``at``: the volume at its new
+        snapshot): a full one, or one that builds on ``parent``'s digests (None, so no
+        digest, when the parent has none: a backup taken before shoal kept them)."""
+        if parent is None:
+            return BlockHasher(size)
+        previous = read_digests(self.target.ioctx, parent.backup_id)
+        if previous is None:
+            log.warning("backup %s: parent backup %s has no block digests: this incremental "
+                        "gets no SHA-256", self.backup_id, parent.backup_id)
+            return None
+        return BlockHasher(size, previous=previous, fill=at.read)
 
     def _plan(self, src: RbdImage, parent: BackupRef | None
               ) -> tuple[str, str | None, str | None]:
@@ -205,21 +233,28 @@ class BackupJob:
         with src:
             size = int(src.size())
             self._create_base(base, size)
-            wrote_meta = False
+            wrote_meta = wrote_digests = False
+            hasher = BlockHasher(size)
             try:
                 with open_image(self.target, base) as dest:
                     copy_chunks(src, dest, length=size, chunk_bytes=self.options.chunk_size,
-                                skip_zero_chunks=True)  # the base is new: it reads as zeros
+                                skip_zero_chunks=True,  # the base is new: it reads as zeros
+                                observe=hasher.feed)
+                digests = hasher.finish()
+                write_digests(self.target.ioctx, self.backup_id, digests)
+                wrote_digests = True
                 if self.volume_metadata is not None:
                     write_meta(self.target.ioctx, self.backup_id, self.volume_metadata)
                     wrote_meta = True
             except BaseException:
-                self._undo(base, made_base=True, parent_snap=None, wrote_meta=wrote_meta)
+                self._undo(base, made_base=True, parent_snap=None, wrote_meta=wrote_meta,
+                           wrote_digests=wrote_digests)
                 raise
         return BackupResult(self.backup_id, self.volume_id, self.target.name, {"base": base},
                             incremental=False,
                             forced_full_reason=FORCED_FULL_FROM_SNAPSHOT if parent else None,
-                            size_bytes=size, restore_point=None)
+                            size_bytes=size, restore_point=None, sha256=digests.sha256(),
+                            data_bytes=hasher.data_bytes)
 
     # --- helpers --------------------------------------------------------------------------
     def _create_base(self, name: str, size: int) -> None:
@@ -240,7 +275,7 @@ class BackupJob:
                 f"Ceph cluster): {exc}") from exc
 
     def _undo(self, base: str, *, made_base: bool, parent_snap: str | None,
-              wrote_meta: bool) -> None:
+              wrote_meta: bool, wrote_digests: bool) -> None:
         """Remove what this backup made in the backup pool (see the module doc): the base
         if it made it; else, for an incremental (from ``parent_snap``), its snapshot on
         the parent's base (there was none before: ``_plan`` checked), and the base's head
@@ -256,11 +291,14 @@ class BackupJob:
             except errors.ShoalError as exc:
                 log.warning("could not roll %s/%s back to %s: %s", self.target.name, base,
                             parent_snap, exc)
-        if wrote_meta:
+        for wrote, remove, what in ((wrote_meta, remove_meta, "metadata"),
+                                    (wrote_digests, remove_digests, "digests")):
+            if not wrote:
+                continue
             try:
-                remove_meta(self.target.ioctx, self.backup_id)
+                remove(self.target.ioctx, self.backup_id)
             except errors.ShoalError as exc:
-                log.warning("could not remove the metadata of backup %s: %s",
+                log.warning("could not remove the %s of backup %s: %s", what,
                             self.backup_id, exc)
 
     def _remove_source_snap(self, src: RbdImage, volume: str, snap: str) -> None:

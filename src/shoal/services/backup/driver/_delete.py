@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from shoal.services.backup.driver._digest import remove_digests
 from shoal.services.backup.driver._errors import BackupInUse
 from shoal.services.backup.driver._meta import remove_meta
 from shoal.services.backup.driver._names import backup_snaps, legacy_base_name
@@ -37,6 +38,7 @@ class DeleteJob:
                         "metadata only", backup_id, self.backup.volume_id, self.pool.name)
         else:
             base_removed = self._remove_from_base(base, removed)
+        remove_digests(self.pool.ioctx, backup_id)
         return DeleteResult(base, tuple(removed), base_removed,
                             remove_meta(self.pool.ioctx, backup_id))
 

@@ -24,6 +24,7 @@ from shoal.services.backup.driver._types import (
     DeleteResult,
     RestoreResult,
 )
+from shoal.services.backup.driver._verify import VerifyResult, verify_backup
 
 __all__ = ["BUSY_RETRIES", "BUSY_RETRY_INTERVAL_S", "CephBackupDriver"]
 
@@ -259,6 +260,25 @@ class CephBackupDriver:
             job = RestoreJob(backup, volume_id, volume_size_gib, bool(volume_is_new), source,
                              target, self.options)
             return job.run()
+
+    # --- verify ---------------------------------------------------------------------------
+    def verify(self, backup: BackupRef) -> VerifyResult:
+        """Read ``backup``'s restore point in the backup pool (as the backup user) and
+        compare it with the block digests stored with it (:mod:`._verify`); nothing is
+        restored or written.
+
+        Raises:
+            errors.InvalidArgument: a malformed id.
+            InvalidBackupRecord: ``backup``'s service_metadata names no base.
+            BackupNotFound: the backup's base image or restore point is gone.
+            BackupUnavailable, BackupAccessDenied: see the module doc.
+        """
+        check_id(backup.backup_id, "backup id")
+        check_id(backup.volume_id, "backup's volume id")
+        pool = backup.container or self.options.pool
+        with open_pool(self.backup_session, pool, "backup") as target, \
+                Translated(target.describe()):
+            return verify_backup(target, backup)
 
     # --- delete ---------------------------------------------------------------------------
     def delete_backup(self, backup: BackupRef) -> DeleteResult:

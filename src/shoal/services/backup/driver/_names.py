@@ -27,6 +27,7 @@ __all__ = [
     "backup_snaps",
     "base_name",
     "check_id",
+    "digest_object_name",
     "legacy_base_name",
     "meta_object_name",
     "new_snap_name",
@@ -77,6 +78,11 @@ def new_snap_name(backup_id: str, seconds: float) -> str:
 
 def meta_object_name(backup_id: str) -> str:
     return f"backup.{backup_id}.meta"
+
+
+def digest_object_name(backup_id: str) -> str:
+    """The RADOS object holding the backup's block digests (shoal's own, not Cinder's)."""
+    return f"backup.{backup_id}.sha256"
 
 
 @dataclass(frozen=True)

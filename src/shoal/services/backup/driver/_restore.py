@@ -31,7 +31,7 @@ from shoal.services.backup.driver._transfer import (
 )
 from shoal.services.backup.driver._types import BackupRef, RestoreResult
 
-__all__ = ["RestoreJob", "find_base"]
+__all__ = ["RestoreJob", "find_base", "restore_point_of"]
 
 GiB = 1 << 30
 
@@ -51,6 +51,23 @@ def find_base(pool: Pool, backup: BackupRef) -> str | None:
         if image_exists(pool, name):
             return name
     return None
+
+
+def restore_point_of(pool: Pool, base: str, backup_id: str) -> str | None:
+    """``backup_id``'s snapshot on ``base``; None when the base holds no backup snapshot
+    (a full copy, restored from its head).
+
+    Raises:
+        BackupNotFound: the base holds other backups' snapshots but not this one's
+            (its head is another backup's data).
+    """
+    with open_image(pool, base, read_only=True) as img:
+        snaps = backup_snaps(img.list_snaps())
+    if not snaps:
+        return None
+    return only_snap_of(snaps, backup_id, base, BackupNotFound(
+        f"the restore point of backup {backup_id} is missing from base image "
+        f"{pool.name}/{base}"))
 
 
 @dataclass
@@ -73,7 +90,7 @@ class RestoreJob:
         if base is None:
             raise BackupNotFound(f"the data of backup {backup_id} is gone: no base image in "
                                  f"pool '{self.source.name}'")
-        point = self._restore_point(base)
+        point = restore_point_of(self.source, base, backup_id)
         length = self.volume_size_gib * GiB
         volume = volume_name(self.volume_id)
         with open_image(self.source, base, snapshot=point, read_only=True) as src, \
@@ -91,21 +108,6 @@ class RestoreJob:
         return RestoreResult(method, point, read_meta(self.source.ioctx, backup_id),
                              diff_failed)
 
-    def _restore_point(self, base: str) -> str | None:
-        """This backup's snapshot on ``base``; None when the base holds no backup snapshot
-        (a full copy, restored from its head).
-
-        Raises:
-            BackupNotFound: the base holds other backups' snapshots but not this one's
-                (its head is another backup's data).
-        """
-        with open_image(self.source, base, read_only=True) as img:
-            snaps = backup_snaps(img.list_snaps())
-        if not snaps:
-            return None
-        return only_snap_of(snaps, self.backup.backup_id, base, BackupNotFound(
-            f"the restore point of backup {self.backup.backup_id} is missing from base image "
-            f"{self.source.name}/{base}"))
 
     def _diff_allowed(self, point: str | None, empty: bool) -> bool:
         if point is None:

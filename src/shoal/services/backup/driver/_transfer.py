@@ -19,7 +19,7 @@ Offsets and lengths are bytes.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -234,15 +234,25 @@ def _write_exact(img: RbdImage, data: bytes, offset: int) -> None:
         raise errors.ShoalError(f"short write: {done} of {len(data)} bytes at {offset}")
 
 
+def _observed(records: Iterable[Record], observe: Callable[[Record], None]
+              ) -> Iterator[Record]:
+    for record in records:
+        observe(record)
+        yield record
+
+
 def pipe_diff(source: RbdImage, target: RbdImage, *, from_snap: str | None,
               end_snap: str | None, create_end_snap: bool = True,
-              shrink: bool = True) -> str | None:
+              shrink: bool = True, observe: Callable[[Record], None] | None = None
+              ) -> str | None:
     """``rbd export-diff [--from-snap F] SRC@END - | rbd import-diff - TARGET`` in
     process (``source`` is open at ``end_snap``); returns the snapshot made on ``target``.
+    ``observe`` is shown each record (in offset order) before it is sent.
 
-    Raises: as :func:`import_diff`, and whatever reading ``source`` raises.
+    Raises: as :func:`import_diff`, and whatever reading ``source`` or ``observe`` raises.
     """
-    stream = diff_stream(diff_records(source, from_snap=from_snap, end_snap=end_snap))
+    records = diff_records(source, from_snap=from_snap, end_snap=end_snap)
+    stream = diff_stream(records if observe is None else _observed(records, observe))
     with stream:
         return import_diff(target, stream, create_end_snap=create_end_snap, shrink=shrink)
 
@@ -294,7 +304,9 @@ def _chunks_with_data(img: RbdImage, offset: int, length: int, chunk: int) -> se
 
 
 def copy_chunks(source: RbdImage, target: RbdImage, *, length: int, chunk_bytes: int,
-                skip_zero_chunks: bool) -> CopyStats:
+                skip_zero_chunks: bool,
+                observe: Callable[[int, bytes | None, int], None] | None = None
+                ) -> CopyStats:
     """Copy bytes ``[0, length)`` of ``source`` to the same offsets of ``target``, one
     ``chunk_bytes`` piece at a time.
 
@@ -302,7 +314,8 @@ def copy_chunks(source: RbdImage, target: RbdImage, *, length: int, chunk_bytes:
     ``skip_zero_chunks`` (the target is new, so it reads as zeros already: Cinder's fix
     for bug 2155612) and zeroed otherwise (the target's old bytes must go). Every write
     names its offset, so a skipped piece never shifts the ones after it. Holes are found
-    with ``diff_iterate`` rather than read.
+    with ``diff_iterate`` rather than read. ``observe(offset, data, length)`` is shown
+    each piece in order (``data`` None: it reads as zeros).
     """
     assert chunk_bytes > 0 and 0 <= length <= source.size()
     written = zeroed = skipped = 0
@@ -314,7 +327,11 @@ def copy_chunks(source: RbdImage, target: RbdImage, *, length: int, chunk_bytes:
             data = source.read(offset, n) if offset // chunk_bytes in with_data else None
             if data is not None and len(data) != n:
                 raise errors.ShoalError(f"short read: {len(data)} of {n} bytes at {offset}")
-            if data is not None and not is_zero(data):
+            if data is not None and is_zero(data):
+                data = None
+            if observe is not None:
+                observe(offset, data, n)
+            if data is not None:
                 _write_exact(target, data, offset)
                 written += n
             elif skip_zero_chunks:

@@ -83,6 +83,9 @@ class BackupResult:
         size_bytes: the size of the backed-up volume (or snapshot), bytes.
         restore_point: the snapshot on the base image this backup restores from;
             None for a full copy (a snapshot backup), which is the base image's head.
+        sha256: the digest of the backed-up bytes (:mod:`._digest`), hex; None when it
+            could not be computed (an incremental whose parent has no digests).
+        data_bytes: bytes of data (not zeros) this backup moved into the pool.
     """
 
     backup_id: str
@@ -93,6 +96,8 @@ class BackupResult:
     forced_full_reason: str | None = None
     size_bytes: int = 0
     restore_point: str | None = None
+    sha256: str | None = None
+    data_bytes: int = 0
 
     def service_metadata_json(self) -> str:
         """``service_metadata`` as Cinder stores it: ``{"base": "NAME"}``."""
