@@ -1,8 +1,9 @@
-"""The ``shoal`` command: ``shoal [global options] {ceph,rbd,config,up} ...``.
+"""The ``shoal`` command: ``shoal [global options] {ceph,rbd,config,up,backup} ...``.
 
 The CLI only parses arguments and calls the layers below (:mod:`shoal.cluster`,
 :mod:`shoal.rbd`, :mod:`shoal.deploy`); each command group lives in its own module
-(:mod:`shoal.cli.ceph`, :mod:`shoal.cli.rbd`, :mod:`shoal.cli.config`, :mod:`shoal.cli.up`).
+(:mod:`shoal.cli.ceph`, :mod:`shoal.cli.rbd`, :mod:`shoal.cli.config`, :mod:`shoal.cli.up`,
+:mod:`shoal.cli.backup`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from shoal.cli._common import (
     listed_global_options,
     note_global_options,
 )
+from shoal.cli.backup import backup
 from shoal.cli.ceph import ceph
 from shoal.cli.config import config
 from shoal.cli.rbd import rbd
@@ -45,6 +47,7 @@ cli.add_command(ceph)
 cli.add_command(rbd)
 cli.add_command(config)
 cli.add_command(up)
+cli.add_command(backup)
 note_global_options(cli)
 
 

@@ -14,7 +14,12 @@ from shoal._time import utcnow
 from shoal.cluster import Session
 from shoal.config import ShoalConfig
 from shoal.db import Database
-from shoal.services.backup import BackupService, BackupServiceOptions, BackupWork
+from shoal.services.backup import (
+    BackupChecks,
+    BackupService,
+    BackupServiceOptions,
+    BackupWork,
+)
 from shoal.services.backup.driver import BackupOptions, CephBackupDriver
 from shoal.services.tasks import TaskRunner
 from shoal.services.volume import VolumeService
@@ -67,4 +72,7 @@ def backup_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, volumes: Vol
     service = BackupService(db, tasks, volumes, BackupServiceOptions(
         host=host, availability_zone=cinder.storage_availability_zone,
         container=options.pool, volume_pools=pools))
+    # any backend's driver verifies: a check reads only the backup pool, as the backup user
+    for driver in list(backup_drivers.values())[:1]:
+        service.checks = BackupChecks(db, driver.verify, utcnow)
     return BackupStack(service, host, session)

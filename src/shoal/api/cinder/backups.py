@@ -3,7 +3,11 @@
 ``/backups`` (create 202, list, ``/detail``), ``/backups/{id}`` (show, update 3.9+, delete
 202), ``/backups/{id}/restore`` (202), ``/backups/{id}/action`` (``os-reset_status``,
 ``os-force_delete``: admins), ``/backups/{id}/export_record`` and ``/backups/import_record``
-(201; admins). Bodies are parsed with :mod:`.create`, :mod:`.update` and :mod:`.actions`,
+(201; admins). shoal's own: ``POST /backups/{id}/shoal-verify`` (admins, 200: the stored data
+checked against the backup's SHA-256) and ``GET /backups/shoal-chain?volume_id=V`` (a
+volume's backup chains); what ``shoal backup verify|chain`` call.
+
+Bodies are parsed with :mod:`.create`, :mod:`.update` and :mod:`.actions`,
 lists filtered, sorted and paged with :mod:`.query`, replies rendered with :mod:`.views` for
 the caller's microversion and role, as Tempest's schemas expect.
 """
@@ -29,7 +33,8 @@ from shoal.api.cinder.create import parse_backup_create, parse_backup_restore
 from shoal.api.cinder.options import VolumeApiOptions
 from shoal.api.cinder.routes import list_reply, view_context
 from shoal.api.cinder.update import parse_backup_update
-from shoal.services.backup import BackupService
+from shoal.api.cinder.viewcontext import cinder_time
+from shoal.services.backup import BackupChecks, BackupService
 
 __all__ = ["backup_routes", "parse_import_record"]
 
@@ -132,6 +137,36 @@ class _Backups:
                                       "served.")
         return Response(status_code=202)
 
+    def _checks(self) -> BackupChecks:
+        if self.service.checks is None:
+            raise errors.NotSupported("Backup verification is not served by this deployment.")
+        return self.service.checks
+
+    async def verify(self, request: Request) -> Response:
+        context = await request_context(request)
+        backup_id = uuid_or_not_found(request.path_params["backup_id"], "Backup")
+        found = await run_in_threadpool(self._checks().verify, context, backup_id)
+        return _json({"verification": {
+            "backup_id": found.backup_id, "ok": found.ok, "reason": found.reason,
+            "recorded_sha256": found.recorded, "computed_sha256": found.computed,
+            "size_bytes": found.size_bytes, "location": found.location,
+            "differing": [{"offset": o, "length": n} for o, n in found.differing],
+            "verified_at": cinder_time(found.verified_at)}})
+
+    async def chain(self, request: Request) -> Response:
+        context = await request_context(request)
+        volume_ids = request.query_params.getlist("volume_id")
+        if len(volume_ids) != 1 or not volume_ids[0]:
+            raise BadRequest("Give one volume_id: GET backups/shoal-chain?volume_id=<id>.")
+        links = await run_in_threadpool(self._checks().chain, context, volume_ids[0])
+        return _json({"volume_id": volume_ids[0], "backups": [{
+            "depth": link.depth, "id": link.id, "name": link.name, "status": link.status,
+            "is_incremental": link.is_incremental, "parent_id": link.parent_id,
+            "size": link.size_gib, "data_bytes": link.data_bytes,
+            "restore_point": link.restore_point, "sha256": link.sha256,
+            "created_at": cinder_time(link.created_at),
+            "verified_at": cinder_time(link.verified_at)} for link in links]})
+
     async def export_record(self, request: Request) -> Response:
         context = await request_context(request)
         backup_id = uuid_or_not_found(request.path_params["backup_id"], "Backup")
@@ -160,6 +195,8 @@ def backup_routes(service: BackupService | None, options: VolumeApiOptions
         ("/backups", h.list, "GET"),
         ("/backups/detail", h.list_detail, "GET"),
         ("/backups/import_record", h.import_record, "POST"),
+        ("/backups/shoal-chain", h.chain, "GET"),
+        (one + "/shoal-verify", h.verify, "POST"),
         (one, h.show, "GET"),
         (one, h.update, "PUT"),
         (one, h.delete, "DELETE"),

@@ -33,6 +33,8 @@ backup ``metadata``                       3.43       everyone
 backup ``encryption_key_id``              3.64       everyone, when set
 ``os-backup-project-attr:project_id``     3.18       admins (show and detail lists)
 backup ``user_id``                        3.56       admins (show and detail lists)
+backup ``verified_at`` (shoal's own)      any        admins, once a check matched (absent
+                                                     before: Tempest's schema has no such key)
 list ``count``                            3.45       when asked (``with_count``)
 ========================================  =========  ==========================================
 
@@ -415,6 +417,8 @@ def backup_detail(
             view["os-backup-project-attr:project_id"] = backup.project_id
         if ctx.at_least(mv.BACKUP_PROJECT_USER_ID):
             view["user_id"] = backup.user_id
+        if backup.verified_at is not None:  # shoal's own; absent until a check matched
+            view["verified_at"] = cinder_time(backup.verified_at)
     return view
 
 

@@ -37,6 +37,7 @@ from shoal import errors, limits
 from shoal._time import utcnow
 from shoal.db import Database
 from shoal.services.backup import policy
+from shoal.services.backup._checks import BackupChecks
 from shoal.services.backup._models import Backup, BackupMetadata
 from shoal.services.tasks import ResourceRef, TaskRunner
 from shoal.services.volume import VolumeService
@@ -132,6 +133,8 @@ class BackupService:
         self.volumes = volumes
         self.options = options
         self.now = now
+        #: verification and chains (set by the deployment, which has the drivers).
+        self.checks: BackupChecks | None = None
 
     # --- reading ---------------------------------------------------------------------------
     def _visible(self, session: Session, caller: CallerLike, backup_id: str,

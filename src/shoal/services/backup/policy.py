@@ -2,7 +2,8 @@
 
 A project ``reader`` lists and shows its backups, a ``member`` creates, updates, deletes and
 restores them, an ``admin`` also resets their status, force-deletes them, exports and imports
-their records, and sees every project's. Visibility and the roles' order are the volume
+their records, checks their stored data (``backup:verify``, shoal's own), and sees every
+project's. Visibility and the roles' order are the volume
 service's (:mod:`shoal.services.volume.policy`): a backup of another project is 404 for a
 non-admin, an action the roles do not allow is 403.
 """
@@ -33,6 +34,7 @@ ADMIN_ACTIONS: Final = frozenset({
     "backup:backup-export", "backup:backup-import", "backup:backup_project_attribute",
     "volume_extension:backup_admin_actions:reset_status",
     "volume_extension:backup_admin_actions:force_delete",
+    "backup:verify",  # shoal's own: reading a backup's data back to check it
 })
 
 
