@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.ceph.conftest import CephCluster, import_ceph_bindings
+from tests.shoal_cli import run_shoal_cli
 from tests.shoal_up import ShoalUp, openstack
 
 WAIT_S = 120
@@ -76,7 +77,8 @@ def test_backups_on_ceph(ceph_cluster: CephCluster, rados_cluster: Any, tmp_path
         assert at_b2 != at_b1
         assert openstack(up, "volume", "backup", "create", "--incremental", "--name", "CB2",
                          "cv").returncode == 0
-        assert _wait(up, ("volume", "backup"), "CB2", "available")["is_incremental"]
+        b2 = _wait(up, ("volume", "backup"), "CB2", "available")
+        assert b2["is_incremental"]
         base = f"backups/volume-{vol['id']}.backup.{b1['id']}"
         snaps = json.loads(ceph_cluster.run("rbd", "snap", "ls", base, "--format",
                                             "json").stdout)
@@ -87,6 +89,29 @@ def test_backups_on_ceph(ceph_cluster: CephCluster, rados_cluster: Any, tmp_path
         assert openstack(up, "volume", "backup", "restore", "CB2", "cr2").returncode == 0
         r2 = _wait(up, ("volume",), "cr2", "available")
         assert _digest(ceph_cluster, f"volumes/volume-{r2['id']}", tmp_path) == at_b2
+        # shoal's check reads each restore point back from the cluster's backups pool
+        for backup in (b1, b2):
+            done = run_shoal_cli(up.data_dir, "backup", "verify", backup["id"],
+                                 env={"OS_AUTH_URL": ""})
+            assert done.returncode == 0 and "OK" in done.stdout, done.stderr + done.stdout
+        chained = run_shoal_cli(up.data_dir, "backup", "chain", vol["id"],
+                                env={"OS_AUTH_URL": ""}).stdout.splitlines()
+        assert chained[0].startswith(f"{b1['id']} (CB1): full") and \
+            chained[1].startswith(f"  {b2['id']} (CB2): incremental"), chained
+        # a byte of CB2's data flipped in the base's first object with Ceph's own rados
+        # tool (no snapshot context: the head changes, CB1 reads the clone CB2's write made)
+        prefix = json.loads(ceph_cluster.run("rbd", "info", base, "--format", "json").stdout
+                            )["block_name_prefix"]
+        obj = tmp_path / "object0"
+        ceph_cluster.run("rados", "-p", "backups", "get", f"{prefix}.{0:016x}", str(obj))
+        data = bytearray(obj.read_bytes())
+        data[2 * MiB + 10] ^= 0x01
+        obj.write_bytes(bytes(data))
+        ceph_cluster.run("rados", "-p", "backups", "put", f"{prefix}.{0:016x}", str(obj))
+        bad = run_shoal_cli(up.data_dir, "backup", "verify", b2["id"], env={"OS_AUTH_URL": ""})
+        assert bad.returncode == 1 and "MISMATCH" in bad.stdout, bad.stderr + bad.stdout
+        assert run_shoal_cli(up.data_dir, "backup", "verify", b1["id"],
+                             env={"OS_AUTH_URL": ""}).returncode == 0
         for name in ("CB2", "CB1"):
             assert openstack(up, "volume", "backup", "delete", name).returncode == 0
             deadline = time.monotonic() + WAIT_S
