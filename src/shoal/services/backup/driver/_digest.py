@@ -163,7 +163,7 @@ class BlockHasher:
         self._fill = fill
         self._out = bytearray()
         self._index = 0  # the next block to emit
-        self._pieces: list[tuple[int, bytes | None, int]] = []  # inside block ``_index``
+        self._pieces: list[tuple[int, memoryview | None, int]] = []  # inside block ``_index``
         self._done = 0  # stream position: nothing before it may come again
         #: bytes of data (not zeros) the stream carried.
         self.data_bytes = 0
@@ -195,7 +195,7 @@ class BlockHasher:
             self._emit_until(index)
             end = min(offset + length, (index + 1) * self._block)
             n = end - offset
-            self._pieces.append((offset, None if view is None else view[:n].tobytes(), n))
+            self._pieces.append((offset, None if view is None else view[:n], n))  # no copy
             if view is not None:
                 view = view[n:]
             offset, length = end, length - n
