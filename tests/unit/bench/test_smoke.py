@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from bench import bench_objstore
 
 
@@ -63,3 +64,27 @@ def test_bench_image_list_tiny(tmp_path: Path) -> None:
     out = bench_image_list.run(count=40, rounds=1, base=tmp_path)
     assert out["images"] == 40 and out["listed"] > 0
     assert all(out[f"{case}_ratio"] > 0 for case in ("first_page", "filtered_page", "walk_all"))
+
+
+def test_bench_backup_tiny(tmp_path: Path) -> None:
+    from bench import bench_backup
+
+    out = bench_backup.run(size_gib=1, data_bytes=16 << 20, repeats=2, base=tmp_path)
+    assert out["layout"].startswith("4 pieces of 4 MiB random data, one every 256 MiB")
+    assert out["restore_method"] == "diff"
+    assert len(out["runs"]) == 2
+    assert all(out[k] > 0 for k in ("full_over_cp", "incr_over_full", "restore_over_write"))
+    assert "bytes verified" in bench_backup.render(out)
+
+
+def test_bench_backup_wrong_restore_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                          ) -> None:
+    """A restore that leaves other bytes than the backed-up ones stops the bench."""
+    from bench import bench_backup
+
+    from shoal.services.backup.driver import CephBackupDriver, RestoreResult
+
+    monkeypatch.setattr(CephBackupDriver, "restore",
+                        lambda *a, **k: RestoreResult("full", None, None))
+    with pytest.raises(bench_backup.RestoreMismatch):
+        bench_backup.run(size_gib=1, data_bytes=8 << 20, repeats=1, base=tmp_path)
