@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bench import bench_objstore
@@ -79,12 +80,21 @@ def test_bench_backup_tiny(tmp_path: Path) -> None:
 
 def test_bench_backup_wrong_restore_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                           ) -> None:
-    """A restore that leaves other bytes than the backed-up ones stops the bench."""
+    """A restore that leaves one wrong byte stops the bench."""
     from bench import bench_backup
 
-    from shoal.services.backup.driver import CephBackupDriver, RestoreResult
+    import shoal.rbd as rbd
+    from shoal.services.backup.driver import CephBackupDriver
 
-    monkeypatch.setattr(CephBackupDriver, "restore",
-                        lambda *a, **k: RestoreResult("full", None, None))
+    restore = CephBackupDriver.restore
+
+    def corrupting(self: CephBackupDriver, backup: Any, volume_id: str, volume_pool: str,
+                   *args: Any, **kwargs: Any) -> Any:
+        done = restore(self, backup, volume_id, volume_pool, *args, **kwargs)
+        with rbd.Image(self.source_session.open_ioctx(volume_pool), f"volume-{volume_id}") as img:
+            img.write(bytes([img.read(5, 1)[0] ^ 1]), 5)
+        return done
+
+    monkeypatch.setattr(CephBackupDriver, "restore", corrupting)
     with pytest.raises(bench_backup.RestoreMismatch):
         bench_backup.run(size_gib=1, data_bytes=8 << 20, repeats=1, base=tmp_path)
