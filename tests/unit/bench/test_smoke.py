@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from bench import bench_objstore
 
 
@@ -63,3 +65,36 @@ def test_bench_image_list_tiny(tmp_path: Path) -> None:
     out = bench_image_list.run(count=40, rounds=1, base=tmp_path)
     assert out["images"] == 40 and out["listed"] > 0
     assert all(out[f"{case}_ratio"] > 0 for case in ("first_page", "filtered_page", "walk_all"))
+
+
+def test_bench_backup_tiny(tmp_path: Path) -> None:
+    from bench import bench_backup
+
+    out = bench_backup.run(size_gib=1, data_bytes=16 << 20, repeats=2, base=tmp_path)
+    assert out["layout"].startswith("4 pieces of 4 MiB random data, one every 256 MiB")
+    assert out["restore_method"] == "diff"
+    assert len(out["runs"]) == 2
+    assert all(out[k] > 0 for k in ("full_over_cp", "incr_over_full", "restore_over_write"))
+    assert "bytes verified" in bench_backup.render(out)
+
+
+def test_bench_backup_wrong_restore_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                          ) -> None:
+    """A restore that leaves one wrong byte stops the bench."""
+    from bench import bench_backup
+
+    import shoal.rbd as rbd
+    from shoal.services.backup.driver import CephBackupDriver
+
+    restore = CephBackupDriver.restore
+
+    def corrupting(self: CephBackupDriver, backup: Any, volume_id: str, volume_pool: str,
+                   *args: Any, **kwargs: Any) -> Any:
+        done = restore(self, backup, volume_id, volume_pool, *args, **kwargs)
+        with rbd.Image(self.source_session.open_ioctx(volume_pool), f"volume-{volume_id}") as img:
+            img.write(bytes([img.read(5, 1)[0] ^ 1]), 5)
+        return done
+
+    monkeypatch.setattr(CephBackupDriver, "restore", corrupting)
+    with pytest.raises(bench_backup.RestoreMismatch):
+        bench_backup.run(size_gib=1, data_bytes=8 << 20, repeats=1, base=tmp_path)
