@@ -79,7 +79,7 @@ from typing import TypeVar
 
 from shoal import errors, limits
 from shoal.objstore._base import EmbeddedIoCtx, ObjectStore, check_pg_num, check_pool_name
-from shoal.objstore._localfs import FdCache, PgLocks, copy_sparse, punch_hole
+from shoal.objstore._localfs import FdCache, PgLocks, copy_sparse, punch_hole, pwrite_all
 from shoal.objstore._ops import (
     ObjectContext,
     check_extent,
@@ -184,7 +184,7 @@ def _apply_action(fds: FdCache, path: str, action: _Action, create: bool = False
         with fds.open(path, create=create) as fd:
             if kind == "w":
                 assert data is not None and len(data) == length
-                os.pwrite(fd, data, off)
+                pwrite_all(fd, data, off)
             elif kind == "t":
                 os.ftruncate(fd, off)
             elif kind == "z":
@@ -212,7 +212,7 @@ def _apply_actions(fds: FdCache, post: list[tuple[str, _Action]]) -> None:
                 with fds.open(path) as fd:
                     for _, (_, off, length, data) in post[i:j]:
                         assert data is not None and len(data) == length
-                        os.pwrite(fd, data, off)
+                        pwrite_all(fd, data, off)
                 fds.mark_dirty(path)
             except FileNotFoundError:
                 pass

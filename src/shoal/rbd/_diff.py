@@ -7,6 +7,9 @@ cost follows the number of objects that exist, not the image size. The objects
 found are then compared block by block (4 KiB) to report exact extents.
 
 Slow path (no usable object map): every object in the range is examined.
+
+Only the objects holding bytes of the asked range are read (a caller walking a large image
+window by window reads each object once).
 """
 
 from __future__ import annotations
@@ -42,25 +45,28 @@ def diff_iterate(
         from_id = int(img._snap_by_name(from_snapshot)["id"])
         if img.snapshot_id() != SNAP_HEAD and from_id >= img.snapshot_id():
             raise errors.InvalidArgument("from_snapshot must be older than the open snapshot")
-    changes = _object_changes(img, from_id)
+    changes = _object_changes(img, from_id, offset, end)
     extents: list[Extent] = []
     for objectno, exists in sorted(changes.items()):
-        extents.extend(_object_extents(img, objectno, exists, from_id, whole_object))
+        if _touches(img, objectno, offset, end):  # only the objects the range covers are read
+            extents.extend(_object_extents(img, objectno, exists, from_id, whole_object))
     if include_parent and from_id is None:
-        extents.extend(_parent_extents(img, changes, whole_object))
+        extents.extend(_parent_extents(img, changes, whole_object, offset, end))
     layout = img.layout
     unit = layout.stripe_unit if layout.stripe_count > 1 else layout.object_size
     for off, n, exists in _split(_merge(_clip(extents, offset, end)), unit):
         cb(off, n, exists)
 
 
-def _object_changes(img: EngineImage, from_id: int | None) -> dict[int, bool]:
-    """objectno → exists-at-end, for objects that may differ from ``from_id``."""
+def _object_changes(img: EngineImage, from_id: int | None, lo: int, hi: int
+                    ) -> dict[int, bool]:
+    """objectno → exists-at-end, for objects that may differ from ``from_id`` (the slow
+    path looks only at the objects holding bytes of ``[lo, hi)``)."""
     end_id = img.snapshot_id()
     count = object_count(img.layout, img.size())
     maps = _maps(img, from_id, end_id) if img.features() & FEATURE_FAST_DIFF else None
     if maps is None:
-        return _slow_changes(img, from_id, count)
+        return _slow_changes(img, from_id, [n for n in range(count) if _touches(img, n, lo, hi)])
     from_map, interval_maps, end_map = maps
     out: dict[int, bool] = {}
     for objectno, state in end_map.iter_present(0, min(count, end_map.count)):
@@ -110,9 +116,10 @@ def _maps(
     return from_map, interval, end_map
 
 
-def _slow_changes(img: EngineImage, from_id: int | None, count: int) -> dict[int, bool]:
+def _slow_changes(img: EngineImage, from_id: int | None, objects: list[int]
+                  ) -> dict[int, bool]:
     out: dict[int, bool] = {}
-    for objectno in range(count):
+    for objectno in objects:
         at_end = _read_object(img, objectno, img.snapshot_id())
         at_from = _read_object(img, objectno, from_id) if from_id is not None else None
         if at_end is not None and at_end != at_from:
@@ -157,10 +164,20 @@ def _object_extents(
     return out
 
 
-def _parent_extents(img: EngineImage, child: dict[int, bool], whole_object: bool) -> list[Extent]:
-    """The parent's data inside the overlap, where the clone has no object of its own."""
+def _touches(img: EngineImage, objectno: int, lo: int, hi: int) -> bool:
+    """Whether object ``objectno`` holds bytes of image range ``[lo, hi)``."""
+    return any(img_off < hi and img_off + n > lo for _o, img_off, n in _image_ranges(img, objectno))
+
+
+def _parent_extents(img: EngineImage, child: dict[int, bool], whole_object: bool, lo: int,
+                    hi: int) -> list[Extent]:
+    """The parent's data in ``[lo, hi)`` inside the overlap, where the clone has no object
+    of its own."""
     spec = img.parent_spec()
     if spec is None or spec.overlap == 0:
+        return []
+    top = min(spec.overlap, img.size(), hi)
+    if lo >= top:
         return []
     parent = img._parent_image(spec)
     found: list[Extent] = []
@@ -169,7 +186,7 @@ def _parent_extents(img: EngineImage, child: dict[int, bool], whole_object: bool
         if exists:
             found.append((off, n, True))
 
-    parent.diff_iterate(0, min(spec.overlap, img.size()), None, collect, True, whole_object)
+    parent.diff_iterate(lo, top - lo, None, collect, True, whole_object)
     own = _child_objects(img, child)
     out: list[Extent] = []
     for off, n, exists in found:

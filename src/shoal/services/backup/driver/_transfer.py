@@ -19,6 +19,8 @@ Offsets and lengths are bytes.
 from __future__ import annotations
 
 import io
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -55,6 +57,9 @@ __all__ = [
 
 #: The largest data record of a diff (bytes): what one read or write moves.
 DIFF_PIECE_BYTES = 4 << 20
+#: Records read ahead of the writes by :func:`pipe_diff` (memory: up to this many
+#: :data:`DIFF_PIECE_BYTES` pieces more).
+PREFETCH_RECORDS = 4
 #: ``diff_iterate`` is asked about this many bytes at a time, so that the extents of
 #: one call are few whatever the image size.
 EXTENT_WINDOW_BYTES = 1 << 30
@@ -241,6 +246,70 @@ def _observed(records: Iterable[Record], observe: Callable[[Record], None]
         yield record
 
 
+class _Prefetched:
+    """Iterate ``items`` in a thread of its own, up to ``depth`` items ahead of the consumer:
+    the source's reads (and what ``items`` computes, a hash) overlap the target's writes.
+
+    Everything ``items`` does runs in that one thread, in order. An error it raises comes
+    out of the consumer's ``next`` after the items before it. Leaving the ``with`` block
+    stops the thread (at its next item) and waits for it, so the source is not read after.
+    """
+
+    _END = object()
+
+    def __init__(self, items: Iterable[Record], depth: int) -> None:
+        self._items = items
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="shoal-diff-prefetch",
+                                        daemon=True)
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            for item in self._items:
+                if not self._put(item):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._put(_Failure(exc))
+            return
+        finally:
+            close = getattr(self._items, "close", None)
+            if close is not None:
+                close()
+        self._put(self._END)
+
+    def __enter__(self) -> Iterator[Record]:
+        self._thread.start()
+        return self._consume()
+
+    def _consume(self) -> Iterator[Record]:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item  # type: ignore[misc]
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@dataclass(frozen=True)
+class _Failure:
+    error: BaseException
+
+
 def pipe_diff(source: RbdImage, target: RbdImage, *, from_snap: str | None,
               end_snap: str | None, create_end_snap: bool = True,
               shrink: bool = True, observe: Callable[[Record], None] | None = None
@@ -251,10 +320,14 @@ def pipe_diff(source: RbdImage, target: RbdImage, *, from_snap: str | None,
 
     Raises: as :func:`import_diff`, and whatever reading ``source`` or ``observe`` raises.
     """
-    records = diff_records(source, from_snap=from_snap, end_snap=end_snap)
-    stream = diff_stream(records if observe is None else _observed(records, observe))
-    with stream:
-        return import_diff(target, stream, create_end_snap=create_end_snap, shrink=shrink)
+    records: Iterable[Record] = diff_records(source, from_snap=from_snap, end_snap=end_snap)
+    if observe is not None:
+        records = _observed(records, observe)
+    with _Prefetched(records, PREFETCH_RECORDS) as ahead:
+        stream = diff_stream(ahead)
+        with stream:
+            return import_diff(target, stream, create_end_snap=create_end_snap,
+                               shrink=shrink)
 
 
 def reset_head(img: RbdImage, snap: str) -> bool:
