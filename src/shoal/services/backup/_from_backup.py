@@ -41,6 +41,7 @@ from shoal.services.backup._models import Backup
 from shoal.services.backup._service import BackupService, _invalid_backup, _ref_params
 from shoal.services.tasks import ResourceRef, TaskContext, TaskInfo
 from shoal.services.volume import Backend
+from shoal.services.volume._service import VolumeMaker
 from shoal.services.volume._work import Hook, backend_driver, discard_partial_volume
 from shoal.services.volume.models import Volume
 from shoal.services.volume.policy import CallerLike
@@ -95,9 +96,8 @@ def create_volume_from_backup(
             group_id=group_id, session=session, maker=_restore_into(backups, row))
 
 
-def _restore_into(backups: BackupService, row: Backup
-                  ) -> Callable[[Session, Volume, Backend], None]:
-    """The :data:`~shoal.services.volume.VolumeMaker` that marks backup ``row``
+def _restore_into(backups: BackupService, row: Backup) -> VolumeMaker:
+    """The :data:`~shoal.services.volume._service.VolumeMaker` that marks backup ``row``
     ``restoring`` and submits :data:`KIND` to restore it into the new volume."""
     def start(session: Session, vol: Volume, backend: Backend) -> None:
         section, pool = backups._backend_of(vol)
