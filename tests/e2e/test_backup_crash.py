@@ -1,8 +1,9 @@
 """``shoal up`` killed (SIGKILL) at random moments while volumes are backed up (full and
-incremental), restored and backups deleted: after every restart no backup stays
-``creating``/``restoring``/``deleting``, no volume stays ``backing-up``/``restoring-backup``,
-and neither pool holds an orphan: every backup snapshot on a volume and every base image in
-``backups`` belongs to an ``available`` backup (issue 13).
+incremental), restored, made from a backup (3.47) and backups deleted: after every restart
+no backup stays ``creating``/``restoring``/``deleting``, no volume stays
+``creating``/``backing-up``/``restoring-backup``, and neither pool holds an orphan: every
+backup snapshot on a volume and every base image in ``backups`` belongs to an
+``available`` backup, every volume image to a volume record (issue 13).
 """
 
 from __future__ import annotations
@@ -57,13 +58,18 @@ def _settle(up: ShoalUp) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         api.close()
 
 
-def _orphans(data: Path, backups: list[dict[str, Any]]) -> list[str]:
-    """Backup snapshots on volumes and base images not of an ``available`` backup."""
+def _orphans(data: Path, backups: list[dict[str, Any]], volumes: list[dict[str, Any]]
+             ) -> list[str]:
+    """Backup snapshots on volumes and base images not of an ``available`` backup, and
+    volume images without a volume record."""
     kept = {b["id"] for b in backups if b["status"] == "available"}
+    recorded = {f"volume-{v['id']}" for v in volumes}
     found: list[str] = []
     with connect(data) as admin:
         with admin.open_ioctx("volumes") as io:
             for name in rbd.RBD().list(io):
+                if name.startswith("volume-") and name not in recorded:
+                    found.append(f"volumes/{name}")
                 with rbd.Image(io, name, read_only=True) as img:
                     for snap in img.list_snaps():
                         matched = _SNAP.match(str(snap["name"]))
@@ -116,9 +122,17 @@ def test_killed_mid_backup_or_restore_leaves_no_orphan(data_dir: Path) -> None:
                 "incremental": bool(available)}})
             assert made.status_code == 202, made.text
             if available:
-                restore = api.post(f"/backups/{available[0]['id']}/restore",
-                                   {"restore": {"volume_id": None, "name": None}})
-                assert restore.status_code == 202, restore.text
+                restored: dict[str, Any] | None = available[0]
+                if len(available) == 1 and round_no % 2:
+                    restored = None  # this round makes a volume from it instead
+                if restored is not None:
+                    restore = api.post(f"/backups/{restored['id']}/restore",
+                                       {"restore": {"volume_id": None, "name": None}})
+                    assert restore.status_code == 202, restore.text
+                if available[-1] is not restored:  # 3.47: a new volume from a backup
+                    made = api.post("/volumes", {"volume": {
+                        "backup_id": available[-1]["id"], "name": f"from-r{round_no}"}})
+                    assert made.status_code == 202, made.text
                 leaves = [b for b in available if not b["has_dependent_backups"]]
                 if len(available) > 1 and leaves and rng.random() < 0.5:
                     api.client.delete(f"/backups/{leaves[-1]['id']}")
@@ -130,7 +144,7 @@ def test_killed_mid_backup_or_restore_leaves_no_orphan(data_dir: Path) -> None:
             resumed += sum("interrupted operations of an earlier run" in line
                            for line in up.lines)
             backups, volumes = _settle(up)
-            assert not _orphans(data_dir, backups), f"round {round_no}"
+            assert not _orphans(data_dir, backups, volumes), f"round {round_no}"
             assert {v["id"]: v["status"] for v in volumes}[source] == "available"
             for backup in backups:
                 if backup["status"] == "error":

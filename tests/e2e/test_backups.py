@@ -1,7 +1,9 @@
 """Backups through the real ``openstack`` client against ``shoal up`` (issue 13): a full
 backup, writes, an incremental one, restores into a new volume and into an existing one
-(each restore holding the volume's bytes as of its backup), ``--force`` on an in-use
-volume, the delete order, and ``os-services`` listing cinder-backup."""
+(each restore holding the volume's bytes as of its backup), volumes created from a backup
+(3.47, ``openstack volume create --backup`` and ``cinder create --backup-id``),
+``--force`` on an in-use volume, the delete order, and ``os-services`` listing
+cinder-backup and the extensions ``backups``."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import shoal.rbd as rbd
 from shoal.cluster import connect
 from tests.e2e._cli import ok as _ok
 from tests.e2e._cli import out_json as _json
-from tests.shoal_up import ShoalUp, openstack
+from tests.shoal_up import ShoalUp, openrc_env, openstack, run_client
 
 MiB = 1 << 20
 WAIT_S = 60
@@ -121,3 +123,38 @@ def test_os_services_lists_cinder_backup(up: ShoalUp) -> None:
     services = _json(openstack(up, "volume", "service", "list", "-f", "json"))
     backup = [s for s in services if s["Binary"] == "cinder-backup"]
     assert len(backup) == 1 and backup[0]["State"] == "up"
+
+
+def test_volume_created_from_a_backup_holds_its_bytes(up: ShoalUp) -> None:
+    vol = _json(openstack(up, "volume", "create", "--size", "1", "-f", "json", "SRC"))
+    _wait(up, VOLUME, "SRC", "available")
+    _write(up, vol["id"], MiB, random.Random(47).randbytes(3 * MiB))
+    backed_up = _read(up, vol["id"])
+    _ok(openstack(up, "volume", "backup", "create", "--name", "FB", "SRC"))
+    backup = _wait(up, BACKUP, "FB", "available")
+    _write(up, vol["id"], 0, b"written after the backup" * 100)  # not in the backup
+
+    made = _json(openstack(up, "--os-volume-api-version", "3.47", "volume", "create",
+                           "--backup", "FB", "--size", "2", "-f", "json", "FROMB"))
+    assert made["size"] == 2
+    shown = _wait(up, VOLUME, "FROMB", "available")
+    assert _read(up, shown["id"]) == backed_up
+    assert _wait(up, BACKUP, "FB", "available")["id"] == backup["id"]
+    # the client's own microversion (the server's latest) serves it as well
+    _ok(openstack(up, "volume", "create", "--backup", "FB", "--size", "1", "FROMB1"))
+    assert _read(up, _wait(up, VOLUME, "FROMB1", "available")["id"]) == backed_up
+    _wait(up, BACKUP, "FB", "available")
+
+    by_id = run_client(up, "cinder", "--os-volume-api-version", "3.47", "create",
+                        "--backup-id", backup["id"], "--name", "FROMB2", cloud=None,
+                        env=openrc_env(up))
+    _ok(by_id)
+    again = _wait(up, VOLUME, "FROMB2", "available")
+    assert again["size"] == 1 and _read(up, again["id"]) == backed_up
+
+    missing = openstack(up, "--os-volume-api-version", "3.47", "volume", "create",
+                        "--backup", "no-such-backup", "--size", "1", "NOPE")
+    assert missing.returncode != 0
+    extensions = _ok(openstack(up, "extension", "list", "--volume", "-f", "value",
+                               "-c", "Alias"))
+    assert "backups" in extensions.split()

@@ -132,6 +132,8 @@ CASES: tuple[Case, ...] = (
     _size_case("boolean", True, "True is not of type 'integer', 'string', 'null'"),
     Case("missing-image", "POST", "/volumes", 404, f"Image {NO_SUCH} could not be found.",
          body=_volume(size=1, imageRef=NO_SUCH)),
+    Case("missing-backup", "POST", "/volumes", 404, f"Backup {NO_SUCH} could not be found.",
+         body=_volume(backup_id=NO_SUCH), version="3.47"),
     Case("deleted-image", "POST", "/volumes", 404,
          lambda w: f"Image {w.cloud.images['deleted']} could not be found.",
          body=lambda w: _volume(size=1, imageRef=w.cloud.images["deleted"])),
@@ -215,9 +217,7 @@ SERVED_BY_CINDER: tuple[tuple[str, str, Any, str, str | None], ...] = (
      "routes.py answers 501 'not served yet' to os-reimage (Cinder: 202)"),
     ("os-volume_upload_image", "/action", {"os-volume_upload_image": {
         "image_name": "up", "disk_format": "raw", "container_format": "bare"}}, "3.0", None),
-    ("create-from-backup", "", {"volume": {"backup_id": NO_SUCH}}, "3.47",
-     "routes.py answers 501 'not served yet' to a create with backup_id (Cinder: 404 for "
-     "a missing backup)"),
+    ("create-from-backup", "", {"volume": {"backup_id": NO_SUCH}}, "3.47", None),
 )
 
 

@@ -73,6 +73,7 @@ class _Admin:
         self.types = services.types
         self.quota_sets = services.quota_sets
         self.messages = services.messages
+        self.backups_served = services.backups is not None
         self.options = options
 
     # --- os-services -----------------------------------------------------------------------
@@ -132,7 +133,8 @@ class _Admin:
 
     async def extensions(self, request: Request) -> Response:
         context = await request_context(request)
-        return _json(admin_views.extensions_body(view_context(request, context)))
+        return _json(admin_views.extensions_body(view_context(request, context),
+                                                 backups=self.backups_served))
 
     # --- quotas ----------------------------------------------------------------------------
     async def show_quota_set(self, request: Request) -> Response:

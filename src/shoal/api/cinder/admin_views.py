@@ -33,6 +33,7 @@ from shoal.services.volume._quota_sets import QuotaSet
 from shoal.services.volume.records import ServiceRecord, as_utc
 
 __all__ = [
+    "BACKUP_EXTENSIONS",
     "EXTENSIONS",
     "capabilities_body",
     "extensions_body",
@@ -48,8 +49,8 @@ __all__ = [
 ]
 
 #: The Cinder extensions shoal serves (at least in part): ``(alias, name, description)``.
-#: Left out as not served: backups, consistency groups and cgsnapshots, manage/unmanage,
-#: snapshot actions, scheduler hints.
+#: Left out as not served: consistency groups and cgsnapshots, manage/unmanage, snapshot
+#: actions, scheduler hints; backups are :data:`BACKUP_EXTENSIONS`.
 EXTENSIONS: Final = (
     ("os-admin-actions", "AdminActions", "Reset status, force delete, force detach."),
     ("os-availability-zone", "AvailabilityZones", "The availability zones."),
@@ -77,6 +78,10 @@ EXTENSIONS: Final = (
     ("os-volume-type-access", "VolumeTypeAccess", "Private volume types and their "
      "projects."),
     ("encryption", "VolumeTypeEncryption", "Encryption of volume types."),
+)
+#: The extensions listed only when the deployment serves backups (Cinder's alias and name).
+BACKUP_EXTENSIONS: Final = (
+    ("backups", "Backups", "Volume backups: create, restore, export and import."),
 )
 #: ``updated`` of every extension (Cinder's own dates differ per extension; no client
 #: reads them).
@@ -177,14 +182,16 @@ def host_body(host: str, usages: Sequence[HostUsage]) -> dict[str, Any]:
     }} for usage in usages]}
 
 
-def extensions_body(ctx: ViewContext) -> dict[str, Any]:
-    """The reply of ``GET extensions``."""
+def extensions_body(ctx: ViewContext, *, backups: bool = False) -> dict[str, Any]:
+    """The reply of ``GET extensions``: :data:`EXTENSIONS`, and :data:`BACKUP_EXTENSIONS`
+    when ``backups`` (the deployment serves backups)."""
     del ctx  # one list for every caller
+    served = (*EXTENSIONS, *BACKUP_EXTENSIONS) if backups else EXTENSIONS
     return {"extensions": [
         {"alias": alias, "name": name, "description": description,
          "namespace": f"{_NAMESPACE_ROOT}/{alias}/api/v1.1",
          "updated": _EXTENSIONS_UPDATED, "links": []}
-        for alias, name, description in EXTENSIONS
+        for alias, name, description in served
     ]}
 
 

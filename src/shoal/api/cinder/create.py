@@ -18,7 +18,8 @@ exists, may be used by the caller and is in a usable state are the service's che
   spellings win): strings of at most 255 characters once stripped, or null.
 - ``imageRef`` (or ``image_id``, which wins): the image's id or its name
   (cinderclient sends names) or an image URL; ``snapshot_id``, ``source_volid``,
-  ``backup_id`` (3.47): UUIDs. At most one of the four sources.
+  ``backup_id`` (3.47; ignored before, as Cinder does): UUIDs. At most one of the four
+  sources.
 - ``volume_type`` (name or id; empty or null: the default type),
   ``availability_zone``, ``consistencygroup_id``, ``group_id`` (3.13),
   ``multiattach`` (boolean), ``metadata`` (see :data:`~._validate.METADATA`).
@@ -175,10 +176,13 @@ def parse_volume_create(body: Any, version: APIVersion) -> NewVolume:
     if len(sources) > 1:
         raise BadRequest(f"Give only one source for a new volume, not {' and '.join(sources)}.")
     if new.size is None and new.source in (None, "image"):
+        ignored = volume.get("backup_id") is not None and new.backup_id is None
         raise BadRequest(
             "Invalid volume size provided for create request: 'size' is required (an"
             " integer number of GiB, at least 1) unless the volume is made from a"
             " snapshot, a volume or a backup."
+            + (f" backup_id is read from microversion {mv.VOLUME_CREATE_FROM_BACKUP} on"
+               " (ignored before, as Cinder does)." if ignored else "")
         )
     return new
 

@@ -29,6 +29,7 @@ from shoal.api.cinder import actions, service_views, views
 from shoal.api.cinder import microversions as mv
 from shoal.api.cinder import transfers as transfer_rules
 from shoal.api.cinder.create import (
+    NewVolume,
     parse_attachment_create,
     parse_snapshot_create,
     parse_volume_create,
@@ -43,6 +44,7 @@ from shoal.api.cinder.update import (
     parse_volume_update,
 )
 from shoal.api.cinder.viewcontext import ViewContext
+from shoal.services.backup import create_volume_from_backup
 from shoal.services.volume import VolumeServices, VolumeSource
 from shoal.services.volume import policy as volume_policy
 from shoal.services.volume.quotas import QuotaDefaults
@@ -107,6 +109,7 @@ class _Volumes:
         self.service = services.volumes
         self.attachments = services.attachments
         self.transfers = services.transfers
+        self.backups = services.backups
         self.options = options
         self.quota_defaults = quota_defaults
 
@@ -116,7 +119,9 @@ class _Volumes:
         version = api_version(request)
         new = parse_volume_create(await read_json(request), version)
         if new.backup_id is not None:
-            raise errors.NotSupported("Creating a volume from a backup is not served yet.")
+            made = await run_in_threadpool(self._from_backup, context, new)
+            return _json(views.volume_body(made, view_context(request, context),
+                                           extended=False), 202)
         image_id = None
         if new.image is not None:
             image_id = await run_in_threadpool(self.service.resolve_image, context,
@@ -131,6 +136,18 @@ class _Volumes:
                 group_id=new.group_id))
         return _json(views.volume_body(record, view_context(request, context),
                                        extended=False), 202)
+
+    def _from_backup(self, context: RequestContext, new: NewVolume) -> VolumeRecord:
+        """A volume restored from backup ``new.backup_id`` (3.47); a deployment serving no
+        backups has none to find (404)."""
+        assert new.backup_id is not None
+        if self.backups is None:
+            raise errors.NotFound(f"Backup {new.backup_id} could not be found.")
+        return create_volume_from_backup(
+            self.backups, context, new.backup_id, size=new.size, name=new.name,
+            description=new.description, volume_type=new.volume_type,
+            availability_zone=new.availability_zone, metadata=dict(new.metadata),
+            multiattach=new.multiattach, group_id=new.group_id)
 
     async def _list(self, request: Request, *, detail: bool) -> Response:
         return await list_reply(request, "volume", self.options, self.service.list_volumes,

@@ -6,6 +6,8 @@
   (:class:`BackupWork`, registered on the deployment's task runner).
 - :class:`BackupChecks` (``BackupService.checks``): shoal's own check of a backup's stored
   data against the SHA-256 recorded with it, and a volume's backup chains.
+- :func:`create_volume_from_backup`: a new volume restored from a backup (Cinder's create
+  with ``backup_id``, 3.47; :mod:`._from_backup`).
 - :mod:`.driver`: Cinder's Ceph backup driver semantics over shoal's RBD layer.
 """
 
@@ -14,6 +16,9 @@ from __future__ import annotations
 from shoal.services.backup._checks import BackupChecks as BackupChecks
 from shoal.services.backup._checks import ChainLink as ChainLink
 from shoal.services.backup._checks import Verification as Verification
+from shoal.services.backup._from_backup import (
+    create_volume_from_backup as create_volume_from_backup,
+)
 from shoal.services.backup._service import BACKUP_SERVICE as BACKUP_SERVICE
 from shoal.services.backup._service import BackupService as BackupService
 from shoal.services.backup._service import BackupServiceOptions as BackupServiceOptions
@@ -27,4 +32,5 @@ __all__ = [
     "BackupWork",
     "ChainLink",
     "Verification",
+    "create_volume_from_backup",
 ]

@@ -27,6 +27,7 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
+from shoal.services.backup._from_backup import VolumeFromBackupWork
 from shoal.services.backup._models import Backup
 from shoal.services.backup._service import FAIL_REASON_CHARS_MAX
 from shoal.services.backup.driver import (
@@ -78,6 +79,7 @@ class BackupWork:
             ("backup.create", self.create_backup, self._create_failed),
             ("backup.restore", self.restore_backup, self._restore_failed),
             ("backup.delete", self.delete_backup, self._delete_failed),
+            *VolumeFromBackupWork(self).table(),  # backup.create_volume (3.47)
         ]
         register_resumable(runner, table)
 

@@ -46,7 +46,8 @@ from shoal.services.volume.models import (
 from shoal.services.volume.policy import CallerLike
 from shoal.services.volume.records import SnapshotRecord, VolumeRecord, VolumeTypeRecord
 
-__all__ = ["DEFAULT_TYPE_NAME", "Backend", "VolumeOptions", "VolumeService", "VolumeSource"]
+__all__ = ["DEFAULT_TYPE_NAME", "Backend", "VolumeMaker", "VolumeOptions", "VolumeService",
+           "VolumeSource"]
 
 #: Cinder's default volume type, made at first start (``default_volume_type``).
 DEFAULT_TYPE_NAME: Final = "__DEFAULT__"
@@ -98,6 +99,11 @@ class VolumeSource:
     source_volid: str | None = None
 
 
+#: What starts making a new volume's image when another service fills it (a volume made
+#: from a backup): called instead of submitting ``volume.create``, in the create's
+#: transaction, with the new row (``creating``, its quota taken) and its backend; it
+#: submits its own task (and may refuse: the whole create is then rolled back).
+VolumeMaker = Callable[[Session, Volume, Backend], None]
 
 
 def _not_found(kind: str, ident: str) -> errors.NotFound:
@@ -266,6 +272,7 @@ class VolumeService:
         availability_zone: str | None = None, metadata: Mapping[str, str] | None = None,
         source: VolumeSource = VolumeSource(), multiattach: bool = False,
         group_id: str | None = None, session: Session | None = None,
+        maker: VolumeMaker | None = None,
     ) -> VolumeRecord:
         """Record a new volume in ``creating`` and start making it (202).
 
@@ -288,7 +295,9 @@ class VolumeService:
 
         ``group_id`` (3.13+) puts the volume in that group (:func:`._groups.check_group_member`);
         ``session``: record it in that transaction (a group's members all in one), else in
-        a transaction of its own.
+        a transaction of its own. ``maker`` (:data:`VolumeMaker`): another service makes
+        the image (``source`` is then blank and ``size`` must be given); a volume no
+        backend takes is in ``error`` and ``maker`` is not called.
         """
         project_id = caller.project_id
         if project_id is None:
@@ -332,6 +341,10 @@ class VolumeService:
                 self._unschedulable(session, row)
                 return volume_record(row)
             backend = backends[0]
+            if maker is not None:
+                maker(session, row, backend)
+                session.flush()
+                return volume_record(row)
             self.runner.submit("volume.create", ResourceRef("volume", volume_id, project_id),
                                {"backend": backend.section, "size": size,
                                 "source": task_source}, session=session)

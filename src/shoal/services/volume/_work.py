@@ -49,6 +49,7 @@ __all__ = [
     "VolumeWork",
     "backend_driver",
     "delete_rows",
+    "discard_partial_volume",
     "register_resumable",
 ]
 
@@ -214,7 +215,7 @@ class VolumeWork:
         source: Mapping[str, Any] = ctx.params["source"]
         driver = self._driver(ctx)
         if ctx.resumed:
-            _discard_partial(driver, volume_id)
+            discard_partial_volume(driver, volume_id)
         ctx.check()
         image: ImageData | None = None
         not_cloned: NotCloned | None = None
@@ -233,7 +234,7 @@ class VolumeWork:
             else:
                 raise ValueError(f"unknown volume source {kind!r}")
         except BaseException:
-            _discard_partial(driver, volume_id)
+            discard_partial_volume(driver, volume_id)
             raise
         with ctx.finish() as session:
             row = session.get(Volume, volume_id)
@@ -361,8 +362,10 @@ class VolumeWork:
                 session.delete(row)
 
 
-def _discard_partial(driver: RbdVolumeDriver, volume_id: str) -> None:
-    """Remove whatever an interrupted or failed create left of ``volume_id``."""
+def discard_partial_volume(driver: RbdVolumeDriver, volume_id: str) -> None:
+    """Remove whatever an interrupted or failed create left of ``volume_id`` (its RBD
+    image; none is fine); an error is logged, not raised (the create's own error matters
+    more, and the next attempt removes it again)."""
     try:
         driver.delete_volume(volume_id)
     except Exception:  # the original error matters more; the next attempt retries
