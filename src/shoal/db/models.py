@@ -22,6 +22,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "shoal.services.volume._qos_models",
     "shoal.services.volume._group_models",
     "shoal.services.backup._models",
+    "shoal.services.compute._models",
 )
 
 

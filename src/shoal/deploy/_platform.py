@@ -45,6 +45,7 @@ from starlette.types import ASGIApp
 
 from shoal import config as shoal_config
 from shoal import errors
+from shoal._time import utcnow
 from shoal.api import (
     ApiSettings,
     Binding,
@@ -64,6 +65,7 @@ from shoal.api import (
 from shoal.api.cinder.options import VolumeApiOptions
 from shoal.api.cinder.routes import volume_routes
 from shoal.api.glance.options import ImageApiOptions
+from shoal.api.nova import flavor_routes
 from shoal.cluster import (
     BackendConfig,
     Session,
@@ -80,6 +82,7 @@ from shoal.deploy._files import write_private
 from shoal.deploy._logging import LogOptions, LogSetup, setup_logging
 from shoal.deploy._provision import ProvisionReport, keyring_path, provision_cluster
 from shoal.deploy._volumes import VolumeStack, volume_stack
+from shoal.services.compute import Flavors
 from shoal.services.identity import IdentityService, bootstrap, generate_password
 from shoal.services.image import ImageService, ImageServiceOptions
 from shoal.services.image.store import RbdStore
@@ -159,6 +162,7 @@ class Deployment:
     images: ImageService
     glance_session: Session
     volumes: VolumeStack | None
+    flavors: Flavors
     host: str
     ports: dict[str, int]
     _urls: dict[str, str]
@@ -201,7 +205,8 @@ class Deployment:
                                validator=validator, settings=settings),
             "volume": volume_app(routes=self._volume_routes(), validator=validator,
                                  settings=settings),
-            "compute": compute_app(validator=validator, settings=settings),
+            "compute": compute_app(routes=flavor_routes(self.flavors), validator=validator,
+                                   settings=settings),
         }
 
     def catalogued(self) -> frozenset[str]:
@@ -209,7 +214,8 @@ class Deployment:
 
         Every service's endpoint answers its version documents, but a service whose
         resources are not served yet stays out of the catalog, so that clients never
-        discover a service that answers 404 (compute: until its API is built; volume:
+        discover a service that answers 404 (compute: until servers are served, only
+        flavors answer so far; volume:
         only with a backend in ``enabled_backends``).
         """
         served = {"identity", "image"}
@@ -486,6 +492,8 @@ def prepare(opts: UpOptions) -> Deployment:
                                lambda user, conf: _service_session(cfg, data_dir, user, conf))
         if volumes is not None:
             undo.callback(volumes.close)
+        flavors = Flavors(db, utcnow)
+        flavors.seed_defaults()
         recovery = tasks.recover()
         if recovery.resumed or recovery.failed or recovery.unknown:
             log.warning("interrupted operations of an earlier run: %d resumed, %d failed, %d of "
@@ -497,7 +505,8 @@ def prepare(opts: UpOptions) -> Deployment:
             admin=Login(shoal.admin_user, admin_pw, shoal.admin_project),
             demo=Login(shoal.demo_user, demo_pw, shoal.demo_project),
             provision=report, tasks=tasks, recovery=recovery, images=images,
-            glance_session=glance_session, volumes=volumes, host=opts.host or shoal.host,
+            glance_session=glance_session, volumes=volumes, flavors=flavors,
+            host=opts.host or shoal.host,
             ports=ports, _urls={}, _catalog=catalog, _lock_fd=fd,
             access_log=opts.access_log or shoal.access_log, logs=logs)
         undo.pop_all()  # the deployment owns them now
