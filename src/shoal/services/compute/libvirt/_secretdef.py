@@ -199,6 +199,8 @@ def decode_base64(text: str) -> bytes:
     if not compact:
         raise InvalidSecretValue("invalid argument: the secret value is empty")
     try:
+        if len(compact) % 4:
+            raise binascii.Error("its length is not a multiple of 4")
         value = base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InvalidSecretValue(
