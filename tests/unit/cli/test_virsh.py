@@ -9,15 +9,8 @@ from pathlib import Path
 
 from shoal.cluster.keys import generate_secret
 from tests.shoal_cli import RunShoal
+from tests.unit.services.compute.libvirt._guide import GUIDE_XML, UUID
 
-UUID = "457eb676-33da-42ec-9a8c-9293d545c337"
-GUIDE_XML = f"""<secret ephemeral='no' private='no'>
-  <uuid>{UUID}</uuid>
-  <usage type='ceph'>
-    <name>client.cinder secret</name>
-  </usage>
-</secret>
-"""
 INSECURE = "error: Passing secret value as command-line argument is insecure!\n"
 
 

@@ -31,16 +31,8 @@ from shoal.services.compute.libvirt import (
     parse_secret_xml,
     secret_xml,
 )
+from tests.unit.services.compute.libvirt._guide import GUIDE_XML, UUID
 
-UUID = "457eb676-33da-42ec-9a8c-9293d545c337"
-#: The guide's secret.xml (appendix), verbatim.
-GUIDE_XML = f"""<secret ephemeral='no' private='no'>
-  <uuid>{UUID}</uuid>
-  <usage type='ceph'>
-    <name>client.cinder secret</name>
-  </usage>
-</secret>
-"""
 #: The Vietnamese guide's secret.xml as printed there: no <uuid>, and cut off after
 #: <name> (no closing tags).
 TRUNCATED_XML = """<secret ephemeral='no' private='no'>
