@@ -164,10 +164,9 @@ def secret_define(ctx: click.Context, file_argument: str | None, file_option: st
     _done(f"Secret {definition.uuid} created\n")
 
 
-def _new_value(path: str | None, base64_text: str | None, plain: bool,
-               interactive: bool) -> bytes:
-    """The value from ``--base64``, ``--file`` (base64 unless ``--plain``) or the
-    terminal, with virsh's option checks."""
+def _check_value_options(path: str | None, base64_text: str | None, plain: bool,
+                         interactive: bool) -> None:
+    """virsh's exclusive pairs among the value options (checked before anything else)."""
     pairs = (("file", path is not None, "base64", base64_text is not None),
              ("plain", plain, "base64", base64_text is not None),
              ("interactive", interactive, "base64", base64_text is not None),
@@ -176,6 +175,12 @@ def _new_value(path: str | None, base64_text: str | None, plain: bool,
     for first, has_first, second, has_second in pairs:
         if has_first and has_second:
             _fail(f"Options --{first} and --{second} are mutually exclusive")
+
+
+def _new_value(path: str | None, base64_text: str | None, plain: bool,
+               interactive: bool) -> bytes:
+    """The value from ``--base64``, ``--file`` (base64 unless ``--plain``) or the
+    terminal."""
     if base64_text is not None:
         click.echo("error: Passing secret value as command-line argument is insecure!",
                    err=True)
@@ -205,6 +210,7 @@ def _new_value(path: str | None, base64_text: str | None, plain: bool,
 def secret_set_value(ctx: click.Context, secret: str | None, secret_option: str | None,
                      path: str | None, plain: bool, interactive: bool,
                      base64_text: str | None) -> None:
+    _check_value_options(path, base64_text, plain, interactive)
     given = _secret_uuid("secret-set-value", secret, secret_option)
     store, host = _target(ctx)
     definition = _lookup(store, host, given)

@@ -91,7 +91,8 @@ def test_bad_inputs(run_shoal: RunShoal, tmp_path: Path) -> None:
     assert not_b64.stderr == (INSECURE + "error: Failed to set secret value\n"
                               "error: invalid argument: the secret value is not base64 "
                               "(Only base64 data is allowed)\n")
-    both = run_shoal("virsh", "secret-set-value", UUID, "--base64", "QUJD", "--file", "x")
+    both = run_shoal("virsh", "--host", "nowhere", "secret-set-value", UUID, "--base64", "QUJD",
+                     "--file", "x")  # checked before the secret is looked up
     assert (both.returncode, both.stderr) == (
         1, "error: Options --file and --base64 are mutually exclusive\n")
     nothing = run_shoal("virsh", "secret-set-value", UUID)

@@ -2,7 +2,7 @@
 
 Public API::
 
-    settings = LibvirtSettings.from_config(cfg.libvirt, parse_mon_host(mon_host))
+    settings = LibvirtSettings.from_config(cfg.libvirt, cluster_monitors(session))
     guest = GuestDescription(uuid, "instance-00000001", memory_mib=2048, vcpus=1,
                              disks=(ImageDisk.of_server(uuid, "disk", "vda"),),
                              volumes=(AttachedVolume(volume_id, connection_info, "vdb"),))
@@ -39,6 +39,7 @@ from shoal.services.compute.libvirt._errors import UnsupportedGuest as Unsupport
 from shoal.services.compute.libvirt._monitors import MON_PORT_V1 as MON_PORT_V1
 from shoal.services.compute.libvirt._monitors import MON_PORT_V2 as MON_PORT_V2
 from shoal.services.compute.libvirt._monitors import Monitor as Monitor
+from shoal.services.compute.libvirt._monitors import cluster_monitors as cluster_monitors
 from shoal.services.compute.libvirt._monitors import (
     monitors_from_addresses as monitors_from_addresses,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "canonical_uuid",
     "check_guest_secret",
     "check_host_name",
+    "cluster_monitors",
     "decode_base64",
     "disk_xml",
     "domain_element",

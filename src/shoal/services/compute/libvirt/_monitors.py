@@ -5,9 +5,10 @@ Cinder's ``connection_info`` carries ``hosts``/``ports`` lists of the same form;
 real cluster's ``ceph.conf`` lists them in ``mon_host``. All three become
 :class:`Monitor` values here:
 
-- :func:`monitors_from_addresses` takes the ``(hosts, ports)`` lists (what
-  :func:`shoal.services.volume.driver.mon_addresses` returns for either backend;
-  the embedded cluster answers ``127.0.0.1:6789``);
+- :func:`cluster_monitors` asks a session's cluster (``mon dump``, through the volume
+  driver's ``mon_addresses``; either backend: the embedded cluster answers
+  ``127.0.0.1:6789``), as Nova does; :func:`monitors_from_addresses` takes such
+  ``(hosts, ports)`` lists as they are;
 - :func:`parse_mon_host` reads ``mon_host`` as Ceph does: entries separated by
   spaces, ``;`` or ``,``; each an address (``10.0.0.1``, ``10.0.0.1:6789``,
   ``v2:10.0.0.1:3300``, ``[::1]:6789``, a DNS name) or a bracketed address vector
@@ -23,10 +24,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from shoal.cluster import Session
 from shoal.services.compute.libvirt._errors import InvalidGuest
+from shoal.services.volume.driver._cluster import mon_addresses
 
-__all__ = ["MON_PORT_V1", "MON_PORT_V2", "Monitor", "monitors_from_addresses",
-           "parse_mon_host"]
+__all__ = ["MON_PORT_V1", "MON_PORT_V2", "Monitor", "cluster_monitors",
+           "monitors_from_addresses", "parse_mon_host"]
 
 #: Ceph's legacy (msgr v1) and IANA (msgr v2) monitor ports.
 MON_PORT_V1 = 6789
@@ -87,6 +90,17 @@ def monitors_from_addresses(hosts: Sequence[str],
     return tuple(Monitor(str(host).strip("[]"),
                          port if isinstance(port, int) else _port(str(port), f"monitor {host}"))
                  for host, port in zip(hosts, ports, strict=True))
+
+
+def cluster_monitors(session: Session) -> tuple[Monitor, ...]:
+    """The monitors ``mon dump`` lists (each one's legacy v1 ``addr``), as Nova's
+    ``get_mon_addrs`` reads them; the session's user needs ``mon 'allow r'``.
+
+    Raises:
+        errors.ShoalError: the command failed (e.g. EACCES) or its reply does not parse.
+        InvalidGuest: an address that is not valid.
+    """
+    return monitors_from_addresses(*mon_addresses(session))
 
 
 def _split_entries(value: str) -> list[str]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from shoal.cluster import EmbeddedSession
 from shoal.services.compute.libvirt import (
     InvalidGuest,
     Monitor,
+    cluster_monitors,
     monitors_from_addresses,
     parse_mon_host,
 )
@@ -50,3 +52,7 @@ def test_mon_dump_and_connection_info_lists() -> None:
         monitors_from_addresses(["a", "b"], ["1"])
     with pytest.raises(InvalidGuest, match="is not a number"):
         monitors_from_addresses(["a"], ["x"])
+
+
+def test_the_embedded_clusters_monitor_as_mon_dump_lists_it(admin: EmbeddedSession) -> None:
+    assert cluster_monitors(admin) == (Monitor("127.0.0.1", 6789),)
