@@ -266,15 +266,17 @@ class SecretStore:
 
 
 def _fix(host: str, secret_uuid: str, user: str, keyring: Path | None) -> str:
-    key = (f"the key of client.{user} (`ceph auth get-key client.{user}`"
+    key = (f"the key of client.{user} (`ceph auth get-key client.{user}`; on shoal's "
+           f"embedded cluster `shoal ceph auth get-key client.{user}`"
            + (f", or the key line of {keyring}" if keyring is not None else "") + ")")
     return (f"Fix, on compute host {host}: write secret.xml as <secret ephemeral='no' "
             f"private='no'><uuid>{secret_uuid}</uuid><usage type='ceph'><name>client.{user} "
             f"secret</name></usage></secret>, run `shoal virsh --host {host} secret-define "
             f"--file secret.xml` (on a real hypervisor: `virsh secret-define --file "
             f"secret.xml`), then `shoal virsh --host {host} secret-set-value --secret "
-            f"{secret_uuid} --base64 KEY` with KEY {key}; [libvirt] rbd_secret_uuid and "
-            f"Cinder's rbd_secret_uuid must both be {secret_uuid}.")
+            f"{secret_uuid} --base64 KEY` with KEY {key}. Cinder's rbd_secret_uuid names the "
+            f"secret of attached volumes: keep it the same as [libvirt] rbd_secret_uuid, as "
+            f"the guide does.")
 
 
 def check_guest_secret(store: SecretStore, host: str, secret_uuid: str, expected_key: str,
@@ -301,8 +303,8 @@ def check_guest_secret(store: SecretStore, host: str, secret_uuid: str, expected
         definition = store.lookup(host, key)
     except SecretNotFound as exc:
         raise GuestSecretMissing(
-            f"{exc.message} on compute host {host}: [libvirt] rbd_secret_uuid names a libvirt "
-            f"secret that is not defined there, so libvirt cannot give client.{user}'s key "
+            f"{exc.message} on compute host {host}: rbd_secret_uuid names a libvirt secret "
+            f"that is not defined there, so libvirt cannot give client.{user}'s key "
             f"to the guest's RBD disks. {fix}") from None
     if definition.usage_type != "ceph":
         raise GuestSecretMismatch(
