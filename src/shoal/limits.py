@@ -65,6 +65,16 @@ exclusive_lock_wait_s_max: Final = 30.0
 entity_name_bytes_max: Final = 256
 caps_string_bytes_max: Final = 4096
 
+# --- libvirt (compute hosts) ---------------------------------------------
+#: libvirt's ``SECRET_MAX_XML_FILE`` (and virsh's ``VSH_MAX_XML_FILE``): a longer secret
+#: XML is refused.
+secret_xml_bytes_max: Final = 10 * 1024 * 1024
+#: ``virsh secret-set-value --file`` reads at most this many bytes; shoal bounds every
+#: secret value (decoded bytes) by it as well (a cephx key is 28 bytes).
+secret_value_bytes_max: Final = 1024
+#: A compute host's name (a DNS name: 253 characters; it names a directory).
+compute_host_chars_max: Final = 253
+
 # --- API edge -------------------------------------------------------------
 #: Glance's ``max_request_id_length``: a longer ``X-OpenStack-Request-Id`` from a client
 #: is refused with 431 by the image API (the one that adopts the client's id).

@@ -24,6 +24,7 @@ from shoal.cli.ceph import ceph
 from shoal.cli.config import config
 from shoal.cli.rbd import rbd
 from shoal.cli.up import up
+from shoal.cli.virsh import virsh
 
 __all__ = ["cli", "main"]
 
@@ -48,6 +49,7 @@ cli.add_command(rbd)
 cli.add_command(config)
 cli.add_command(up)
 cli.add_command(backup)
+cli.add_command(virsh)
 note_global_options(cli)
 
 

@@ -1,5 +1,6 @@
 """The compute service (Nova's API semantics over shoal's volume and image services and
-guest disks in RBD pools). Being built for issue 14: flavors so far (:mod:`._flavors`)."""
+guest disks in RBD pools). Being built for issue 14: flavors so far (:mod:`._flavors`), and
+the libvirt side (:mod:`.libvirt`: domain XML, secrets)."""
 
 from __future__ import annotations
 
