@@ -38,15 +38,9 @@ _fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int6
 _fallocate.restype = ctypes.c_int
 
 
-#: Bytes per ``pwrite`` call of :func:`pwrite_all`. Measured on Linux (ext4, 2 cores): 4 MiB
-#: in one call moves ~430 MiB/s into the page cache, 128 KiB per call ~4,400 MiB/s (the
-#: kernel copies and dirties a large buffer page by page with poor cache locality).
-WRITE_PIECE_BYTES = 128 << 10
-
-
 def pwrite_all(fd: int, data: bytes | bytearray | memoryview, offset: int) -> None:
-    """Write all of ``data`` at ``offset``, :data:`WRITE_PIECE_BYTES` per call (no copy),
-    retrying short writes.
+    """Write all of ``data`` at ``offset``, going on after a short write (``pwrite`` may
+    write less than asked, e.g. when interrupted).
 
     Raises:
         OSError: the write failed (ENOSPC, EIO...).
@@ -54,7 +48,7 @@ def pwrite_all(fd: int, data: bytes | bytearray | memoryview, offset: int) -> No
     view = memoryview(data).cast("B")
     done = 0
     while done < len(view):
-        done += os.pwrite(fd, view[done:done + WRITE_PIECE_BYTES], offset + done)
+        done += os.pwrite(fd, view[done:], offset + done)
 
 
 def punch_hole(fd: int, offset: int, length: int) -> None:
