@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import yaml
 
 import shoal.rbd as rbd
 from shoal.cluster import connect
@@ -65,9 +64,16 @@ def _expected_sha256(up: ShoalUp, volume_id: str, data_bytes: int) -> str:
 
 
 def _member_env(up: ShoalUp) -> dict[str, str]:
-    """The demo member's login, from the ``shoal-demo`` cloud ``shoal up`` wrote."""
-    auth = yaml.safe_load((up.data_dir / "clouds.yaml").read_text())["clouds"]["shoal-demo"][
-        "auth"]
+    """The demo member's login, from the ``shoal-demo`` cloud of the clouds.yaml ``shoal up``
+    wrote (its values are JSON strings, one ``key: value`` per line)."""
+    auth: dict[str, str] = {}
+    in_demo = False
+    for line in (up.data_dir / "clouds.yaml").read_text().splitlines():
+        if line.startswith("  ") and not line.startswith("   "):
+            in_demo = line.strip() == '"shoal-demo":'
+        elif in_demo and ":" in line and line.strip().split(":", 1)[1].strip():
+            key, value = line.strip().split(":", 1)
+            auth[key] = json.loads(value.strip())
     return {"OS_AUTH_URL": auth["auth_url"], "OS_USERNAME": auth["username"],
             "OS_PASSWORD": auth["password"], "OS_PROJECT_NAME": auth["project_name"]}
 
