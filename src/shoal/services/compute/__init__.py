@@ -1,0 +1,1 @@
+"""Compute service (placeholder docstring for this worktree; the merge keeps the other)."""
