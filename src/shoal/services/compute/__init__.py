@@ -1,6 +1,7 @@
 """The compute service (Nova's API semantics over shoal's volume and image services and
 guest disks in RBD pools). Being built for issue 14: flavors so far (:mod:`._flavors`), and
-the libvirt side (:mod:`.libvirt`: domain XML, secrets)."""
+the libvirt side (:mod:`.libvirt`: domain XML, secrets), guest disk names and sizes
+(:mod:`.disks`)."""
 
 from __future__ import annotations
 
