@@ -18,6 +18,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -203,6 +204,21 @@ class PgLocks:
             self._fds.clear()
 
 
+def _sync_one(item: tuple[str, int | None]) -> None:
+    """fdatasync one file of :meth:`FdCache.sync_all`, then close the descriptor: its own
+    ``dup``, or (None) one opened read-only by path (fdatasync needs no write access)."""
+    path, fd = item
+    if fd is None:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return
+    try:
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
+
+
 class FdCache:
     """An LRU of open data-file descriptors, keyed by path.
 
@@ -258,15 +274,13 @@ class FdCache:
         return new_fd
 
     def _evict(self) -> None:
+        # A dirty entry stays in ``_dirty``: ``sync_all`` reopens it by path, so eviction
+        # never waits for the disk in the middle of a write.
         for path in list(self._fds):
             if len(self._fds) <= self._capacity:
                 return
             if path not in self._users:
-                fd = self._fds.pop(path)
-                if path in self._dirty:
-                    self._dirty.discard(path)
-                    os.fdatasync(fd)
-                os.close(fd)
+                os.close(self._fds.pop(path))
 
     def drop(self, path: str) -> None:
         """Close ``path``'s descriptor (before unlinking the file)."""
@@ -277,12 +291,35 @@ class FdCache:
                 os.close(fd)
 
     def sync_all(self) -> None:
-        """fdatasync every file written since the last call."""
+        """fdatasync every file written since the last call, files closed by eviction
+        included (reopened by path; one removed since is skipped).
+
+        The cache's lock is held only to take the list: each open entry is ``dup``-ed,
+        so a concurrent eviction cannot close it under the sync. Many files are synced
+        by up to :data:`shoal.limits.sync_threads_max` threads at once: serial
+        ``fdatasync`` calls leave the disk queue one request deep (it was the largest
+        cost of restoring a backup: 512 objects of 4 MiB).
+
+        Raises:
+            OSError: a sync failed (EIO, ENOSPC); the files not known synced stay dirty.
+        """
         with self._lock:
-            for p in self._dirty:
-                if p in self._fds:
-                    os.fdatasync(self._fds[p])
+            items = [(p, os.dup(self._fds[p]) if p in self._fds else None) for p in self._dirty]
             self._dirty.clear()
+        if not items:
+            return
+        try:
+            if len(items) <= 2:
+                for item in items:
+                    _sync_one(item)
+            else:
+                workers = min(limits.sync_threads_max, len(items))
+                with ThreadPoolExecutor(workers, thread_name_prefix="shoal-sync") as pool:
+                    list(pool.map(_sync_one, items))
+        except OSError:
+            with self._lock:
+                self._dirty.update(p for p, _ in items)
+            raise
 
     def close(self) -> None:
         with self._lock:
