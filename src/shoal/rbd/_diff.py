@@ -14,6 +14,8 @@ window by window reads each object once).
 
 from __future__ import annotations
 
+import re
+
 from shoal import errors
 from shoal.objstore import SNAP_HEAD, IoCtx
 from shoal.rbd._blocks import is_zero
@@ -23,7 +25,7 @@ from shoal.rbd._interface import DiffCallback
 from shoal.rbd._objectmap import ObjectMap, ObjectState
 from shoal.rbd._striping import object_count, object_to_image
 
-__all__ = ["diff_iterate"]
+__all__ = ["changed_runs", "diff_iterate"]
 
 BLOCK = 4096
 Extent = tuple[int, int, bool]
@@ -151,17 +153,76 @@ def _object_extents(
         return [(img_off, n, exists) for _o, img_off, n in pieces]
     new = _read_object(img, objectno, img.snapshot_id()) or b""
     old = (_read_object(img, objectno, from_id) or b"") if from_id is not None else None
-    out: list[Extent] = []
-    for obj_off, img_off, n in pieces:
-        for b in range(0, n, BLOCK):
-            lo, hi = obj_off + b, obj_off + min(b + BLOCK, n)
-            chunk = new[lo:hi]
-            if old is None:
-                if not is_zero(chunk):
-                    out.append((img_off + b, hi - lo, True))
-            elif chunk.ljust(hi - lo, b"\0") != old[lo:hi].ljust(hi - lo, b"\0"):
-                out.append((img_off + b, hi - lo, True))
-    return out
+    return [(img_off + lo, hi - lo, True)
+            for obj_off, img_off, n in pieces
+            for lo, hi in changed_runs(new, old, obj_off, n)]
+
+
+def _window(data: bytes, start: int, n: int) -> bytes:
+    """``data[start:start+n]``, zero-padded to ``n`` bytes (an object reads as zeros past
+    its end). No copy when the window is all of ``data``."""
+    piece = data[start:start + n]
+    return piece if len(piece) == n else piece + bytes(n - len(piece))
+
+
+def changed_runs(new: bytes, old: bytes | None, start: int, n: int) -> list[tuple[int, int]]:
+    """The 4 KiB blocks of ``new[start:start+n]`` that differ from ``old`` (None: from
+    zeros), as merged ``[lo, hi)`` byte ranges relative to ``start`` (the last block may be
+    short: ``hi <= n``). Bytes past either object's end read as zeros.
+
+    Cost: the C-level compares of bytes, not a Python step per block: a block whose first
+    byte differs (from zero, or from ``old``'s) has changed; the rest (runs of candidates
+    found with one regular expression) are compared a run at a time, halving a run only
+    when it holds a change. Random data costs one strided slice; an object of which one
+    block changed, about ``2 * log2(blocks)`` compares.
+    """
+    a = _window(new, start, n)
+    b = None if old is None else _window(old, start, n)
+    if b is not None and a == b:
+        return []
+    count = -(-n // BLOCK)
+    if b is None:
+        firsts = a[::BLOCK]
+    else:
+        firsts = (int.from_bytes(a[::BLOCK], "little")
+                  ^ int.from_bytes(b[::BLOCK], "little")).to_bytes(count, "little")
+    view = memoryview(a)
+
+    def same(i: int, j: int) -> bool:
+        lo, hi = i * BLOCK, min(j * BLOCK, n)
+        return is_zero(view[lo:hi]) if b is None else a[lo:hi] == b[lo:hi]
+
+    changed: list[tuple[int, int]] = []  # block index runs, in order
+
+    def add(i: int, j: int) -> None:
+        if changed and changed[-1][1] == i:
+            changed[-1] = (changed[-1][0], j)
+        else:
+            changed.append((i, j))
+
+    def resolve(i: int, j: int) -> None:
+        if same(i, j):
+            return
+        if j - i == 1:
+            add(i, j)
+            return
+        mid = (i + j) // 2
+        resolve(i, mid)
+        resolve(mid, j)
+
+    pos = 0
+    for match in _CANDIDATES.finditer(firsts):
+        if match.start() > pos:
+            add(pos, match.start())
+        resolve(match.start(), match.end())
+        pos = match.end()
+    if pos < count:
+        add(pos, count)
+    return [(i * BLOCK, min(j * BLOCK, n)) for i, j in changed]
+
+
+#: Runs of blocks whose first byte gives no verdict (zero, or equal to ``old``'s).
+_CANDIDATES = re.compile(b"\x00+")
 
 
 def _touches(img: EngineImage, objectno: int, lo: int, hi: int) -> bool:
