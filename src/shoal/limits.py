@@ -92,6 +92,8 @@ backup_record_chars_max: Final = 64 * 1024
 fd_cache_entries_max: Final = 256
 #: Threads that fdatasync a flush's files at once (a deeper disk queue than one).
 sync_threads_max: Final = 8
+#: Writes at least this large (bytes) start their writeback at once (write-behind).
+writebehind_bytes_min: Final = 1 << 20
 
 assert omap_entries_per_request_max <= list_page_entries_max
 assert redo_inline_bytes_max <= object_size_bytes_max

@@ -79,7 +79,14 @@ from typing import TypeVar
 
 from shoal import errors, limits
 from shoal.objstore._base import EmbeddedIoCtx, ObjectStore, check_pg_num, check_pool_name
-from shoal.objstore._localfs import FdCache, PgLocks, copy_sparse, punch_hole, pwrite_all
+from shoal.objstore._localfs import (
+    FdCache,
+    PgLocks,
+    copy_sparse,
+    punch_hole,
+    pwrite_all,
+    start_writeback,
+)
 from shoal.objstore._ops import (
     ObjectContext,
     check_extent,
@@ -185,6 +192,7 @@ def _apply_action(fds: FdCache, path: str, action: _Action, create: bool = False
             if kind == "w":
                 assert data is not None and len(data) == length
                 pwrite_all(fd, data, off)
+                start_writeback(fd, off, length)
             elif kind == "t":
                 os.ftruncate(fd, off)
             elif kind == "z":
@@ -213,6 +221,7 @@ def _apply_actions(fds: FdCache, post: list[tuple[str, _Action]]) -> None:
                     for _, (_, off, length, data) in post[i:j]:
                         assert data is not None and len(data) == length
                         pwrite_all(fd, data, off)
+                        start_writeback(fd, off, length)
                 fds.mark_dirty(path)
             except FileNotFoundError:
                 pass

@@ -23,7 +23,7 @@ from shoal.rbd._engine import EngineImage
 from shoal.rbd._features import FEATURE_FAST_DIFF
 from shoal.rbd._interface import DiffCallback
 from shoal.rbd._objectmap import ObjectMap, ObjectState
-from shoal.rbd._striping import object_count, object_to_image
+from shoal.rbd._striping import object_count, object_range, object_to_image
 
 __all__ = ["changed_runs", "diff_iterate"]
 
@@ -62,16 +62,20 @@ def diff_iterate(
 
 def _object_changes(img: EngineImage, from_id: int | None, lo: int, hi: int
                     ) -> dict[int, bool]:
-    """objectno → exists-at-end, for objects that may differ from ``from_id`` (the slow
-    path looks only at the objects holding bytes of ``[lo, hi)``)."""
+    """objectno → exists-at-end, for the objects of ``[lo, hi)`` that may differ from
+    ``from_id`` (only the object sets the range crosses are looked at: a caller walking
+    a large image window by window scans each map entry once)."""
     end_id = img.snapshot_id()
     count = object_count(img.layout, img.size())
+    near = object_range(img.layout, lo, hi - lo)
+    first, stop = near.start, min(near.stop, count)
     maps = _maps(img, from_id, end_id) if img.features() & FEATURE_FAST_DIFF else None
     if maps is None:
-        return _slow_changes(img, from_id, [n for n in range(count) if _touches(img, n, lo, hi)])
+        return _slow_changes(img, from_id, [n for n in range(first, stop)
+                                            if _touches(img, n, lo, hi)])
     from_map, interval_maps, end_map = maps
     out: dict[int, bool] = {}
-    for objectno, state in end_map.iter_present(0, min(count, end_map.count)):
+    for objectno, state in end_map.iter_present(first, min(stop, end_map.count)):
         if state == ObjectState.PENDING:
             continue
         if (
@@ -81,7 +85,7 @@ def _object_changes(img: EngineImage, from_id: int | None, lo: int, hi: int
         ):
             out[objectno] = True
     if from_map is not None:
-        for objectno, _state in from_map.iter_present(0, min(count, from_map.count)):
+        for objectno, _state in from_map.iter_present(first, min(stop, from_map.count)):
             if objectno not in out and not _exists(end_map, objectno):
                 out[objectno] = False
     return out

@@ -244,6 +244,17 @@ def object_image_extent(
     return [(off, min(n, image_size - off)) for off, n in ranges if off < image_size]
 
 
+def object_range(layout: Layout, offset: int, length: int) -> range:
+    """The object numbers that may hold bytes of image range ``[offset, offset+length)``:
+    those of the object sets it crosses (exact when ``stripe_count`` is 1, a superset
+    otherwise). Empty for ``length`` 0."""
+    if length <= 0:
+        return range(0)
+    set_bytes = layout.object_size * layout.stripe_count
+    first, last = offset // set_bytes, (offset + length - 1) // set_bytes
+    return range(first * layout.stripe_count, (last + 1) * layout.stripe_count)
+
+
 def _unit(layout: Layout) -> int:
     """The stripe unit to compute with.
 

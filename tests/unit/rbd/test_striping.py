@@ -16,6 +16,7 @@ from shoal.rbd._striping import (
     map_extent,
     object_count,
     object_image_extent,
+    object_range,
     object_to_image,
 )
 
@@ -394,3 +395,17 @@ def test_inverse_then_map_round_trip(layout: Layout, data: st.DataObject) -> Non
 def test_locate_matches_reference(layout: Layout, image_offset: int) -> None:
     (ext,) = map_extent(layout, image_offset, 1)
     assert (ext.objectno, ext.offset) == reference_locate(layout, image_offset)
+
+
+@settings(max_examples=200, deadline=None)
+@given(layout=st.sampled_from([DEFAULT, FANCY, Layout.make(16, 4 * KiB, 3), Layout.make(20)]),
+       offset=st.integers(0, 64 * MiB), length=st.integers(0, 32 * MiB))
+def test_object_range_holds_every_object_of_the_range(layout: Layout, offset: int,
+                                                      length: int) -> None:
+    """``object_range`` (what a windowed diff scans) covers every object ``map_extent``
+    puts bytes of the range in, and is exact without striping."""
+    touched = {e.objectno for e in map_extent(layout, offset, length)}
+    near = object_range(layout, offset, length)
+    assert touched <= set(near)
+    if layout.stripe_count == 1:
+        assert touched == set(near)
