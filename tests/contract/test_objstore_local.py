@@ -7,13 +7,39 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shoal import errors
 from shoal.objstore import CloneInfo, ObjectStore
 from shoal.objstore.local import LocalStore
 
+from . import snapshot_contract as sc
 from .objstore_contract import ObjectStoreContract
 from .snapshot_contract import SnapshotContract
+
+#: Histories for layered heads (``shoal.objstore._layers``): two objects of ~1 MB, then
+#: snaps and writes across 64 KiB copy-on-write chunks (in part, whole, past the end),
+#: truncates, zeros, rollbacks and snap removals.
+_OBJ = st.integers(0, 1)
+_DATA = st.tuples(st.binary(min_size=1, max_size=8), st.sampled_from([1, 3_001, 70_001])
+                  ).map(lambda t: t[0] * t[1])
+_WRITE = st.tuples(st.just("write"), _OBJ, st.integers(0, 1_100_000), st.just(0), _DATA)
+_CHUNKY_STEPS = st.lists(
+    st.one_of(
+        _WRITE, _WRITE, _WRITE,
+        st.tuples(st.just("snap"), _OBJ, st.just(0), st.just(0), st.just(b"")),
+        st.tuples(st.just("snap"), _OBJ, st.just(0), st.just(0), st.just(b"")),
+        st.tuples(st.just("rmsnap"), _OBJ, st.integers(0, 3), st.integers(0, 1), st.just(b"")),
+        st.tuples(st.just("rollback"), _OBJ, st.integers(0, 5), st.just(0), st.just(b"")),
+        st.tuples(st.just("trunc"), _OBJ, st.integers(0, 1_200_000), st.just(0), st.just(b"")),
+        st.tuples(st.just("zero"), _OBJ, st.integers(0, 1_100_000), st.integers(0, 300_000),
+                  st.just(b"")),
+        st.tuples(st.just("xattr"), _OBJ, st.integers(0, 2), st.just(0), st.binary(max_size=4)),
+    ),
+    min_size=3, max_size=25,
+)
+_FIRST = [("write_full", k, 0, 0, bytes(range(k, 251 + k)) * 4_000) for k in (0, 1)]
 
 
 class TestLocalStore(ObjectStoreContract, SnapshotContract):
@@ -21,6 +47,19 @@ class TestLocalStore(ObjectStoreContract, SnapshotContract):
     def store(self, tmp_path: Path) -> Iterator[ObjectStore]:
         with LocalStore(tmp_path / "osd") as store:
             yield store
+
+    @settings(max_examples=60, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                     HealthCheck.differing_executors])
+    @given(steps=_CHUNKY_STEPS)
+    def test_layered_heads_match_model(self, snap_io: sc.IoCtx, steps: list[sc.SnapStep]
+                                       ) -> None:
+        """Local-specific: snapshot histories across copy-on-write chunks, checked
+        against the model after every step: heads get layered over clones, copy chunks
+        up, flatten on truncate/zero, fill in for a newer clone, unlayer when the snap
+        under them is trimmed."""
+        inner = SnapshotContract.test_snapshot_histories_match_model.hypothesis.inner_test
+        inner(self, snap_io, [*_FIRST, *steps])
 
     def test_state_survives_reopen(self, tmp_path: Path) -> None:
         """Local-specific: a second open of the same root sees everything."""
@@ -126,6 +165,65 @@ class TestLocalStore(ObjectStoreContract, SnapshotContract):
             assert io.read("o", 4096, 0) == b"a" * 4096
             assert io.read("o", 4096, 4096) == bytes(4096)
             assert io.read("o", 4096, (4 << 20) - 4096) == b"z" * 4096
+
+    def test_a_write_after_a_snap_copies_one_chunk_not_the_object(self, tmp_path: Path
+                                                                    ) -> None:
+        """Local-specific: the first write after a snap lays the head over the clone's
+        file: the head's new file holds the chunks written (one copied up), the clone
+        keeps the old bytes; trimming the snap makes the head whole again."""
+        root = tmp_path / "osd7"
+        with LocalStore(root) as store:
+            store.create_pool("p", 1)
+            io = store.open_ioctx("p")
+            old = bytes(range(256)) * (4 << 12)  # 4 MiB
+            io.write_full("o", old)
+            s1 = io.create_self_managed_snap()
+            io.set_self_managed_snap_write([s1])
+            io.write("o", b"N" * 100, 70_000)  # inside chunk 1, in part: copied up first
+            db = sqlite3.connect(root / "store.db")
+            ((base, own),) = db.execute("SELECT base, own FROM objects WHERE base != 0")
+            assert base != 0 and int.from_bytes(own, "little") == 0b10
+            files = sorted((f for f in (root / "pgs").rglob("*.*") if f.name != "lock"),
+                           key=lambda f: f.stat().st_blocks)
+            assert [f.stat().st_size for f in files] == [4 << 20, 4 << 20]
+            assert files[0].stat().st_blocks * 512 <= 128 * 1024, "the head copied more"
+            new = bytearray(old)
+            new[70_000:70_100] = b"N" * 100
+            assert io.read("o", len(old), 0) == bytes(new)
+            io.write("o", b"W" * (1 << 20), 2 << 20)  # whole chunks: nothing copied up
+            new[2 << 20:3 << 20] = b"W" * (1 << 20)
+            assert io.read("o", len(old), 0) == bytes(new)
+            with sc.reader(io, s1) as r:
+                assert r.read("o", len(old), 0) == old
+            io.remove_self_managed_snap(s1)  # the clone's file goes: the head is filled
+            assert db.execute("SELECT COUNT(*) FROM objects WHERE base != 0").fetchone() == (0,)
+            db.close()
+            assert io.read("o", len(old), 0) == bytes(new)
+            assert [f.stat().st_size for f in (root / "pgs").rglob("*.*")
+                    if f.name != "lock"] == [4 << 20]
+            assert store.scrub() == 0
+
+    def test_schema_2_gains_layered_heads(self, tmp_path: Path) -> None:
+        """Local-specific: a store of schema 2 (before layered heads) opens, its objects
+        plain heads; its data and snapshots are kept."""
+        root = tmp_path / "osd8"
+        with LocalStore(root) as first:
+            first.create_pool("p", 1)
+            io = first.open_ioctx("p")
+            io.write_full("o", b"x" * 100_000)
+        db = sqlite3.connect(root / "store.db")
+        db.execute("ALTER TABLE objects DROP COLUMN own")
+        db.execute("ALTER TABLE objects DROP COLUMN base")
+        db.execute("UPDATE meta SET v = 2 WHERE k = 'schema'")
+        db.commit()
+        db.close()
+        with LocalStore(root) as second:
+            io = second.open_ioctx("p")
+            assert io.read("o", 200_000, 0) == b"x" * 100_000
+            s1 = io.create_self_managed_snap()
+            io.set_self_managed_snap_write([s1])
+            io.write("o", b"y", 99_999)
+            assert io.read("o", 200_000, 0) == b"x" * 99_999 + b"y"
 
     def test_old_schema_is_refused(self, tmp_path: Path) -> None:
         """Local-specific: a data directory of another schema is not opened."""

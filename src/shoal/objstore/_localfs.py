@@ -92,17 +92,17 @@ def punch_hole(fd: int, offset: int, length: int) -> None:
 _UNSUPPORTED = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP}
 
 
-def copy_sparse(src: int, dst: int, length: int) -> None:
-    """Copy bytes ``[0, length)`` of ``src`` to the same offsets of ``dst``.
+def copy_sparse(src: int, dst: int, length: int, offset: int = 0) -> None:
+    """Copy bytes ``[offset, offset+length)`` of ``src`` to the same offsets of ``dst``.
 
-    ``dst`` must read as zeros there (a new, empty file). Only the data extents
-    of ``src`` (``SEEK_DATA``/``SEEK_HOLE``) are copied, so holes stay holes;
-    the copy itself is ``copy_file_range`` (in-kernel, or a reflink where the
-    filesystem shares blocks), with a ``pread``/``pwrite`` fallback. Does not
+    ``dst`` must read as zeros there (a new, empty file, or a range known to be
+    zeros). Only the data extents of ``src`` (``SEEK_DATA``/``SEEK_HOLE``) are copied,
+    so holes stay holes; the copy itself is ``copy_file_range`` (in-kernel, or a reflink
+    where the filesystem shares blocks), with a ``pread``/``pwrite`` fallback. Does not
     change the size of ``dst`` beyond the last data byte copied.
     """
-    pos = 0
-    while pos < length:
+    pos, end = offset, offset + length
+    while pos < end:
         try:
             start = os.lseek(src, pos, os.SEEK_DATA)
         except OSError as exc:
@@ -110,13 +110,13 @@ def copy_sparse(src: int, dst: int, length: int) -> None:
                 return
             if exc.errno not in _UNSUPPORTED:
                 raise
-            _copy_range(src, dst, pos, length - pos)
+            _copy_range(src, dst, pos, end - pos)
             return
-        if start >= length:
+        if start >= end:
             return
-        end = min(os.lseek(src, start, os.SEEK_HOLE), length)
-        _copy_range(src, dst, start, end - start)
-        pos = end
+        stop = min(os.lseek(src, start, os.SEEK_HOLE), end)
+        _copy_range(src, dst, start, stop - start)
+        pos = stop
 
 
 def _copy_range(src: int, dst: int, offset: int, count: int) -> None:

@@ -79,6 +79,7 @@ from typing import TypeVar
 
 from shoal import errors, limits
 from shoal.objstore._base import EmbeddedIoCtx, ObjectStore, check_pg_num, check_pool_name
+from shoal.objstore._layers import copy_ups, decode_mask, encode_mask, owns_all, runs, touched_mask
 from shoal.objstore._localfs import (
     FdCache,
     PgLocks,
@@ -112,7 +113,7 @@ __all__ = ["LocalStore"]
 
 T = TypeVar("T")
 
-_SCHEMA_VERSION = 2
+_SCHEMA_VERSION = 3
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta VALUES ('seq', 0), ('next_pool_id', 1), ('schema', {_SCHEMA_VERSION});
@@ -123,6 +124,7 @@ CREATE TABLE IF NOT EXISTS pools(
 CREATE TABLE IF NOT EXISTS objects(
     pool INTEGER NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, snap INTEGER NOT NULL,
     size INTEGER NOT NULL, mtime REAL NOT NULL, version INTEGER NOT NULL, gen INTEGER NOT NULL,
+    base INTEGER NOT NULL DEFAULT 0, own BLOB,
     PRIMARY KEY(pool, ns, name, snap)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS xattrs(
     pool INTEGER NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, snap INTEGER NOT NULL,
@@ -154,14 +156,14 @@ _UNLINK: _Action = ("u", 0, 0, None)
 #: A writer's view: the head row of an object and its snapset seq (NULL: no
 #: snapset), in the one query the hot path makes anyway.
 _HEAD_SQL = (
-    "SELECT p.id, o.size, o.mtime, o.version, o.gen, s.seq FROM pools p"
+    "SELECT p.id, o.size, o.mtime, o.version, o.gen, s.seq, o.base, o.own FROM pools p"
     f" LEFT JOIN objects o ON o.pool = p.id AND o.ns = ?1 AND o.name = ?2 AND o.snap = {SNAP_HEAD}"
     " LEFT JOIN snapsets s ON s.pool = p.id AND s.ns = ?1 AND s.name = ?2"
     " WHERE p.id = ?3"
 )
 #: A reader's view of the head (readers never need the snapset).
 _HEAD_READ_SQL = (
-    "SELECT p.id, o.size, o.mtime, o.version, o.gen, NULL FROM pools p"
+    "SELECT p.id, o.size, o.mtime, o.version, o.gen, NULL, o.base, o.own FROM pools p"
     f" LEFT JOIN objects o ON o.pool = p.id AND o.ns = ?1 AND o.name = ?2 AND o.snap = {SNAP_HEAD}"
     " WHERE p.id = ?3"
 )
@@ -174,9 +176,11 @@ _REDO_INSERT_SQL = (
     "INSERT INTO redo(pool, pg, path, kind, off, len, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _NO_SNAPC = SnapContext(0, ())
-#: (size, mtime, version, gen, snapset seq); all None for a missing object.
-_Meta = tuple[int | None, float | None, int | None, int | None, int | None]
-_ABSENT: _Meta = (None, None, None, None, None)
+#: (size, mtime, version, gen, snapset seq, gen under a layered head, owned-chunk mask
+#: bytes: :mod:`._layers`); all None for a missing object.
+_Meta = tuple[int | None, float | None, int | None, int | None, int | None, int | None,
+              bytes | None]
+_ABSENT: _Meta = (None, None, None, None, None, None, None)
 
 
 def _apply_action(fds: FdCache, path: str, action: _Action, create: bool = False) -> None:
@@ -228,6 +232,17 @@ def _apply_actions(fds: FdCache, post: list[tuple[str, _Action]]) -> None:
         i = j
 
 
+def _fill_layers(fds: FdCache, path: str, under_path: str, own: int, size: int) -> None:
+    """Copy into a layered head's own file ``path`` the chunks (of its ``size`` bytes) it
+    does not own, from the file under it: the file is then complete. Before the commit
+    that says so (the bytes are not read until then)."""
+    with fds.open(path, create=True) as fd, fds.open(under_path) as src:
+        for lo, hi, owned in runs(own, 0, size):
+            if not owned:
+                copy_sparse(src, fd, hi - lo, lo)
+    fds.mark_dirty(path)
+
+
 def _overlay(buf: bytearray, window: int, actions: Iterable[_Action]) -> None:
     """Apply data actions to ``buf``, a copy of object bytes at offset ``window``."""
     end = window + len(buf)
@@ -275,7 +290,7 @@ class _LocalContext(ObjectContext):
         self._db = db
         self._mutate = mutate
         self._key = (io.pool_id, io.get_namespace(), oid, snap)
-        size, mtime, version, gen, ss_seq = meta
+        size, mtime, version, gen, ss_seq, under, own = meta
         self._orig_exists = size is not None
         self._orig_size: int = size or 0
         self._orig_gen: int = gen or 0
@@ -287,6 +302,11 @@ class _LocalContext(ObjectContext):
         # cut to ``_base_size``, with ``_actions`` applied on top.
         self._base_gen = self._orig_gen
         self._base_size = self._orig_size
+        # A layered head (:mod:`._layers`): the chunks of ``_own`` read from the file of
+        # ``_base_gen``, the others from the clone file of generation ``_under``.
+        self._under: int = under or 0
+        self._own: int = decode_mask(own) if under else 0
+        self._flat = False  # a truncate or zero: the head must stop being layered
         self._actions: list[_Action] = []
         self._ss_seq: int = ss_seq or 0
         self._ss_row = ss_seq is not None
@@ -335,8 +355,11 @@ class _LocalContext(ObjectContext):
         snaps = [s for s in snaps if s not in removed]
         if self._orig_exists and snaps:
             clone = snapc.seq
+            if self._under:  # a clone's file is complete: fill in what the head lacks
+                _fill_layers(self._io.store.fds, self._path(self._orig_gen),
+                             self._path(self._under), self._own, self._orig_size)
             db.execute(
-                "INSERT INTO objects VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO objects VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, NULL)",
                 (pool, ns, name, clone, self._orig_size, self._mtime, self._version,
                  self._orig_gen),
             )
@@ -353,6 +376,8 @@ class _LocalContext(ObjectContext):
             if self._orig_gen:
                 self._clone_took = True
                 self._fresh = True
+                # The head now lies over the clone's file and owns no chunk yet.
+                self._under, self._own, self._base_gen = self._orig_gen, 0, 0
         db.execute(
             "INSERT OR REPLACE INTO snapsets VALUES (?, ?, ?, ?)", (pool, ns, name, snapc.seq)
         )
@@ -372,6 +397,10 @@ class _LocalContext(ObjectContext):
         end = min(offset + length, self._size)
         if end <= offset:
             return b""
+        if self._under:
+            buf = self._layered_bytes(offset, end)
+            _overlay(buf, offset, self._actions)
+            return bytes(buf)
         base_end = min(end, self._base_size) if self._base_gen else 0
         raw = b""
         if base_end > offset:
@@ -387,6 +416,30 @@ class _LocalContext(ObjectContext):
         _overlay(buf, offset, self._actions)
         return bytes(buf)
 
+    def _layered_bytes(self, offset: int, end: int) -> bytearray:
+        """Bytes ``[offset, end)`` of a layered head before this transaction's actions:
+        owned chunks from its own file, the others from the file under it (zeros past
+        either file's end and past the head's size at the start)."""
+        buf = bytearray(end - offset)
+        fds = self._io.store.fds
+        for lo, hi, owned in runs(self._own, offset, min(end, self._base_size)):
+            gen = self._base_gen if owned else self._under
+            if not gen:
+                continue
+            try:
+                with fds.open(self._path(gen)) as fd:
+                    data = os.pread(fd, hi - lo, lo)
+            except FileNotFoundError:
+                continue
+            buf[lo - offset : lo - offset + len(data)] = data
+        return buf
+
+    def _flatten(self) -> None:
+        """A layered head stops being layered: its data goes to a complete new file."""
+        if self._under:
+            self._flat = True
+            self._fresh = True
+
     def create(self, exclusive: bool) -> None:
         if self._exists and exclusive:
             raise errors.AlreadyExists(f"object {self.oid!r} already exists")
@@ -401,7 +454,7 @@ class _LocalContext(ObjectContext):
     def write_full(self, data: bytes) -> None:
         self._change()
         self._fresh = True
-        self._base_gen = self._base_size = 0
+        self._base_gen = self._base_size = self._under = self._own = 0
         self._actions = [("w", 0, len(data), data)] if data else []
         self._size = len(data)
 
@@ -410,6 +463,7 @@ class _LocalContext(ObjectContext):
         if not self._exists:
             return
         self._change()
+        self._flatten()
         self._actions.append(("t", size, 0, None))
         self._size = size
 
@@ -423,6 +477,7 @@ class _LocalContext(ObjectContext):
         self._change()
         end = min(offset + length, self._size)
         if end > offset:
+            self._flatten()
             self._actions.append(("z", offset, end - offset, None))
 
     def remove(self) -> None:
@@ -434,7 +489,7 @@ class _LocalContext(ObjectContext):
             )
         self._exists = False
         self._fresh = True
-        self._base_gen = self._base_size = 0
+        self._base_gen = self._base_size = self._under = self._own = 0
         self._actions = []
         self._size = 0
 
@@ -466,6 +521,7 @@ class _LocalContext(ObjectContext):
             )
         self._fresh = True
         self._base_gen, self._base_size = gen, size
+        self._under = self._own = 0
         self._actions = []
         self._size = size
 
@@ -577,19 +633,66 @@ class _LocalContext(ObjectContext):
                 self._drop_snapset_if_unused()
             return post
         gen = self._orig_gen
+        layered = bool(self._under) and not self._flat
+        under, own = (self._under, self._own) if layered else (0, 0)
         if self._fresh or (gen == 0 and self._actions):
-            gen = self._write_new_generation(seq)
+            if layered:
+                gen, own = self._write_layered_generation(seq)
+            else:
+                gen = self._write_new_generation(seq)
             if unlink_old:
                 assert old_path is not None
                 post.append((old_path, _UNLINK))
         elif self._actions:
             assert old_path is not None
+            if layered:
+                own = self._copy_up(old_path)
             post.extend((old_path, a) for a in self._actions)
+        if under and owns_all(own, self._size):
+            under = own = 0  # every chunk is its own now: a plain head
         self._db.execute(
-            "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (*self._key, self._size, time.time(), seq, gen),
+            "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*self._key, self._size, time.time(), seq, gen, under,
+             encode_mask(own) if under else None),
         )
         return post
+
+    def _writes(self) -> list[tuple[int, int]]:
+        """The (offset, length) of this transaction's actions on a layered head: writes
+        only (anything else flattened it)."""
+        assert all(a[0] == "w" for a in self._actions)
+        return [(off, length) for _k, off, length, _d in self._actions]
+
+    def _copy_up(self, path: str) -> int:
+        """Copy from the file under the head into ``path`` (its own file, or its new
+        one) the chunks this transaction's writes touch but do not cover and the head
+        does not own; return the mask owned once the writes are applied.
+
+        Done before the commit: until the row says a chunk is owned, its bytes in the
+        own file are never read, so a transaction that fails leaves nothing visible.
+        """
+        writes = self._writes()
+        fds = self._io.store.fds
+        with fds.open(path) as fd, fds.open(self._path(self._under)) as src:
+            for off, length in copy_ups(writes, self._own, os.fstat(src).st_size):
+                copy_sparse(src, fd, length, off)
+        fds.mark_dirty(path)
+        return self._own | touched_mask(writes)
+
+    def _write_layered_generation(self, seq: int) -> tuple[int, int]:
+        """The new file of a head just laid over its clone: only the chunks written
+        (copied up where written in part), sized as the head; (gen, owned mask)."""
+        assert self._base_gen == 0 and self._own == 0
+        path = self._path(seq)
+        fds = self._io.store.fds
+        with fds.open(path, create=True, truncate=True):
+            pass
+        own = self._copy_up(path)
+        for action in self._actions:
+            _apply_action(fds, path, action)
+        _apply_action(fds, path, ("t", self._size, 0, None))
+        self._io.store.note_new_file(path)
+        return seq, own
 
     def _drop_snapset_if_unused(self) -> None:
         """The head is gone: forget the snapset unless a clone remains."""
@@ -608,7 +711,14 @@ class _LocalContext(ObjectContext):
         path = self._path(seq)
         fds = self._io.store.fds
         with fds.open(path, create=True, truncate=True) as fd:
-            if self._base_gen and self._base_size:
+            if self._under:  # a layered head made whole: each chunk from where it lies
+                for lo, hi, owned in runs(self._own, 0, self._base_size):
+                    src_gen = self._base_gen if owned else self._under
+                    if src_gen:
+                        with contextlib.suppress(FileNotFoundError), \
+                                fds.open(self._path(src_gen)) as src:
+                            copy_sparse(src, fd, hi - lo, lo)
+            elif self._base_gen and self._base_size:
                 try:
                     with fds.open(self._path(self._base_gen)) as src:
                         copy_sparse(src, fd, self._base_size)
@@ -663,7 +773,7 @@ class LocalIoCtx(EmbeddedIoCtx["LocalStore"]):
                 return _LocalContext(self, db, oid, mutate, snap, _ABSENT)
             clone_id, size, mtime, version, gen = clone
             return _LocalContext(
-                self, db, oid, mutate, clone_id, (size, mtime, version, gen, None)
+                self, db, oid, mutate, clone_id, (size, mtime, version, gen, None, None, None)
             )
         row = db.execute(_HEAD_SQL if mutate else _HEAD_READ_SQL, (ns, oid, pool)).fetchone()
         if row is None:
@@ -838,6 +948,8 @@ class LocalIoCtx(EmbeddedIoCtx["LocalStore"]):
         row = db.execute(
             "SELECT gen FROM objects WHERE pool=? AND ns=? AND name=? AND snap=?", key
         ).fetchone()
+        if row is not None and row[0]:
+            self._unlayer_head(db, ns, name, int(row[0]))
         for table in ("objects", "xattrs", "omap"):
             db.execute(f"DELETE FROM {table} WHERE pool=? AND ns=? AND name=? AND snap=?", key)
         if not db.execute(
@@ -847,6 +959,21 @@ class LocalIoCtx(EmbeddedIoCtx["LocalStore"]):
         if row is None or not row[0]:
             return None
         return self.data_path(name, int(row[0]), ns)
+
+    def _unlayer_head(self, db: sqlite3.Connection, ns: str, name: str, gen: int) -> None:
+        """Before the clone file of generation ``gen`` goes: a head laid over it gets the
+        chunks it does not own copied in and becomes a plain head (same transaction)."""
+        head_key = (self._pool.id, ns, name, SNAP_HEAD)
+        head = db.execute(
+            "SELECT gen, size, own FROM objects WHERE pool=? AND ns=? AND name=? AND snap=?"
+            " AND base=?", (*head_key, gen)
+        ).fetchone()
+        if head is None:
+            return
+        _fill_layers(self.store.fds, self.data_path(name, int(head[0]), ns),
+                     self.data_path(name, gen, ns), decode_mask(head[2]), int(head[1]))
+        db.execute("UPDATE objects SET base = 0, own = NULL WHERE pool=? AND ns=? AND name=?"
+                   " AND snap=?", head_key)
 
     def rollback_self_managed_snap(self, oid: str, snap_id: int) -> None:
         self._check_rollback(oid, snap_id)
@@ -955,6 +1082,11 @@ class LocalStore(ObjectStore):
                 if stmt.strip():
                     db.execute(stmt)
             version = db.execute("SELECT v FROM meta WHERE k = 'schema'").fetchone()[0]
+            if version == 2:  # layered heads: two columns, NULL/0 meaning "plain head"
+                db.execute("ALTER TABLE objects ADD COLUMN base INTEGER NOT NULL DEFAULT 0")
+                db.execute("ALTER TABLE objects ADD COLUMN own BLOB")
+                db.execute("UPDATE meta SET v = ? WHERE k = 'schema'", (_SCHEMA_VERSION,))
+                version = _SCHEMA_VERSION
             if version != _SCHEMA_VERSION:
                 raise errors.Unavailable(
                     f"{self._db_path} has store schema {version}; this shoal reads"
