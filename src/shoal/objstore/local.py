@@ -421,17 +421,14 @@ class _LocalContext(ObjectContext):
         owned chunks from its own file, the others from the file under it (zeros past
         either file's end and past the head's size at the start)."""
         buf = bytearray(end - offset)
+        view = memoryview(buf)
         fds = self._io.store.fds
         for lo, hi, owned in runs(self._own, offset, min(end, self._base_size)):
             gen = self._base_gen if owned else self._under
             if not gen:
                 continue
-            try:
-                with fds.open(self._path(gen)) as fd:
-                    data = os.pread(fd, hi - lo, lo)
-            except FileNotFoundError:
-                continue
-            buf[lo - offset : lo - offset + len(data)] = data
+            with contextlib.suppress(FileNotFoundError), fds.open(self._path(gen)) as fd:
+                os.preadv(fd, [view[lo - offset : hi - offset]], lo)  # short: zeros stay
         return buf
 
     def _flatten(self) -> None:
