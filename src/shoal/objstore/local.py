@@ -44,13 +44,17 @@ counts its snap ids (``pools.snap_seq``) and remembers removed ones
 
 - Each data file belongs to exactly one row. When a write makes a clone, the
   clone row takes over the head's data file (no copy) and the head moves to a
-  new generation that starts as a hole-preserving copy of the old data
-  (``copy_file_range`` of the data extents), with the write's actions applied
-  on top before the commit: this is the new-generation path, so the clone
-  costs no redo log and is atomic like any other operation. Clone files are
-  never written again (a replay may re-apply redo actions logged before the
-  clone was made; they set the bytes the file already holds). A rollback
-  copies the clone's file into a new head generation the same way.
+  new generation *layered* over it (:mod:`shoal.objstore._layers`): a sparse
+  file holding only the 64 KiB chunks written since (a chunk written in part is
+  copied up from the clone's file first), the row naming the file under it
+  (``base``) and the chunks it owns (``own``). This is the new-generation path,
+  so the clone costs no redo log and is atomic like any other operation. A
+  truncate or zero of a layered head, or a newer clone of it, makes it whole
+  first (the chunks it lacks copied in), and so does trimming the clone under
+  it. Clone files are never written again (a replay may re-apply redo actions
+  logged before the clone was made; they set the bytes the file already holds).
+  A rollback copies the clone's file into a new head generation (a hole-
+  preserving ``copy_file_range`` of its data extents).
 - A read at snap S finds the snapset ``seq``; if S is newer it reads the head,
   else the oldest clone with id >= S if ``clone_snaps`` says it covers S.
   ``list_objects`` and ``pool_stats`` count heads only (as RADOS lists heads).
