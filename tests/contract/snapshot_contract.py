@@ -33,6 +33,7 @@ from shoal.objstore import (
     ObjectContext,
     ObjectStore,
     SnapContext,
+    SnapSet,
     WriteOp,
     lookup_method,
     register_method,
@@ -811,6 +812,28 @@ class SnapshotContract:
             assert len(covered) == len(set(covered))
             assert set(covered) <= set(at), "a clone covers a removed snap"
             assert all(c.snaps for c in ss.clones)
+            _check_overlaps(oid, ss, want, at)
+
+
+def _check_overlaps(oid: str, ss: SnapSet, head: ModelObject | None,
+                    at: dict[int, dict[str, ModelObject]]) -> None:
+    """Every range a clone's ``overlap`` names holds the same bytes in the clone and in
+    the next newer version of the object (zeros past either's end)."""
+    def data(version: ModelObject | None) -> bytes:
+        return bytes(version.data) if version is not None else b""
+
+    for i, clone in enumerate(ss.clones):
+        if clone.overlap is None:
+            continue
+        mine = data(at[clone.snaps[0]].get(oid))
+        nxt = ss.clones[i + 1] if i + 1 < len(ss.clones) else None
+        newer = data(at[nxt.snaps[0]].get(oid) if nxt is not None else head)
+        pos = 0
+        for off, n in clone.overlap:
+            assert off >= pos and n > 0, f"{oid}: overlap not ascending: {clone.overlap}"
+            pos = off + n
+            assert mine[off:pos].ljust(n, b"\0") == newer[off:pos].ljust(n, b"\0"), (
+                f"{oid}: clone {clone.id} overlap [{off}, {pos}) differs from the next version")
 
 
 def _apply_both(

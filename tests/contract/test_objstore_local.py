@@ -193,6 +193,11 @@ class TestLocalStore(ObjectStoreContract, SnapshotContract):
             io.write("o", b"W" * (1 << 20), 2 << 20)  # whole chunks: nothing copied up
             new[2 << 20:3 << 20] = b"W" * (1 << 20)
             assert io.read("o", len(old), 0) == bytes(new)
+            # the chunks the head does not own are the clone's bytes (RADOS clone_overlap)
+            (clone,) = io.list_snaps("o").clones
+            kib = 1 << 10
+            assert clone.overlap == ((0, 64 * kib), (128 * kib, (2 << 20) - 128 * kib),
+                                     (3 << 20, 1 << 20))
             with sc.reader(io, s1) as r:
                 assert r.read("o", len(old), 0) == old
             io.remove_self_managed_snap(s1)  # the clone's file goes: the head is filled

@@ -87,11 +87,19 @@ class SnapContext:
 @dataclass(frozen=True)
 class CloneInfo:
     """One clone of an object: ``id`` (the snap seq it was made at), the snap
-    ids it covers (ascending) and its size in bytes."""
+    ids it covers (ascending) and its size in bytes.
+
+    ``overlap``: byte ranges ``(offset, length)``, ascending, where the clone is known to
+    hold the same bytes as the next newer version of the object (the next clone, or the
+    head), as RADOS's ``clone_overlap``; a store may know less than is true (a range left
+    out may still be equal) but never more. None: the store does not say (nothing is
+    known to be equal). Not part of equality: it describes how the store keeps the bytes.
+    """
 
     id: int
     snaps: tuple[int, ...]
     size: int
+    overlap: tuple[tuple[int, int], ...] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -732,6 +732,19 @@ class _LocalContext(ObjectContext):
         return seq
 
 
+def _head_overlap(head: tuple[int, int, bytes | None], clone_gen: int, clone_size: int
+                  ) -> tuple[tuple[int, int], ...] | None:
+    """The ``overlap`` of a clone with the head (``(size, base, own)`` of its row): the
+    chunks a head layered over this clone's file does not own are the clone's bytes
+    (up to the smaller size); None when the head is not layered over this clone."""
+    size, base, own = head
+    if not base or base != clone_gen:
+        return None
+    mask = decode_mask(own)
+    return tuple((lo, hi - lo) for lo, hi, owned in runs(mask, 0, min(size, clone_size))
+                 if not owned)
+
+
 def _clone_at(
     db: sqlite3.Connection, pool: int, ns: str, name: str, snap_id: int
 ) -> tuple[int, int, float, int, int] | None:
@@ -993,7 +1006,8 @@ class LocalIoCtx(EmbeddedIoCtx["LocalStore"]):
         try:
             seq = self._snapset_seq(db, oid)
             rows = db.execute(
-                "SELECT snap, size FROM objects WHERE pool=? AND ns=? AND name=? ORDER BY snap",
+                "SELECT snap, size, gen, base, own FROM objects"
+                " WHERE pool=? AND ns=? AND name=? ORDER BY snap",
                 (pool, ns, oid),
             ).fetchall()
             covered: dict[int, list[int]] = {}
@@ -1007,13 +1021,14 @@ class LocalIoCtx(EmbeddedIoCtx["LocalStore"]):
             db.execute("ROLLBACK")
         if not rows:
             raise object_not_found(oid)
-        head = [size for snap, size in rows if snap == SNAP_HEAD]
+        head = [(size, base, own) for snap, size, _gen, base, own in rows if snap == SNAP_HEAD]
         clones = tuple(
-            CloneInfo(snap, tuple(covered.get(snap, ())), size)
-            for snap, size in rows
+            CloneInfo(snap, tuple(covered.get(snap, ())), size,
+                      _head_overlap(head[0], gen, size) if head else None)
+            for snap, size, gen, _base, _own in rows
             if snap != SNAP_HEAD
         )
-        return SnapSet(seq, clones, bool(head), head[0] if head else 0)
+        return SnapSet(seq, clones, bool(head), head[0][0] if head else 0)
 
     def list_objects(
         self, prefix: str = "", cursor: str | None = None, max_entries: int = 1000

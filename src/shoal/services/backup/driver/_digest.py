@@ -208,12 +208,25 @@ class BlockHasher:
 
     def _emit_until(self, index: int) -> None:
         """Emit every block before ``index`` (the current one with its pieces)."""
+        if self._index < index and self._pieces:
+            self._out += self._hash_touched(self._index)
+            self._pieces = []
+            self._index += 1
+        if self._index >= index:
+            return
+        # the untouched blocks that are whole here and in the parent, in one slice
+        whole = self._size // self._block
+        prev = self._previous
+        if prev is not None:
+            whole = min(whole, prev.size // prev.block_bytes)
+        stop = max(self._index, min(index, whole))
+        if stop > self._index:
+            n = stop - self._index
+            self._out += (_zero_digest(self._block) * n if prev is None
+                          else prev.blocks[self._index * _DIGEST:stop * _DIGEST])
+            self._index = stop
         while self._index < index:
-            if self._pieces:
-                self._out += self._hash_touched(self._index)
-                self._pieces = []
-            else:
-                self._out += self._untouched(self._index)
+            self._out += self._untouched(self._index)
             self._index += 1
 
     def _bounds(self, index: int) -> tuple[int, int]:
