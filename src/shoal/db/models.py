@@ -23,6 +23,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "shoal.services.volume._group_models",
     "shoal.services.backup._models",
     "shoal.services.compute._models",
+    "shoal.services.compute._keypair_models",
 )
 
 
