@@ -134,6 +134,11 @@ def test_other_users_key_pairs_from_2_10(api: Api) -> None:
     assert [k["keypair"]["name"] for k in as_admin] == ["given"]
     assert api("GET", "/os-keypairs/given?user_id=u-member", token="admin-token",
                version="2.10", schema="get_keypair").json()["keypair"]["user_id"] == "u-member"
+    # an empty user_id is the caller's own
+    assert api("GET", "/os-keypairs?user_id=", version="2.10").json()["keypairs"]
+    assert api.create("2.10", name="own", public_key=_ed25519(), user_id="").json()[
+        "keypair"]["user_id"] == "u-member"
+    assert api("DELETE", "/os-keypairs/own?user_id=", version="2.10").status_code == 204
     # a member may name itself, not anyone else
     assert api("GET", "/os-keypairs/given?user_id=u-member", version="2.10").status_code == 200
     refused = api("GET", "/os-keypairs?user_id=u-admin", version="2.10")

@@ -126,11 +126,12 @@ def _check_query(request: Request, *, paged: bool) -> None:
 
 
 def _user_id(request: Request) -> str | None:
-    """The ``user_id`` query parameter (2.10+; its first value), or None."""
+    """The ``user_id`` query parameter (2.10+; its first value), or None (also for an
+    empty one: the caller's own, as Nova)."""
     if api_version(request) < V2_10:
         return None
     given = request.query_params.getlist("user_id")
-    return given[0] if given else None
+    return (given[0] if given else None) or None
 
 
 def _nova_time(moment: datetime) -> str:
@@ -203,7 +204,7 @@ class _KeypairHandlers:
         made = await run_in_threadpool(
             lambda: self.keypairs.create(
                 context, spec["name"].strip(), public_key=spec.get("public_key"),
-                key_type=spec.get("type", "ssh"), user_id=spec.get("user_id")))
+                key_type=spec.get("type", "ssh"), user_id=spec.get("user_id") or None))
         return JSONResponse(_created(made, version),
                             status_code=201 if version >= V2_2 else 200)
 
