@@ -86,6 +86,11 @@ request_id_chars_max: Final = 64
 INT32_MAX: Final = 2**31 - 1
 #: An imported backup record's ``backup_url`` (base64 JSON of a few hundred bytes), chars.
 backup_record_chars_max: Final = 64 * 1024
+#: Nova's ``[api] max_limit``: a paged compute list (key pairs from 2.35) holds at most
+#: this many entries.
+compute_page_entries_max: Final = 1000
+#: Nova's default ``key_pairs`` quota: key pairs one user may keep (-1: no limit).
+keypairs_per_user_default: Final = 100
 
 # --- local store tuning ---------------------------------------------------
 #: Open data-file descriptors kept per process.

@@ -24,6 +24,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "shoal.services.backup._models",
     "shoal.services.compute._models",
     "shoal.services.compute._server_models",
+    "shoal.services.compute._keypair_models",
 )
 
 

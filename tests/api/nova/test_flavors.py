@@ -5,41 +5,25 @@ microversion (run in Tempest's venv, as Tempest would check them)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from shoal._time import utcnow
-from shoal.api import ApiSettings, compute_app
 from shoal.api.nova import flavor_routes
 from shoal.db import Database
 from shoal.services.compute import Flavors
-from tests.api.conftest import PROJECT_B, TOKENS, FakeValidator, call
-from tests.tempest._harness import tempest_bin
+from tests.api.conftest import PROJECT_B
+from tests.api.nova._client import NovaApi
 
 
-class Api:
+class Api(NovaApi):
     def __init__(self, db: Database) -> None:
         self.flavors = Flavors(db, utcnow)
         self.flavors.seed_defaults()
-        self.app = compute_app(routes=flavor_routes(self.flavors),
-                               validator=FakeValidator(TOKENS), settings=ApiSettings())
-        self.replies: list[tuple[str, str, int, Any]] = []
-
-    def __call__(self, method: str, path: str, token: str = "admin-token",
-                 version: str = "2.1", schema: str | None = None, **kwargs: Any
-                 ) -> httpx.Response:
-        headers = {"X-Auth-Token": token, "OpenStack-API-Version": f"compute {version}"}
-        reply = call(self.app, method, f"/compute/v2.1{path}", headers=headers, **kwargs)
-        if schema is not None:
-            self.replies.append((version, schema, reply.status_code,
-                                 reply.json() if reply.content else None))
-        return reply
+        super().__init__(flavor_routes(self.flavors), token="admin-token")
 
 
 @pytest.fixture
@@ -48,42 +32,13 @@ def api(tmp_path: Path) -> Iterator[Api]:
     db.upgrade()
     made = Api(db)
     yield made
-    _check_tempest_schemas(made.replies, tmp_path)
+    made.check_tempest_schemas("flavors", _SCHEMA_MODULES, tmp_path)
     db.dispose()
 
 
 #: The Tempest schema module for a microversion (the newest at or below it; Tempest has
 #: none after 2.61 for flavors).
 _SCHEMA_MODULES = (("2.61", "v2_61"), ("2.55", "v2_55"), ("2.1", "v2_1"))
-
-
-def _check_tempest_schemas(replies: list[tuple[str, str, int, Any]], tmp_path: Path) -> None:
-    """Validate every recorded reply with Tempest's ``response/compute/<v>/flavors``
-    schemas, as its service clients do (status code and body)."""
-    if not replies:
-        return
-    cases = []
-    for version, schema, status, body in replies:
-        major, minor = (int(p) for p in version.split("."))
-        module = next(m for v, m in _SCHEMA_MODULES
-                      if (major, minor) >= tuple(int(p) for p in v.split(".")))
-        cases.append({"module": module, "schema": schema, "status": status, "body": body})
-    path = tmp_path / "replies.json"
-    path.write_text(json.dumps(cases))
-    script = (
-        "import importlib, json, sys\n"
-        "from tempest.lib.common import rest_client\n"
-        "for case in json.load(open(sys.argv[1])):\n"
-        "    mod = importlib.import_module("
-        "'tempest.lib.api_schema.response.compute.' + case['module'] + '.flavors')\n"
-        "    schema = getattr(mod, case['schema'])\n"
-        "    class R(dict):\n"
-        "        status = case['status']\n"
-        "    rest_client.RestClient.validate_response(schema, R(), case['body'])\n"
-    )
-    done = subprocess.run([str(tempest_bin() / "python"), "-c", script, str(path)],
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
 
 
 def test_the_seeded_flavors_list_and_show(api: Api) -> None:
