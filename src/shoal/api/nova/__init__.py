@@ -1,9 +1,12 @@
-"""Nova's compute API v2.1 over :mod:`shoal.services.compute` (being built for issue 14:
-flavors and key pairs so far; the catalog lists compute only once servers are served)."""
+"""Nova's compute API v2.1 over :mod:`shoal.services.compute` (issue 14): flavors, key
+pairs, servers, and what Nova says of its hosts, zones and limits."""
 
 from __future__ import annotations
 
 from shoal.api.nova.flavors import flavor_routes as flavor_routes
+from shoal.api.nova.host_routes import HostFacts as HostFacts
+from shoal.api.nova.host_routes import host_routes as host_routes
 from shoal.api.nova.keypairs import keypair_routes as keypair_routes
+from shoal.api.nova.servers import server_routes as server_routes
 
-__all__ = ["flavor_routes", "keypair_routes"]
+__all__ = ["HostFacts", "flavor_routes", "host_routes", "keypair_routes", "server_routes"]

@@ -1,7 +1,7 @@
 """The compute service (Nova's API semantics over shoal's volume and image services and
-guest disks in RBD pools). Being built for issue 14: flavors (:mod:`._flavors`) and key
-pairs (:mod:`._keypairs`) so far, and the libvirt side (:mod:`.libvirt`: domain XML,
-secrets), guest disk names and sizes (:mod:`.disks`)."""
+guest disks in RBD pools), issue 14: flavors (:mod:`._flavors`), key pairs
+(:mod:`._keypairs`), servers (:mod:`._servers`, their tasks :mod:`._server_work`), the
+libvirt side (:mod:`.libvirt`: domain XML, secrets) and guest disks (:mod:`.disks`)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,18 @@ from shoal.services.compute._flavors import NewFlavor as NewFlavor
 from shoal.services.compute._keypairs import CreatedKeypair as CreatedKeypair
 from shoal.services.compute._keypairs import KeypairRecord as KeypairRecord
 from shoal.services.compute._keypairs import Keypairs as Keypairs
+from shoal.services.compute._server_types import BlockDevice as BlockDevice
+from shoal.services.compute._server_types import NewServer as NewServer
+from shoal.services.compute._server_types import ServerQuery as ServerQuery
+from shoal.services.compute._server_types import ServerRecord as ServerRecord
+from shoal.services.compute._server_types import server_status as server_status
+from shoal.services.compute._server_work import DiskMaker as DiskMaker
+from shoal.services.compute._server_work import ServerWork as ServerWork
+from shoal.services.compute._servers import QUOTA_DEFAULTS as QUOTA_DEFAULTS
+from shoal.services.compute._servers import ServerOptions as ServerOptions
+from shoal.services.compute._servers import Servers as Servers
 
-__all__ = ["DEFAULT_FLAVORS", "CreatedKeypair", "FlavorQuery", "FlavorRecord", "Flavors",
-           "KeypairRecord", "Keypairs", "NewFlavor"]
+__all__ = ["DEFAULT_FLAVORS", "QUOTA_DEFAULTS", "BlockDevice", "CreatedKeypair", "DiskMaker",
+           "FlavorQuery", "FlavorRecord", "Flavors", "KeypairRecord", "Keypairs", "NewFlavor",
+           "NewServer", "ServerOptions", "ServerQuery", "ServerRecord", "ServerWork",
+           "Servers", "server_status"]

@@ -1,0 +1,155 @@
+"""Nova's server bodies per microversion (``nova.api.openstack.compute.views.servers``).
+
+- 2.1: the base fields, ``OS-EXT-*`` extended attributes (``OS-EXT-SRV-ATTR:*`` for
+  admins), ``os-extended-volumes:volumes_attached``, ``fault`` in ERROR/DELETED.
+- 2.3: admins see ``reservation_id``, ``launch_index``, ``hostname``, ``kernel_id``,
+  ``ramdisk_id``, ``root_device_name``, ``user_data``; volumes get
+  ``delete_on_termination``.
+- 2.9 ``locked``; 2.16 ``host_status`` (admins); 2.19 ``description``; 2.26 ``tags``;
+  2.47 the flavor embedded (``vcpus``, ``ram``, ``disk``, ``ephemeral``, ``swap``,
+  ``original_name``, ``extra_specs`` for admins) instead of its id and links; 2.63
+  ``trusted_image_certificates``; 2.71 ``server_groups`` (show, update, rebuild); 2.73
+  ``locked_reason``; 2.89 volumes show ``attachment_id`` and ``bdm_uuid``, not ``id``...;
+  2.90 ``OS-EXT-SRV-ATTR:hostname`` for everyone; 2.96 ``pinned_availability_zone``.
+
+Times are ISO 8601 with ``Z`` as Nova writes them (``2026-12-08T01:02:03Z``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from shoal.api._microversion import APIVersion
+from shoal.api.nova._views import NovaViews
+from shoal.services.compute import ServerRecord
+
+__all__ = ["isotime", "server_brief", "server_view"]
+
+V = APIVersion
+_PROGRESS_STATUSES: Final = frozenset({"ACTIVE", "BUILD", "REBUILD", "RESIZE",
+                                       "VERIFY_RESIZE", "MIGRATING"})
+
+
+def isotime(value: datetime | None) -> str | None:
+    """``YYYY-MM-DDTHH:MM:SSZ`` (UTC) or None."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _usage_time(value: datetime | None) -> str | None:
+    """``OS-SRV-USG`` times: ``YYYY-MM-DDTHH:MM:SS.ffffff`` without a zone, as Nova."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="microseconds")
+
+
+def _host_id(server: ServerRecord) -> str:
+    """Nova's ``hostId``: sha224 of the project id and host (empty without a host)."""
+    if not server.host:
+        return ""
+    return hashlib.sha224((server.project_id + server.host).encode()).hexdigest()
+
+
+def server_brief(server: ServerRecord, views: NovaViews) -> dict[str, Any]:
+    """The list entry: ``id``, ``name``, ``links``."""
+    return {"id": server.id, "name": server.name, "links": views.links("servers", server.id)}
+
+
+def _flavor(server: ServerRecord, views: NovaViews) -> dict[str, Any]:
+    f = server.flavor
+    if views.version < V(2, 47):
+        return {"id": f["flavorid"], "links": [
+            {"rel": "bookmark", "href": views.links("flavors", f["flavorid"])[1]["href"]}]}
+    # the extra specs are for the project's readers too (Nova's default policy)
+    return {"vcpus": f["vcpus"], "ram": f["memory_mb"], "disk": f["root_gb"],
+            "ephemeral": f["ephemeral_gb"], "swap": f["swap"], "original_name": f["name"],
+            "extra_specs": dict(f.get("extra_specs") or {})}
+
+
+def _image(server: ServerRecord, views: NovaViews) -> Any:
+    if not server.image_id:
+        return ""
+    return {"id": server.image_id, "links": [
+        {"rel": "bookmark", "href": views.links("images", server.image_id)[1]["href"]}]}
+
+
+def _volumes(server: ServerRecord, views: NovaViews) -> list[dict[str, Any]]:
+    out = []
+    for v in server.volumes:
+        item: dict[str, Any] = {"id": v.volume_id}
+        if views.version >= V(2, 3):
+            item["delete_on_termination"] = v.delete_on_termination
+        out.append(item)
+    return out
+
+
+def server_view(server: ServerRecord, views: NovaViews, *, show: bool = False
+                ) -> dict[str, Any]:
+    """The detailed body of one server (``show``: a show, update or rebuild reply, which
+    carries ``server_groups`` from 2.71)."""
+    version, admin = views.version, views.is_admin
+    out: dict[str, Any] = {
+        "id": server.id, "name": server.name, "status": server.status,
+        "tenant_id": server.project_id, "user_id": server.user_id,
+        "metadata": dict(server.metadata), "hostId": _host_id(server),
+        "image": _image(server, views), "flavor": _flavor(server, views),
+        "created": isotime(server.created_at),
+        "updated": isotime(server.updated_at or server.created_at),
+        "addresses": {}, "accessIPv4": server.access_ip_v4,
+        "accessIPv6": server.access_ip_v6, "links": views.links("servers", server.id),
+        "OS-DCF:diskConfig": "MANUAL",
+        "OS-EXT-AZ:availability_zone": server.availability_zone or "",
+        "config_drive": server.config_drive, "key_name": server.key_name,
+        "OS-SRV-USG:launched_at": _usage_time(server.launched_at),
+        "OS-SRV-USG:terminated_at": _usage_time(server.terminated_at),
+        "security_groups": [{"name": "default"}],
+        "OS-EXT-STS:task_state": server.task_state,
+        "OS-EXT-STS:vm_state": server.vm_state,
+        "OS-EXT-STS:power_state": server.power_state,
+        "os-extended-volumes:volumes_attached": _volumes(server, views),
+    }
+    if server.status in _PROGRESS_STATUSES:
+        out["progress"] = 100 if server.status == "ACTIVE" else 0
+    if server.fault is not None:
+        fault: dict[str, Any] = {"code": server.fault.code, "message": server.fault.message,
+                                 "created": isotime(server.fault.created_at)}
+        if admin or server.fault.code != 500:
+            fault["details"] = server.fault.details
+        out["fault"] = fault
+    if admin:
+        out.update({"OS-EXT-SRV-ATTR:host": server.host,
+                    "OS-EXT-SRV-ATTR:instance_name": server.instance_name,
+                    "OS-EXT-SRV-ATTR:hypervisor_hostname": server.node})
+        if version >= V(2, 3):
+            out.update({"OS-EXT-SRV-ATTR:reservation_id": server.reservation_id,
+                        "OS-EXT-SRV-ATTR:launch_index": server.launch_index,
+                        "OS-EXT-SRV-ATTR:kernel_id": "", "OS-EXT-SRV-ATTR:ramdisk_id": "",
+                        "OS-EXT-SRV-ATTR:hostname": server.hostname,
+                        "OS-EXT-SRV-ATTR:root_device_name": server.root_device_name,
+                        "OS-EXT-SRV-ATTR:user_data": server.user_data})
+        if version >= V(2, 16):
+            out["host_status"] = "UP" if server.host else ""
+    elif version >= V(2, 90):
+        out["OS-EXT-SRV-ATTR:hostname"] = server.hostname
+    if version >= V(2, 9):
+        out["locked"] = server.locked
+    if version >= V(2, 19):
+        out["description"] = server.description
+    if version >= V(2, 26):
+        out["tags"] = []
+    if version >= V(2, 63):
+        out["trusted_image_certificates"] = None
+    if version >= V(2, 71) and show:
+        out["server_groups"] = []
+    if version >= V(2, 73):
+        out["locked_reason"] = server.locked_reason
+    if version >= V(2, 96):
+        out["pinned_availability_zone"] = None
+    return out

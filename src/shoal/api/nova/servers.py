@@ -1,0 +1,404 @@
+"""Nova v2.1 server routes over :class:`shoal.services.compute.Servers`.
+
+``/servers`` (list, create: 202), ``/servers/detail``, ``/servers/{id}`` (show, update,
+delete: 204), ``/servers/{id}/action`` (``os-stop``, ``os-start``, ``reboot``, ``pause``,
+``unpause``, ``suspend``, ``resume``, ``lock``, ``unlock``, ``forceDelete``: 202),
+``/servers/{id}/metadata[/{key}]``, ``/servers/{id}/os-instance-actions[/{request id}]``.
+
+Bodies are checked against Nova's JSON schemas (Nova's 400 wording); ``networks`` is
+required from 2.37 (``"auto"``, ``"none"`` or a list; recorded, shoal has no networking).
+An action shoal does not do yet answers 400 naming it, never a silent success.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from shoal import errors
+from shoal.api._body import read_json
+from shoal.api._context import request_context
+from shoal.api._errors import BadRequest
+from shoal.api._logging import REQUEST_ID_KEY
+from shoal.api._microversion import APIVersion, api_version
+from shoal.api._validation import CINDER
+from shoal.api.nova._views import nova_views
+from shoal.api.nova.server_views import isotime, server_brief, server_view
+from shoal.services.compute import BlockDevice, NewServer, ServerQuery, Servers
+
+__all__ = ["server_routes"]
+
+_Handler = Callable[[Request], Awaitable[Response]]
+V = APIVersion
+
+_NAME: Final = {"type": "string", "minLength": 1, "maxLength": 255,
+                "pattern": r"^(?! )[\S ]*(?<! )$"}
+_DESCRIPTION: Final = {"type": ["string", "null"], "minLength": 0, "maxLength": 255,
+                       "pattern": r"^[^\x00-\x1f\x7f]*$"}
+_METADATA: Final = {"type": "object", "patternProperties": {
+    r"^[a-zA-Z0-9-_:. ]{1,255}$": {"type": "string", "maxLength": 255}},
+    "additionalProperties": False}
+_BDM: Final = {"type": "object", "additionalProperties": False, "properties": {
+    "source_type": {"type": "string", "enum": ["volume", "image", "snapshot", "blank"]},
+    "destination_type": {"type": "string", "enum": ["local", "volume"]},
+    "uuid": {"type": "string", "minLength": 1, "maxLength": 255},
+    "boot_index": {"type": ["integer", "string", "null"]},
+    "volume_size": {"type": ["integer", "string", "null"]},
+    "delete_on_termination": {"type": ["boolean", "string"]},
+    "device_name": {"type": ["string", "null"], "maxLength": 255},
+    "device_type": {"type": ["string", "null"]}, "disk_bus": {"type": ["string", "null"]},
+    "guest_format": {"type": ["string", "null"]}, "tag": {"type": "string", "maxLength": 60},
+    "volume_type": {"type": ["string", "null"]}, "no_device": {},
+    "boot_from_volume": {}, "connection_info": {}, "snapshot_id": {}, "volume_id": {},
+    "image_id": {}, "encrypted": {}, "encryption_secret_uuid": {}, "encryption_format": {},
+    "encryption_options": {}}}
+_NETWORKS: Final = {"oneOf": [
+    {"type": "string", "enum": ["auto", "none"]},
+    {"type": "array", "items": {"type": "object", "properties": {
+        "fixed_ip": {"type": "string"}, "port": {"type": ["string", "null"]},
+        "uuid": {"type": "string"}, "tag": {"type": "string"}},
+        "additionalProperties": False}}]}
+_COUNT: Final = {"type": ["integer", "string"], "pattern": "^[0-9]*$", "minimum": 1}
+
+
+def _create_schema(version: APIVersion) -> dict[str, Any]:
+    server: dict[str, Any] = {
+        "name": _NAME, "imageRef": {"type": "string"},
+        "flavorRef": {"type": ["string", "integer"], "minLength": 1},
+        "adminPass": {"type": "string"}, "metadata": _METADATA, "networks": _NETWORKS,
+        "OS-DCF:diskConfig": {"type": "string", "enum": ["AUTO", "MANUAL"]},
+        "accessIPv4": {"type": "string"}, "accessIPv6": {"type": "string"},
+        "personality": {"type": "array"}, "availability_zone": {"type": "string"},
+        "block_device_mapping": {"type": "array"},
+        "block_device_mapping_v2": {"type": "array", "items": _BDM},
+        "config_drive": {"type": ["boolean", "string"]}, "key_name": {"type": "string"},
+        "min_count": _COUNT, "max_count": _COUNT, "return_reservation_id": {},
+        "security_groups": {"type": "array"}, "user_data": {"type": "string"},
+        "description": _DESCRIPTION, "tags": {"type": "array"},
+        "trusted_image_certificates": {}, "host": {"type": "string"},
+        "hypervisor_hostname": {"type": "string"}, "hostname": {"type": "string"}}
+    required = ["name", "flavorRef"]
+    if version >= V(2, 37):
+        required.append("networks")
+    return {"type": "object", "required": ["server"], "properties": {
+        "server": {"type": "object", "properties": server, "required": required,
+                   "additionalProperties": False},
+        "os:scheduler_hints": {"type": "object"},
+        "OS-SCH-HNT:scheduler_hints": {"type": "object"}},
+        "additionalProperties": False}
+
+
+_UPDATE_SCHEMA: Final = {"type": "object", "required": ["server"], "properties": {
+    "server": {"type": "object", "additionalProperties": False, "properties": {
+        "name": _NAME, "description": _DESCRIPTION, "accessIPv4": {"type": "string"},
+        "accessIPv6": {"type": "string"}, "OS-DCF:diskConfig": {"type": "string"},
+        "hostname": {"type": "string"}}}}, "additionalProperties": False}
+_METADATA_SCHEMA: Final = {"type": "object", "required": ["metadata"],
+                           "properties": {"metadata": _METADATA},
+                           "additionalProperties": False}
+_META_ITEM_SCHEMA: Final = {"type": "object", "required": ["meta"],
+                            "properties": {"meta": {**_METADATA, "minProperties": 1,
+                                                    "maxProperties": 1}},
+                            "additionalProperties": False}
+#: body key → service action (shoal does these; others answer 400).
+_ACTIONS: Final = {"os-stop": "stop", "os-start": "start", "reboot": "reboot",
+                   "pause": "pause", "unpause": "unpause", "suspend": "suspend",
+                   "resume": "resume", "lock": "lock", "unlock": "unlock"}
+_TRUE: Final = frozenset({"1", "t", "true", "on", "y", "yes"})
+
+
+def _json(body: Any, status_code: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status_code)
+
+
+def _request_id(request: Request) -> str:
+    found = request.scope.get(REQUEST_ID_KEY)
+    return found if isinstance(found, str) else "req-unknown"
+
+
+def _bool(value: object) -> bool:
+    return value is True or str(value).lower() in _TRUE
+
+
+def _int(value: object, what: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        raise BadRequest(f"Invalid input for field/attribute {what}. Value: {value}. "
+                         f"'{value}' is not of type 'integer'") from None
+
+
+def _block_devices(spec: dict[str, Any]) -> tuple[BlockDevice, ...]:
+    out = []
+    for item in spec.get("block_device_mapping_v2") or ():
+        out.append(BlockDevice(
+            source_type=item.get("source_type", "blank"),
+            destination_type=item.get("destination_type", "local"),
+            boot_index=_int(item.get("boot_index"), "boot_index"),
+            uuid=item.get("uuid"), volume_size=_int(item.get("volume_size"), "volume_size"),
+            delete_on_termination=_bool(item.get("delete_on_termination", False)),
+            device_name=item.get("device_name"), tag=item.get("tag")))
+    return tuple(out)
+
+
+def _when(value: str | None, what: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(f"Invalid filter field: {what}.") from None
+
+
+def _query(request: Request, admin: bool) -> ServerQuery:
+    params = request.query_params
+    limit = _int(params.get("limit"), "limit")
+    if limit is not None and limit < 0:
+        raise BadRequest("limit param must be positive")
+    raw = params.get("all_tenants")  # present and not false: every project (admins)
+    all_projects = admin and raw is not None and (raw == "" or _bool(raw))
+    project = params.get("project_id") or params.get("tenant_id")
+    if project is not None and admin:
+        all_projects = True
+    locked = params.get("locked")
+    return ServerQuery(
+        name=params.get("name"), status=params.get("status"), image=params.get("image"),
+        flavor=params.get("flavor"), host=params.get("host") if admin else None,
+        availability_zone=params.get("availability_zone"),
+        locked=None if locked is None else _bool(locked), all_projects=all_projects,
+        project_id=project if admin else None,
+        user_id=params.get("user_id") if admin else None,
+        deleted=admin and _bool(params.get("deleted", "false")),
+        changes_since=_when(params.get("changes-since"), "changes-since"),
+        changes_before=_when(params.get("changes-before"), "changes-before"),
+        limit=limit, marker=params.get("marker"),
+        sort_keys=tuple(params.getlist("sort_key")) or ("created_at",),
+        sort_dirs=tuple(params.getlist("sort_dir")) or ("desc",))
+
+
+class _ServerHandlers:
+    def __init__(self, servers: Servers) -> None:
+        self.servers = servers
+
+    async def _list(self, request: Request, *, detail: bool) -> Response:
+        context = await request_context(request)
+        query = _query(request, context.is_admin)
+        found = await run_in_threadpool(self.servers.list_servers, context, query)
+        views = nova_views(request, context)
+        body: dict[str, Any] = {"servers": [
+            server_view(s, views) if detail else server_brief(s, views) for s in found]}
+        if query.limit is not None and found and len(found) == query.limit:
+            body["servers_links"] = [{"rel": "next", "href": views.next_link(
+                "servers/detail" if detail else "servers",
+                request.query_params.multi_items(), found[-1].id)}]
+        return _json(body)
+
+    async def list(self, request: Request) -> Response:
+        return await self._list(request, detail=False)
+
+    async def detail(self, request: Request) -> Response:
+        return await self._list(request, detail=True)
+
+    async def show(self, request: Request) -> Response:
+        context = await request_context(request)
+        found = await run_in_threadpool(self.servers.get, context,
+                                        request.path_params["server_id"])
+        return _json({"server": server_view(found, nova_views(request, context), show=True)})
+
+    async def create(self, request: Request) -> Response:
+        context = await request_context(request)
+        version = api_version(request)
+        body = await read_json(request)
+        CINDER.check(_create_schema(version), body)
+        spec = body["server"]
+        min_count = _int(spec.get("min_count"), "min_count") or 1
+        max_count = _int(spec.get("max_count"), "max_count") or min_count
+        if min_count > max_count:
+            raise BadRequest("min_count must be <= max_count")
+        if spec.get("personality"):
+            raise BadRequest("Personality files are not supported (removed in 2.57).")
+        image_ref = spec.get("imageRef") or None
+        if image_ref is not None:
+            image_ref = image_ref.rstrip("/").rsplit("/", 1)[-1]
+        new = NewServer(
+            name=spec["name"], flavor_ref=str(spec["flavorRef"]), image_ref=image_ref,
+            block_devices=_block_devices(spec), networks=spec.get("networks", "auto"),
+            min_count=min_count, max_count=max_count, key_name=spec.get("key_name"),
+            user_data=spec.get("user_data"), metadata=spec.get("metadata") or {},
+            availability_zone=spec.get("availability_zone"),
+            description=spec.get("description") if version >= V(2, 19) else None,
+            config_drive=_bool(spec.get("config_drive", False)),
+            access_ip_v4=spec.get("accessIPv4", ""), access_ip_v6=spec.get("accessIPv6", ""),
+            hostname=spec.get("hostname") if version >= V(2, 90) else None)
+        made = await run_in_threadpool(self.servers.create, context, new, _request_id(request))
+        views = nova_views(request, context)
+        if _bool(spec.get("return_reservation_id", False)):
+            return _json({"reservation_id": made[0].reservation_id}, 202)
+        first = made[0]
+        reply: dict[str, Any] = {"id": first.id, "links": views.links("servers", first.id),
+                                 "OS-DCF:diskConfig": "MANUAL",
+                                 "security_groups": [{"name": "default"}]}
+        if spec.get("adminPass"):
+            reply["adminPass"] = spec["adminPass"]
+        return _json({"server": reply}, 202)
+
+    async def update(self, request: Request) -> Response:
+        context = await request_context(request)
+        body = await read_json(request)
+        CINDER.check(_UPDATE_SCHEMA, body)
+        spec = body["server"]
+        if "description" in spec and api_version(request) < V(2, 19):
+            raise BadRequest("Invalid input for field/attribute server. Additional "
+                             "properties are not allowed ('description' was unexpected)")
+        changes = {k: spec[k] for k in ("name", "description", "hostname") if k in spec}
+        if "accessIPv4" in spec:
+            changes["access_ip_v4"] = spec["accessIPv4"]
+        if "accessIPv6" in spec:
+            changes["access_ip_v6"] = spec["accessIPv6"]
+        done = await run_in_threadpool(self.servers.update, context,
+                                       request.path_params["server_id"], changes)
+        return _json({"server": server_view(done, nova_views(request, context), show=True)})
+
+    async def delete(self, request: Request) -> Response:
+        context = await request_context(request)
+        await run_in_threadpool(self.servers.delete, context,
+                                request.path_params["server_id"], _request_id(request))
+        return Response(status_code=204)
+
+    async def action(self, request: Request) -> Response:
+        context = await request_context(request)
+        server_id = request.path_params["server_id"]
+        body = await read_json(request)
+        if not isinstance(body, dict) or len(body) != 1:
+            raise BadRequest("There is no such action: None")
+        ((name, args),) = body.items()
+        if name == "forceDelete":
+            await run_in_threadpool(lambda: self.servers.delete(
+                context, server_id, _request_id(request), force=True))
+            return Response(status_code=202)
+        action = _ACTIONS.get(name)
+        if action is None:
+            raise BadRequest(f"There is no such action: {name}" if name not in _LATER else
+                             f"The server action {name} is not available in shoal yet.")
+        reason = None
+        hard = False
+        if action == "lock" and isinstance(args, dict):
+            reason = args.get("locked_reason")
+            if reason is not None and api_version(request) < V(2, 73):
+                raise BadRequest("Invalid input for field/attribute lock. Additional "
+                                 "properties are not allowed ('locked_reason' was unexpected)")
+        if action == "reboot":
+            kind = args.get("type") if isinstance(args, dict) else None
+            if kind not in ("HARD", "SOFT", "hard", "soft"):
+                raise BadRequest("Invalid input for field/attribute type. Value: "
+                                 f"{kind}. '{kind}' is not one of ['HARD', 'Hard', 'hard', "
+                                 "'SOFT', 'Soft', 'soft']")
+            hard = kind.upper() == "HARD"
+        await run_in_threadpool(lambda: self.servers.act(
+            context, server_id, action, _request_id(request), reason=reason, hard=hard))
+        return Response(status_code=202)
+
+    # --- metadata ---------------------------------------------------------------------
+    async def metadata(self, request: Request) -> Response:
+        context = await request_context(request)
+        server_id = request.path_params["server_id"]
+        if request.method == "GET":
+            found = await run_in_threadpool(self.servers.get, context, server_id)
+            return _json({"metadata": dict(found.metadata)})
+        body = await read_json(request)
+        CINDER.check(_METADATA_SCHEMA, body)
+        done = await run_in_threadpool(lambda: self.servers.set_metadata(
+            context, server_id, body["metadata"], replace=request.method == "PUT"))
+        return _json({"metadata": done})
+
+    async def metadata_item(self, request: Request) -> Response:
+        context = await request_context(request)
+        server_id, key = request.path_params["server_id"], request.path_params["key"]
+        if request.method == "DELETE":
+            await run_in_threadpool(self.servers.delete_metadata, context, server_id, key)
+            return Response(status_code=204)
+        if request.method == "PUT":
+            body = await read_json(request)
+            CINDER.check(_META_ITEM_SCHEMA, body)
+            if key not in body["meta"]:
+                raise BadRequest("Request body and URI mismatch")
+            await run_in_threadpool(lambda: self.servers.set_metadata(
+                context, server_id, body["meta"], replace=False))
+            return _json({"meta": body["meta"]})
+        found = await run_in_threadpool(self.servers.get, context, server_id)
+        if key not in found.metadata:
+            raise errors.NotFound("Metadata item was not found")
+        return _json({"meta": {key: found.metadata[key]}})
+
+    # --- instance actions -------------------------------------------------------------
+    async def instance_actions(self, request: Request) -> Response:
+        context = await request_context(request)
+        found = await run_in_threadpool(self.servers.instance_actions, context,
+                                        request.path_params["server_id"])
+        version = api_version(request)
+        return _json({"instanceActions": [_action_body(a, version) for a in found]})
+
+    async def instance_action(self, request: Request) -> Response:
+        context = await request_context(request)
+        found = await run_in_threadpool(self.servers.instance_action, context,
+                                        request.path_params["server_id"],
+                                        request.path_params["request_id"])
+        return _json({"instanceAction": _action_body(found, api_version(request))})
+
+
+#: Actions Nova has that shoal has not built yet (400 says so, not "no such action").
+_LATER: Final = frozenset({
+    "createImage", "os-migrateLive", "migrate", "evacuate", "resize", "confirmResize",
+    "revertResize", "rebuild", "os-getConsoleOutput", "shelve", "unshelve",
+    "shelveOffload", "rescue", "unrescue", "changePassword", "createBackup",
+    "os-resetState", "restore", "trigger_crash_dump", "addSecurityGroup",
+    "removeSecurityGroup", "os-getVNCConsole", "os-getSerialConsole", "injectNetworkInfo",
+    "resetNetwork"})
+
+
+def _action_body(action: dict[str, Any], version: APIVersion) -> dict[str, Any]:
+    out = {k: v for k, v in action.items() if k not in ("updated_at", "events")}
+    out["start_time"] = isotime(action["start_time"])
+    if version >= V(2, 58):
+        out["updated_at"] = isotime(action["updated_at"])
+    if "events" in action:
+        events = []
+        for e in action["events"]:
+            item = {"event": e["event"], "start_time": isotime(e["start_time"]),
+                    "finish_time": isotime(e["finish_time"]), "result": e["result"]}
+            if "traceback" in e:
+                item["traceback"] = e["traceback"]
+            if version >= V(2, 62):
+                item["host"] = e["host"] or ""
+                item["hostId"] = ""
+            events.append(item)
+        out["events"] = events
+    return out
+
+
+def server_routes(servers: Servers) -> list[BaseRoute]:
+    """The server routes under ``/compute/v2.1``."""
+    h = _ServerHandlers(servers)
+    one = "/servers/{server_id}"
+    table: Sequence[tuple[str, _Handler, Sequence[str]]] = (
+        ("/servers", h.list, ("GET",)),
+        ("/servers", h.create, ("POST",)),
+        ("/servers/detail", h.detail, ("GET",)),
+        (one, h.show, ("GET",)),
+        (one, h.update, ("PUT",)),
+        (one, h.delete, ("DELETE",)),
+        (one + "/action", h.action, ("POST",)),
+        (one + "/metadata", h.metadata, ("GET", "POST", "PUT")),
+        (one + "/metadata/{key}", h.metadata_item, ("GET", "PUT", "DELETE")),
+        (one + "/os-instance-actions", h.instance_actions, ("GET",)),
+        (one + "/os-instance-actions/{request_id}", h.instance_action, ("GET",)),
+    )
+    return [Route(path, handler, methods=list(methods)) for path, handler, methods in table]

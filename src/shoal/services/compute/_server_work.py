@@ -1,0 +1,185 @@
+"""The server tasks (durable, see :mod:`shoal.services.tasks`), each idempotent and so
+resumable after a ``shoal up`` killed at any moment:
+
+==================  ==========================================  =========================
+kind                transition                                  on failure
+==================  ==========================================  =========================
+``server.build``    building/scheduling → spawning → active     error + fault (disks gone)
+``server.delete``   task deleting → vm_state deleted (soft)     error + fault
+``server.power``    stop/start/reboot/pause/... → its state     task cleared, event Error
+==================  ==========================================  =========================
+
+The disks are made and removed by a :class:`DiskMaker` (the guest disk driver of the
+compute host). A server deleted while it builds: the build, once its disks exist, sees the
+deletion and removes them again, so no disk outlives its server whichever task ends last.
+There is no hypervisor here yet (issue 16): power states are the ones Nova would record.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Final, Protocol
+
+from sqlalchemy.orm import Session
+
+from shoal.services.compute._server_models import Server
+from shoal.services.compute._server_rows import add_fault, finish_event, start_event
+from shoal.services.compute._server_types import (
+    NOSTATE,
+    PAUSED,
+    RUNNING,
+    SHUTDOWN,
+    SUSPENDED,
+)
+from shoal.services.tasks import TaskContext, TaskInfo, TaskRunner
+
+__all__ = ["DiskMaker", "ServerWork"]
+
+log = logging.getLogger("shoal.services.compute")
+
+_BUILD_EVENT: Final = "compute__do_build_and_run_instance"
+_DELETE_EVENT: Final = "compute_terminate_instance"
+#: power action → (vm_state after, power_state after, event name).
+_POWER: Final[Mapping[str, tuple[str, int, str]]] = {
+    "stop": ("stopped", SHUTDOWN, "compute_stop_instance"),
+    "start": ("active", RUNNING, "compute_start_instance"),
+    "reboot": ("active", RUNNING, "compute_reboot_instance"),
+    "pause": ("paused", PAUSED, "compute_pause_instance"),
+    "unpause": ("active", RUNNING, "compute_unpause_instance"),
+    "suspend": ("suspended", SUSPENDED, "compute_suspend_instance"),
+    "resume": ("active", RUNNING, "compute_resume_instance"),
+}
+
+
+class DiskMaker(Protocol):
+    """The guest disks of the compute host (idempotent both ways)."""
+
+    def create_for(self, server_id: str, image_id: str | None, flavor: Mapping[str, Any],
+                   heartbeat: Callable[[], None]) -> None:
+        """Make the server's disks for ``flavor`` (root from ``image_id``; None: none)."""
+        ...
+
+    def remove(self, server_id: str) -> list[str]:
+        """Remove every disk of the server; the names removed."""
+        ...
+
+
+class ServerWork:
+    """The handlers of the server tasks, over ``disks``."""
+
+    def __init__(self, disks: DiskMaker, now: Callable[[], datetime]) -> None:
+        self.disks = disks
+        self.now = now
+
+    def register(self, tasks: TaskRunner) -> None:
+        """Register the three kinds on ``tasks`` (before ``tasks.recover()``)."""
+        tasks.register("server.build", self.build, resumable=True, on_failure=self._build_failed)
+        tasks.register("server.delete", self.delete, resumable=True,
+                       on_failure=self._delete_failed)
+        tasks.register("server.power", self.power, resumable=True,
+                       on_failure=self._power_failed)
+
+    # --- build ------------------------------------------------------------------------
+    def build(self, ctx: TaskContext) -> None:
+        """Make the disks, then ACTIVE (see the module doc)."""
+        server_id = ctx.resource.id
+        with ctx.db.session() as session:
+            row = session.get(Server, server_id)
+            if row is None or row.vm_state != "building":
+                return self._done(ctx)
+            if row.task_state != "deleting":
+                row.task_state = "spawning"
+            row.updated_at = self.now()
+            start_event(session, server_id, _BUILD_EVENT, self.now(), row.host)
+            image_id, flavor = row.image_id, json.loads(row.flavor)
+        ctx.heartbeat()
+        self.disks.create_for(server_id, image_id, flavor, ctx.heartbeat)
+        with ctx.finish() as session:
+            row = session.get(Server, server_id, with_for_update=True)
+            if row is None or row.task_state == "deleting" or row.deleted_at is not None:
+                self.disks.remove(server_id)  # deleted meanwhile: nothing may outlive it
+                return
+            now = self.now()
+            row.vm_state, row.task_state, row.power_state = "active", None, RUNNING
+            row.launched_at = row.updated_at = now
+            finish_event(session, server_id, _BUILD_EVENT, now)
+        return None
+
+    def _build_failed(self, session: Session, task: TaskInfo, message: str) -> None:
+        row = session.get(Server, task.resource.id)
+        if row is None:
+            return
+        try:
+            self.disks.remove(row.id)
+        except Exception as exc:  # the fault says what was left; the delete retries
+            log.warning("server %s: disks not removed after a failed build: %s", row.id, exc)
+        now = self.now()
+        if row.task_state == "deleting":
+            return  # the delete task ends it
+        row.vm_state, row.task_state, row.power_state = "error", None, NOSTATE
+        row.updated_at = now
+        add_fault(session, row, 500, message, "", now)
+        finish_event(session, row.id, _BUILD_EVENT, now, error=message)
+
+    # --- delete -----------------------------------------------------------------------
+    def delete(self, ctx: TaskContext) -> None:
+        """Remove the disks, then soft-delete the row."""
+        server_id = ctx.resource.id
+        with ctx.db.session() as session:
+            row = session.get(Server, server_id)
+            if row is None or row.deleted_at is not None:
+                return self._done(ctx)
+            start_event(session, server_id, _DELETE_EVENT, self.now(), row.host)
+        ctx.heartbeat()
+        self.disks.remove(server_id)
+        with ctx.finish() as session:
+            row = session.get(Server, server_id, with_for_update=True)
+            if row is None or row.deleted_at is not None:
+                return
+            now = self.now()
+            row.vm_state, row.task_state, row.power_state = "deleted", None, NOSTATE
+            row.deleted_at = row.terminated_at = row.updated_at = now
+            finish_event(session, server_id, _DELETE_EVENT, now)
+        return None
+
+    def _delete_failed(self, session: Session, task: TaskInfo, message: str) -> None:
+        row = session.get(Server, task.resource.id)
+        if row is None or row.deleted_at is not None:
+            return
+        now = self.now()
+        row.vm_state, row.task_state = "error", None
+        row.updated_at = now
+        add_fault(session, row, 500, f"could not delete the server's disks: {message}", "",
+                  now)
+        finish_event(session, row.id, _DELETE_EVENT, now, error=message)
+
+    # --- power ------------------------------------------------------------------------
+    def power(self, ctx: TaskContext) -> None:
+        """Move the server to the state of ``params["action"]``."""
+        vm_state, power_state, event = _POWER[str(ctx.params["action"])]
+        with ctx.finish() as session:
+            row = session.get(Server, ctx.resource.id, with_for_update=True)
+            if row is None or row.deleted_at is not None or row.task_state == "deleting":
+                return
+            now = self.now()
+            start_event(session, row.id, event, now, row.host)
+            row.vm_state, row.power_state, row.task_state = vm_state, power_state, None
+            row.updated_at = now
+            finish_event(session, row.id, event, now)
+
+    def _power_failed(self, session: Session, task: TaskInfo, message: str) -> None:
+        row = session.get(Server, task.resource.id)
+        if row is None or row.task_state == "deleting":
+            return
+        row.task_state = None
+        row.updated_at = self.now()
+        event = _POWER.get(str(task.params.get("action")), ("", 0, "compute_power"))[2]
+        finish_event(session, row.id, event, self.now(), error=message)
+
+    @staticmethod
+    def _done(ctx: TaskContext) -> None:
+        with ctx.finish():
+            pass
