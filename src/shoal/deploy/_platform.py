@@ -65,7 +65,7 @@ from shoal.api import (
 from shoal.api.cinder.options import VolumeApiOptions
 from shoal.api.cinder.routes import volume_routes
 from shoal.api.glance.options import ImageApiOptions
-from shoal.api.nova import flavor_routes
+from shoal.api.nova import flavor_routes, host_routes, keypair_routes, server_routes
 from shoal.cluster import (
     BackendConfig,
     Session,
@@ -81,6 +81,7 @@ from shoal.deploy._clients import Login, clouds_yaml, openrc
 from shoal.deploy._files import write_private
 from shoal.deploy._logging import LogOptions, LogSetup, setup_logging
 from shoal.deploy._provision import ProvisionReport, keyring_path, provision_cluster
+from shoal.deploy._compute import ComputeStack, compute_stack
 from shoal.deploy._volumes import VolumeStack, volume_stack
 from shoal.services.compute import Flavors
 from shoal.services.identity import IdentityService, bootstrap, generate_password
@@ -163,6 +164,7 @@ class Deployment:
     glance_session: Session
     volumes: VolumeStack | None
     flavors: Flavors
+    compute: ComputeStack
     host: str
     ports: dict[str, int]
     _urls: dict[str, str]
@@ -205,7 +207,7 @@ class Deployment:
                                validator=validator, settings=settings),
             "volume": volume_app(routes=self._volume_routes(), validator=validator,
                                  settings=settings),
-            "compute": compute_app(routes=flavor_routes(self.flavors), validator=validator,
+            "compute": compute_app(routes=self._compute_routes(), validator=validator,
                                    settings=settings),
         }
 
@@ -214,14 +216,23 @@ class Deployment:
 
         Every service's endpoint answers its version documents, but a service whose
         resources are not served yet stays out of the catalog, so that clients never
-        discover a service that answers 404 (compute: until servers are served, only
-        flavors answer so far; volume:
-        only with a backend in ``enabled_backends``).
+        discover a service that answers 404 (volume: only with a backend in
+        ``enabled_backends``; compute: only with guest disks in RBD, ``[libvirt]
+        images_type = rbd``).
         """
         served = {"identity", "image"}
         if self.volumes is not None:
             served.add("volume")
+        if self.compute.servers is not None:
+            served.add("compute")
         return frozenset(served)
+
+    def _compute_routes(self) -> list[BaseRoute]:
+        routes = [*flavor_routes(self.flavors), *keypair_routes(self.compute.keypairs)]
+        servers, facts = self.compute.servers, self.compute.facts
+        if servers is not None and facts is not None:
+            routes += [*server_routes(servers), *host_routes(servers, facts)]
+        return routes
 
     def _volume_routes(self) -> list[BaseRoute]:
         if self.volumes is None:
@@ -278,6 +289,7 @@ class Deployment:
         self.tasks.shutdown(wait_s=TASK_SHUTDOWN_WAIT_S)
         if self.volumes is not None:
             self.volumes.close()
+        self.compute.close()
         self.glance_session.shutdown()
         self.db.dispose()
         if self._lock_fd is not None:
@@ -494,6 +506,9 @@ def prepare(opts: UpOptions) -> Deployment:
             undo.callback(volumes.close)
         flavors = Flavors(db, utcnow)
         flavors.seed_defaults()
+        compute = compute_stack(cfg, db, tasks, images, flavors,
+                                lambda user, conf: _service_session(cfg, data_dir, user, conf or ""))
+        undo.callback(compute.close)
         recovery = tasks.recover()
         if recovery.resumed or recovery.failed or recovery.unknown:
             log.warning("interrupted operations of an earlier run: %d resumed, %d failed, %d of "
@@ -505,7 +520,7 @@ def prepare(opts: UpOptions) -> Deployment:
             admin=Login(shoal.admin_user, admin_pw, shoal.admin_project),
             demo=Login(shoal.demo_user, demo_pw, shoal.demo_project),
             provision=report, tasks=tasks, recovery=recovery, images=images,
-            glance_session=glance_session, volumes=volumes, flavors=flavors,
+            glance_session=glance_session, volumes=volumes, flavors=flavors, compute=compute,
             host=opts.host or shoal.host,
             ports=ports, _urls={}, _catalog=catalog, _lock_fd=fd,
             access_log=opts.access_log or shoal.access_log, logs=logs)

@@ -61,7 +61,8 @@ from shoal.services.volume.driver import RbdDriverOptions, RbdVolumeDriver
 from shoal.services.volume.policy import CallerLike
 from shoal.services.volume.quotas import QuotaDefaults
 
-__all__ = ["GlanceImages", "VolumeStack", "quota_defaults", "volume_stack"]
+__all__ = ["GlanceImages", "VolumeStack", "glance_images", "host_name", "quota_defaults",
+           "volume_stack"]
 
 #: Glance's core attributes copied into ``volume_image_metadata`` (Cinder's list).
 _CORE_IMAGE_FIELDS = ("checksum", "container_format", "disk_format", "min_disk", "min_ram",
@@ -322,13 +323,8 @@ def volume_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Imag
             backends.append(Backend(name, section.reported_backend_name,
                                     f"{host}#{section.reported_backend_name}",
                                     capabilities=drivers[name].capabilities))
-        glance = cfg.glance_store
-        conversion_dir = _conversion_dir(cfg, images)
-        source = GlanceImages(images, show_locations=glance.show_image_direct_url
-                              or cfg.glance.show_multiple_locations,
-                              conversion_dir=conversion_dir,
-                              disk_formats=cfg.image_format.disk_formats,
-                              container_formats=cfg.image_format.container_formats)
+        source = glance_images(cfg, images)
+        conversion_dir = source.conversion_dir
         work = VolumeWork(drivers, source, utcnow)
         work.register(tasks)
         _upload_work(cfg, drivers, sessions, source, conversion_dir, session_for, tasks)
@@ -361,6 +357,17 @@ def volume_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Imag
             session.shutdown()
         raise
     return VolumeStack(services, work, sessions)
+
+
+def glance_images(cfg: ShoalConfig, images: ImageService) -> GlanceImages:
+    """The image service as the volume and compute services read it, with the
+    configuration's location visibility, conversion directory and formats."""
+    glance = cfg.glance_store
+    return GlanceImages(images, show_locations=glance.show_image_direct_url
+                        or cfg.glance.show_multiple_locations,
+                        conversion_dir=_conversion_dir(cfg, images),
+                        disk_formats=cfg.image_format.disk_formats,
+                        container_formats=cfg.image_format.container_formats)
 
 
 def _conversion_dir(cfg: ShoalConfig, images: ImageService) -> Path:

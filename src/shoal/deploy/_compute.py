@@ -1,0 +1,111 @@
+"""The compute service of ``shoal up``: key pairs, servers over the guest disks of
+``[libvirt] images_type = rbd`` (the guide's ``images_rbd_pool = vms`` as ``rbd_user``),
+their durable tasks, and the host facts Nova's admin views show.
+
+``images_type`` other than ``rbd`` has no disks shoal can make: servers are then not served
+(and compute stays out of the catalog); flavors and key pairs still answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shoal._time import utcnow
+from shoal.api.nova import HostFacts
+from shoal.cluster import Session
+from shoal.config import ShoalConfig
+from shoal.db import Database
+from shoal.deploy._volumes import GlanceImages, glance_images, host_name
+from shoal.services.compute import (
+    Flavors,
+    Keypairs,
+    ServerOptions,
+    Servers,
+    ServerWork,
+)
+from shoal.services.compute.disks import DiskImage, DiskOptions, DiskPlan, GuestDisks
+from shoal.services.image import ImageService
+from shoal.services.tasks import TaskRunner
+from shoal.services.volume.driver._cluster import pool_capacity
+
+__all__ = ["ComputeStack", "compute_stack"]
+
+log = logging.getLogger("shoal.deploy")
+
+SessionFor = Callable[[str | None, str | None], Session]
+
+
+class ImageDisks:
+    """The servers' :class:`~shoal.services.compute.DiskMaker`: the guest disk driver fed
+    with the image service's view of each image (its locations, its raw bytes)."""
+
+    def __init__(self, disks: GuestDisks, images: GlanceImages) -> None:
+        self.disks = disks
+        self.images = images
+
+    def create_for(self, server_id: str, image_id: str | None, flavor: Mapping[str, Any],
+                   heartbeat: Callable[[], None]) -> None:
+        image = None
+        if image_id is not None:
+            data = self.images.image(image_id, None)
+            image = DiskImage(id=data.id, disk_format=data.disk_format or "",
+                              size=data.size or 0, virtual_size=data.virtual_size,
+                              locations=data.locations,
+                              raw_data=lambda: self.images.raw_data(image_id))
+        plan = DiskPlan(root_gb=int(flavor["root_gb"]), ephemeral_gb=int(flavor["ephemeral_gb"]),
+                        swap_mb=int(flavor["swap"]))
+        self.disks.create(server_id, image, plan, heartbeat=heartbeat)
+
+    def remove(self, server_id: str) -> list[str]:
+        return self.disks.remove(server_id)
+
+
+@dataclass
+class ComputeStack:
+    """What ``shoal up`` serves for compute (``servers`` None: not served)."""
+
+    keypairs: Keypairs
+    servers: Servers | None
+    facts: HostFacts | None
+    session: Session | None
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.shutdown()
+
+
+def compute_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: ImageService,
+                  flavors: Flavors, session_for: SessionFor) -> ComputeStack:
+    """Build the compute service and register its tasks (before ``tasks.recover()``).
+
+    Raises:
+        errors.ShoalError: the cluster cannot be reached as ``[libvirt] rbd_user``.
+    """
+    keypairs = Keypairs(db, utcnow)
+    libvirt = cfg.libvirt
+    if libvirt.images_type != "rbd":
+        log.warning("[libvirt] images_type = %s: shoal keeps guest disks in RBD only "
+                    "(images_type = rbd); servers are not served", libvirt.images_type)
+        return ComputeStack(keypairs, None, None, None)
+    session = session_for(libvirt.rbd_user, libvirt.images_rbd_ceph_conf or None)
+    try:
+        options = DiskOptions.from_config(cfg)
+        disks = ImageDisks(GuestDisks(session, options), glance_images(cfg, images))
+        ServerWork(disks, utcnow).register(tasks)
+        host = host_name()
+        zone = "nova"  # Nova's default_availability_zone
+        servers = Servers(db, tasks, flavors, disks.images, keypairs, utcnow,
+                          ServerOptions(host=host, availability_zone=zone))
+
+        def disk_gib() -> tuple[int, int]:
+            capacity = pool_capacity(session, options.pool, dynamic_total=True)
+            return int(capacity.total_gib), int(capacity.free_gib)
+
+        facts = HostFacts(host=host, zone=zone, started_at=utcnow(), disk_gib=disk_gib)
+    except BaseException:
+        session.shutdown()
+        raise
+    return ComputeStack(keypairs, servers, facts, session)

@@ -1,0 +1,148 @@
+"""Servers through the real ``openstack`` client against ``shoal up`` (issue 14), embedded:
+a raw image uploaded as the guide does, a server booted from it whose root disk is a
+copy-on-write clone ``vms/<uuid>_disk`` of ``images/<id>@snap`` (seen with ``shoal rbd``
+as ``client.cinder``), grown to the flavor's disk; stop/start/reboot/lock; the instance
+actions; the host views; errors that say what to fix; delete removes the disks."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e._cli import ok, out_json
+from tests.shoal_cli import run_shoal_cli
+from tests.shoal_up import ShoalUp, openstack
+
+GiB = 1 << 30
+#: The compute microversion the client asks for (``--nic none`` needs 2.37).
+VERSION = ("--os-compute-api-version", "2.79")
+
+
+@pytest.fixture(scope="module")
+def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShoalUp]:
+    with ShoalUp.start(tmp_path_factory.mktemp("servers") / "data") as running:
+        yield running
+
+
+def _os(up: ShoalUp, *args: str, cloud: str = "shoal") -> Any:
+    return out_json(openstack(up, *VERSION, *args, "-f", "json", cloud=cloud))
+
+
+def _rbd(up: ShoalUp, *args: str) -> str:
+    result = run_shoal_cli(up.data_dir, "rbd", *args, "--id", "cinder")
+    assert result.returncode == 0, (args, result.stderr)
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def image(up: ShoalUp, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A 4 MiB raw image (random bytes) in Glance, as the guide uploads one."""
+    path = tmp_path_factory.mktemp("img") / "tiny.raw"
+    path.write_bytes(os.urandom(4 << 20))
+    made = _os(up, "image", "create", "--file", str(path), "--disk-format", "raw",
+               "--container-format", "bare", "--public", "tiny")
+    return str(made["id"])
+
+
+def _server(up: ShoalUp, name: str, image: str, *extra: str) -> dict[str, Any]:
+    made = _os(up, "server", "create", "--image", image, "--flavor", "m1.tiny", "--nic",
+               "none", "--wait", *extra, name)
+    assert made["status"] == "ACTIVE", made
+    return dict(made)
+
+
+def test_boot_from_an_image_clones_it_into_vms(up: ShoalUp, image: str) -> None:
+    server = _server(up, "s1", image, "--property", "role=web")
+    info = json.loads(_rbd(up, "info", f"vms/{server['id']}_disk", "--format", "json"))
+    assert info["size"] == 1 * GiB  # m1.tiny's disk
+    assert info["parent"]["pool"] == "images" and info["parent"]["image"] == image
+    assert info["parent"]["snapshot"] == "snap"
+    children = _rbd(up, "children", f"images/{image}@snap")
+    assert f"vms/{server['id']}_disk" in children
+    shown = _os(up, "server", "show", "s1")
+    assert shown["OS-EXT-STS:vm_state"] == "active" and shown["OS-EXT-STS:power_state"] in (
+        "Running", 1)
+    assert shown["image"]["id"] == image if isinstance(shown["image"], dict) else \
+        image in shown["image"]
+    assert shown["properties"] == {"role": "web"}
+    listed = _os(up, "server", "list", "--name", "^s1$")
+    assert [s["ID"] for s in listed] == [server["id"]]
+
+
+def test_stop_start_reboot_lock_and_actions(up: ShoalUp, image: str) -> None:
+    server = _server(up, "s2", image)
+    ok(openstack(up, *VERSION, "server", "stop", "--wait", "s2"))
+    assert _os(up, "server", "show", "s2")["status"] == "SHUTOFF"
+    refused = openstack(up, *VERSION, "server", "pause", "s2")
+    assert refused.returncode != 0 and "while it is in vm_state stopped" in refused.stderr
+    ok(openstack(up, *VERSION, "server", "start", "--wait", "s2"))
+    assert _os(up, "server", "show", "s2")["status"] == "ACTIVE"
+    ok(openstack(up, *VERSION, "server", "reboot", "--hard", "--wait", "s2"))
+    ok(openstack(up, *VERSION, "server", "lock", "s2"))
+    demo_refused = openstack(up, *VERSION, "server", "stop", server["id"], cloud="shoal-demo")
+    assert demo_refused.returncode != 0
+    ok(openstack(up, *VERSION, "server", "unlock", "s2"))
+    events = _os(up, "server", "event", "list", "s2")
+    assert {e["Action"] for e in events} >= {"create", "stop", "start", "reboot", "lock",
+                                             "unlock"}
+    create = next(e for e in events if e["Action"] == "create")
+    detail = _os(up, "server", "event", "show", "s2", create["Request ID"])
+    assert detail["events"][0]["event"] == "compute__do_build_and_run_instance"
+    assert detail["events"][0]["result"] == "Success"
+
+
+def test_delete_removes_the_disks(up: ShoalUp, image: str) -> None:
+    server = _server(up, "s3", image)
+    assert f"{server['id']}_disk" in _rbd(up, "ls", "vms")
+    ok(openstack(up, *VERSION, "server", "delete", "--wait", "s3"))
+    assert f"{server['id']}_disk" not in _rbd(up, "ls", "vms")
+    gone = openstack(up, *VERSION, "server", "show", server["id"])
+    assert gone.returncode != 0 and "No Server found" in gone.stderr
+
+
+def test_bad_requests_say_what_to_fix(up: ShoalUp, image: str) -> None:
+    for args, words in (
+        (("--flavor", "no-such-flavor"), "No Flavor found"),
+        (("--flavor", "m1.tiny", "--key-name", "nope"), "Invalid key_name provided"),
+    ):
+        refused = openstack(up, *VERSION, "server", "create", "--image", image, "--nic",
+                            "none", *args, "bad")
+        assert refused.returncode != 0 and words in refused.stderr, refused.stderr
+    body = {"server": {"name": "x", "flavorRef": "999", "imageRef": image,
+                       "networks": "none"}}
+    api = _compute_post(up, "/servers", body)
+    assert api[0] == 400 and api[1]["badRequest"]["message"] == "Invalid flavorRef provided."
+    assert not any(s["Name"] == "bad" for s in _os(up, "server", "list"))
+
+
+def _compute_post(up: ShoalUp, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+    import httpx
+
+    from tests.shoal_up import token
+    reply = httpx.post(up.urls["compute"] + path, json=body, headers={
+        "X-Auth-Token": token(up), "OpenStack-API-Version": "compute 2.79"}, timeout=30)
+    return reply.status_code, reply.json()
+
+
+def test_host_views_and_limits(up: ShoalUp) -> None:
+    hypervisors = _os(up, "hypervisor", "list")
+    assert len(hypervisors) == 1 and hypervisors[0]["State"] == "up"
+    services = {s["Binary"]: s for s in _os(up, "compute", "service", "list")}
+    assert set(services) == {"nova-compute", "nova-conductor", "nova-scheduler"}
+    assert services["nova-compute"]["State"] == "up"
+    zones = _os(up, "availability", "zone", "list", "--compute")
+    assert [z["Zone Name"] for z in zones] == ["nova"]
+    limits = {row["Name"]: row["Value"] for row in _os(up, "limits", "show", "--absolute")}
+    assert limits["maxTotalInstances"] == 10 and limits["totalInstancesUsed"] >= 1
+
+
+def test_keypairs(up: ShoalUp, tmp_path: Path) -> None:
+    made = _os(up, "keypair", "create", "k1", "--private-key", str(tmp_path / "k1"))
+    assert made["name"] == "k1" and (tmp_path / "k1").read_text().startswith("-----BEGIN")
+    assert [k["Name"] for k in _os(up, "keypair", "list")] == ["k1"]
+    ok(openstack(up, *VERSION, "keypair", "delete", "k1"))
