@@ -10,11 +10,9 @@ parents, sizes, orders and the completion mark; the same checks as the embedded 
 from __future__ import annotations
 
 import json
-import random
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,11 +31,12 @@ from shoal.services.compute.disks import (
 from shoal.services.image.store import RbdStore
 from shoal.services.volume.driver import BackendAccessDenied
 from tests.ceph.conftest import CephCluster, import_ceph_bindings, mon_command, temporary_pool
+from tests.ceph.test_volume_driver_ceph import _user
+from tests.unit.services.compute.disks.test_driver import elsewhere, payload, pieces, server
 
 MiB = 1 << 20
 GiB = 1 << 30
 CHILDREN = "allow class-read object_prefix rbd_children"
-OTHER_FSID = "00000000-0000-0000-0000-000000000000"
 
 
 @dataclass
@@ -90,15 +89,6 @@ class Env:
             ioctx.close()
 
 
-def _user(rados: Any, tmp: Path, role: str, osd_caps: str) -> tuple[str, Path]:
-    entity = f"client.shoal-{role}-{uuid.uuid4().hex[:8]}"
-    reply = json.loads(mon_command(rados, "auth get-or-create", entity=entity,
-                                   caps=["mon", "allow r", "osd", osd_caps]))
-    keyring = tmp / f"{role}.keyring"
-    keyring.write_text(f"[{entity}]\n\tkey = {reply[0]['key']}\n")
-    return entity, keyring
-
-
 @pytest.fixture(scope="module")
 def env(ceph_cluster: CephCluster, rados_cluster: Any,
         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
@@ -120,23 +110,6 @@ def env(ceph_cluster: CephCluster, rados_cluster: Any,
             glance.shutdown()
             for entity in (cinder_entity, glance_entity):
                 mon_command(rados_cluster, "auth rm", entity=entity)
-
-
-def payload(size: int, seed: int = 1) -> bytes:
-    return random.Random(seed).randbytes(size)
-
-
-def server() -> str:
-    return str(uuid.uuid4())
-
-
-def pieces(data: bytes, size: int = MiB) -> Callable[[], Iterable[bytes]]:
-    return lambda: (data[i:i + size] for i in range(0, len(data), size))
-
-
-def elsewhere(image: DiskImage, **changes: Any) -> DiskImage:
-    fields = {"locations": (f"rbd://{OTHER_FSID}/images/{image.id}/snap",), **changes}
-    return DiskImage(**{**image.__dict__, **fields})
 
 
 def test_root_disk_is_a_clone_and_the_others_are_blank(env: Env) -> None:

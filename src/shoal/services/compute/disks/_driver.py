@@ -72,7 +72,6 @@ __all__ = ["MADE_KEY", "GuestDisks"]
 
 log = logging.getLogger("shoal.services.compute")
 
-GiB = 1 << 30
 #: Image metadata key set on a disk once it is complete; its value is how it was made.
 MADE_KEY = "shoal.disk_made"
 _HOWS: dict[str, DiskHow] = {"clone": "clone", "import": "import", "blank": "blank"}
@@ -180,13 +179,15 @@ class GuestDisks:
             DownloadRefused: not cloneable and ``never_download`` is set.
             DiskImageUnacceptable: the image's data is larger than the root disk.
             DiskBusy: an incomplete disk left by an earlier run stayed busy.
+            errors.AlreadyExists: another create of the same server made a disk
+                meanwhile (that disk is left alone).
         """
         _check_server_id(server_id)
         beat = heartbeat or _no_beat
         blanks = [(ephemeral_name(server_id), ephemeral_bytes(plan.ephemeral_gb)),
                   (swap_name(server_id), swap_bytes(plan.swap_mb))]
         made: list[MadeDisk] = []
-        touched: list[str] = []  # disks this call made or is finishing
+        touched: list[str] = []  # disks this call made (or is finishing): removed on failure
         with self._backend.pool() as pool:
             try:
                 if image is not None:
@@ -205,10 +206,12 @@ class GuestDisks:
 
     def _root(self, pool: Pool, name: str, image: DiskImage, root_gb: int,
               beat: Callable[[], None], touched: list[str]) -> MadeDisk:
+        """The root disk ``name``: kept if complete, else cloned or downloaded (an
+        incomplete clone of the same snapshot is finished, any other removed first)."""
         found = _inspect(pool, name)
         if found is not None and found.how is not None:
             log.info("root disk %s/%s is complete already (%s)", pool.name, name, found.how)
-            size = self._finish(pool, name, root_gb * GiB, found.how)
+            size = self._finish(pool, name, root_bytes(root_gb, 0), found.how)
             return MadeDisk(name, size, found.parent, found.how)
         source = self._root_source(image)
         size = root_bytes(root_gb, source.base_bytes)
@@ -218,7 +221,6 @@ class GuestDisks:
                 "[workarounds] never_download_image_if_on_rbd = true refuses to download "
                 "and import it: store the image as raw in this cluster's RBD image store, "
                 "or set never_download_image_if_on_rbd = false")
-        touched.append(name)
         reuse = found is not None and source.clone is not None \
             and found.parent == source.parent_spec
         if found is not None and not reuse:
@@ -229,12 +231,15 @@ class GuestDisks:
         if source.clone is not None:
             if not reuse:
                 self._clone(pool, source.clone, name)
+            touched.append(name)
             how = "clone"
             log.info("root disk %s/%s cloned from %s", pool.name, name, source.parent_spec)
         else:
             log.info("image %s is not cloneable (%s): downloading it into %s/%s", image.id,
                      source.refusal, pool.name, name)
-            self._import(pool, name, size, image, beat)
+            self._create(pool, name, size)
+            touched.append(name)
+            self._write(pool, name, size, image, beat)
             how = "import"
         return MadeDisk(name, self._finish(pool, name, size, how), source.parent_spec, how)
 
@@ -261,10 +266,10 @@ class GuestDisks:
             pool.lib.RBD().clone(parent_pool.ioctx, ref.image, ref.snap, pool.ioctx, name,
                                  features=self.features)
 
-    def _import(self, pool: Pool, name: str, size: int, image: DiskImage,
-                beat: Callable[[], None]) -> None:
-        """Create ``name`` of ``size`` bytes and write the image's raw data into it."""
-        self._create(pool, name, size)
+    @staticmethod
+    def _write(pool: Pool, name: str, size: int, image: DiskImage,
+               beat: Callable[[], None]) -> None:
+        """Write the image's raw data into new disk ``name`` of ``size`` bytes."""
         with pool.open(name) as img:
             try:
                 write_stream(img, _beating(image.raw_data(), beat), size, 1 << img.order())
@@ -274,15 +279,16 @@ class GuestDisks:
                     f"({size} bytes; the image says {image.virtual_bytes})") from exc
 
     def _blank(self, pool: Pool, name: str, size: int, touched: list[str]) -> MadeDisk:
+        """The empty disk ``name`` of ``size`` bytes: kept if complete, else made."""
         found = _inspect(pool, name)
         if found is not None and found.how is not None:
             return MadeDisk(name, found.size, found.parent, found.how)
-        touched.append(name)
         if found is not None:
             log.warning("disk %s/%s is incomplete (an interrupted create): making it again",
                         pool.name, name)
             self._destroy(pool, name)
         self._create(pool, name, size)
+        touched.append(name)
         return MadeDisk(name, self._finish(pool, name, size, "blank"), None, "blank")
 
     def _create(self, pool: Pool, name: str, size: int) -> None:

@@ -9,6 +9,7 @@ caps; checks look as client.admin.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 
 import shoal.rbd as rbd
+import shoal.services.compute.disks._driver as driver_module
 from shoal import errors
 from shoal.config import load_config
 from shoal.objstore import IoCtx
@@ -115,7 +117,7 @@ def pieces(data: bytes, size: int = MiB) -> Callable[[], Iterable[bytes]]:
 def elsewhere(image: DiskImage, **changes: Any) -> DiskImage:
     """``image`` as if Glance kept it in another cluster (same data)."""
     fields = {"locations": (f"rbd://{OTHER_FSID}/images/{image.id}/snap",), **changes}
-    return DiskImage(**{**image.__dict__, **fields})
+    return dataclasses.replace(image, **fields)
 
 
 # --- options ----------------------------------------------------------------------------
@@ -357,6 +359,20 @@ def test_an_incomplete_blank_disk_is_made_again(env: Env, disks: GuestDisks) -> 
     assert disks.create(sid, None, DiskPlan(ephemeral_gb=1)) == [
         MadeDisk(f"{sid}_disk.local", GiB, None, "blank")]
     assert env.read(f"{sid}_disk.local", 0, 4) == bytes(4)
+
+
+def test_a_disk_made_meanwhile_by_another_create_is_left_alone(
+        env: Env, disks: GuestDisks, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two creates of one server at once (a caller's bug): the loser fails with
+    AlreadyExists (409) and does not remove the winner's disk."""
+    image = env.store(payload(MiB))
+    sid = server()
+    disks.create(sid, image, DiskPlan(root_gb=1, swap_mb=8))
+    monkeypatch.setattr(driver_module, "_inspect", lambda pool, name: None)  # it looked first
+    for image_or_none in (image, None):
+        with pytest.raises(errors.AlreadyExists):
+            disks.create(sid, image_or_none, DiskPlan(root_gb=1, swap_mb=8))
+    assert env.names() == [f"{sid}_disk", f"{sid}_disk.swap"]
 
 
 # --- remove ---------------------------------------------------------------------------------
