@@ -1,12 +1,31 @@
-"""Guest disks of Nova's libvirt RBD image backend (``images_type = rbd``), groundwork.
+"""Guest disks of Nova's libvirt RBD image backend (``images_type = rbd``).
 
-So far: the RBD names of a server's disks and the flavor size rules
-(:mod:`._names`, :mod:`._sizes`). The driver itself (clone/download, removal,
-direct snapshot) is not written yet.
+Public API::
+
+    options = DiskOptions.from_config(cfg)        # images_rbd_pool, never_download, retries
+    disks = GuestDisks(compute_session, options)  # session as rbd_user (client.cinder)
+    disks.create(server_id, DiskImage(...) | None, DiskPlan(root_gb, ephemeral_gb, swap_mb),
+                 heartbeat=renew) -> [MadeDisk(name, size, parent, how), ...]
+    disks.remove(server_id) -> [removed names]    # retried while busy; DiskBusy
+    disks.disks(server_id) -> [DiskInfo(name, size, parent, how | None), ...]
+
+The RBD names of a server's disks (:mod:`._names`), the flavor size rules
+(:mod:`._sizes`), the driver (:mod:`._driver`; removal in :mod:`._remove`) and
+its errors (:mod:`._errors`). Direct snapshots are not written yet.
 """
 
 from __future__ import annotations
 
+from shoal.services.compute.disks._driver import MADE_KEY, GuestDisks
+from shoal.services.compute.disks._errors import DiskBusy, DiskImageUnacceptable, DownloadRefused
+from shoal.services.compute.disks._model import (
+    DiskHow,
+    DiskImage,
+    DiskInfo,
+    DiskOptions,
+    DiskPlan,
+    MadeDisk,
+)
 from shoal.services.compute.disks._names import (
     DISK_SUFFIX,
     EPHEMERAL_SUFFIX,
@@ -27,8 +46,19 @@ from shoal.services.compute.disks._sizes import (
 __all__ = [
     "DISK_SUFFIX",
     "EPHEMERAL_SUFFIX",
+    "MADE_KEY",
     "SWAP_SUFFIX",
+    "DiskBusy",
+    "DiskHow",
+    "DiskImage",
+    "DiskImageUnacceptable",
+    "DiskInfo",
+    "DiskOptions",
+    "DiskPlan",
+    "DownloadRefused",
     "FlavorTooSmall",
+    "GuestDisks",
+    "MadeDisk",
     "disk_names",
     "ephemeral_bytes",
     "ephemeral_name",

@@ -19,10 +19,17 @@ Public API::
     volume_name(vid) == "volume-" + vid; snapshot_name(sid) == "snapshot-" + sid
 
 Errors (each with its HTTP status): see :mod:`._errors`.
+
+Plumbing shared with the compute service's guest disks (same cephx session kind,
+same Glance images): :class:`Backend`/:class:`Pool` (sessions and translated
+errors), :func:`find_cloneable` (Cinder's and Nova's ``is_cloneable``) and
+:func:`write_stream` (raw data into a new image, sparse).
 """
 
 from __future__ import annotations
 
+from shoal.services.volume.driver._backend import Backend as Backend
+from shoal.services.volume.driver._backend import Pool as Pool
 from shoal.services.volume.driver._cluster import PoolCapacity as PoolCapacity
 from shoal.services.volume.driver._cluster import parse_mon_addr as parse_mon_addr
 from shoal.services.volume.driver._delete import DeleteOutcome as DeleteOutcome
@@ -40,8 +47,11 @@ from shoal.services.volume.driver._errors import VolumeBackendError as VolumeBac
 from shoal.services.volume.driver._errors import VolumeExists as VolumeExists
 from shoal.services.volume.driver._errors import VolumeIsBusy as VolumeIsBusy
 from shoal.services.volume.driver._errors import VolumeNotFound as VolumeNotFound
+from shoal.services.volume.driver._images import Cloneable as Cloneable
 from shoal.services.volume.driver._images import CloneRefusal as CloneRefusal
 from shoal.services.volume.driver._images import NotCloned as NotCloned
+from shoal.services.volume.driver._images import find_cloneable as find_cloneable
+from shoal.services.volume.driver._images import write_stream as write_stream
 from shoal.services.volume.driver._names import CLONE_SNAP_SUFFIX as CLONE_SNAP_SUFFIX
 from shoal.services.volume.driver._names import DELETED_SUFFIX as DELETED_SUFFIX
 from shoal.services.volume.driver._names import clone_snap_name as clone_snap_name
@@ -55,14 +65,17 @@ __all__ = [
     "DELETED_SUFFIX",
     "DRIVER_VERSION",
     "VOLUME_SIZE_GIB_MAX",
+    "Backend",
     "BackendAccessDenied",
     "BackendFull",
     "BackendUnavailable",
     "CloneRefusal",
+    "Cloneable",
     "DeleteOutcome",
     "ImageUnacceptable",
     "InvalidVolumeSize",
     "NotCloned",
+    "Pool",
     "PoolCapacity",
     "RbdDriverOptions",
     "RbdVolumeDriver",
@@ -74,7 +87,9 @@ __all__ = [
     "VolumeIsBusy",
     "VolumeNotFound",
     "clone_snap_name",
+    "find_cloneable",
     "parse_mon_addr",
     "snapshot_name",
     "volume_name",
+    "write_stream",
 ]

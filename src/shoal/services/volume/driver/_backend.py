@@ -93,10 +93,16 @@ class Pool:
 
 
 class Backend:
-    """The session, the options and what is derived from them, for one driver."""
+    """The session, the options and what is derived from them, for one driver.
 
-    def __init__(self, session: Session, options: RbdDriverOptions, features: int) -> None:
+    ``service`` names the service in error messages ("volume": "the volume
+    driver's user ..."; the compute service's guest disks pass "compute").
+    """
+
+    def __init__(self, session: Session, options: RbdDriverOptions, features: int, *,
+                 service: str = "volume") -> None:
         self.session = session
+        self.service = service
         self.options = options
         self.features = features
         slots = options.rbd_concurrent_flatten_operations
@@ -125,8 +131,8 @@ class Backend:
         except errors.PoolNotFound:
             if pool != self.options.rbd_pool:
                 raise
-            raise BackendUnavailable(f"the volume backend's pool '{pool}' does not exist"
-                                     ) from None
+            raise BackendUnavailable(
+                f"the {self.service} backend's pool '{pool}' does not exist") from None
         try:
             with self.translated(pool):
                 yield Pool(self, ioctx)
@@ -142,11 +148,12 @@ class Backend:
         except (BackendFull, BackendAccessDenied):
             raise
         except errors.NoSpace as exc:
-            raise BackendFull(f"the volume backend is full (pool '{pool}'): {exc}") from exc
+            raise BackendFull(f"the {self.service} backend is full (pool '{pool}'): {exc}"
+                              ) from exc
         except errors.PermissionDenied as exc:
             raise BackendAccessDenied(
-                f"the volume driver's user {self.session.entity} is not allowed to use pool "
-                f"'{pool}' (check its osd caps): {exc}") from exc
+                f"the {self.service} driver's user {self.session.entity} is not allowed to use "
+                f"pool '{pool}' (check its osd caps): {exc}") from exc
         except errors.ShoalError as exc:
             if exc.errno == errno.EDQUOT:
                 raise BackendFull(f"pool '{pool}' is over its quota: {exc}") from exc
