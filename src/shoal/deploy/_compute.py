@@ -29,7 +29,7 @@ from shoal.services.compute import (
 from shoal.services.compute.disks import DiskImage, DiskOptions, DiskPlan, GuestDisks
 from shoal.services.image import ImageService
 from shoal.services.tasks import TaskRunner
-from shoal.services.volume.driver._cluster import pool_capacity
+from shoal.services.volume.driver import pool_capacity
 
 __all__ = ["ComputeStack", "compute_stack"]
 

@@ -78,10 +78,10 @@ from shoal.cluster.datadir import ADMIN_ENTITY
 from shoal.config import ShoalConfig
 from shoal.db import Database, default_url
 from shoal.deploy._clients import Login, clouds_yaml, openrc
+from shoal.deploy._compute import ComputeStack, compute_stack
 from shoal.deploy._files import write_private
 from shoal.deploy._logging import LogOptions, LogSetup, setup_logging
 from shoal.deploy._provision import ProvisionReport, keyring_path, provision_cluster
-from shoal.deploy._compute import ComputeStack, compute_stack
 from shoal.deploy._volumes import VolumeStack, volume_stack
 from shoal.services.compute import Flavors
 from shoal.services.identity import IdentityService, bootstrap, generate_password
@@ -506,8 +506,9 @@ def prepare(opts: UpOptions) -> Deployment:
             undo.callback(volumes.close)
         flavors = Flavors(db, utcnow)
         flavors.seed_defaults()
-        compute = compute_stack(cfg, db, tasks, images, flavors,
-                                lambda user, conf: _service_session(cfg, data_dir, user, conf or ""))
+        compute = compute_stack(
+            cfg, db, tasks, images, flavors,
+            lambda user, conf: _service_session(cfg, data_dir, user, conf or ""))
         undo.callback(compute.close)
         recovery = tasks.recover()
         if recovery.resumed or recovery.failed or recovery.unknown:

@@ -32,6 +32,7 @@ from shoal.services.volume.driver._backend import Backend as Backend
 from shoal.services.volume.driver._backend import Pool as Pool
 from shoal.services.volume.driver._cluster import PoolCapacity as PoolCapacity
 from shoal.services.volume.driver._cluster import parse_mon_addr as parse_mon_addr
+from shoal.services.volume.driver._cluster import pool_capacity as pool_capacity
 from shoal.services.volume.driver._delete import DeleteOutcome as DeleteOutcome
 from shoal.services.volume.driver._driver import VOLUME_SIZE_GIB_MAX as VOLUME_SIZE_GIB_MAX
 from shoal.services.volume.driver._driver import RbdVolumeDriver as RbdVolumeDriver
@@ -89,6 +90,7 @@ __all__ = [
     "clone_snap_name",
     "find_cloneable",
     "parse_mon_addr",
+    "pool_capacity",
     "snapshot_name",
     "volume_name",
     "write_stream",
