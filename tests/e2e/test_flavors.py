@@ -1,8 +1,5 @@
-"""Flavors through the real ``nova`` client against ``shoal up`` (issue 14, first part).
-
-The catalog does not list compute until servers are served, so the client is pointed at
-the compute endpoint with ``--os-endpoint-override`` (openstacksdk refuses a service that
-the catalog lacks); it negotiates its newest microversion with shoal's."""
+"""Flavors through the real ``nova`` client against ``shoal up`` (issue 14): the client
+finds compute in the catalog and negotiates its newest microversion with shoal's."""
 
 from __future__ import annotations
 
@@ -21,8 +18,7 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShoalUp]:
 
 
 def _nova(up: ShoalUp, *args: str) -> str:
-    return _ok(run_client(up, "nova", "--os-endpoint-override", up.urls["compute"], *args,
-                          cloud=None, env=openrc_env(up)))
+    return _ok(run_client(up, "nova", *args, cloud=None, env=openrc_env(up)))
 
 
 def _rows(table: str) -> list[list[str]]:

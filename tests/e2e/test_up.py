@@ -98,8 +98,8 @@ def test_openstack_catalog_list(up: ShoalUp) -> None:
     catalog = _json(openstack(up, "catalog", "list", "-f", "json"))
     assert isinstance(catalog, list)
     types = sorted(entry["Type"] for entry in catalog)
-    # compute answers only its version documents until its API is served: not catalogued
-    assert types == ["block-storage", "identity", "image", "volumev3"]
+    # compute is catalogued: its servers are served (guest disks in RBD, images_type = rbd)
+    assert types == ["block-storage", "compute", "identity", "image", "volumev3"]
     port = up.urls["volume"].split(":")[2].split("/")[0]
     volume = next(e for e in catalog if e["Type"] == "volumev3")
     assert all(f":{port}/volume/v3/" in ep["url"] for ep in volume["Endpoints"])
@@ -111,7 +111,8 @@ def test_openstack_versions_show_negotiates_every_service(up: ShoalUp) -> None:
     current = {r["Service Type"]: r for r in rows if r["Status"] == "CURRENT"}
     assert current["identity"]["Version"].startswith("3.")
     assert current["block-storage"]["Max Microversion"] == "3.71"
-    assert "compute" not in current
+    assert current["compute"]["Version"] == "2.1"
+    assert current["compute"]["Max Microversion"] == "2.96"
     assert current["image"]["Version"].startswith("2.")
 
 
@@ -119,7 +120,7 @@ _SDK_VERSIONS = """
 import json, openstack
 conn = openstack.connect(cloud="shoal")
 out = {}
-for name in ("block_storage", "image", "identity"):
+for name in ("block_storage", "image", "identity", "compute"):
     data = getattr(conn, name).get_endpoint_data()
     out[name] = {"url": data.url, "min": data.min_microversion, "max": data.max_microversion,
                  "api": data.api_version}
@@ -133,6 +134,7 @@ def test_openstacksdk_discovers_versions_and_microversions(up: ShoalUp) -> None:
     assert found["block_storage"]["max"] == [3, 71] and found["block_storage"]["min"] == [3, 0]
     assert found["image"]["api"][0] == 2 and found["identity"]["api"][0] == 3
     assert found["block_storage"]["url"].startswith(up.urls["volume"])
+    assert found["compute"]["max"] == [2, 96] and found["compute"]["min"] == [2, 1]
 
 
 def test_bad_password_is_401_for_the_cli(up: ShoalUp) -> None:

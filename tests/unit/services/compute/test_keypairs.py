@@ -122,7 +122,8 @@ def test_fingerprint_of_a_known_key() -> None:
     # a real Ed25519 blob announced as RSA
     "ssh-rsa " + _openssh(ed25519.Ed25519PrivateKey.generate()).split()[1],
     "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-])
+], ids=["empty", "blank", "junk", "long-junk", "type-only", "no-type", "ed25519-as-rsa",
+        "bad-pem"])  # stable ids: xdist's workers must collect the same tests
 def test_bad_ssh_keys_are_400(keypairs: Keypairs, public_key: str) -> None:
     with pytest.raises(errors.InvalidArgument,
                        match=r"^Keypair data is invalid: failed to generate fingerprint$"):
@@ -185,7 +186,7 @@ def test_generated_ssh_pair_reads_back(keypairs: Keypairs, tmp_path: Path) -> No
     assert made.private_key not in repr(keypairs.get(ALICE, "new"))
 
 
-@pytest.mark.parametrize("user", ["u-alice", "x" * 200])
+@pytest.mark.parametrize("user", ["u-alice", "x" * 200], ids=["short", "long"])
 def test_generated_x509_pair_is_a_client_certificate(keypairs: Keypairs, user: str) -> None:
     made = keypairs.create(ADMIN, "cert", key_type="x509", user_id=user)
     assert made.private_key is not None
