@@ -162,3 +162,69 @@ def test_keypairs(up: ShoalUp, tmp_path: Path) -> None:
     assert made["name"] == "k1" and (tmp_path / "k1").read_text().startswith("-----BEGIN")
     assert [k["Name"] for k in _os(up, "keypair", "list")] == ["k1"]
     ok(openstack(up, *VERSION, "keypair", "delete", "k1"))
+
+
+def _volume_status(up: ShoalUp, name: str, want: str, timeout_s: float = 60
+                   ) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        shown = dict(_os(up, "volume", "show", name))
+        if shown["status"] == want:
+            return shown
+        assert time.monotonic() < deadline, shown
+        time.sleep(0.3)
+
+
+def test_attach_and_detach_a_volume(up: ShoalUp, image: str) -> None:
+    server = _server(up, "s4", image)
+    _os(up, "volume", "create", "--size", "1", "v4")
+    _volume_status(up, "v4", "available")
+    ok(openstack(up, *VERSION, "server", "add", "volume", "s4", "v4"))
+    volume = _volume_status(up, "v4", "in-use")
+    assert [a["server_id"] for a in volume["attachments"]] == [server["id"]]
+    assert volume["attachments"][0]["device"] == "/dev/vdb"
+    listed = _os(up, "server", "volume", "list", "s4")
+    assert [v["Volume ID"] for v in listed] == [volume["id"]]
+    shown = _os(up, "server", "show", "s4")
+    assert [v["id"] for v in shown["volumes_attached"]] == [volume["id"]]
+    busy = openstack(up, *VERSION, "volume", "delete", "v4")
+    assert busy.returncode != 0  # attached: Cinder refuses
+    ok(openstack(up, *VERSION, "server", "remove", "volume", "s4", "v4"))
+    _volume_status(up, "v4", "available")
+    ok(openstack(up, *VERSION, "server", "delete", "--wait", "s4"))
+    ok(openstack(up, *VERSION, "volume", "delete", "v4"))
+
+
+def test_boot_from_a_volume_made_from_the_image(up: ShoalUp, image: str) -> None:
+    made = _os(up, "server", "create", "--image", image, "--boot-from-volume", "2",
+               "--flavor", "m1.tiny", "--nic", "none", "--wait", "bfv")
+    assert made["status"] == "ACTIVE", made
+    shown = _os(up, "server", "show", "bfv")
+    assert not shown["image"] or "booted from volume" in str(shown["image"]).lower()
+    (attached,) = shown["volumes_attached"]
+    volume = _volume_status(up, attached["id"], "in-use")
+    assert volume["size"] == 2 and volume["bootable"] in (True, "true")
+    assert volume["attachments"][0]["device"] == "/dev/vda"
+    info = json.loads(_rbd(up, "info", f"volumes/volume-{volume['id']}", "--format", "json"))
+    assert info["parent"]["pool"] == "images" and info["parent"]["image"] == image
+    assert f"{made['id']}_disk" not in _rbd(up, "ls", "vms")  # no local root disk
+    root = openstack(up, *VERSION, "server", "remove", "volume", "bfv", volume["id"])
+    assert root.returncode != 0 and "root device" in root.stderr
+    ok(openstack(up, *VERSION, "server", "delete", "--wait", "bfv"))
+    _volume_status(up, volume["id"], "available")  # delete_on_termination false: kept
+    ok(openstack(up, *VERSION, "volume", "delete", volume["id"]))
+
+
+def test_boot_from_an_existing_volume(up: ShoalUp, image: str) -> None:
+    _os(up, "volume", "create", "--image", image, "--size", "1", "--bootable", "bootvol")
+    volume = _volume_status(up, "bootvol", "available")
+    made = _os(up, "server", "create", "--volume", "bootvol", "--flavor", "m1.tiny", "--nic",
+               "none", "--wait", "fromvol")
+    assert made["status"] == "ACTIVE", made
+    assert _volume_status(up, "bootvol", "in-use")["attachments"][0]["server_id"] == made["id"]
+    in_use = openstack(up, *VERSION, "server", "create", "--volume", "bootvol", "--flavor",
+                       "m1.tiny", "--nic", "none", "again")
+    assert in_use.returncode != 0 and "status must be 'available'" in in_use.stderr
+    ok(openstack(up, *VERSION, "server", "delete", "--wait", "fromvol"))
+    _volume_status(up, "bootvol", "available")
+    ok(openstack(up, *VERSION, "volume", "delete", volume["id"]))

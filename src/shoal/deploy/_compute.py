@@ -24,11 +24,13 @@ from shoal.services.compute import (
     Keypairs,
     ServerOptions,
     Servers,
+    ServerVolumes,
     ServerWork,
 )
 from shoal.services.compute.disks import DiskImage, DiskOptions, DiskPlan, GuestDisks
 from shoal.services.image import ImageService
 from shoal.services.tasks import TaskRunner
+from shoal.services.volume import VolumeServices
 from shoal.services.volume.driver import pool_capacity
 
 __all__ = ["ComputeStack", "compute_stack"]
@@ -71,6 +73,7 @@ class ComputeStack:
     servers: Servers | None
     facts: HostFacts | None
     session: Session | None
+    volumes: ServerVolumes | None = None
 
     def close(self) -> None:
         if self.session is not None:
@@ -78,7 +81,8 @@ class ComputeStack:
 
 
 def compute_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: ImageService,
-                  flavors: Flavors, session_for: SessionFor) -> ComputeStack:
+                  flavors: Flavors, session_for: SessionFor,
+                  volumes: VolumeServices | None = None) -> ComputeStack:
     """Build the compute service and register its tasks (before ``tasks.recover()``).
 
     Raises:
@@ -94,11 +98,13 @@ def compute_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Ima
     try:
         options = DiskOptions.from_config(cfg)
         disks = ImageDisks(GuestDisks(session, options), glance_images(cfg, images))
-        ServerWork(disks, utcnow).register(tasks)
         host = host_name()
+        attached = None if volumes is None else ServerVolumes(
+            db, volumes.volumes, volumes.attachments, host, utcnow)
+        ServerWork(disks, utcnow, attached).register(tasks)
         zone = "nova"  # Nova's default_availability_zone
         servers = Servers(db, tasks, flavors, disks.images, keypairs, utcnow,
-                          ServerOptions(host=host, availability_zone=zone))
+                          ServerOptions(host=host, availability_zone=zone), attached)
 
         def disk_gib() -> tuple[int, int]:
             capacity = pool_capacity(session, options.pool, dynamic_total=True)
@@ -108,4 +114,4 @@ def compute_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Ima
     except BaseException:
         session.shutdown()
         raise
-    return ComputeStack(keypairs, servers, facts, session)
+    return ComputeStack(keypairs, servers, facts, session, attached)

@@ -65,7 +65,13 @@ from shoal.api import (
 from shoal.api.cinder.options import VolumeApiOptions
 from shoal.api.cinder.routes import volume_routes
 from shoal.api.glance.options import ImageApiOptions
-from shoal.api.nova import flavor_routes, host_routes, keypair_routes, server_routes
+from shoal.api.nova import (
+    flavor_routes,
+    host_routes,
+    keypair_routes,
+    server_routes,
+    volume_attachment_routes,
+)
 from shoal.cluster import (
     BackendConfig,
     Session,
@@ -232,6 +238,8 @@ class Deployment:
         servers, facts = self.compute.servers, self.compute.facts
         if servers is not None and facts is not None:
             routes += [*server_routes(servers), *host_routes(servers, facts)]
+        if self.compute.volumes is not None:
+            routes += volume_attachment_routes(self.compute.volumes)
         return routes
 
     def _volume_routes(self) -> list[BaseRoute]:
@@ -508,7 +516,8 @@ def prepare(opts: UpOptions) -> Deployment:
         flavors.seed_defaults()
         compute = compute_stack(
             cfg, db, tasks, images, flavors,
-            lambda user, conf: _service_session(cfg, data_dir, user, conf or ""))
+            lambda user, conf: _service_session(cfg, data_dir, user, conf or ""),
+            None if volumes is None else volumes.services)
         undo.callback(compute.close)
         recovery = tasks.recover()
         if recovery.resumed or recovery.failed or recovery.unknown:

@@ -17,7 +17,9 @@ from shoal.services.compute._server_types import BlockDevice as BlockDevice
 from shoal.services.compute._server_types import NewServer as NewServer
 from shoal.services.compute._server_types import ServerQuery as ServerQuery
 from shoal.services.compute._server_types import ServerRecord as ServerRecord
+from shoal.services.compute._server_types import VolumeAttached as VolumeAttached
 from shoal.services.compute._server_types import server_status as server_status
+from shoal.services.compute._server_volumes import ServerVolumes as ServerVolumes
 from shoal.services.compute._server_work import DiskMaker as DiskMaker
 from shoal.services.compute._server_work import ServerWork as ServerWork
 from shoal.services.compute._servers import QUOTA_DEFAULTS as QUOTA_DEFAULTS
@@ -26,5 +28,5 @@ from shoal.services.compute._servers import Servers as Servers
 
 __all__ = ["DEFAULT_FLAVORS", "QUOTA_DEFAULTS", "BlockDevice", "CreatedKeypair", "DiskMaker",
            "FlavorQuery", "FlavorRecord", "Flavors", "KeypairRecord", "Keypairs", "NewFlavor",
-           "NewServer", "ServerOptions", "ServerQuery", "ServerRecord", "ServerWork",
-           "Servers", "server_status"]
+           "NewServer", "ServerOptions", "ServerQuery", "ServerRecord", "ServerVolumes",
+           "ServerWork", "Servers", "VolumeAttached", "server_status"]

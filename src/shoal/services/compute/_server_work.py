@@ -34,7 +34,8 @@ from shoal.services.compute._server_types import (
     SHUTDOWN,
     SUSPENDED,
 )
-from shoal.services.tasks import TaskContext, TaskInfo, TaskRunner
+from shoal.services.compute._server_volumes import ServerVolumes
+from shoal.services.tasks import TaskContext, TaskInfo, TaskInterrupted, TaskRunner
 
 __all__ = ["DiskMaker", "ServerWork"]
 
@@ -68,11 +69,14 @@ class DiskMaker(Protocol):
 
 
 class ServerWork:
-    """The handlers of the server tasks, over ``disks``."""
+    """The handlers of the server tasks, over ``disks`` and (boot from volume, volumes
+    detached at deletion) ``volumes``."""
 
-    def __init__(self, disks: DiskMaker, now: Callable[[], datetime]) -> None:
+    def __init__(self, disks: DiskMaker, now: Callable[[], datetime],
+                 volumes: ServerVolumes | None = None) -> None:
         self.disks = disks
         self.now = now
+        self.volumes = volumes
 
     def register(self, tasks: TaskRunner) -> None:
         """Register the three kinds on ``tasks`` (before ``tasks.recover()``)."""
@@ -96,11 +100,20 @@ class ServerWork:
             start_event(session, server_id, _BUILD_EVENT, self.now(), row.host)
             image_id, flavor = row.image_id, json.loads(row.flavor)
         ctx.heartbeat()
-        self.disks.create_for(server_id, image_id, flavor, ctx.heartbeat)
+        try:
+            self.disks.create_for(server_id, image_id, flavor, ctx.heartbeat)
+            if self.volumes is not None:
+                self.volumes.prepare_boot(server_id, ctx.heartbeat)
+        except TaskInterrupted:
+            raise  # resumed later: keep what was made
+        except Exception:
+            self._release(server_id)
+            raise
         with ctx.finish() as session:
             row = session.get(Server, server_id, with_for_update=True)
             if row is None or row.task_state == "deleting" or row.deleted_at is not None:
-                self.disks.remove(server_id)  # deleted meanwhile: nothing may outlive it
+                self._release(server_id)  # deleted meanwhile: nothing may outlive it
+                self.disks.remove(server_id)
                 return
             now = self.now()
             row.vm_state, row.task_state, row.power_state = "active", None, RUNNING
@@ -134,6 +147,8 @@ class ServerWork:
                 return self._done(ctx)
             start_event(session, server_id, _DELETE_EVENT, self.now(), row.host)
         ctx.heartbeat()
+        if self.volumes is not None:
+            self.volumes.release(server_id)
         self.disks.remove(server_id)
         with ctx.finish() as session:
             row = session.get(Server, server_id, with_for_update=True)
@@ -178,6 +193,17 @@ class ServerWork:
         row.updated_at = self.now()
         event = _POWER.get(str(task.params.get("action")), ("", 0, "compute_power"))[2]
         finish_event(session, row.id, event, self.now(), error=message)
+
+    def _release(self, server_id: str) -> None:
+        """Detach the server's volumes after a failed build (best effort: the delete
+        task releases them again)."""
+        if self.volumes is None:
+            return
+        try:
+            self.volumes.release(server_id)
+        except Exception as exc:
+            log.warning("server %s: volumes not released after a failed build: %s",
+                        server_id, exc)
 
     @staticmethod
     def _done(ctx: TaskContext) -> None:

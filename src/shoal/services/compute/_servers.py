@@ -48,6 +48,7 @@ from shoal.services.compute._server_rows import (
     visible_row,
 )
 from shoal.services.compute._server_types import NewServer, ServerQuery, ServerRecord
+from shoal.services.compute._server_volumes import ServerVolumes
 from shoal.services.tasks import ResourceRef, TaskRunner
 from shoal.services.volume.policy import CallerLike
 
@@ -138,7 +139,8 @@ class Servers:
 
     def __init__(self, db: Database, tasks: TaskRunner, flavors: Flavors,
                  images: ImageLookup, keys: KeyLookup | None, now: Callable[[], datetime],
-                 options: ServerOptions) -> None:
+                 options: ServerOptions, volumes: ServerVolumes | None = None) -> None:
+        self.volumes = volumes
         self.db = db
         self.tasks = tasks
         self.flavors = flavors
@@ -164,6 +166,36 @@ class Servers:
             return self.flavors.get(caller, ref)
         except errors.NotFound:
             raise errors.InvalidArgument("Invalid flavorRef provided.") from None
+
+    def _check_mappings(self, caller: CallerLike, new: NewServer) -> None:
+        """The volumes, images and sizes ``block_device_mapping_v2`` names (Nova's 400s)."""
+        for b in new.block_devices:
+            if b.destination_type != "volume":
+                if b.source_type == "image" and b.uuid:
+                    self._image(caller, b.uuid)
+                continue
+            if self.volumes is None:
+                raise errors.InvalidArgument("Block Device Mapping is Invalid: this "
+                                             "deployment serves no volumes.")
+            if b.source_type == "volume":
+                if not b.uuid:
+                    raise errors.InvalidArgument("Block Device Mapping is Invalid: a volume "
+                                                 "mapping needs the volume's uuid.")
+                volume = self.volumes.volumes.get_volume(caller, b.uuid)
+                if volume.status != "available":
+                    raise errors.InvalidArgument(
+                        f"Invalid volume: volume '{b.uuid}' status must be 'available'. "
+                        f"Currently in '{volume.status}'")
+            elif b.source_type == "image":
+                if not b.volume_size:
+                    raise errors.InvalidArgument(
+                        "Images with destination_type 'volume' need to have a non-zero size "
+                        "specified")
+                self._image(caller, b.uuid or "")
+            elif b.source_type == "blank" and not b.volume_size:
+                raise errors.InvalidArgument(
+                    "Blank volumes (source: 'blank', dest: 'volume') need to have non-zero "
+                    "size")
 
     def _check_quota(self, session: Session, caller: CallerLike, flavor: FlavorRecord,
                      count: int) -> None:
@@ -204,11 +236,7 @@ class Servers:
             raise errors.InvalidArgument("Block Device Mapping is Invalid: Boot sequence "
                                          "for the instance and image/block device mapping "
                                          "combination is not valid.")
-        if any(b.destination_type == "volume" for b in new.block_devices):
-            # honest until the attachment flow lands (issue 14): refused, nothing made
-            raise errors.InvalidArgument(
-                "Block Device Mapping is Invalid: shoal does not boot servers from volumes "
-                "yet; boot from an image (imageRef) and attach volumes later.")
+        self._check_mappings(caller, new)
         zone = new.availability_zone or self.options.availability_zone
         if zone.split(":", 1)[0] != self.options.availability_zone:
             raise errors.InvalidArgument("The requested availability zone is not available")
