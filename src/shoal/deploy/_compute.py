@@ -22,6 +22,7 @@ from shoal.deploy._volumes import GlanceImages, glance_images, host_name
 from shoal.services.compute import (
     Flavors,
     Keypairs,
+    ServerImages,
     ServerOptions,
     Servers,
     ServerVolumes,
@@ -74,6 +75,7 @@ class ComputeStack:
     facts: HostFacts | None
     session: Session | None
     volumes: ServerVolumes | None = None
+    images: ServerImages | None = None
 
     def close(self) -> None:
         if self.session is not None:
@@ -111,7 +113,10 @@ def compute_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Ima
             return int(capacity.total_gib), int(capacity.free_gib)
 
         facts = HostFacts(host=host, zone=zone, started_at=utcnow(), disk_gib=disk_gib)
+        saved = ServerImages(db, tasks, disks.images, disks.disks.snapshots,
+                             cfg.glance_store.rbd_store_pool, utcnow, attached)
+        saved.register(tasks)
     except BaseException:
         session.shutdown()
         raise
-    return ComputeStack(keypairs, servers, facts, session, attached)
+    return ComputeStack(keypairs, servers, facts, session, attached, saved)

@@ -237,7 +237,8 @@ class Deployment:
         routes = [*flavor_routes(self.flavors), *keypair_routes(self.compute.keypairs)]
         servers, facts = self.compute.servers, self.compute.facts
         if servers is not None and facts is not None:
-            routes += [*server_routes(servers), *host_routes(servers, facts)]
+            routes += [*server_routes(servers, self.compute.images),
+                       *host_routes(servers, facts)]
         if self.compute.volumes is not None:
             routes += volume_attachment_routes(self.compute.volumes)
         return routes

@@ -193,9 +193,11 @@ class GlanceImages:
         caller = Caller(user_id, project_id, frozenset({"member"}))
         self.images.upload(caller, image_id, data, size)
 
-    def activate(self, image_id: str, *, location: str, size: int, checksum: str,
-                 hash_value: str, virtual_size: int) -> None:
-        algo = self.images.options.hashing_algorithm
+    def activate(self, image_id: str, *, location: str, size: int, checksum: str | None,
+                 hash_value: str | None, virtual_size: int) -> None:
+        """Make a queued image active at ``location`` (no checksum: a location made by
+        another service, as Nova's direct snapshots, which Glance does not hash)."""
+        algo = self.images.options.hashing_algorithm if hash_value is not None else None
 
         def change(current: ImageRecord) -> ImageRecord:
             if current.status != "queued":

@@ -23,14 +23,14 @@ from starlette.routing import BaseRoute, Route
 
 from shoal import errors
 from shoal.api._body import read_json
-from shoal.api._context import request_context
+from shoal.api._context import RequestContext, request_context
 from shoal.api._errors import BadRequest
 from shoal.api._logging import REQUEST_ID_KEY
 from shoal.api._microversion import APIVersion, api_version
 from shoal.api._validation import CINDER
 from shoal.api.nova._views import nova_views
 from shoal.api.nova.server_views import isotime, server_brief, server_view
-from shoal.services.compute import BlockDevice, NewServer, ServerQuery, Servers
+from shoal.services.compute import BlockDevice, NewServer, ServerImages, ServerQuery, Servers
 
 __all__ = ["server_routes"]
 
@@ -102,6 +102,12 @@ _UPDATE_SCHEMA: Final = {"type": "object", "required": ["server"], "properties":
 _METADATA_SCHEMA: Final = {"type": "object", "required": ["metadata"],
                            "properties": {"metadata": _METADATA},
                            "additionalProperties": False}
+_CREATE_IMAGE_SCHEMA: Final = {"type": "object", "required": ["createImage"],
+                              "additionalProperties": False, "properties": {
+                                  "createImage": {"type": "object", "required": ["name"],
+                                                  "additionalProperties": False,
+                                                  "properties": {"name": _NAME,
+                                                                 "metadata": _METADATA}}}}
 _META_ITEM_SCHEMA: Final = {"type": "object", "required": ["meta"],
                             "properties": {"meta": {**_METADATA, "minProperties": 1,
                                                     "maxProperties": 1}},
@@ -185,8 +191,9 @@ def _query(request: Request, admin: bool) -> ServerQuery:
 
 
 class _ServerHandlers:
-    def __init__(self, servers: Servers) -> None:
+    def __init__(self, servers: Servers, images: ServerImages | None) -> None:
         self.servers = servers
+        self.images = images
 
     async def _list(self, request: Request, *, detail: bool) -> Response:
         context = await request_context(request)
@@ -284,6 +291,8 @@ class _ServerHandlers:
             await run_in_threadpool(lambda: self.servers.delete(
                 context, server_id, _request_id(request), force=True))
             return Response(status_code=202)
+        if name == "createImage" and self.images is not None:
+            return await self._create_image(request, context, server_id, body)
         action = _ACTIONS.get(name)
         if action is None:
             raise BadRequest(f"There is no such action: {name}" if name not in _LATER else
@@ -305,6 +314,20 @@ class _ServerHandlers:
         await run_in_threadpool(lambda: self.servers.act(
             context, server_id, action, _request_id(request), reason=reason, hard=hard))
         return Response(status_code=202)
+
+    async def _create_image(self, request: Request, context: RequestContext, server_id: str,
+                            body: dict[str, Any]) -> Response:
+        assert self.images is not None
+        CINDER.check(_CREATE_IMAGE_SCHEMA, body)
+        spec = body["createImage"]
+        images = self.images
+        image_id = await run_in_threadpool(lambda: images.create_image(
+            context, server_id, spec["name"], spec.get("metadata") or {},
+            _request_id(request)))
+        if api_version(request) >= V(2, 45):
+            return _json({"image_id": image_id}, 202)
+        location = nova_views(request, context).links("images", image_id)[0]["href"]
+        return Response(status_code=202, headers={"Location": location})
 
     # --- metadata ---------------------------------------------------------------------
     async def metadata(self, request: Request) -> Response:
@@ -384,9 +407,9 @@ def _action_body(action: dict[str, Any], version: APIVersion) -> dict[str, Any]:
     return out
 
 
-def server_routes(servers: Servers) -> list[BaseRoute]:
-    """The server routes under ``/compute/v2.1``."""
-    h = _ServerHandlers(servers)
+def server_routes(servers: Servers, images: ServerImages | None = None) -> list[BaseRoute]:
+    """The server routes under ``/compute/v2.1`` (``createImage`` with ``images``)."""
+    h = _ServerHandlers(servers, images)
     one = "/servers/{server_id}"
     table: Sequence[tuple[str, _Handler, Sequence[str]]] = (
         ("/servers", h.list, ("GET",)),

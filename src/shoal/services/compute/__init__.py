@@ -13,6 +13,7 @@ from shoal.services.compute._flavors import NewFlavor as NewFlavor
 from shoal.services.compute._keypairs import CreatedKeypair as CreatedKeypair
 from shoal.services.compute._keypairs import KeypairRecord as KeypairRecord
 from shoal.services.compute._keypairs import Keypairs as Keypairs
+from shoal.services.compute._server_images import ServerImages as ServerImages
 from shoal.services.compute._server_types import BlockDevice as BlockDevice
 from shoal.services.compute._server_types import NewServer as NewServer
 from shoal.services.compute._server_types import ServerQuery as ServerQuery
@@ -28,5 +29,5 @@ from shoal.services.compute._servers import Servers as Servers
 
 __all__ = ["DEFAULT_FLAVORS", "QUOTA_DEFAULTS", "BlockDevice", "CreatedKeypair", "DiskMaker",
            "FlavorQuery", "FlavorRecord", "Flavors", "KeypairRecord", "Keypairs", "NewFlavor",
-           "NewServer", "ServerOptions", "ServerQuery", "ServerRecord", "ServerVolumes",
-           "ServerWork", "Servers", "VolumeAttached", "server_status"]
+           "NewServer", "ServerImages", "ServerOptions", "ServerQuery", "ServerRecord",
+           "ServerVolumes", "ServerWork", "Servers", "VolumeAttached", "server_status"]

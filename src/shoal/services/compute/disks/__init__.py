@@ -42,6 +42,7 @@ from shoal.services.compute.disks._sizes import (
     root_bytes,
     swap_bytes,
 )
+from shoal.services.compute.disks._snapshot import DiskSnapshots
 
 __all__ = [
     "DISK_SUFFIX",
@@ -55,6 +56,7 @@ __all__ = [
     "DiskInfo",
     "DiskOptions",
     "DiskPlan",
+    "DiskSnapshots",
     "DownloadRefused",
     "FlavorTooSmall",
     "GuestDisks",

@@ -57,6 +57,7 @@ from shoal.services.compute.disks._names import (
 )
 from shoal.services.compute.disks._remove import destroy
 from shoal.services.compute.disks._sizes import ephemeral_bytes, root_bytes, swap_bytes
+from shoal.services.compute.disks._snapshot import DiskSnapshots
 from shoal.services.volume.driver import (
     Backend,
     Cloneable,
@@ -159,6 +160,11 @@ class GuestDisks:
     def features(self) -> int:
         """The RBD features new disks get."""
         return self._backend.features
+
+    @property
+    def snapshots(self) -> DiskSnapshots:
+        """Snapshots of the root disks into images (:mod:`._snapshot`)."""
+        return DiskSnapshots(self._backend)
 
     # --- create --------------------------------------------------------------------------
     def create(self, server_id: str, image: DiskImage | None, plan: DiskPlan, *,
