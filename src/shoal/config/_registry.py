@@ -358,6 +358,9 @@ _SHOAL = _opts(
     ("access_log", "bool", False,
      "Log one line per API request (client, method, path, status, bytes, milliseconds, "
      "request id) at INFO; `shoal up --access-log` sets it too."),
+    ("compute_hosts", "list", (),
+     "Compute hosts this `shoal up` runs (each a nova-compute service; servers live on "
+     "one and migrate between them); empty: one, named as the machine."),
 )
 
 _AUTHTOKEN = "keystone_authtoken"

@@ -260,6 +260,7 @@ class ShoalSection:
     token_expiration_s: int
     max_request_body_size_bytes: int
     access_log: bool
+    compute_hosts: tuple[str, ...]
 
     @property
     def ports(self) -> dict[str, int]:

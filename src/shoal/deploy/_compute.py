@@ -20,9 +20,11 @@ from shoal.config import ShoalConfig
 from shoal.db import Database
 from shoal.deploy._volumes import GlanceImages, glance_images, host_name
 from shoal.services.compute import (
+    ComputeHosts,
     Flavors,
     Keypairs,
     ServerImages,
+    ServerMoves,
     ServerOptions,
     Servers,
     ServerVolumes,
@@ -76,6 +78,8 @@ class ComputeStack:
     session: Session | None
     volumes: ServerVolumes | None = None
     images: ServerImages | None = None
+    moves: ServerMoves | None = None
+    hosts: ComputeHosts | None = None
 
     def close(self) -> None:
         if self.session is not None:
@@ -100,13 +104,15 @@ def compute_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Ima
     try:
         options = DiskOptions.from_config(cfg)
         disks = ImageDisks(GuestDisks(session, options), glance_images(cfg, images))
-        host = host_name()
+        zone = "nova"  # Nova's default_availability_zone
+        hosts = ComputeHosts(db, cfg.shoal.compute_hosts or (host_name(),), zone, utcnow)
+        hosts.ensure_services()
+        host = hosts.hosts[0]
         attached = None if volumes is None else ServerVolumes(
             db, volumes.volumes, volumes.attachments, host, utcnow)
         ServerWork(disks, utcnow, attached).register(tasks)
-        zone = "nova"  # Nova's default_availability_zone
         servers = Servers(db, tasks, flavors, disks.images, keypairs, utcnow,
-                          ServerOptions(host=host, availability_zone=zone), attached)
+                          ServerOptions(host=host, availability_zone=zone), attached, hosts)
 
         def disk_gib() -> tuple[int, int]:
             capacity = pool_capacity(session, options.pool, dynamic_total=True)
@@ -116,7 +122,9 @@ def compute_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Ima
         saved = ServerImages(db, tasks, disks.images, disks.disks.snapshots,
                              cfg.glance_store.rbd_store_pool, utcnow, attached)
         saved.register(tasks)
+        moves = ServerMoves(db, tasks, hosts, flavors, disks.disks.snapshots, utcnow)
+        moves.register(tasks)
     except BaseException:
         session.shutdown()
         raise
-    return ComputeStack(keypairs, servers, facts, session, attached, saved)
+    return ComputeStack(keypairs, servers, facts, session, attached, saved, moves, hosts)

@@ -69,6 +69,7 @@ from shoal.api.nova import (
     flavor_routes,
     host_routes,
     keypair_routes,
+    migration_routes,
     server_routes,
     volume_attachment_routes,
 )
@@ -237,8 +238,10 @@ class Deployment:
         routes = [*flavor_routes(self.flavors), *keypair_routes(self.compute.keypairs)]
         servers, facts = self.compute.servers, self.compute.facts
         if servers is not None and facts is not None:
-            routes += [*server_routes(servers, self.compute.images),
+            routes += [*server_routes(servers, self.compute.images, self.compute.moves),
                        *host_routes(servers, facts)]
+        if self.compute.moves is not None:
+            routes += migration_routes(self.compute.moves)
         if self.compute.volumes is not None:
             routes += volume_attachment_routes(self.compute.volumes)
         return routes

@@ -12,6 +12,8 @@ An action shoal does not do yet answers 400 naming it, never a silent success.
 
 from __future__ import annotations
 
+import secrets
+import string
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Final
@@ -30,7 +32,14 @@ from shoal.api._microversion import APIVersion, api_version
 from shoal.api._validation import CINDER
 from shoal.api.nova._views import nova_views
 from shoal.api.nova.server_views import isotime, server_brief, server_view
-from shoal.services.compute import BlockDevice, NewServer, ServerImages, ServerQuery, Servers
+from shoal.services.compute import (
+    BlockDevice,
+    NewServer,
+    ServerImages,
+    ServerMoves,
+    ServerQuery,
+    Servers,
+)
 
 __all__ = ["server_routes"]
 
@@ -108,6 +117,28 @@ _CREATE_IMAGE_SCHEMA: Final = {"type": "object", "required": ["createImage"],
                                                   "additionalProperties": False,
                                                   "properties": {"name": _NAME,
                                                                  "metadata": _METADATA}}}}
+_HOST: Final = {"type": ["string", "null"], "minLength": 1, "maxLength": 255}
+#: The move actions' bodies (Nova's schemas, loosened to every microversion's fields).
+_MOVES: Final[dict[str, Any]] = {
+    "os-migrateLive": {"type": "object", "required": ["host"], "properties": {
+        "host": _HOST, "block_migration": {"type": ["boolean", "string"]},
+        "disk_over_commit": {"type": ["boolean", "string"]},
+        "force": {"type": ["boolean", "string"]}}, "additionalProperties": False},
+    "migrate": {"type": ["object", "null"], "properties": {"host": _HOST},
+                "additionalProperties": False},
+    "resize": {"type": "object", "required": ["flavorRef"], "properties": {
+        "flavorRef": {"type": ["string", "integer"], "minLength": 1},
+        "OS-DCF:diskConfig": {"type": "string", "enum": ["AUTO", "MANUAL"]}},
+        "additionalProperties": False},
+    "confirmResize": {"type": "null"},
+    "revertResize": {"type": "null"},
+    "evacuate": {"type": "object", "properties": {
+        "host": _HOST, "adminPass": {"type": "string"},
+        "onSharedStorage": {"type": ["boolean", "string"]},
+        "force": {"type": ["boolean", "string"]},
+        "targetState": {"type": "string", "enum": ["SHUTOFF", "ACTIVE"]}},
+        "additionalProperties": False},
+}
 _META_ITEM_SCHEMA: Final = {"type": "object", "required": ["meta"],
                             "properties": {"meta": {**_METADATA, "minProperties": 1,
                                                     "maxProperties": 1}},
@@ -121,6 +152,11 @@ _TRUE: Final = frozenset({"1", "t", "true", "on", "y", "yes"})
 
 def _json(body: Any, status_code: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status_code)
+
+
+def _password() -> str:
+    """A generated admin password (Nova's 12 characters of letters and digits)."""
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(12))
 
 
 def _request_id(request: Request) -> str:
@@ -191,9 +227,11 @@ def _query(request: Request, admin: bool) -> ServerQuery:
 
 
 class _ServerHandlers:
-    def __init__(self, servers: Servers, images: ServerImages | None) -> None:
+    def __init__(self, servers: Servers, images: ServerImages | None,
+                 moves: ServerMoves | None) -> None:
         self.servers = servers
         self.images = images
+        self.moves = moves
 
     async def _list(self, request: Request, *, detail: bool) -> Response:
         context = await request_context(request)
@@ -293,6 +331,8 @@ class _ServerHandlers:
             return Response(status_code=202)
         if name == "createImage" and self.images is not None:
             return await self._create_image(request, context, server_id, body)
+        if name in _MOVES and self.moves is not None:
+            return await self._move(request, context, server_id, name, args)
         action = _ACTIONS.get(name)
         if action is None:
             raise BadRequest(f"There is no such action: {name}" if name not in _LATER else
@@ -328,6 +368,36 @@ class _ServerHandlers:
             return _json({"image_id": image_id}, 202)
         location = nova_views(request, context).links("images", image_id)[0]["href"]
         return Response(status_code=202, headers={"Location": location})
+
+    async def _move(self, request: Request, context: RequestContext, server_id: str,
+                    name: str, args: Any) -> Response:
+        """``os-migrateLive``, ``migrate``, ``resize``, ``confirmResize``,
+        ``revertResize``, ``evacuate`` (Nova's status codes)."""
+        assert self.moves is not None
+        moves, rid, version = self.moves, _request_id(request), api_version(request)
+        spec = args if isinstance(args, dict) else {}
+        CINDER.check(_MOVES[name], args)
+        host = spec.get("host")
+        if name == "os-migrateLive":
+            await run_in_threadpool(moves.live_migrate, context, server_id, host, rid)
+        elif name == "migrate":
+            await run_in_threadpool(moves.migrate, context, server_id,
+                                    host if version >= V(2, 56) else None, rid)
+        elif name == "resize":
+            await run_in_threadpool(moves.resize, context, server_id, str(spec["flavorRef"]),
+                                    rid)
+        elif name == "confirmResize":
+            await run_in_threadpool(moves.confirm_resize, context, server_id, rid)
+            return Response(status_code=204)
+        elif name == "revertResize":
+            await run_in_threadpool(moves.revert_resize, context, server_id, rid)
+        else:
+            await run_in_threadpool(lambda: moves.evacuate(
+                context, server_id, host, rid, stop=version >= V(2, 95)))
+            if version < V(2, 14):
+                return _json({"adminPass": spec.get("adminPass") or _password()})
+            return Response(status_code=200)
+        return Response(status_code=202)
 
     # --- metadata ---------------------------------------------------------------------
     async def metadata(self, request: Request) -> Response:
@@ -407,9 +477,11 @@ def _action_body(action: dict[str, Any], version: APIVersion) -> dict[str, Any]:
     return out
 
 
-def server_routes(servers: Servers, images: ServerImages | None = None) -> list[BaseRoute]:
-    """The server routes under ``/compute/v2.1`` (``createImage`` with ``images``)."""
-    h = _ServerHandlers(servers, images)
+def server_routes(servers: Servers, images: ServerImages | None = None,
+                  moves: ServerMoves | None = None) -> list[BaseRoute]:
+    """The server routes under ``/compute/v2.1`` (``createImage`` with ``images``, the
+    migrations and resizes with ``moves``)."""
+    h = _ServerHandlers(servers, images, moves)
     one = "/servers/{server_id}"
     table: Sequence[tuple[str, _Handler, Sequence[str]]] = (
         ("/servers", h.list, ("GET",)),

@@ -10,9 +10,12 @@ from shoal.services.compute._flavors import FlavorQuery as FlavorQuery
 from shoal.services.compute._flavors import FlavorRecord as FlavorRecord
 from shoal.services.compute._flavors import Flavors as Flavors
 from shoal.services.compute._flavors import NewFlavor as NewFlavor
+from shoal.services.compute._hosts import ComputeHosts as ComputeHosts
+from shoal.services.compute._hosts import ServiceRecord as ServiceRecord
 from shoal.services.compute._keypairs import CreatedKeypair as CreatedKeypair
 from shoal.services.compute._keypairs import KeypairRecord as KeypairRecord
 from shoal.services.compute._keypairs import Keypairs as Keypairs
+from shoal.services.compute._moves import ServerMoves as ServerMoves
 from shoal.services.compute._server_images import ServerImages as ServerImages
 from shoal.services.compute._server_types import BlockDevice as BlockDevice
 from shoal.services.compute._server_types import NewServer as NewServer
@@ -27,7 +30,8 @@ from shoal.services.compute._servers import QUOTA_DEFAULTS as QUOTA_DEFAULTS
 from shoal.services.compute._servers import ServerOptions as ServerOptions
 from shoal.services.compute._servers import Servers as Servers
 
-__all__ = ["DEFAULT_FLAVORS", "QUOTA_DEFAULTS", "BlockDevice", "CreatedKeypair", "DiskMaker",
-           "FlavorQuery", "FlavorRecord", "Flavors", "KeypairRecord", "Keypairs", "NewFlavor",
-           "NewServer", "ServerImages", "ServerOptions", "ServerQuery", "ServerRecord",
-           "ServerVolumes", "ServerWork", "Servers", "VolumeAttached", "server_status"]
+__all__ = ["DEFAULT_FLAVORS", "QUOTA_DEFAULTS", "BlockDevice", "ComputeHosts", "CreatedKeypair",
+           "DiskMaker", "FlavorQuery", "FlavorRecord", "Flavors", "KeypairRecord", "Keypairs",
+           "NewFlavor", "NewServer", "ServerImages", "ServerMoves", "ServerOptions",
+           "ServerQuery", "ServerRecord", "ServerVolumes", "ServerWork", "Servers",
+           "ServiceRecord", "VolumeAttached", "server_status"]

@@ -94,6 +94,7 @@ class NewServer:
     access_ip_v4: str = ""
     access_ip_v6: str = ""
     hostname: str | None = None
+    host: str | None = None
 
 
 @dataclass(frozen=True)

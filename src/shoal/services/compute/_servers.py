@@ -34,6 +34,7 @@ from shoal import errors
 from shoal.db import Database
 from shoal.services.compute import policy
 from shoal.services.compute._flavors import FlavorRecord, Flavors
+from shoal.services.compute._hosts import ComputeHosts
 from shoal.services.compute._server_models import (
     BlockDeviceMapping,
     InstanceAction,
@@ -120,7 +121,7 @@ class QuotaExceeded(errors.PermissionDenied):
     """Over the project's quota (403, Nova's ``Quota exceeded for ...``)."""
 
 
-def _flavor_json(flavor: FlavorRecord) -> str:
+def flavor_json(flavor: FlavorRecord) -> str:
     return json.dumps({"flavorid": flavor.flavorid, "name": flavor.name,
                        "memory_mb": flavor.memory_mb, "vcpus": flavor.vcpus,
                        "root_gb": flavor.root_gb, "ephemeral_gb": flavor.ephemeral_gb,
@@ -139,8 +140,10 @@ class Servers:
 
     def __init__(self, db: Database, tasks: TaskRunner, flavors: Flavors,
                  images: ImageLookup, keys: KeyLookup | None, now: Callable[[], datetime],
-                 options: ServerOptions, volumes: ServerVolumes | None = None) -> None:
+                 options: ServerOptions, volumes: ServerVolumes | None = None,
+                 hosts: ComputeHosts | None = None) -> None:
         self.volumes = volumes
+        self.hosts = hosts
         self.db = db
         self.tasks = tasks
         self.flavors = flavors
@@ -238,8 +241,14 @@ class Servers:
                                          "combination is not valid.")
         self._check_mappings(caller, new)
         zone = new.availability_zone or self.options.availability_zone
-        if zone.split(":", 1)[0] != self.options.availability_zone:
+        zone_name, _, zone_host = zone.partition(":")
+        if zone_name != self.options.availability_zone:
             raise errors.InvalidArgument("The requested availability zone is not available")
+        wanted = new.host or zone_host.split(":", 1)[0] or None
+        if wanted is not None and not policy.is_admin(caller):
+            raise errors.PermissionDenied(
+                "Policy doesn't allow compute:servers:create:requested_destination to be "
+                "performed.")
         key_data = None
         if new.key_name is not None:
             if self.keys is None:
@@ -266,13 +275,14 @@ class Servers:
                 count = new.min_count
                 self._check_quota(session, caller, flavor, count)
             for index in range(count):
+                host = self._host(wanted)
                 name = new.name if count == 1 else f"{new.name}-{index + 1}"
                 row = Server(
                     id=str(uuid.uuid4()), name=name, project_id=caller.project_id or "",
-                    user_id=caller.user_id, flavor=_flavor_json(flavor),
+                    user_id=caller.user_id, flavor=flavor_json(flavor),
                     image_id=image.id if image is not None else None,
                     vm_state="building", task_state="scheduling", power_state=0,
-                    host=self.options.host, node=self.options.host,
+                    host=host, node=host,
                     availability_zone=self.options.availability_zone,
                     key_name=new.key_name, key_data=key_data, user_data=new.user_data,
                     description=new.description,
@@ -294,6 +304,14 @@ class Servers:
                 made.append(row.id)
         with self.db.session(readonly=True) as session:
             return [record(session.get_one(Server, i)) for i in made]
+
+    def _host(self, wanted: str | None) -> str:
+        """The host a new server goes to (the scheduler's choice, or the admin's)."""
+        if self.hosts is None:
+            if wanted not in (None, self.options.host):
+                raise errors.InvalidArgument(f"Compute host {wanted} could not be found.")
+            return self.options.host
+        return self.hosts.pick(wanted=wanted)
 
     # --- read -------------------------------------------------------------------------
     def get(self, caller: CallerLike, server_id: str) -> ServerRecord:

@@ -74,6 +74,25 @@ class DiskSnapshots:
             except pool.lib.ImageNotFound:
                 pass
 
+    def rollback(self, server_id: str, snap: str) -> None:
+        """Put the root disk back as it was at ``snap`` (its size too), then remove
+        ``snap`` (a resize reverted). No such snapshot: nothing to do (done already)."""
+        with self._backend.pool() as pool, pool.open(root_name(server_id)) as img:
+            if not _has_snap(img, snap):
+                return
+            size = next(int(s["size"]) for s in img.list_snaps() if s["name"] == snap)
+            if int(img.size()) != size:
+                img.resize(size, allow_shrink=True)
+            img.rollback_to_snap(snap)
+            pool.remove_snap(img, snap)
+
+    def grow(self, server_id: str, size: int) -> int:
+        """Grow the root disk to ``size`` bytes if smaller (never shrinks); its size."""
+        with self._backend.pool() as pool, pool.open(root_name(server_id)) as img:
+            if int(img.size()) < size:
+                img.resize(size)
+            return int(img.size())
+
     def clone_into(self, server_id: str, snap: str, images_pool: str, image_id: str,
                    heartbeat: Callable[[], None]) -> str | None:
         """The direct snapshot: ``images_pool/image_id`` made from the disk's ``snap``
