@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -310,3 +311,48 @@ def test_create_image_of_a_volume_backed_server(up: ShoalUp, image: str) -> None
     assert snapshot["volume_id"] == made["volumes_attached"][0]["id"] if isinstance(
         made.get("volumes_attached"), list) and made["volumes_attached"] else True
     ok(openstack(up, *VERSION, "server", "delete", "--wait", "bfv2"))
+
+
+def test_images_that_do_not_fit_or_clone(up: ShoalUp, image: str, tmp_path: Path) -> None:
+    big = _os(up, "image", "create", "--file", str(_raw(tmp_path, 1 << 20)), "--disk-format",
+              "raw", "--container-format", "bare", "--min-disk", "5", "needs-5g")
+    refused = openstack(up, *VERSION, "server", "create", "--image", big["id"], "--flavor",
+                        "m1.tiny", "--nic", "none", "small")
+    assert refused.returncode != 0
+    assert "smaller than the minimum size specified in image metadata" in refused.stderr
+    # a qcow2 image cannot be cloned: downloaded, converted to raw and imported
+    qcow2 = tmp_path / "disk.qcow2"
+    raw = _raw(tmp_path, 3 << 20)
+    subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(raw), str(qcow2)],
+                   check=True)
+    made = _os(up, "image", "create", "--file", str(qcow2), "--disk-format", "qcow2",
+               "--container-format", "bare", "as-qcow2")
+    server = _server(up, "from-qcow2", made["id"])
+    info = json.loads(_rbd(up, "info", f"vms/{server['id']}_disk", "--format", "json"))
+    assert "parent" not in info and info["size"] == GiB
+    assert _export_head(up, f"vms/{server['id']}_disk", tmp_path, 3 << 20) == raw.read_bytes()
+    ok(openstack(up, *VERSION, "server", "delete", "--wait", "from-qcow2"))
+
+
+def test_an_image_with_clones_is_not_deleted(up: ShoalUp, image: str) -> None:
+    _server(up, "keeper", image)
+    refused = openstack(up, *VERSION, "image", "delete", image)
+    assert refused.returncode != 0, refused.stdout
+    assert _os(up, "image", "show", image)["status"] == "active"
+    ok(openstack(up, *VERSION, "server", "delete", "--wait", "keeper"))
+
+
+def _raw(tmp_path: Path, size: int) -> Path:
+    path = tmp_path / f"data-{size}.raw"
+    path.write_bytes(os.urandom(size))
+    return path
+
+
+def _export_head(up: ShoalUp, spec: str, tmp_path: Path, length: int) -> bytes:
+    out = tmp_path / "head.raw"
+    result = run_shoal_cli(up.data_dir, "rbd", "export", spec, str(out))
+    assert result.returncode == 0, result.stderr
+    with out.open("rb") as f:
+        head = f.read(length)
+    out.unlink()
+    return head

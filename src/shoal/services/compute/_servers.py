@@ -229,12 +229,8 @@ class Servers:
         """
         flavor = self._flavor(caller, new.flavor_ref)
         image = self._image(caller, new.image_ref) if new.image_ref else None
-        if image is not None and flavor.root_gb:
-            wanted = image.virtual_size or image.size or 0
-            if wanted > flavor.root_gb * GiB:
-                raise errors.InvalidArgument(
-                    "Flavor's disk is too small for requested image. Flavor disk is "
-                    f"{flavor.root_gb * GiB} bytes, image is {wanted} bytes.")
+        if image is not None:
+            _check_fits(flavor, image)
         if image is None and not any(b.boot_index == 0 for b in new.block_devices):
             raise errors.InvalidArgument("Block Device Mapping is Invalid: Boot sequence "
                                          "for the instance and image/block device mapping "
@@ -490,6 +486,26 @@ class Servers:
             out["cores"] += int(f["vcpus"])
             out["ram"] += int(f["memory_mb"])
         return out
+
+
+def _check_fits(flavor: FlavorRecord, image: Any) -> None:
+    """Nova's checks of a flavor against the image a server boots from (local disk)."""
+    props = getattr(image, "properties", {}) or {}
+    min_ram, min_disk = int(props.get("min_ram") or 0), int(props.get("min_disk") or 0)
+    if flavor.memory_mb < min_ram:
+        raise errors.InvalidArgument("Flavor's memory is too small for requested image.")
+    if not flavor.root_gb:
+        return  # a zero-disk flavor takes the image's size
+    wanted = image.virtual_size or image.size or 0
+    if wanted > flavor.root_gb * GiB:
+        raise errors.InvalidArgument(
+            "Flavor's disk is too small for requested image. Flavor disk is "
+            f"{flavor.root_gb * GiB} bytes, image is {wanted} bytes.")
+    if min_disk > flavor.root_gb:
+        raise errors.InvalidArgument(
+            "Flavor's disk is smaller than the minimum size specified in image metadata. "
+            f"Flavor disk is {flavor.root_gb * GiB} bytes, minimum size is "
+            f"{min_disk * GiB} bytes.")
 
 
 def _mappings(new: NewServer, image: Any, now: datetime) -> list[BlockDeviceMapping]:
