@@ -356,3 +356,26 @@ def _export_head(up: ShoalUp, spec: str, tmp_path: Path, length: int) -> bytes:
         head = f.read(length)
     out.unlink()
     return head
+
+
+def test_quota_sets_limit_servers(up: ShoalUp, image: str) -> None:
+    ok(openstack(up, *VERSION, "quota", "set", "--instances", "1", "--cores", "7", "demo"))
+    shown = _os(up, "quota", "show", "--compute", "demo")
+    values = {row["Resource"]: row["Limit"] for row in shown} if isinstance(shown, list) \
+        else shown
+    assert values["instances"] == 1 and values["cores"] == 7
+    try:
+        first = _os(up, "server", "create", "--image", image, "--flavor", "m1.tiny",
+                    "--nic", "none", "--wait", "q1", cloud="shoal-demo")
+        assert first["status"] == "ACTIVE"
+        over = openstack(up, *VERSION, "server", "create", "--image", image, "--flavor",
+                         "m1.tiny", "--nic", "none", "q2", cloud="shoal-demo")
+        assert over.returncode != 0
+        assert "Quota exceeded for instances: Requested 1, but already used 1 of 1" \
+            in over.stderr, over.stderr
+        below = openstack(up, *VERSION, "quota", "set", "--instances", "0", "demo")
+        assert below.returncode != 0 and "must be greater than or equal to" in below.stderr
+        ok(openstack(up, *VERSION, "server", "delete", "--wait", "q1", cloud="shoal-demo"))
+    finally:
+        ok(openstack(up, *VERSION, "quota", "set", "--instances", "10", "--cores", "20",
+                     "demo"))

@@ -26,6 +26,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "shoal.services.compute._server_models",
     "shoal.services.compute._keypair_models",
     "shoal.services.compute._host_models",
+    "shoal.services.compute._quota_models",
 )
 
 

@@ -21,6 +21,7 @@ from shoal.db import Database
 from shoal.deploy._volumes import GlanceImages, glance_images, host_name
 from shoal.services.compute import (
     ComputeHosts,
+    ComputeQuotas,
     Flavors,
     Keypairs,
     ServerImages,
@@ -80,6 +81,7 @@ class ComputeStack:
     images: ServerImages | None = None
     moves: ServerMoves | None = None
     hosts: ComputeHosts | None = None
+    quotas: ComputeQuotas | None = None
 
     def close(self) -> None:
         if self.session is not None:
@@ -124,7 +126,10 @@ def compute_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Ima
         saved.register(tasks)
         moves = ServerMoves(db, tasks, hosts, flavors, disks.disks.snapshots, utcnow)
         moves.register(tasks)
+        quotas = ComputeQuotas(db, servers.project_usage, utcnow)
+        servers.quotas = quotas
     except BaseException:
         session.shutdown()
         raise
-    return ComputeStack(keypairs, servers, facts, session, attached, saved, moves, hosts)
+    return ComputeStack(keypairs, servers, facts, session, attached, saved, moves, hosts,
+                        quotas)

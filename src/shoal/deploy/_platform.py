@@ -70,6 +70,7 @@ from shoal.api.nova import (
     host_routes,
     keypair_routes,
     migration_routes,
+    quota_set_routes,
     server_routes,
     volume_attachment_routes,
 )
@@ -242,6 +243,8 @@ class Deployment:
                        *host_routes(servers, facts)]
         if self.compute.moves is not None:
             routes += migration_routes(self.compute.moves)
+        if self.compute.quotas is not None:
+            routes += quota_set_routes(self.compute.quotas)
         if self.compute.volumes is not None:
             routes += volume_attachment_routes(self.compute.volumes)
         return routes

@@ -8,10 +8,11 @@ from shoal.api.nova.host_routes import HostFacts as HostFacts
 from shoal.api.nova.host_routes import host_routes as host_routes
 from shoal.api.nova.keypairs import keypair_routes as keypair_routes
 from shoal.api.nova.migrations import migration_routes as migration_routes
+from shoal.api.nova.quota_sets import quota_set_routes as quota_set_routes
 from shoal.api.nova.servers import server_routes as server_routes
 from shoal.api.nova.volume_attachments import (
     volume_attachment_routes as volume_attachment_routes,
 )
 
 __all__ = ["HostFacts", "flavor_routes", "host_routes", "keypair_routes", "migration_routes",
-           "server_routes", "volume_attachment_routes"]
+           "quota_set_routes", "server_routes", "volume_attachment_routes"]

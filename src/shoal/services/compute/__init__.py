@@ -16,6 +16,7 @@ from shoal.services.compute._keypairs import CreatedKeypair as CreatedKeypair
 from shoal.services.compute._keypairs import KeypairRecord as KeypairRecord
 from shoal.services.compute._keypairs import Keypairs as Keypairs
 from shoal.services.compute._moves import ServerMoves as ServerMoves
+from shoal.services.compute._quota_sets import ComputeQuotas as ComputeQuotas
 from shoal.services.compute._server_images import ServerImages as ServerImages
 from shoal.services.compute._server_types import BlockDevice as BlockDevice
 from shoal.services.compute._server_types import NewServer as NewServer
@@ -30,8 +31,8 @@ from shoal.services.compute._servers import QUOTA_DEFAULTS as QUOTA_DEFAULTS
 from shoal.services.compute._servers import ServerOptions as ServerOptions
 from shoal.services.compute._servers import Servers as Servers
 
-__all__ = ["DEFAULT_FLAVORS", "QUOTA_DEFAULTS", "BlockDevice", "ComputeHosts", "CreatedKeypair",
-           "DiskMaker", "FlavorQuery", "FlavorRecord", "Flavors", "KeypairRecord", "Keypairs",
-           "NewFlavor", "NewServer", "ServerImages", "ServerMoves", "ServerOptions",
-           "ServerQuery", "ServerRecord", "ServerVolumes", "ServerWork", "Servers",
-           "ServiceRecord", "VolumeAttached", "server_status"]
+__all__ = ["DEFAULT_FLAVORS", "QUOTA_DEFAULTS", "BlockDevice", "ComputeHosts", "ComputeQuotas",
+           "CreatedKeypair", "DiskMaker", "FlavorQuery", "FlavorRecord", "Flavors",
+           "KeypairRecord", "Keypairs", "NewFlavor", "NewServer", "ServerImages", "ServerMoves",
+           "ServerOptions", "ServerQuery", "ServerRecord", "ServerVolumes", "ServerWork",
+           "Servers", "ServiceRecord", "VolumeAttached", "server_status"]

@@ -35,6 +35,7 @@ from shoal.db import Database
 from shoal.services.compute import policy
 from shoal.services.compute._flavors import FlavorRecord, Flavors
 from shoal.services.compute._hosts import ComputeHosts
+from shoal.services.compute._quota_sets import ComputeQuotas
 from shoal.services.compute._server_models import (
     BlockDeviceMapping,
     InstanceAction,
@@ -144,6 +145,8 @@ class Servers:
                  hosts: ComputeHosts | None = None) -> None:
         self.volumes = volumes
         self.hosts = hosts
+        #: per-project limits (admins' os-quota-sets); None: ``options.quotas`` for all
+        self.quotas: ComputeQuotas | None = None
         self.db = db
         self.tasks = tasks
         self.flavors = flavors
@@ -209,7 +212,7 @@ class Servers:
             used_n += 1
             used_cores += int(f["vcpus"])
             used_ram += int(f["memory_mb"])
-        quotas = self.options.quotas
+        quotas = self.limits(caller.project_id or "")
         for resource, used, each in (("instances", used_n, 1),
                                      ("cores", used_cores, flavor.vcpus),
                                      ("ram", used_ram, flavor.memory_mb)):
@@ -253,7 +256,7 @@ class Servers:
                 key_data = self.keys.get(caller, new.key_name).public_key
             except errors.NotFound:
                 raise errors.InvalidArgument("Invalid key_name provided.") from None
-        limit = self.options.quotas.get("metadata_items", -1)
+        limit = self.limits(caller.project_id or "").get("metadata_items", -1)
         if 0 <= limit < len(new.metadata):
             raise QuotaExceeded("Quota exceeded for metadata_items: Requested "
                                 f"{len(new.metadata)}, but already used 0 of {limit} "
@@ -300,6 +303,12 @@ class Servers:
                 made.append(row.id)
         with self.db.session(readonly=True) as session:
             return [record(session.get_one(Server, i)) for i in made]
+
+    def limits(self, project_id: str) -> Mapping[str, int]:
+        """The project's quota limits."""
+        if self.quotas is not None:
+            return self.quotas.limits(project_id)
+        return self.options.quotas
 
     def _host(self, wanted: str | None) -> str:
         """The host a new server goes to (the scheduler's choice, or the admin's)."""
@@ -415,7 +424,7 @@ class Servers:
             self._unlocked(caller, row)
             current = {} if replace else {m.key: m.value for m in row.metadata_items}
             current.update(items)
-            limit = self.options.quotas.get("metadata_items", -1)
+            limit = self.limits(row.project_id).get("metadata_items", -1)
             if 0 <= limit < len(current):
                 raise QuotaExceeded(f"Quota exceeded for metadata_items: Requested "
                                     f"{len(current)}, but already used 0 of {limit} "
