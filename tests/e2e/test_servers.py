@@ -379,3 +379,18 @@ def test_quota_sets_limit_servers(up: ShoalUp, image: str) -> None:
     finally:
         ok(openstack(up, *VERSION, "quota", "set", "--instances", "10", "--cores", "20",
                      "demo"))
+
+
+def test_external_events_are_accepted_for_known_servers(up: ShoalUp, image: str) -> None:
+    server = _server(up, "ev", image)
+    code, body = _compute_post(up, "/os-server-external-events", {"events": [
+        {"name": "volume-extended", "server_uuid": server["id"], "tag": "v"},
+        {"name": "network-vif-plugged", "server_uuid": "8c5ab5e6-1b8e-4b27-8d7a-2f9d0c3e4a11"},
+    ]})
+    assert code == 200
+    assert [(e["code"], e["status"]) for e in body["events"]] == [(200, "completed"),
+                                                                 (404, "failed")]
+    code, _ = _compute_post(up, "/os-server-external-events", {"events": [
+        {"name": "network-changed", "server_uuid": "8c5ab5e6-1b8e-4b27-8d7a-2f9d0c3e4a11"}]})
+    assert code == 404
+    ok(openstack(up, *VERSION, "server", "delete", "--wait", "ev"))

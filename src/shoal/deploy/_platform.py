@@ -66,6 +66,7 @@ from shoal.api.cinder.options import VolumeApiOptions
 from shoal.api.cinder.routes import volume_routes
 from shoal.api.glance.options import ImageApiOptions
 from shoal.api.nova import (
+    external_event_routes,
     flavor_routes,
     host_routes,
     keypair_routes,
@@ -240,7 +241,7 @@ class Deployment:
         servers, facts = self.compute.servers, self.compute.facts
         if servers is not None and facts is not None:
             routes += [*server_routes(servers, self.compute.images, self.compute.moves),
-                       *host_routes(servers, facts)]
+                       *host_routes(servers, facts), *external_event_routes(servers)]
         if self.compute.moves is not None:
             routes += migration_routes(self.compute.moves)
         if self.compute.quotas is not None:
