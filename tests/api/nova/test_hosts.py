@@ -89,6 +89,34 @@ def test_hypervisors_with_servers_and_patterns_from_2_53(api: ComputeApi) -> Non
     assert api("GET", "/os-hypervisors/nope").status_code == 404
 
 
+@pytest.mark.parametrize("version", ["2.33", "2.53"])
+def test_hypervisors_page_from_2_33(api: ComputeApi, version: str) -> None:
+    for path, schema in (("/os-hypervisors", "hypervisors.list_search_hypervisors"),
+                         ("/os-hypervisors/detail", "hypervisors.list_hypervisors_detail")):
+        page = api("GET", f"{path}?limit=1", version=version, schema=schema).json()
+        (one,) = page["hypervisors"]
+        (link,) = page["hypervisors_links"]
+        assert link["rel"] == "next"
+        assert link["href"].startswith(f"http://shoal.test:8080/compute/v2.1{path}?")
+        assert f"marker={one['id']}" in link["href"] and "limit=1" in link["href"]
+        rest = api("GET", f"{path}?limit=1&marker={one['id']}", version=version,
+                   schema=schema).json()
+        assert rest == {"hypervisors": []}
+        assert "hypervisors_links" not in api("GET", f"{path}?limit=2",
+                                              version=version).json()
+        unknown = api("GET", f"{path}?marker=nope", version=version)
+        assert unknown.status_code == 400
+        assert unknown.json()["badRequest"]["message"] == "marker [nope] not found"
+        assert api("GET", f"{path}?limit=-1", version=version).status_code == 400
+    # before 2.33 there is no paging: the parameters are ignored
+    assert len(api("GET", "/os-hypervisors?limit=1&marker=x").json()["hypervisors"]) == 1
+    if version >= "2.53":
+        both = api("GET", f"/os-hypervisors?limit=1&hypervisor_hostname_pattern={HOST}",
+                   version=version)
+        assert both.status_code == 400
+        assert "hypervisor_hostname_pattern" in both.json()["badRequest"]["message"]
+
+
 def test_hypervisors_at_2_88_drop_the_resources(api: ComputeApi) -> None:
     """Nova 2.88: no resource fields, ``uptime`` in the detail, no statistics (Tempest
     has no schema for these: the keys are checked against Nova's view)."""

@@ -27,6 +27,7 @@ from shoal import errors
 from shoal._time import utcnow
 from shoal.api._context import RequestContext, request_context
 from shoal.api._microversion import APIVersion, api_version
+from shoal.api.nova._views import nova_views
 from shoal.api.nova.server_views import primitive_time
 from shoal.services.compute import QUOTA_DEFAULTS, ServerQuery, Servers
 
@@ -58,6 +59,17 @@ def _memory_mb() -> int:
     except OSError:
         pass
     return 0
+
+
+def _limit(text: str | None) -> int | None:
+    """A page's ``limit``: a non-negative integer (400 otherwise, Nova's words); 0 or
+    none: no limit (Nova's ``max_limit`` is far above one host)."""
+    if text is None:
+        return None
+    if not text.isdigit():
+        raise errors.InvalidArgument(f"Invalid input for query parameters limit. Value: "
+                                     f"{text}. '{text}' does not match '^[0-9]*$'")
+    return int(text) or None
 
 
 def _servers_for(request: Request, context: RequestContext, version: APIVersion
@@ -179,14 +191,40 @@ class _HostHandlers:
             raise errors.NotFound(f"No hypervisor matching '{pattern}' could be found.")
 
     async def hypervisors(self, request: Request) -> Response:
+        """List (or ``/detail``) the hypervisors; from 2.33 paged by ``limit`` and
+        ``marker`` (an id of the previous page) with a ``next`` link when the page is
+        full; from 2.53 ``hypervisor_hostname_pattern`` (not with paging) and
+        ``with_servers``."""
         context = await request_context(request)
         _forbidden(context, "os_compute_api:os-hypervisors:list")
         version = api_version(request)
         detail = request.url.path.endswith("/detail")
+        params = request.query_params
+        paged = version >= V(2, 33) and ("limit" in params or "marker" in params)
+        if paged and version >= V(2, 53) and "hypervisor_hostname_pattern" in params:
+            raise errors.InvalidArgument(
+                "Paging over hypervisors with the hypervisor_hostname_pattern query "
+                "parameter is not supported.")
         self._matching(request, version)
         one = await run_in_threadpool(lambda: self._hypervisor(
             version, detail=detail, servers_for=_servers_for(request, context, version)))
-        return JSONResponse({"hypervisors": [one]})
+        found = [one]
+        body: dict[str, Any] = {"hypervisors": found}
+        if paged:
+            limit = _limit(params.get("limit"))
+            marker = params.get("marker")
+            if marker is not None:
+                if marker != str(one["id"]):
+                    raise errors.InvalidArgument(f"marker [{marker}] not found")
+                found.clear()
+            if limit is not None:
+                del found[limit:]
+                if found and len(found) == limit:
+                    body["hypervisors_links"] = [{"rel": "next", "href": nova_views(
+                        request, context).next_link(
+                        "os-hypervisors/detail" if detail else "os-hypervisors",
+                        params.multi_items(), str(found[-1]["id"]))}]
+        return JSONResponse(body)
 
     async def hypervisor(self, request: Request) -> Response:
         context = await request_context(request)
