@@ -215,6 +215,10 @@ def test_list_filters_sort_and_pages(api: ComputeApi) -> None:
     asc = _ids(api("GET", "/servers?sort_key=display_name&sort_dir=asc"))
     assert asc == [alpha, beta]
     assert _ids(api("GET", "/servers?sort_key=display_name&sort_dir=desc")) == [beta, alpha]
+    assert len(_ids(api("GET", "/servers?sort_key=host"))) == 2
+    by_host = api("GET", "/servers?sort_key=host", token="member-token")
+    assert by_host.status_code == 403
+    assert by_host.json()["forbidden"]["message"] == "Only administrators can sort servers by host"
     page = api("GET", "/servers?sort_key=display_name&sort_dir=asc&limit=1",
                schema="servers.list_servers").json()
     assert _ids_of(page) == [alpha]

@@ -173,7 +173,8 @@ def _query(request: Request, admin: bool) -> ServerQuery:
     """The list request's filters as Nova reads them: ``limit`` a non-negative integer;
     ``all_tenants`` (present and not false) admins' only (403 otherwise), ``project_id``
     / ``tenant_id`` only with it; an unknown ``status`` is 400 from 2.38 (before: an empty
-    list); admin-only filters (``host``, ``user_id``, ``deleted``) are dropped for others."""
+    list); admin-only filters (``host``, ``user_id``, ``deleted``) are dropped for others,
+    who may not sort by ``host`` or ``node`` (403)."""
     params = request.query_params
     raw_limit = params.get("limit")
     if raw_limit is not None and not raw_limit.isdigit():
@@ -200,6 +201,10 @@ def _query(request: Request, admin: bool) -> ServerQuery:
     if since is not None and before is not None and before < since:
         raise BadRequest("The value of changes-since must be less than or equal to "
                          "changes-before.")
+    sort_keys = tuple(params.getlist("sort_key")) or ("created_at",)
+    for key in sort_keys:
+        if key in ("host", "node") and not admin:
+            raise errors.PermissionDenied(f"Only administrators can sort servers by {key}")
     locked = params.get("locked")
     return ServerQuery(
         name=params.get("name"), status=status, image=params.get("image"),
@@ -211,8 +216,7 @@ def _query(request: Request, admin: bool) -> ServerQuery:
         deleted=admin and _bool(params.get("deleted", "false")),
         changes_since=since, changes_before=before,
         limit=limit, marker=params.get("marker"),
-        sort_keys=tuple(params.getlist("sort_key")) or ("created_at",),
-        sort_dirs=tuple(params.getlist("sort_dir")) or ("desc",))
+        sort_keys=sort_keys, sort_dirs=tuple(params.getlist("sort_dir")) or ("desc",))
 
 
 class _ServerHandlers:
