@@ -36,7 +36,8 @@ from shoal.services.tasks import ResourceRef, TaskRunner
 from tests.api.nova._client import NovaApi
 from tests.unit._guide_cluster import GuideCluster
 
-__all__ = ["HOST", "ComputeApi", "StoredImage", "compute_api", "parse_time", "tempest_module"]
+__all__ = ["HOST", "ComputeApi", "MiB", "StoredImage", "compute_api", "parse_time",
+           "tempest_module"]
 
 HOST: Final = "compute-test"
 ZONE: Final = "nova"

@@ -7,6 +7,7 @@ microversion (in Tempest's venv, as Tempest's service clients check them)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from shoal.api._microversion import APIVersion
 from shoal.api.nova._views import NovaViews
 from shoal.api.nova.server_views import server_update_view
 from tests.api.conftest import PROJECT_A, PROJECT_B, TOKENS
-from tests.api.nova._compute import HOST, ComputeApi, compute_api, parse_time
+from tests.api.nova._compute import HOST, ComputeApi, MiB, compute_api, parse_time
 
 
 @pytest.fixture
@@ -331,6 +332,40 @@ def test_show_at_each_microversion_as_admin_and_member(api: ComputeApi) -> None:
     assert missing.status_code == 404
     assert missing.json()["itemNotFound"]["message"] == \
         "Instance 1b6f4e3c-0000-4000-8000-000000000000 could not be found."
+
+
+def test_a_failed_build_shows_error_and_its_fault(api: ComputeApi) -> None:
+    def unreadable() -> Iterator[bytes]:
+        raise OSError("the image's data cannot be read")
+
+    stored = api.store_image(MiB)
+    broken = dataclasses.replace(stored.disk, locations=(), raw_data=unreadable)
+    api.images.by_id[stored.id] = dataclasses.replace(stored, disk=broken)
+    server_id = api.boot("broken", imageRef=stored.id)
+    for version in ("2.1", "2.47", "2.96"):
+        for token in ("admin-token", "member-token"):
+            shown = api("GET", f"/servers/{server_id}", token=token, version=version,
+                        schema="servers.get_server").json()["server"]
+            assert (shown["status"], shown["OS-EXT-STS:vm_state"]) == ("ERROR", "error")
+            assert "progress" not in shown
+            fault = shown["fault"]
+            assert fault["code"] == 500 and "cannot be read" in fault["message"]
+            assert fault["created"].endswith("Z") and "details" not in fault
+    assert [s["id"] for s in api("GET", "/servers/detail?status=ERROR",
+                                 schema="servers.list_servers_detail").json()["servers"]] \
+        == [server_id]
+    assert f"{server_id}_disk" not in api.vms()
+    action = api("GET", f"/servers/{server_id}/os-instance-actions").json()[
+        "instanceActions"][0]
+    shown_action = api("GET", f"/servers/{server_id}/os-instance-actions/"
+                       f"{action['request_id']}", version="2.84",
+                       schema="servers.show_instance_action").json()["instanceAction"]
+    assert shown_action["message"] == "Error"
+    (event,) = shown_action["events"]
+    assert event["result"] == "Error" and "cannot be read" in event["traceback"]
+    assert event["details"] == event["traceback"]
+    assert api("DELETE", f"/servers/{server_id}").status_code == 204
+    api.wait_gone(server_id)
 
 
 @pytest.mark.xfail(strict=True, reason="Servers.create does not keep the zone the create "
