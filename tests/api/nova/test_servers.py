@@ -212,6 +212,9 @@ def test_list_filters_sort_and_pages(api: ComputeApi) -> None:
         "Policy doesn't allow os_compute_api:servers:detail:get_all_tenants to be "
         "performed.")
     assert api("GET", "/servers?all_tenants=maybe").status_code == 400
+    since = api("GET", "/servers?changes-since=2000-01-01T00:00:00&changes-before="
+                "2999-01-01T00:00:00Z").json()["servers"]
+    assert {s["id"] for s in since} == both
     # sort and pages
     asc = _ids(api("GET", "/servers?sort_key=display_name&sort_dir=asc"))
     assert asc == [alpha, beta]
@@ -237,7 +240,10 @@ def test_list_filters_sort_and_pages(api: ComputeApi) -> None:
                          ("marker=nope", "marker [nope] not found"),
                          ("sort_key=colour", "colour"),
                          ("sort_dir=up", "up"),
-                         ("changes-since=yesterday", "changes-since")):
+                         ("changes-since=yesterday", "changes-since"),
+                         ("changes-since=2026-01-02T00:00:00Z&changes-before=2026-01-01",
+                          "The value of changes-since must be less than or equal to "
+                          "changes-before.")):
         reply = api("GET", f"/servers?{query}")
         assert reply.status_code == 400, (query, reply.text)
         assert words in reply.json()["badRequest"]["message"], query

@@ -13,7 +13,7 @@ An action shoal does not do yet answers 400 naming it, never a silent success.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from starlette.concurrency import run_in_threadpool
@@ -196,8 +196,10 @@ def _query(request: Request, admin: bool) -> ServerQuery:
     if status is not None and status.upper() not in _STATUSES \
             and api_version(request) >= V(2, 38):
         raise BadRequest("Invalid status value")
-    before = _when(params.get("changes-before"), "changes-before")
-    since = _when(params.get("changes-since"), "changes-since")
+    # a time without a zone is UTC (as Nova's parse_isotime reads it)
+    before, since = (None if t is None else t if t.tzinfo else t.replace(tzinfo=UTC)
+                     for t in (_when(params.get("changes-before"), "changes-before"),
+                               _when(params.get("changes-since"), "changes-since")))
     if since is not None and before is not None and before < since:
         raise BadRequest("The value of changes-since must be less than or equal to "
                          "changes-before.")
