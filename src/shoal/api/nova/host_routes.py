@@ -5,8 +5,14 @@ One ``shoal up`` is one compute host: its hypervisor is ``QEMU`` on the machine'
 vCPUs and memory the machine's (``os.cpu_count``, ``/proc/meminfo``), its disk the pool's
 capacity as the caller gives it. ``nova-compute`` lives in the servers' zone,
 ``nova-conductor`` and ``nova-scheduler`` in ``internal``, all ``up`` while ``shoal up``
-runs. Ids are integers before 2.53 and UUIDs (stable per host name) from it; the
-resource fields of a hypervisor go from 2.88, as in Nova.
+runs. Ids are integers before 2.53 and UUIDs (stable per host name) from it. As in Nova:
+a hypervisor's ``cpu_info`` is an object from 2.28 (a JSON string before); lists page from
+2.33 (``limit``, ``marker``, ``hypervisors_links``); 2.53 adds
+``hypervisor_hostname_pattern`` and ``with_servers``; from 2.88 the resource fields and
+the statistics go and the detail carries ``uptime``. ``updated_at`` of the services and
+zones is a naive UTC time with microseconds. ``limits`` drops the network limits (-1
+before) from 2.36, ``maxImageMeta`` from 2.39 and the personality ones from 2.57; another
+project's (``tenant_id``) are for admins.
 """
 
 from __future__ import annotations

@@ -7,10 +7,12 @@
   ``delete_on_termination``.
 - 2.9 ``locked``; 2.16 ``host_status`` (admins); 2.19 ``description``; 2.26 ``tags``;
   2.47 the flavor embedded (``vcpus``, ``ram``, ``disk``, ``ephemeral``, ``swap``,
-  ``original_name``, ``extra_specs`` for admins) instead of its id and links; 2.63
+  ``original_name``, ``extra_specs``: the project's readers may see them, Nova's default
+  policy) instead of its id and links; 2.63
   ``trusted_image_certificates``; 2.71 ``server_groups`` (show, update, rebuild); 2.73
   ``locked_reason``; 2.90 ``OS-EXT-SRV-ATTR:hostname`` for everyone; 2.96
-  ``pinned_availability_zone`` (the zone the create asked for, else null).
+  ``pinned_availability_zone`` (the zone the create asked for, else null: the service
+  keeps no asked zone yet, so null).
 - An update answers a short body before 2.75 (:func:`server_update_view`: no extended
   attributes, zone, key, usage, states or volumes) and the full one from 2.75.
 - ``progress`` (statuses that have one) is 0: shoal's builds do not report one, as Nova's
