@@ -157,6 +157,7 @@ def test_services(api: ComputeApi, version: str) -> None:
                   schema="services.list_services").json()["services"]
     assert [s["binary"] for s in compute] == ["nova-compute"]
     assert api("GET", "/os-services?host=elsewhere").json() == {"services": []}
+    assert len(api("GET", "/os-services?host=&binary=").json()["services"]) == 3
     denied = api("GET", "/os-services", token="member-token")
     assert denied.status_code == 403
     assert denied.json()["forbidden"]["message"] == \

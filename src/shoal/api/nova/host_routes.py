@@ -145,9 +145,10 @@ class _HostHandlers:
         context = await request_context(request)
         _forbidden(context, "os_compute_api:os-services:list")
         params = request.query_params
+        # an empty filter filters nothing, as in Nova
         found = [s for s in self._services(api_version(request))
-                 if params.get("binary") in (None, s["binary"])
-                 and params.get("host") in (None, s["host"])]
+                 if params.get("binary") in (None, "", s["binary"])
+                 and params.get("host") in (None, "", s["host"])]
         return JSONResponse({"services": found})
 
     def _hypervisor(self, version: APIVersion, *, detail: bool,
