@@ -1,5 +1,6 @@
 """What Nova says about its hosts, in process over the real compute service (issue 14):
-``os-hypervisors`` (list, detail, show, statistics) at 2.1, 2.28, 2.33, 2.53 and 2.88,
+``os-hypervisors`` (list, detail, show, statistics, uptime, search, servers, paging) at
+2.1, 2.28, 2.33, 2.53 and 2.88,
 ``os-services`` at 2.1, 2.11 and 2.53, ``os-availability-zone`` (list, detail) and
 ``limits`` at 2.1, 2.36, 2.39 and 2.57; every reply checked against Tempest's own strict
 schema for its microversion (Tempest has none for hypervisors from 2.88: those bodies are
@@ -87,6 +88,44 @@ def test_hypervisors_with_servers_and_patterns_from_2_53(api: ComputeApi) -> Non
         f"Hypervisor with ID '{unknown}' could not be found."
     assert api("GET", "/os-hypervisors/2").status_code == 404
     assert api("GET", "/os-hypervisors/nope").status_code == 404
+
+
+@pytest.mark.parametrize("version", ["2.1", "2.28", "2.33", "2.53"])
+def test_hypervisor_uptime_until_2_88(api: ComputeApi, version: str) -> None:
+    hypervisor_id = api("GET", "/os-hypervisors", version=version).json()["hypervisors"][0]["id"]
+    shown = api("GET", f"/os-hypervisors/{hypervisor_id}/uptime", version=version,
+                schema="hypervisors.get_hypervisor_uptime").json()["hypervisor"]
+    assert set(shown) == {"id", "hypervisor_hostname", "state", "status", "uptime"}
+    assert " up " in shown["uptime"] and "load average" in shown["uptime"]
+    assert api("GET", f"/os-hypervisors/{hypervisor_id}/uptime", token="member-token",
+               version=version).status_code == 403
+    wrong = "7" if version < "2.53" else str(uuid.uuid4())
+    assert api("GET", f"/os-hypervisors/{wrong}/uptime", version=version).status_code == 404
+    assert api("GET", f"/os-hypervisors/{hypervisor_id}/uptime",
+               version="2.88").status_code == 404
+
+
+def test_hypervisor_search_and_servers_before_2_53(api: ComputeApi) -> None:
+    found = api("GET", f"/os-hypervisors/{HOST[2:6]}/search",
+                schema="hypervisors.list_search_hypervisors").json()["hypervisors"]
+    assert [h["hypervisor_hostname"] for h in found] == [HOST]
+    assert "servers" not in found[0]
+    empty = api("GET", f"/os-hypervisors/{HOST}/servers",
+                schema="hypervisors.get_hypervisors_servers").json()["hypervisors"]
+    assert "servers" not in empty[0]  # none on it: no key, as Nova before 2.75
+    server_id = api.boot("hosted", token="other-token")
+    hosted = api("GET", f"/os-hypervisors/{HOST}/servers", version="2.52",
+                 schema="hypervisors.get_hypervisors_servers").json()["hypervisors"]
+    assert hosted[0]["servers"] == [{"name": "hosted", "uuid": server_id}]
+    missing = api("GET", "/os-hypervisors/elsewhere/search")
+    assert missing.status_code == 404
+    assert missing.json()["itemNotFound"]["message"] == \
+        "No hypervisor matching 'elsewhere' could be found."
+    assert api("GET", "/os-hypervisors/elsewhere/servers").status_code == 404
+    assert api("GET", f"/os-hypervisors/{HOST}/search", token="member-token"
+               ).status_code == 403
+    assert api("GET", f"/os-hypervisors/{HOST}/search", version="2.53").status_code == 404
+    assert api("GET", f"/os-hypervisors/{HOST}/servers", version="2.53").status_code == 404
 
 
 @pytest.mark.parametrize("version", ["2.33", "2.53"])

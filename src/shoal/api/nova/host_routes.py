@@ -233,18 +233,56 @@ class _HostHandlers:
                         params.multi_items(), str(found[-1]["id"]))}]
         return JSONResponse(body)
 
+    def _one(self, version: APIVersion, wanted: str) -> None:
+        """Check ``wanted`` names this host's hypervisor: a UUID from 2.53 (400
+        ``Invalid uuid X`` otherwise), else 404 as Nova."""
+        if version >= V(2, 53) and not _is_uuid(wanted):
+            raise errors.InvalidArgument(f"Invalid uuid {wanted}")
+        if wanted != str(_id(version, f"hypervisor@{self.facts.host}", 1)):
+            raise errors.NotFound(f"Hypervisor with ID '{wanted}' could not be found.")
+
     async def hypervisor(self, request: Request) -> Response:
         context = await request_context(request)
         _forbidden(context, "os_compute_api:os-hypervisors:show")
         version = api_version(request)
-        wanted = request.path_params["hypervisor_id"]
-        if version >= V(2, 53) and not _is_uuid(wanted):
-            raise errors.InvalidArgument(f"Invalid uuid {wanted}")
+        self._one(version, request.path_params["hypervisor_id"])
         one = await run_in_threadpool(lambda: self._hypervisor(
             version, detail=True, servers_for=_servers_for(request, context, version)))
-        if str(one["id"]) != wanted:
-            raise errors.NotFound(f"Hypervisor with ID '{wanted}' could not be found.")
         return JSONResponse({"hypervisor": one})
+
+    async def uptime(self, request: Request) -> Response:
+        """``/os-hypervisors/{id}/uptime`` (2.1 to 2.87; the detail carries it from 2.88):
+        the brief view with the host's ``uptime``."""
+        context = await request_context(request)
+        version = api_version(request)
+        if version >= V(2, 88):
+            raise errors.NotFound("The resource could not be found.")
+        _forbidden(context, "os_compute_api:os-hypervisors:uptime")
+        self._one(version, request.path_params["hypervisor_id"])
+        uptime = _uptime()
+        if uptime is None:
+            raise errors.NotSupported("Feature not supported: the host's uptime is not "
+                                      "readable here.")
+        return JSONResponse({"hypervisor": {**self._hypervisor(version, detail=False),
+                                            "uptime": uptime}})
+
+    async def search(self, request: Request) -> Response:
+        """``/os-hypervisors/{pattern}/search`` and ``.../servers`` (before 2.53, where
+        the query parameters replace them): the hypervisors whose name holds the
+        pattern (404 when none), ``servers`` with the servers on each (when any)."""
+        context = await request_context(request)
+        version = api_version(request)
+        if version >= V(2, 53):
+            raise errors.NotFound("The resource could not be found.")
+        servers = request.url.path.endswith("/servers")
+        _forbidden(context, "os_compute_api:os-hypervisors:"
+                   + ("servers" if servers else "search"))
+        pattern = request.path_params["pattern"]
+        if pattern not in self.facts.host:
+            raise errors.NotFound(f"No hypervisor matching '{pattern}' could be found.")
+        one = await run_in_threadpool(lambda: self._hypervisor(
+            version, detail=False, servers_for=context if servers else None))
+        return JSONResponse({"hypervisors": [one]})
 
     async def statistics(self, request: Request) -> Response:
         context = await request_context(request)
@@ -310,6 +348,9 @@ def host_routes(servers: Servers, facts: HostFacts) -> list[BaseRoute]:
         ("/os-hypervisors/detail", h.hypervisors),
         ("/os-hypervisors/statistics", h.statistics),
         ("/os-hypervisors/{hypervisor_id}", h.hypervisor),
+        ("/os-hypervisors/{hypervisor_id}/uptime", h.uptime),
+        ("/os-hypervisors/{pattern}/search", h.search),
+        ("/os-hypervisors/{pattern}/servers", h.search),
         ("/os-availability-zone", h.zones),
         ("/os-availability-zone/detail", h.zones),
         ("/limits", h.limits),
