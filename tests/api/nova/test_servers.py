@@ -144,6 +144,9 @@ def test_quota_makes_as_many_as_it_allows(tmp_path: Path) -> None:
      "Invalid input for field/attribute metadata"),
     ({"name": "n", "flavorRef": "1", "networks": "some"}, "2.37",
      "Invalid input for field/attribute networks"),
+    ({"name": "n", "flavorRef": "1", "accessIPv4": "nowhere"}, "2.1",
+     "Invalid input for field/attribute accessIPv4. Value: nowhere. 'nowhere' is not a "
+     "'ipv4'"),
     ({"name": "n", "flavorRef": "1", "description": "d" * 256}, "2.19",
      "Invalid input for field/attribute description"),
     ({"name": "n", "flavorRef": "1", "imageRef": "nope"}, "2.1",
@@ -392,13 +395,23 @@ def test_update_from_2_75_answers_the_full_server(api: ComputeApi) -> None:
         assert reply.json()["server"]["name"] == f"new-{version}"
         assert reply.json()["server"]["description"] == "d"
     assert api.show(server_id)["name"] == "new-2.96"
+    addressed = api("PUT", f"/servers/{server_id}", version="2.75", json={"server": {
+        "accessIPv4": "10.0.0.7", "accessIPv6": "0000:0000:0000:0000:0000:babe:220.12.22.2"}},
+        schema="servers.update_server").json()["server"]
+    assert (addressed["accessIPv4"], addressed["accessIPv6"]) == ("10.0.0.7",
+                                                                  "::babe:dc0c:1602")
     refused = api("PUT", f"/servers/{server_id}", version="2.18",
                   json={"server": {"description": "d"}})
     assert refused.status_code == 400 and "description" in refused.text
     for bad, words in (({"server": {"name": ""}}, "Invalid input for field/attribute name"),
                        ({"server": {"colour": "red"}}, "'colour' was unexpected"),
                        ({"name": "x"}, "'server' is a required property"),
-                       ({"server": {"name": "x" * 256}}, "field/attribute name")):
+                       ({"server": {"name": "x" * 256}}, "field/attribute name"),
+                       ({"server": {"accessIPv4": "10.0.0.300"}},
+                        "Invalid input for field/attribute accessIPv4. Value: 10.0.0.300. "
+                        "'10.0.0.300' is not a 'ipv4'"),
+                       ({"server": {"accessIPv6": "babe::cafe::1"}},
+                        "field/attribute accessIPv6")):
         reply = api("PUT", f"/servers/{server_id}", json=bad)
         assert reply.status_code == 400, (bad, reply.text)
         assert words in reply.json()["badRequest"]["message"], bad

@@ -28,6 +28,7 @@ hands to its JSON encoder as naive datetimes are microseconds without a zone
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -69,6 +70,17 @@ def host_id(project_id: str, host: str | None) -> str:
     if not host:
         return ""
     return hashlib.sha224((project_id + host).encode()).hexdigest()
+
+
+def _address(value: str | None) -> str:
+    """An access address as Nova prints it (an IP address object: IPv6 compressed,
+    ``::babe:dc0c:1602``); empty when none, as given when it is no address."""
+    if not value:
+        return ""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return value
 
 
 def server_brief(server: ServerRecord, views: NovaViews) -> dict[str, Any]:
@@ -114,8 +126,8 @@ def _common(server: ServerRecord, views: NovaViews) -> dict[str, Any]:
         "image": _image(server, views), "flavor": _flavor(server, views),
         "created": isotime(server.created_at),
         "updated": isotime(server.updated_at or server.created_at),
-        "addresses": {}, "accessIPv4": server.access_ip_v4 or "",
-        "accessIPv6": server.access_ip_v6 or "", "links": views.links("servers", server.id),
+        "addresses": {}, "accessIPv4": _address(server.access_ip_v4),
+        "accessIPv6": _address(server.access_ip_v6), "links": views.links("servers", server.id),
         "OS-DCF:diskConfig": "MANUAL",
     }
     if server.status in _PROGRESS_STATUSES:

@@ -69,6 +69,8 @@ _NETWORKS: Final = {"oneOf": [
         "fixed_ip": {"type": "string"}, "port": {"type": ["string", "null"]},
         "uuid": {"type": "string"}, "tag": {"type": "string"}},
         "additionalProperties": False}}]}
+_IPV4: Final = {"type": "string", "format": "ipv4"}
+_IPV6: Final = {"type": "string", "format": "ipv6"}
 _COUNT: Final = {"type": ["integer", "string"], "pattern": "^[0-9]*$", "minimum": 1}
 
 
@@ -78,7 +80,7 @@ def _create_schema(version: APIVersion) -> dict[str, Any]:
         "flavorRef": {"type": ["string", "integer"], "minLength": 1},
         "adminPass": {"type": "string"}, "metadata": _METADATA, "networks": _NETWORKS,
         "OS-DCF:diskConfig": {"type": "string", "enum": ["AUTO", "MANUAL"]},
-        "accessIPv4": {"type": "string"}, "accessIPv6": {"type": "string"},
+        "accessIPv4": _IPV4, "accessIPv6": _IPV6,
         "personality": {"type": "array"}, "availability_zone": {"type": "string"},
         "block_device_mapping": {"type": "array"},
         "block_device_mapping_v2": {"type": "array", "items": _BDM},
@@ -101,8 +103,8 @@ def _create_schema(version: APIVersion) -> dict[str, Any]:
 
 _UPDATE_SCHEMA: Final = {"type": "object", "required": ["server"], "properties": {
     "server": {"type": "object", "additionalProperties": False, "properties": {
-        "name": _NAME, "description": _DESCRIPTION, "accessIPv4": {"type": "string"},
-        "accessIPv6": {"type": "string"}, "OS-DCF:diskConfig": {"type": "string"},
+        "name": _NAME, "description": _DESCRIPTION, "accessIPv4": _IPV4,
+        "accessIPv6": _IPV6, "OS-DCF:diskConfig": {"type": "string"},
         "hostname": {"type": "string"}}}}, "additionalProperties": False}
 _METADATA_SCHEMA: Final = {"type": "object", "required": ["metadata"],
                            "properties": {"metadata": _METADATA},
