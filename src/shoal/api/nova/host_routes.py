@@ -5,8 +5,14 @@ One ``shoal up`` is one compute host: its hypervisor is ``QEMU`` on the machine'
 vCPUs and memory the machine's (``os.cpu_count``, ``/proc/meminfo``), its disk the pool's
 capacity as the caller gives it. ``nova-compute`` lives in the servers' zone,
 ``nova-conductor`` and ``nova-scheduler`` in ``internal``, all ``up`` while ``shoal up``
-runs. Ids are integers before 2.53 and UUIDs (stable per host name) from it; the
-resource fields of a hypervisor go from 2.88, as in Nova.
+runs. Ids are integers before 2.53 and UUIDs (stable per host name) from it. As in Nova:
+a hypervisor's ``cpu_info`` is an object from 2.28 (a JSON string before); lists page from
+2.33 (``limit``, ``marker``, ``hypervisors_links``); 2.53 adds
+``hypervisor_hostname_pattern`` and ``with_servers``; from 2.88 the resource fields and
+the statistics go and the detail carries ``uptime``. ``updated_at`` of the services and
+zones is a naive UTC time with microseconds. ``limits`` drops the network limits (-1
+before) from 2.36, ``maxImageMeta`` from 2.39 and the personality ones from 2.57; another
+project's (``tenant_id``) are for admins.
 """
 
 from __future__ import annotations
@@ -24,16 +30,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from shoal import errors
+from shoal._time import utcnow
 from shoal.api._context import RequestContext, request_context
 from shoal.api._microversion import APIVersion, api_version
-from shoal.api.nova.server_views import isotime
-from shoal.services.compute import QUOTA_DEFAULTS, Servers
+from shoal.api.nova._views import nova_views
+from shoal.api.nova.server_views import primitive_time
+from shoal.services.compute import QUOTA_DEFAULTS, ServerQuery, Servers
 
 __all__ = ["HostFacts", "host_routes"]
 
 _Handler = Callable[[Request], Awaitable[Response]]
 V = APIVersion
 _NAMESPACE: Final = uuid.UUID("6f1d3c50-6d8e-4b8e-9a55-2f0c3d8a7e11")
+_TRUE: Final = frozenset({"1", "t", "true", "on", "y", "yes"})
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,50 @@ def _memory_mb() -> int:
     return 0
 
 
+def _limit(text: str | None) -> int | None:
+    """A page's ``limit``: a non-negative integer (400 otherwise, Nova's words); 0 or
+    none: no limit (Nova's ``max_limit`` is far above one host)."""
+    if text is None:
+        return None
+    if not text.isdigit():
+        raise errors.InvalidArgument(f"Invalid input for query parameters limit. Value: "
+                                     f"{text}. '{text}' does not match '^[0-9]*$'")
+    return int(text) or None
+
+
+def _servers_for(request: Request, context: RequestContext, version: APIVersion
+                 ) -> RequestContext | None:
+    """The caller when it asks ``with_servers`` (2.53), else None."""
+    wanted = request.query_params.get("with_servers")
+    if version >= V(2, 53) and wanted is not None and wanted.lower() in _TRUE:
+        return context
+    return None
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _uptime() -> str | None:
+    """The host's uptime as ``uptime`` prints it (what Nova's libvirt driver reports);
+    None when ``/proc`` cannot tell."""
+    try:
+        with open("/proc/uptime", encoding="ascii") as f:
+            seconds = int(float(f.read().split()[0]))
+        with open("/proc/loadavg", encoding="ascii") as f:
+            loads = f.read().split()[:3]
+    except (OSError, ValueError, IndexError):
+        return None
+    days, rest = divmod(seconds, 86400)
+    now = datetime.now().astimezone()
+    return (f" {now:%H:%M:%S} up {days} days, {rest // 3600:2d}:{rest % 3600 // 60:02d},  "
+            f"load average: {', '.join(loads)}")
+
+
 def _forbidden(context: RequestContext, action: str) -> None:
     if not context.is_admin:
         raise errors.PermissionDenied(f"Policy doesn't allow {action} to be performed.")
@@ -73,7 +126,7 @@ class _HostHandlers:
         self.facts = facts
 
     def _services(self, version: APIVersion) -> list[dict[str, Any]]:
-        now = isotime(datetime.now().astimezone())
+        now = primitive_time(utcnow())
         host = self.facts.host
         out = []
         for number, (binary, zone) in enumerate((("nova-scheduler", "internal"),
@@ -92,67 +145,152 @@ class _HostHandlers:
         context = await request_context(request)
         _forbidden(context, "os_compute_api:os-services:list")
         params = request.query_params
+        # an empty filter filters nothing, as in Nova
         found = [s for s in self._services(api_version(request))
-                 if params.get("binary") in (None, s["binary"])
-                 and params.get("host") in (None, s["host"])]
+                 if params.get("binary") in (None, "", s["binary"])
+                 and params.get("host") in (None, "", s["host"])]
         return JSONResponse({"services": found})
 
-    def _hypervisor(self, version: APIVersion, *, detail: bool) -> dict[str, Any]:
+    def _hypervisor(self, version: APIVersion, *, detail: bool,
+                    servers_for: RequestContext | None = None) -> dict[str, Any]:
+        """The host's hypervisor at ``version`` (``detail``: its resources, which go
+        from 2.88 where ``uptime`` comes; ``servers_for``, 2.53's ``with_servers``: the
+        servers on it as that admin lists them)."""
         host = self.facts.host
         item: dict[str, Any] = {"id": _id(version, f"hypervisor@{host}", 1),
                                 "hypervisor_hostname": host, "state": "up",
                                 "status": "enabled"}
-        if not detail:
-            return item
-        service = {"host": host, "id": _id(version, f"nova-compute@{host}", 3),
-                   "disabled_reason": None}
-        item.update({"hypervisor_type": "QEMU", "hypervisor_version": 8002000,
-                     "host_ip": "127.0.0.1", "service": service})
-        if version >= V(2, 88):
-            item["uptime"] = None
-            return item
+        if detail:
+            service = {"host": host, "id": _id(version, f"nova-compute@{host}", 3),
+                       "disabled_reason": None}
+            item.update({"hypervisor_type": "QEMU", "hypervisor_version": 8002000,
+                         "host_ip": "127.0.0.1", "service": service})
+            if version >= V(2, 88):
+                item["uptime"] = _uptime()
+            else:
+                item.update(self._resources())
+                item["cpu_info"] = {} if version >= V(2, 28) else "{}"
+        if servers_for is not None:
+            on_host = self.servers.list_servers(
+                servers_for, ServerQuery(all_projects=True, host=host, sort_keys=("created_at",),
+                                    sort_dirs=("asc",)))
+            if on_host or version >= V(2, 75):
+                item["servers"] = [{"name": s.name, "uuid": s.id} for s in on_host]
+        return item
+
+    def _resources(self) -> dict[str, int]:
+        """What the host has and its servers use (vCPUs, MiB, GiB)."""
         used = self.servers.usage()
         total_gib, free_gib = self.facts.disk_gib()
         memory = _memory_mb()
-        item.update({
+        return {
             "vcpus": os.cpu_count() or 1, "memory_mb": memory, "local_gb": total_gib,
             "vcpus_used": used["vcpus"], "memory_mb_used": used["memory_mb"],
             "local_gb_used": used["local_gb"], "free_ram_mb": memory - used["memory_mb"],
             "free_disk_gb": total_gib - used["local_gb"], "current_workload": 0,
-            "running_vms": used["servers"], "disk_available_least": free_gib,
-            "cpu_info": "{}"})
-        return item
+            "running_vms": used["servers"], "disk_available_least": free_gib}
+
+    def _matching(self, request: Request, version: APIVersion) -> None:
+        """From 2.53 ``hypervisor_hostname_pattern`` selects hypervisors by name (404 when
+        none matches, as Nova)."""
+        pattern = request.query_params.get("hypervisor_hostname_pattern")
+        if pattern is not None and version >= V(2, 53) and pattern not in self.facts.host:
+            raise errors.NotFound(f"No hypervisor matching '{pattern}' could be found.")
 
     async def hypervisors(self, request: Request) -> Response:
+        """List (or ``/detail``) the hypervisors; from 2.33 paged by ``limit`` and
+        ``marker`` (an id of the previous page) with a ``next`` link when the page is
+        full; from 2.53 ``hypervisor_hostname_pattern`` (not with paging) and
+        ``with_servers``."""
         context = await request_context(request)
         _forbidden(context, "os_compute_api:os-hypervisors:list")
         version = api_version(request)
         detail = request.url.path.endswith("/detail")
-        one = await run_in_threadpool(lambda: self._hypervisor(version, detail=detail))
-        return JSONResponse({"hypervisors": [one]})
+        params = request.query_params
+        paged = version >= V(2, 33) and ("limit" in params or "marker" in params)
+        if paged and version >= V(2, 53) and "hypervisor_hostname_pattern" in params:
+            raise errors.InvalidArgument(
+                "Paging over hypervisors with the hypervisor_hostname_pattern query "
+                "parameter is not supported.")
+        self._matching(request, version)
+        one = await run_in_threadpool(lambda: self._hypervisor(
+            version, detail=detail, servers_for=_servers_for(request, context, version)))
+        found = [one]
+        body: dict[str, Any] = {"hypervisors": found}
+        if paged:
+            limit = _limit(params.get("limit"))
+            marker = params.get("marker")
+            if marker is not None:
+                if marker != str(one["id"]):
+                    raise errors.InvalidArgument(f"marker [{marker}] not found")
+                found.clear()
+            if limit is not None:
+                del found[limit:]
+                if found and len(found) == limit:
+                    body["hypervisors_links"] = [{"rel": "next", "href": nova_views(
+                        request, context).next_link(
+                        "os-hypervisors/detail" if detail else "os-hypervisors",
+                        params.multi_items(), str(found[-1]["id"]))}]
+        return JSONResponse(body)
+
+    def _one(self, version: APIVersion, wanted: str) -> None:
+        """Check ``wanted`` names this host's hypervisor: a UUID from 2.53 (400
+        ``Invalid uuid X`` otherwise), else 404 as Nova."""
+        if version >= V(2, 53) and not _is_uuid(wanted):
+            raise errors.InvalidArgument(f"Invalid uuid {wanted}")
+        if wanted != str(_id(version, f"hypervisor@{self.facts.host}", 1)):
+            raise errors.NotFound(f"Hypervisor with ID '{wanted}' could not be found.")
 
     async def hypervisor(self, request: Request) -> Response:
         context = await request_context(request)
         _forbidden(context, "os_compute_api:os-hypervisors:show")
         version = api_version(request)
-        one = await run_in_threadpool(lambda: self._hypervisor(version, detail=True))
-        if str(one["id"]) != request.path_params["hypervisor_id"]:
-            raise errors.NotFound(
-                f"Hypervisor with ID '{request.path_params['hypervisor_id']}' could not be "
-                "found.")
+        self._one(version, request.path_params["hypervisor_id"])
+        one = await run_in_threadpool(lambda: self._hypervisor(
+            version, detail=True, servers_for=_servers_for(request, context, version)))
         return JSONResponse({"hypervisor": one})
+
+    async def uptime(self, request: Request) -> Response:
+        """``/os-hypervisors/{id}/uptime`` (2.1 to 2.87; the detail carries it from 2.88):
+        the brief view with the host's ``uptime``."""
+        context = await request_context(request)
+        version = api_version(request)
+        if version >= V(2, 88):
+            raise errors.NotFound("The resource could not be found.")
+        _forbidden(context, "os_compute_api:os-hypervisors:uptime")
+        self._one(version, request.path_params["hypervisor_id"])
+        uptime = _uptime()
+        if uptime is None:
+            raise errors.NotSupported("Feature not supported: the host's uptime is not "
+                                      "readable here.")
+        return JSONResponse({"hypervisor": {**self._hypervisor(version, detail=False),
+                                            "uptime": uptime}})
+
+    async def search(self, request: Request) -> Response:
+        """``/os-hypervisors/{pattern}/search`` and ``.../servers`` (before 2.53, where
+        the query parameters replace them): the hypervisors whose name holds the
+        pattern (404 when none), ``servers`` with the servers on each (when any)."""
+        context = await request_context(request)
+        version = api_version(request)
+        if version >= V(2, 53):
+            raise errors.NotFound("The resource could not be found.")
+        servers = request.url.path.endswith("/servers")
+        _forbidden(context, "os_compute_api:os-hypervisors:"
+                   + ("servers" if servers else "search"))
+        pattern = request.path_params["pattern"]
+        if pattern not in self.facts.host:
+            raise errors.NotFound(f"No hypervisor matching '{pattern}' could be found.")
+        one = await run_in_threadpool(lambda: self._hypervisor(
+            version, detail=False, servers_for=context if servers else None))
+        return JSONResponse({"hypervisors": [one]})
 
     async def statistics(self, request: Request) -> Response:
         context = await request_context(request)
         _forbidden(context, "os_compute_api:os-hypervisors:statistics")
         if api_version(request) >= V(2, 88):
             raise errors.NotFound("The resource could not be found.")
-        one = await run_in_threadpool(lambda: self._hypervisor(V(2, 1), detail=True))
-        keys = ("vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used",
-                "local_gb_used", "free_ram_mb", "free_disk_gb", "current_workload",
-                "running_vms", "disk_available_least")
-        return JSONResponse({"hypervisor_statistics": {"count": 1,
-                                                       **{k: one[k] for k in keys}}})
+        found = await run_in_threadpool(self._resources)
+        return JSONResponse({"hypervisor_statistics": {"count": 1, **found}})
 
     async def zones(self, request: Request) -> Response:
         context = await request_context(request)
@@ -171,24 +309,32 @@ class _HostHandlers:
         return JSONResponse({"availabilityZoneInfo": info})
 
     async def limits(self, request: Request) -> Response:
+        """The caller's project's limits and use (``tenant_id``: another project's, for
+        admins). From 2.36 the network limits go, from 2.39 ``maxImageMeta``, from 2.57
+        the personality ones (Nova's filtered limits); the network ones are -1 (Nova
+        with Neutron)."""
         context = await request_context(request)
         version = api_version(request)
-        project = request.query_params.get("tenant_id") if context.is_admin else None
+        project = request.query_params.get("tenant_id")
+        if project is not None:
+            _forbidden(context, "os_compute_api:limits:other_project")
         used = await run_in_threadpool(self.servers.project_usage,
                                        project or context.project_id or "")
         quotas = {**QUOTA_DEFAULTS, **self.servers.options.quotas}
         absolute: dict[str, int] = {
-            "maxServerMeta": quotas["metadata_items"], "maxImageMeta": 128,
+            "maxServerMeta": quotas["metadata_items"],
             "maxTotalKeypairs": 100, "maxServerGroups": 10, "maxServerGroupMembers": 10,
             "maxTotalCores": quotas["cores"], "maxTotalInstances": quotas["instances"],
             "maxTotalRAMSize": quotas["ram"], "totalCoresUsed": used["cores"],
             "totalInstancesUsed": used["instances"], "totalRAMUsed": used["ram"],
             "totalServerGroupsUsed": 0}
+        if version < V(2, 39):
+            absolute["maxImageMeta"] = quotas["metadata_items"]
         if version < V(2, 57):
             absolute.update({"maxPersonality": 5, "maxPersonalitySize": 10240})
         if version < V(2, 36):
-            absolute.update({"maxSecurityGroups": 10, "maxSecurityGroupRules": 20,
-                             "maxTotalFloatingIps": 10, "totalFloatingIpsUsed": 0,
+            absolute.update({"maxSecurityGroups": -1, "maxSecurityGroupRules": -1,
+                             "maxTotalFloatingIps": -1, "totalFloatingIpsUsed": 0,
                              "totalSecurityGroupsUsed": 0})
         return JSONResponse({"limits": {"rate": [], "absolute": absolute}})
 
@@ -202,6 +348,9 @@ def host_routes(servers: Servers, facts: HostFacts) -> list[BaseRoute]:
         ("/os-hypervisors/detail", h.hypervisors),
         ("/os-hypervisors/statistics", h.statistics),
         ("/os-hypervisors/{hypervisor_id}", h.hypervisor),
+        ("/os-hypervisors/{hypervisor_id}/uptime", h.uptime),
+        ("/os-hypervisors/{pattern}/search", h.search),
+        ("/os-hypervisors/{pattern}/servers", h.search),
         ("/os-availability-zone", h.zones),
         ("/os-availability-zone/detail", h.zones),
         ("/limits", h.limits),

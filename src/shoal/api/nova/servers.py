@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 import string
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from starlette.concurrency import run_in_threadpool
@@ -31,7 +31,13 @@ from shoal.api._logging import REQUEST_ID_KEY
 from shoal.api._microversion import APIVersion, api_version
 from shoal.api._validation import CINDER
 from shoal.api.nova._views import nova_views
-from shoal.api.nova.server_views import isotime, server_brief, server_view
+from shoal.api.nova.server_views import (
+    host_id,
+    primitive_time,
+    server_brief,
+    server_update_view,
+    server_view,
+)
 from shoal.services.compute import (
     BlockDevice,
     NewServer,
@@ -73,6 +79,8 @@ _NETWORKS: Final = {"oneOf": [
         "fixed_ip": {"type": "string"}, "port": {"type": ["string", "null"]},
         "uuid": {"type": "string"}, "tag": {"type": "string"}},
         "additionalProperties": False}}]}
+_IPV4: Final = {"type": "string", "format": "ipv4"}
+_IPV6: Final = {"type": "string", "format": "ipv6"}
 _COUNT: Final = {"type": ["integer", "string"], "pattern": "^[0-9]*$", "minimum": 1}
 
 
@@ -82,7 +90,7 @@ def _create_schema(version: APIVersion) -> dict[str, Any]:
         "flavorRef": {"type": ["string", "integer"], "minLength": 1},
         "adminPass": {"type": "string"}, "metadata": _METADATA, "networks": _NETWORKS,
         "OS-DCF:diskConfig": {"type": "string", "enum": ["AUTO", "MANUAL"]},
-        "accessIPv4": {"type": "string"}, "accessIPv6": {"type": "string"},
+        "accessIPv4": _IPV4, "accessIPv6": _IPV6,
         "personality": {"type": "array"}, "availability_zone": {"type": "string"},
         "block_device_mapping": {"type": "array"},
         "block_device_mapping_v2": {"type": "array", "items": _BDM},
@@ -105,8 +113,8 @@ def _create_schema(version: APIVersion) -> dict[str, Any]:
 
 _UPDATE_SCHEMA: Final = {"type": "object", "required": ["server"], "properties": {
     "server": {"type": "object", "additionalProperties": False, "properties": {
-        "name": _NAME, "description": _DESCRIPTION, "accessIPv4": {"type": "string"},
-        "accessIPv6": {"type": "string"}, "OS-DCF:diskConfig": {"type": "string"},
+        "name": _NAME, "description": _DESCRIPTION, "accessIPv4": _IPV4,
+        "accessIPv6": _IPV6, "OS-DCF:diskConfig": {"type": "string"},
         "hostname": {"type": "string"}}}}, "additionalProperties": False}
 _METADATA_SCHEMA: Final = {"type": "object", "required": ["metadata"],
                            "properties": {"metadata": _METADATA},
@@ -148,6 +156,12 @@ _ACTIONS: Final = {"os-stop": "stop", "os-start": "start", "reboot": "reboot",
                    "pause": "pause", "unpause": "unpause", "suspend": "suspend",
                    "resume": "resume", "lock": "lock", "unlock": "unlock"}
 _TRUE: Final = frozenset({"1", "t", "true", "on", "y", "yes"})
+_FALSE: Final = frozenset({"0", "f", "false", "off", "n", "no"})
+#: The statuses Nova's list filters on (another is 400 from 2.38).
+_STATUSES: Final = frozenset({
+    "ACTIVE", "BUILD", "REBOOT", "HARD_REBOOT", "REBUILD", "PASSWORD", "RESIZE",
+    "MIGRATING", "SHUTOFF", "PAUSED", "SUSPENDED", "RESCUE", "ERROR", "DELETED",
+    "SOFT_DELETED", "VERIFY_RESIZE", "REVERT_RESIZE", "SHELVED", "SHELVED_OFFLOADED"})
 
 
 def _json(body: Any, status_code: int = 200) -> JSONResponse:
@@ -201,29 +215,55 @@ def _when(value: str | None, what: str) -> datetime | None:
 
 
 def _query(request: Request, admin: bool) -> ServerQuery:
+    """The list request's filters as Nova reads them: ``limit`` a non-negative integer;
+    ``all_tenants`` (present and not false) admins' only (403 otherwise), ``project_id``
+    / ``tenant_id`` only with it; an unknown ``status`` is 400 from 2.38 (before: an empty
+    list); admin-only filters (``host``, ``user_id``, ``deleted``) are dropped for others,
+    who may not sort by ``host`` or ``node`` (403)."""
     params = request.query_params
-    limit = _int(params.get("limit"), "limit")
-    if limit is not None and limit < 0:
-        raise BadRequest("limit param must be positive")
+    raw_limit = params.get("limit")
+    if raw_limit is not None and not raw_limit.isdigit():
+        raise BadRequest(f"Invalid input for query parameters limit. Value: {raw_limit}. "
+                         f"'{raw_limit}' does not match '^[0-9]*$'")
+    limit = _int(raw_limit, "limit")
     raw = params.get("all_tenants")  # present and not false: every project (admins)
-    all_projects = admin and raw is not None and (raw == "" or _bool(raw))
+    if raw is not None and raw != "" and raw.lower() not in _TRUE | _FALSE:
+        raise BadRequest(f"Invalid input received: Unrecognized value '{raw}', acceptable "
+                         "values are: '0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', "
+                         "'true', 'y', 'yes'")
+    all_projects = raw is not None and (raw == "" or _bool(raw))
+    if all_projects and not admin:
+        which = "detail" if request.url.path.endswith("/detail") else "index"
+        raise errors.PermissionDenied(f"Policy doesn't allow os_compute_api:servers:{which}:"
+                                      "get_all_tenants to be performed.")
     project = params.get("project_id") or params.get("tenant_id")
-    if project is not None and admin:
-        all_projects = True
+    status = params.get("status")
+    if status is not None and status.upper() not in _STATUSES \
+            and api_version(request) >= V(2, 38):
+        raise BadRequest("Invalid status value")
+    # a time without a zone is UTC (as Nova's parse_isotime reads it)
+    before, since = (None if t is None else t if t.tzinfo else t.replace(tzinfo=UTC)
+                     for t in (_when(params.get("changes-before"), "changes-before"),
+                               _when(params.get("changes-since"), "changes-since")))
+    if since is not None and before is not None and before < since:
+        raise BadRequest("The value of changes-since must be less than or equal to "
+                         "changes-before.")
+    sort_keys = tuple(params.getlist("sort_key")) or ("created_at",)
+    for key in sort_keys:
+        if key in ("host", "node") and not admin:
+            raise errors.PermissionDenied(f"Only administrators can sort servers by {key}")
     locked = params.get("locked")
     return ServerQuery(
-        name=params.get("name"), status=params.get("status"), image=params.get("image"),
+        name=params.get("name"), status=status, image=params.get("image"),
         flavor=params.get("flavor"), host=params.get("host") if admin else None,
         availability_zone=params.get("availability_zone"),
         locked=None if locked is None else _bool(locked), all_projects=all_projects,
-        project_id=project if admin else None,
+        project_id=project if all_projects else None,
         user_id=params.get("user_id") if admin else None,
         deleted=admin and _bool(params.get("deleted", "false")),
-        changes_since=_when(params.get("changes-since"), "changes-since"),
-        changes_before=_when(params.get("changes-before"), "changes-before"),
+        changes_since=since, changes_before=before,
         limit=limit, marker=params.get("marker"),
-        sort_keys=tuple(params.getlist("sort_key")) or ("created_at",),
-        sort_dirs=tuple(params.getlist("sort_dir")) or ("desc",))
+        sort_keys=sort_keys, sort_dirs=tuple(params.getlist("sort_dir")) or ("desc",))
 
 
 class _ServerHandlers:
@@ -291,8 +331,8 @@ class _ServerHandlers:
         reply: dict[str, Any] = {"id": first.id, "links": views.links("servers", first.id),
                                  "OS-DCF:diskConfig": "MANUAL",
                                  "security_groups": [{"name": "default"}]}
-        if spec.get("adminPass"):
-            reply["adminPass"] = spec["adminPass"]
+        # Nova's enable_instance_password (default on): the one asked for, or a new one
+        reply["adminPass"] = spec.get("adminPass") or _password()
         return _json({"server": reply}, 202)
 
     async def update(self, request: Request) -> Response:
@@ -310,7 +350,7 @@ class _ServerHandlers:
             changes["access_ip_v6"] = spec["accessIPv6"]
         done = await run_in_threadpool(self.servers.update, context,
                                        request.path_params["server_id"], changes)
-        return _json({"server": server_view(done, nova_views(request, context), show=True)})
+        return _json({"server": server_update_view(done, nova_views(request, context))})
 
     async def delete(self, request: Request) -> Response:
         context = await request_context(request)
@@ -437,14 +477,16 @@ class _ServerHandlers:
         found = await run_in_threadpool(self.servers.instance_actions, context,
                                         request.path_params["server_id"])
         version = api_version(request)
-        return _json({"instanceActions": [_action_body(a, version) for a in found]})
+        return _json({"instanceActions": [_action_body(a, version, context.is_admin)
+                                           for a in found]})
 
     async def instance_action(self, request: Request) -> Response:
         context = await request_context(request)
         found = await run_in_threadpool(self.servers.instance_action, context,
                                         request.path_params["server_id"],
                                         request.path_params["request_id"])
-        return _json({"instanceAction": _action_body(found, api_version(request))})
+        return _json({"instanceAction": _action_body(found, api_version(request),
+                                                     context.is_admin)})
 
 
 #: Actions Nova has that shoal has not built yet (400 says so, not "no such action").
@@ -457,23 +499,32 @@ _LATER: Final = frozenset({
     "resetNetwork"})
 
 
-def _action_body(action: dict[str, Any], version: APIVersion) -> dict[str, Any]:
+def _action_body(action: dict[str, Any], version: APIVersion, admin: bool = False
+                 ) -> dict[str, Any]:
+    """One instance action as Nova shows it at ``version``: ``updated_at`` from 2.58;
+    events (the service gives them to a show, with ``traceback`` for admins only) for
+    admins always and for others from 2.51; in each event ``hostId`` from 2.62, ``host``
+    (2.62) and ``details`` (2.84, the error's text or null) for admins. Times are naive
+    UTC with microseconds, as Nova's encoder writes them."""
     out = {k: v for k, v in action.items() if k not in ("updated_at", "events")}
-    out["start_time"] = isotime(action["start_time"])
+    out["start_time"] = primitive_time(action["start_time"])
     if version >= V(2, 58):
-        out["updated_at"] = isotime(action["updated_at"])
-    if "events" in action:
-        events = []
-        for e in action["events"]:
-            item = {"event": e["event"], "start_time": isotime(e["start_time"]),
-                    "finish_time": isotime(e["finish_time"]), "result": e["result"]}
-            if "traceback" in e:
-                item["traceback"] = e["traceback"]
+        out["updated_at"] = primitive_time(action["updated_at"])
+    events = action.get("events")
+    if events is not None and (admin or version >= V(2, 51)):
+        out["events"] = []
+        for e in events:
+            item = {"event": e["event"], "start_time": primitive_time(e["start_time"]),
+                    "finish_time": primitive_time(e["finish_time"]), "result": e["result"]}
+            if admin:
+                item["traceback"] = e.get("traceback")
             if version >= V(2, 62):
-                item["host"] = e["host"] or ""
-                item["hostId"] = ""
-            events.append(item)
-        out["events"] = events
+                item["hostId"] = host_id(action["project_id"], e["host"])
+                if admin:
+                    item["host"] = e["host"] or ""
+            if version >= V(2, 84) and admin:
+                item["details"] = e.get("traceback") if e["result"] == "Error" else None
+            out["events"].append(item)
     return out
 
 
