@@ -110,9 +110,6 @@ def test_quota_refuses_over_the_instances(tmp_path: Path) -> None:
         assert api("GET", "/servers").json()["servers"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="Servers.create: Nova makes as many as the quota "
-                   "allows between min_count and max_count (2 here); shoal falls back to "
-                   "min_count (1)")
 def test_quota_makes_as_many_as_it_allows(tmp_path: Path) -> None:
     for api in compute_api(tmp_path, quotas={"instances": 2, "cores": 20, "ram": 51200,
                                              "metadata_items": 128}):
@@ -374,8 +371,6 @@ def test_a_failed_build_shows_error_and_its_fault(api: ComputeApi) -> None:
     api.wait_gone(server_id)
 
 
-@pytest.mark.xfail(strict=True, reason="Servers.create does not keep the zone the create "
-                   "asked for; Nova shows it as pinned_availability_zone (2.96)")
 def test_the_asked_zone_is_pinned(api: ComputeApi) -> None:
     server_id = api.boot("pinned", availability_zone="nova")
     assert api.show(server_id, "2.96")["pinned_availability_zone"] == "nova"
@@ -594,10 +589,6 @@ def test_metadata_routes(api: ComputeApi) -> None:
     assert api.show(server_id)["metadata"] == {"d": "4"}
 
 
-@pytest.mark.xfail(strict=True, reason="Servers.set_metadata replaces metadata_items with "
-                   "new rows, so a key kept (merged, or beside an item PUT) is inserted "
-                   "before its old row is deleted: UNIQUE(server_id, key) fails, a 500; it "
-                   "must update the kept rows in place (or flush the removals first)")
 def test_metadata_merge_keeps_the_other_keys(api: ComputeApi) -> None:
     server_id = api.boot("meta", metadata={"a": "1"})
     base = f"/servers/{server_id}/metadata"
@@ -670,9 +661,6 @@ def test_instance_actions_of_a_deleted_server_from_2_21(api: ComputeApi) -> None
     assert [a["action"] for a in listed.json()["instanceActions"]] == ["delete", "create"]
 
 
-@pytest.mark.xfail(strict=True, reason="Servers.instance_actions reads deleted servers at "
-                   "every microversion; before 2.21 Nova answers 404 for a deleted server "
-                   "(the service needs a deleted flag the route sets from 2.21)")
 def test_instance_actions_of_a_deleted_server_before_2_21_are_404(api: ComputeApi) -> None:
     server_id = api.boot("gone")
     assert api("DELETE", f"/servers/{server_id}").status_code == 204
@@ -687,10 +675,6 @@ def _locked_actions(api: ComputeApi) -> str:
     return f"/servers/{server_id}/os-instance-actions"
 
 
-@pytest.mark.xfail(strict=True, reason="servers.py instance_actions handler and "
-                   "Servers.instance_actions: from 2.58 Nova pages the list (limit, marker "
-                   "as a request id, changes-since/-before) with a 'links' next; shoal "
-                   "lists every action")
 def test_instance_actions_page_from_2_58(api: ComputeApi) -> None:
     page = api("GET", f"{_locked_actions(api)}?limit=1", version="2.58",
                schema="servers.list_instance_actions").json()

@@ -182,7 +182,7 @@ def _extended(server: ServerRecord, views: NovaViews) -> dict[str, Any]:
     elif version >= V(2, 90):
         out["OS-EXT-SRV-ATTR:hostname"] = server.hostname
     if version >= V(2, 96):
-        out["pinned_availability_zone"] = None  # the service keeps no asked zone yet
+        out["pinned_availability_zone"] = server.pinned_availability_zone
     return out
 
 

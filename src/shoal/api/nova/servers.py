@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from shoal import errors
+from shoal import errors, limits
 from shoal.api._body import read_json
 from shoal.api._context import RequestContext, request_context
 from shoal.api._errors import BadRequest
@@ -474,19 +474,56 @@ class _ServerHandlers:
     # --- instance actions -------------------------------------------------------------
     async def instance_actions(self, request: Request) -> Response:
         context = await request_context(request)
-        found = await run_in_threadpool(self.servers.instance_actions, context,
-                                        request.path_params["server_id"])
         version = api_version(request)
-        return _json({"instanceActions": [_action_body(a, version, context.is_admin)
-                                           for a in found]})
+        server_id = request.path_params["server_id"]
+        found = await run_in_threadpool(lambda: self.servers.instance_actions(
+            context, server_id, deleted=version >= V(2, 21)))
+        body: dict[str, Any] = {}
+        if version >= V(2, 58):  # paged, filtered on updated_at
+            found, more = _action_page(request, found)
+            if more:
+                views = nova_views(request, context)
+                body["links"] = [{"rel": "next", "href": views.next_link(
+                    f"servers/{server_id}/os-instance-actions",
+                    request.query_params.multi_items(), found[-1]["request_id"])}]
+        body["instanceActions"] = [_action_body(a, version, context.is_admin) for a in found]
+        return _json(body)
 
     async def instance_action(self, request: Request) -> Response:
         context = await request_context(request)
-        found = await run_in_threadpool(self.servers.instance_action, context,
-                                        request.path_params["server_id"],
-                                        request.path_params["request_id"])
-        return _json({"instanceAction": _action_body(found, api_version(request),
-                                                     context.is_admin)})
+        version = api_version(request)
+        found = await run_in_threadpool(lambda: self.servers.instance_action(
+            context, request.path_params["server_id"], request.path_params["request_id"],
+            deleted=version >= V(2, 21)))
+        return _json({"instanceAction": _action_body(found, version, context.is_admin)})
+
+
+def _action_page(request: Request, found: list[dict[str, Any]]
+                 ) -> tuple[list[dict[str, Any]], bool]:
+    """Nova's 2.58 paging of instance actions (newest first): ``changes-since`` /
+    ``changes-before`` on ``updated_at``, ``marker`` a request id (unknown: 400), ``limit``
+    (at most :data:`shoal.limits.compute_page_entries_max`); (page, whether more follow)."""
+    params = request.query_params
+    since = _when(params.get("changes-since"), "changes-since")
+    before = _when(params.get("changes-before"), "changes-before")
+    if since is not None:
+        found = [a for a in found if _aware(a["updated_at"]) >= since]
+    if before is not None:
+        found = [a for a in found if _aware(a["updated_at"]) <= before]
+    marker = params.get("marker")
+    if marker is not None:
+        ids = [a["request_id"] for a in found]
+        if marker not in ids:
+            raise BadRequest(f"Marker {marker} could not be found.")
+        found = found[ids.index(marker) + 1:]
+    limit = _int(params.get("limit"), "limit")
+    cap = limits.compute_page_entries_max
+    limit = cap if limit is None else min(limit, cap)
+    return found[:limit], len(found) > limit
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 #: Actions Nova has that shoal has not built yet (400 says so, not "no such action").

@@ -44,6 +44,9 @@ class Server(Base):
     host: Mapped[str | None] = mapped_column(String(_STRING), nullable=True)
     node: Mapped[str | None] = mapped_column(String(_STRING), nullable=True)
     availability_zone: Mapped[str | None] = mapped_column(String(_STRING), nullable=True)
+    #: the zone the create asked for (2.96 ``pinned_availability_zone``; migration 0016)
+    pinned_availability_zone: Mapped[str | None] = mapped_column(String(_STRING),
+                                                                 nullable=True)
     key_name: Mapped[str | None] = mapped_column(String(_STRING), nullable=True)
     key_data: Mapped[str | None] = mapped_column(Text, nullable=True)
     user_data: Mapped[str | None] = mapped_column(Text, nullable=True)

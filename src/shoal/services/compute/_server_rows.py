@@ -83,7 +83,8 @@ def record(row: Server) -> ServerRecord:
         terminated_at=row.terminated_at, deleted=row.deleted_at is not None,
         fault=None if fault is None else FaultRecord(fault.code, fault.message,
                                                      fault.details, fault.created_at),
-        volumes=volumes, instance_name=instance_name(row))
+        volumes=volumes, instance_name=instance_name(row),
+        pinned_availability_zone=row.pinned_availability_zone)
 
 
 def visible_row(session: Session, caller: CallerLike, server_id: str, *,

@@ -158,6 +158,7 @@ class ServerRecord:
     fault: FaultRecord | None
     volumes: tuple[VolumeAttached, ...]
     instance_name: str
+    pinned_availability_zone: str | None = None
 
 
 @dataclass(frozen=True)

@@ -222,6 +222,19 @@ class Servers:
                     f"Quota exceeded for {resource}: Requested {each * count}, but already "
                     f"used {used} of {limit} {resource}")
 
+    def _allowed_count(self, session: Session, caller: CallerLike, flavor: FlavorRecord,
+                       least: int, most: int) -> int:
+        """The most servers between ``least`` and ``most`` the quota allows (Nova makes
+        as many as fit); QuotaExceeded (for ``least``) when even those do not."""
+        for count in range(most, least, -1):
+            try:
+                self._check_quota(session, caller, flavor, count)
+                return count
+            except QuotaExceeded:
+                continue
+        self._check_quota(session, caller, flavor, least)
+        return least
+
     def create(self, caller: CallerLike, new: NewServer, request_id: str
                ) -> list[ServerRecord]:
         """Make the servers ``new`` asks for, each in BUILD with its build task.
@@ -266,13 +279,7 @@ class Servers:
         reservation = f"r-{uuid.uuid4().hex[:8]}"
         made: list[str] = []
         with self.db.session() as session:
-            try:
-                self._check_quota(session, caller, flavor, count)
-            except QuotaExceeded:
-                if new.min_count == count:
-                    raise
-                count = new.min_count
-                self._check_quota(session, caller, flavor, count)
+            count = self._allowed_count(session, caller, flavor, new.min_count, count)
             for index in range(count):
                 host = self._host(wanted)
                 name = new.name if count == 1 else f"{new.name}-{index + 1}"
@@ -283,6 +290,7 @@ class Servers:
                     vm_state="building", task_state="scheduling", power_state=0,
                     host=host, node=host,
                     availability_zone=self.options.availability_zone,
+                    pinned_availability_zone=new.availability_zone,
                     key_name=new.key_name, key_data=key_data, user_data=new.user_data,
                     description=new.description,
                     hostname=_hostname(new.hostname or name), locked=False,
@@ -429,8 +437,7 @@ class Servers:
                 raise QuotaExceeded(f"Quota exceeded for metadata_items: Requested "
                                     f"{len(current)}, but already used 0 of {limit} "
                                     "metadata_items")
-            row.metadata_items = [ServerMetadata(key=k, value=v)
-                                  for k, v in sorted(current.items())]
+            _set_items(row, current)
             row.updated_at = self.now()
             return current
 
@@ -446,22 +453,23 @@ class Servers:
             row.updated_at = self.now()
 
     # --- instance actions -------------------------------------------------------------
-    def instance_actions(self, caller: CallerLike, server_id: str
+    def instance_actions(self, caller: CallerLike, server_id: str, *, deleted: bool = True
                          ) -> list[dict[str, Any]]:
-        """The actions asked of the server, newest first (deleted servers too)."""
+        """The actions asked of the server, newest first (of a deleted server too, unless
+        not ``deleted``: Nova before 2.21)."""
         with self.db.session(readonly=True) as session:
-            visible_row(session, caller, server_id, deleted=True)
+            visible_row(session, caller, server_id, deleted=deleted)
             rows = session.scalars(select(InstanceAction).where(
                 InstanceAction.server_id == server_id).order_by(
                 InstanceAction.start_time.desc(), InstanceAction.id.desc()))
             return [action_view(a, events=False, admin=policy.is_admin(caller))
                     for a in rows]
 
-    def instance_action(self, caller: CallerLike, server_id: str, request_id: str
-                        ) -> dict[str, Any]:
+    def instance_action(self, caller: CallerLike, server_id: str, request_id: str, *,
+                        deleted: bool = True) -> dict[str, Any]:
         """One action by its request id, with its events (404 ``Action X not found``)."""
         with self.db.session(readonly=True) as session:
-            visible_row(session, caller, server_id, deleted=True)
+            visible_row(session, caller, server_id, deleted=deleted)
             found = session.scalars(select(InstanceAction).where(
                 InstanceAction.server_id == server_id,
                 InstanceAction.request_id == request_id)).first()
@@ -495,6 +503,19 @@ class Servers:
             out["cores"] += int(f["vcpus"])
             out["ram"] += int(f["memory_mb"])
         return out
+
+
+def _set_items(row: Server, wanted: Mapping[str, str]) -> None:
+    """Make the server's metadata ``wanted``: kept keys updated in place (a new row for a
+    kept key would meet its old one in the unique index before the old one goes)."""
+    have = {m.key: m for m in row.metadata_items}
+    for key, item in have.items():
+        if key not in wanted:
+            row.metadata_items.remove(item)
+        else:
+            item.value = wanted[key]
+    for key in sorted(set(wanted) - set(have)):
+        row.metadata_items.append(ServerMetadata(key=key, value=wanted[key]))
 
 
 def _check_fits(flavor: FlavorRecord, image: Any) -> None:
