@@ -120,7 +120,8 @@ def compute_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Ima
             capacity = pool_capacity(session, options.pool, dynamic_total=True)
             return int(capacity.total_gib), int(capacity.free_gib)
 
-        facts = HostFacts(host=host, zone=zone, started_at=utcnow(), disk_gib=disk_gib)
+        facts = HostFacts(host=host, zone=zone, started_at=utcnow(), disk_gib=disk_gib,
+                          hosts=hosts)
         saved = ServerImages(db, tasks, disks.images, disks.disks.snapshots,
                              cfg.glance_store.rbd_store_pool, utcnow, attached)
         saved.register(tasks)

@@ -31,11 +31,20 @@ from starlette.routing import BaseRoute, Route
 
 from shoal import errors
 from shoal._time import utcnow
+from shoal.api._body import read_json
 from shoal.api._context import RequestContext, request_context
+from shoal.api._errors import BadRequest
 from shoal.api._microversion import APIVersion, api_version
+from shoal.api._validation import CINDER
 from shoal.api.nova._views import nova_views
 from shoal.api.nova.server_views import primitive_time
-from shoal.services.compute import QUOTA_DEFAULTS, ServerQuery, Servers
+from shoal.services.compute import (
+    QUOTA_DEFAULTS,
+    ComputeHosts,
+    ServerQuery,
+    Servers,
+    ServiceRecord,
+)
 
 __all__ = ["HostFacts", "host_routes"]
 
@@ -47,13 +56,19 @@ _TRUE: Final = frozenset({"1", "t", "true", "on", "y", "yes"})
 
 @dataclass(frozen=True)
 class HostFacts:
-    """The compute host: its name, zone, when it started, and a callable giving its
-    disk (``(total GiB, free GiB)``, the guest disks' pool)."""
+    """The compute hosts: the first one's name, their zone, when they started, a callable
+    giving the disk they share (``(total GiB, free GiB)``, the guest disks' pool), and
+    ``hosts`` (their service records; None: one host, ``host``, always up)."""
 
     host: str
     zone: str
     started_at: datetime
     disk_gib: Callable[[], tuple[int, int]]
+    hosts: ComputeHosts | None = None
+
+    def names(self) -> list[str]:
+        """The compute hosts' names, in order."""
+        return list(self.hosts.hosts) if self.hosts is not None else [self.host]
 
 
 def _memory_mb() -> int:
@@ -120,26 +135,65 @@ def _id(version: APIVersion, name: str, number: int) -> Any:
     return str(uuid.uuid5(_NAMESPACE, name)) if version >= V(2, 53) else number
 
 
+_HOST_BINARY: Final = {"host": {"type": "string", "minLength": 1, "maxLength": 255},
+                       "binary": {"type": "string", "minLength": 1, "maxLength": 255}}
+_REASON: Final = {"type": "string", "minLength": 1, "maxLength": 255,
+                  "pattern": r"^[\w\-\. ]*$"}
+_UPDATE_SERVICE: Final = {"type": "object", "minProperties": 1,
+                          "additionalProperties": False, "properties": {
+                              "status": {"type": "string", "enum": ["enabled", "disabled"]},
+                              "disabled_reason": _REASON,
+                              "forced_down": {"type": "boolean"}}}
+_OLD_ACTIONS: Final = {
+    "enable": {"type": "object", "required": ["host", "binary"],
+               "additionalProperties": False, "properties": _HOST_BINARY},
+    "disable": {"type": "object", "required": ["host", "binary"],
+                "additionalProperties": False, "properties": _HOST_BINARY},
+    "disable-log-reason": {"type": "object", "required": ["host", "binary"],
+                           "additionalProperties": False,
+                           "properties": {**_HOST_BINARY, "disabled_reason": _REASON}},
+    "force-down": {"type": "object", "required": ["host", "binary", "forced_down"],
+                   "additionalProperties": False,
+                   "properties": {**_HOST_BINARY,
+                                  "forced_down": {"type": ["boolean", "string"]}}},
+}
+
+
+def _truthy(value: object) -> bool:
+    return value is True or str(value).lower() in _TRUE
+
+
 class _HostHandlers:
     def __init__(self, servers: Servers, facts: HostFacts) -> None:
         self.servers = servers
         self.facts = facts
 
-    def _services(self, version: APIVersion) -> list[dict[str, Any]]:
-        now = primitive_time(utcnow())
+    def _records(self) -> list[ServiceRecord]:
+        if self.facts.hosts is not None:
+            return self.facts.hosts.services()
+        now = utcnow()
         host = self.facts.host
-        out = []
-        for number, (binary, zone) in enumerate((("nova-scheduler", "internal"),
-                                                 ("nova-conductor", "internal"),
-                                                 ("nova-compute", self.facts.zone)), 1):
-            item: dict[str, Any] = {"id": _id(version, f"{binary}@{host}", number),
-                                    "binary": binary, "host": host, "zone": zone,
-                                    "status": "enabled", "state": "up", "updated_at": now,
-                                    "disabled_reason": None}
-            if version >= V(2, 11):
-                item["forced_down"] = False
-            out.append(item)
-        return out
+        return [ServiceRecord(n, str(uuid.uuid5(_NAMESPACE, f"{b}@{host}")), host, b,
+                              zone, False, None, False, now)
+                for n, (b, zone) in enumerate((("nova-scheduler", "internal"),
+                                               ("nova-conductor", "internal"),
+                                               ("nova-compute", self.facts.zone)), 1)]
+
+    @staticmethod
+    def _service_view(s: ServiceRecord, version: APIVersion) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "id": s.uuid if version >= V(2, 53) else s.id, "binary": s.binary,
+            "host": s.host, "zone": s.zone, "status": s.status, "state": s.state,
+            "updated_at": primitive_time(s.updated_at), "disabled_reason": s.disabled_reason}
+        if version >= V(2, 11):
+            item["forced_down"] = s.forced_down
+        return item
+
+    def _services(self, version: APIVersion) -> list[dict[str, Any]]:
+        return [self._service_view(s, version) for s in self._records()]
+
+    def _compute(self, host: str) -> ServiceRecord:
+        return next(s for s in self._records() if s.host == host and s.binary == "nova-compute")
 
     async def services(self, request: Request) -> Response:
         context = await request_context(request)
@@ -151,36 +205,77 @@ class _HostHandlers:
                  and params.get("host") in (None, "", s["host"])]
         return JSONResponse({"services": found})
 
-    def _hypervisor(self, version: APIVersion, *, detail: bool,
+    async def update_service(self, request: Request) -> Response:
+        """``PUT /os-services/{id}`` (2.53+: ``status``, ``disabled_reason``,
+        ``forced_down``) and, before 2.53, ``PUT /os-services/{enable, disable,
+        disable-log-reason, force-down}`` naming ``host`` and ``binary``."""
+        context = await request_context(request)
+        version = api_version(request)
+        hosts = self.facts.hosts
+        if hosts is None:
+            raise errors.NotSupported("this deployment's services cannot be changed")
+        body = await read_json(request)
+        if not isinstance(body, dict):
+            raise BadRequest("The request body must be a JSON object")
+        ident = request.path_params["service_id"]
+        if version >= V(2, 53):
+            CINDER.check(_UPDATE_SERVICE, body)
+            status = body.get("status")
+            done = await run_in_threadpool(lambda: hosts.update(
+                context, ident, disabled=None if status is None else status == "disabled",
+                disabled_reason=body.get("disabled_reason"),
+                forced_down=body.get("forced_down")))
+            return JSONResponse({"service": self._service_view(done, version)})
+        if ident not in _OLD_ACTIONS or (ident == "force-down" and version < V(2, 11)):
+            raise errors.NotFound("The resource could not be found.")
+        CINDER.check(_OLD_ACTIONS[ident], body)
+        target = f"{body['host']}/{body['binary']}"
+        if ident == "force-down":
+            done = await run_in_threadpool(lambda: hosts.update(
+                context, target, forced_down=_truthy(body["forced_down"])))
+            return JSONResponse({"service": {"host": done.host, "binary": done.binary,
+                                             "forced_down": done.forced_down}})
+        done = await run_in_threadpool(lambda: hosts.update(
+            context, target, disabled=ident != "enable",
+            disabled_reason=body.get("disabled_reason")))
+        reply = {"host": done.host, "binary": done.binary, "status": done.status}
+        if ident == "disable-log-reason":
+            reply["disabled_reason"] = done.disabled_reason or ""
+        return JSONResponse({"service": reply})
+
+    def _hypervisor(self, version: APIVersion, host: str, *, detail: bool,
                     servers_for: RequestContext | None = None) -> dict[str, Any]:
-        """The host's hypervisor at ``version`` (``detail``: its resources, which go
+        """``host``'s hypervisor at ``version`` (``detail``: its resources, which go
         from 2.88 where ``uptime`` comes; ``servers_for``, 2.53's ``with_servers``: the
         servers on it as that admin lists them)."""
-        host = self.facts.host
-        item: dict[str, Any] = {"id": _id(version, f"hypervisor@{host}", 1),
-                                "hypervisor_hostname": host, "state": "up",
-                                "status": "enabled"}
+        number = self.facts.names().index(host) + 1
+        service = self._compute(host)
+        item: dict[str, Any] = {"id": _id(version, f"hypervisor@{host}", number),
+                                "hypervisor_hostname": host, "state": service.state,
+                                "status": service.status}
         if detail:
-            service = {"host": host, "id": _id(version, f"nova-compute@{host}", 3),
-                       "disabled_reason": None}
             item.update({"hypervisor_type": "QEMU", "hypervisor_version": 8002000,
-                         "host_ip": "127.0.0.1", "service": service})
+                         "host_ip": "127.0.0.1", "service": {
+                             "host": host,
+                             "id": service.uuid if version >= V(2, 53) else service.id,
+                             "disabled_reason": service.disabled_reason}})
             if version >= V(2, 88):
                 item["uptime"] = _uptime()
             else:
-                item.update(self._resources())
+                item.update(self._resources(host))
                 item["cpu_info"] = {} if version >= V(2, 28) else "{}"
         if servers_for is not None:
             on_host = self.servers.list_servers(
-                servers_for, ServerQuery(all_projects=True, host=host, sort_keys=("created_at",),
-                                    sort_dirs=("asc",)))
+                servers_for, ServerQuery(all_projects=True, host=host,
+                                         sort_keys=("created_at",), sort_dirs=("asc",)))
             if on_host or version >= V(2, 75):
                 item["servers"] = [{"name": s.name, "uuid": s.id} for s in on_host]
         return item
 
-    def _resources(self) -> dict[str, int]:
-        """What the host has and its servers use (vCPUs, MiB, GiB)."""
-        used = self.servers.usage()
+    def _resources(self, host: str) -> dict[str, int]:
+        """What ``host`` has and its servers use (vCPUs, MiB, GiB; the disk is the pool
+        the hosts share, as Nova reports shared RBD storage on every host)."""
+        used = self.servers.usage(host)
         total_gib, free_gib = self.facts.disk_gib()
         memory = _memory_mb()
         return {
@@ -190,12 +285,20 @@ class _HostHandlers:
             "free_disk_gb": total_gib - used["local_gb"], "current_workload": 0,
             "running_vms": used["servers"], "disk_available_least": free_gib}
 
-    def _matching(self, request: Request, version: APIVersion) -> None:
+    def _all(self, version: APIVersion, *, detail: bool, pattern: str | None = None,
+             servers_for: RequestContext | None = None) -> list[dict[str, Any]]:
+        return [self._hypervisor(version, h, detail=detail, servers_for=servers_for)
+                for h in self.facts.names() if pattern is None or pattern in h]
+
+    def _pattern(self, request: Request, version: APIVersion) -> str | None:
         """From 2.53 ``hypervisor_hostname_pattern`` selects hypervisors by name (404 when
         none matches, as Nova)."""
         pattern = request.query_params.get("hypervisor_hostname_pattern")
-        if pattern is not None and version >= V(2, 53) and pattern not in self.facts.host:
+        if pattern is None or version < V(2, 53):
+            return None
+        if not any(pattern in h for h in self.facts.names()):
             raise errors.NotFound(f"No hypervisor matching '{pattern}' could be found.")
+        return pattern
 
     async def hypervisors(self, request: Request) -> Response:
         """List (or ``/detail``) the hypervisors; from 2.33 paged by ``limit`` and
@@ -212,18 +315,19 @@ class _HostHandlers:
             raise errors.InvalidArgument(
                 "Paging over hypervisors with the hypervisor_hostname_pattern query "
                 "parameter is not supported.")
-        self._matching(request, version)
-        one = await run_in_threadpool(lambda: self._hypervisor(
-            version, detail=detail, servers_for=_servers_for(request, context, version)))
-        found = [one]
+        pattern = self._pattern(request, version)
+        found = await run_in_threadpool(lambda: self._all(
+            version, detail=detail, pattern=pattern,
+            servers_for=_servers_for(request, context, version)))
         body: dict[str, Any] = {"hypervisors": found}
         if paged:
             limit = _limit(params.get("limit"))
             marker = params.get("marker")
             if marker is not None:
-                if marker != str(one["id"]):
+                ids = [str(h["id"]) for h in found]
+                if marker not in ids:
                     raise errors.InvalidArgument(f"marker [{marker}] not found")
-                found.clear()
+                del found[:ids.index(marker) + 1]
             if limit is not None:
                 del found[limit:]
                 if found and len(found) == limit:
@@ -233,21 +337,23 @@ class _HostHandlers:
                         params.multi_items(), str(found[-1]["id"]))}]
         return JSONResponse(body)
 
-    def _one(self, version: APIVersion, wanted: str) -> None:
-        """Check ``wanted`` names this host's hypervisor: a UUID from 2.53 (400
-        ``Invalid uuid X`` otherwise), else 404 as Nova."""
+    def _one(self, version: APIVersion, wanted: str) -> str:
+        """The host whose hypervisor ``wanted`` names: a UUID from 2.53 (400 ``Invalid
+        uuid X`` otherwise), else 404 as Nova."""
         if version >= V(2, 53) and not _is_uuid(wanted):
             raise errors.InvalidArgument(f"Invalid uuid {wanted}")
-        if wanted != str(_id(version, f"hypervisor@{self.facts.host}", 1)):
-            raise errors.NotFound(f"Hypervisor with ID '{wanted}' could not be found.")
+        for number, host in enumerate(self.facts.names(), 1):
+            if wanted == str(_id(version, f"hypervisor@{host}", number)):
+                return host
+        raise errors.NotFound(f"Hypervisor with ID '{wanted}' could not be found.")
 
     async def hypervisor(self, request: Request) -> Response:
         context = await request_context(request)
         _forbidden(context, "os_compute_api:os-hypervisors:show")
         version = api_version(request)
-        self._one(version, request.path_params["hypervisor_id"])
+        host = self._one(version, request.path_params["hypervisor_id"])
         one = await run_in_threadpool(lambda: self._hypervisor(
-            version, detail=True, servers_for=_servers_for(request, context, version)))
+            version, host, detail=True, servers_for=_servers_for(request, context, version)))
         return JSONResponse({"hypervisor": one})
 
     async def uptime(self, request: Request) -> Response:
@@ -258,12 +364,12 @@ class _HostHandlers:
         if version >= V(2, 88):
             raise errors.NotFound("The resource could not be found.")
         _forbidden(context, "os_compute_api:os-hypervisors:uptime")
-        self._one(version, request.path_params["hypervisor_id"])
+        host = self._one(version, request.path_params["hypervisor_id"])
         uptime = _uptime()
         if uptime is None:
             raise errors.NotSupported("Feature not supported: the host's uptime is not "
                                       "readable here.")
-        return JSONResponse({"hypervisor": {**self._hypervisor(version, detail=False),
+        return JSONResponse({"hypervisor": {**self._hypervisor(version, host, detail=False),
                                             "uptime": uptime}})
 
     async def search(self, request: Request) -> Response:
@@ -278,19 +384,25 @@ class _HostHandlers:
         _forbidden(context, "os_compute_api:os-hypervisors:"
                    + ("servers" if servers else "search"))
         pattern = request.path_params["pattern"]
-        if pattern not in self.facts.host:
+        found = await run_in_threadpool(lambda: self._all(
+            version, detail=False, pattern=pattern, servers_for=context if servers else None))
+        if not found:
             raise errors.NotFound(f"No hypervisor matching '{pattern}' could be found.")
-        one = await run_in_threadpool(lambda: self._hypervisor(
-            version, detail=False, servers_for=context if servers else None))
-        return JSONResponse({"hypervisors": [one]})
+        return JSONResponse({"hypervisors": found})
 
     async def statistics(self, request: Request) -> Response:
         context = await request_context(request)
         _forbidden(context, "os_compute_api:os-hypervisors:statistics")
         if api_version(request) >= V(2, 88):
             raise errors.NotFound("The resource could not be found.")
-        found = await run_in_threadpool(self._resources)
-        return JSONResponse({"hypervisor_statistics": {"count": 1, **found}})
+        each = await run_in_threadpool(lambda: [self._resources(h)
+                                                for h in self.facts.names()])
+        total = {k: sum(r[k] for r in each) for k in each[0]}
+        # the hosts share one pool: its capacity is counted once
+        for key in ("local_gb", "disk_available_least"):
+            total[key] = each[0][key]
+        total["free_disk_gb"] = total["local_gb"] - total["local_gb_used"]
+        return JSONResponse({"hypervisor_statistics": {"count": len(each), **total}})
 
     async def zones(self, request: Request) -> Response:
         context = await request_context(request)
@@ -320,7 +432,7 @@ class _HostHandlers:
             _forbidden(context, "os_compute_api:limits:other_project")
         used = await run_in_threadpool(self.servers.project_usage,
                                        project or context.project_id or "")
-        quotas = {**QUOTA_DEFAULTS, **self.servers.options.quotas}
+        quotas = {**QUOTA_DEFAULTS, **self.servers.limits(project or context.project_id or "")}
         absolute: dict[str, int] = {
             "maxServerMeta": quotas["metadata_items"],
             "maxTotalKeypairs": 100, "maxServerGroups": 10, "maxServerGroupMembers": 10,
@@ -355,5 +467,6 @@ def host_routes(servers: Servers, facts: HostFacts) -> list[BaseRoute]:
         ("/os-availability-zone/detail", h.zones),
         ("/limits", h.limits),
     )
-    return [Route(path, handler, methods=["GET"]) for path, handler in table]
+    return [*(Route(path, handler, methods=["GET"]) for path, handler in table),
+            Route("/os-services/{service_id}", h.update_service, methods=["PUT"])]
 

@@ -478,12 +478,12 @@ class Servers:
             return action_view(found, events=True, admin=policy.is_admin(caller))
 
     # --- counts for the admin views ---------------------------------------------------
-    def usage(self) -> dict[str, int]:
-        """Live servers on this host and what their flavors add up to (``vcpus``,
-        ``memory_mb``, ``local_gb``)."""
+    def usage(self, host: str | None = None) -> dict[str, int]:
+        """Live servers on ``host`` (default: the first host) and what their flavors add
+        up to (``vcpus``, ``memory_mb``, ``local_gb``)."""
         with self.db.session(readonly=True) as session:
             flavors = session.scalars(select(Server.flavor).where(
-                Server.deleted_at.is_(None), Server.host == self.options.host)).all()
+                Server.deleted_at.is_(None), Server.host == (host or self.options.host))).all()
         used = {"servers": len(flavors), "vcpus": 0, "memory_mb": 0, "local_gb": 0}
         for text in flavors:
             f = json.loads(text)
