@@ -75,7 +75,7 @@ def compute() -> None:
     """shoal's compute hosts: what the libvirt side of a server looks like."""
 
 
-@compute.command("domxml")
+@compute.command("domxml", short_help="Print a server's libvirt domain XML.")
 @click.argument("server")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), metavar="FILE",
               help="shoal.conf to read [default: $SHOAL_CONFIG, else DATA_DIR/shoal.conf].")
