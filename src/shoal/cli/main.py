@@ -21,6 +21,7 @@ from shoal.cli._common import (
 )
 from shoal.cli.backup import backup
 from shoal.cli.ceph import ceph
+from shoal.cli.compute import compute
 from shoal.cli.config import config
 from shoal.cli.rbd import rbd
 from shoal.cli.up import up
@@ -50,6 +51,7 @@ cli.add_command(config)
 cli.add_command(up)
 cli.add_command(backup)
 cli.add_command(virsh)
+cli.add_command(compute)
 note_global_options(cli)
 
 
