@@ -6,9 +6,11 @@ actions; the host views; errors that say what to fix; delete removes the disks."
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -394,3 +396,29 @@ def test_external_events_are_accepted_for_known_servers(up: ShoalUp, image: str)
         {"name": "network-changed", "server_uuid": "8c5ab5e6-1b8e-4b27-8d7a-2f9d0c3e4a11"}]})
     assert code == 404
     ok(openstack(up, *VERSION, "server", "delete", "--wait", "ev"))
+
+
+def test_a_wrong_libvirt_secret_fails_the_build_with_a_fault(up: ShoalUp, image: str) -> None:
+    """shoal up defined the guide's secret on its compute host (devstack's way); a secret
+    that holds another key is the classic mistake: caught before the guest runs."""
+    conf = (up.data_dir / "shoal.conf").read_text()
+    secret = re.search(r"^rbd_secret_uuid = (\S+)$", conf, re.M)
+    assert secret is not None
+    listed = run_shoal_cli(up.data_dir, "virsh", "secret-list")
+    assert secret.group(1) in listed.stdout and "client.cinder secret" in listed.stdout
+    right = run_shoal_cli(up.data_dir, "virsh", "secret-get-value", secret.group(1))
+    assert right.returncode == 0, right.stderr
+    wrong = base64.b64encode(os.urandom(16)).decode()
+    assert run_shoal_cli(up.data_dir, "virsh", "secret-set-value", "--secret",
+                         secret.group(1), "--base64", wrong).returncode == 0
+    try:
+        made = _os(up, "server", "create", "--image", image, "--flavor", "m1.tiny", "--nic",
+                   "none", "badsecret")
+        failed = _status(up, made["id"], "ERROR")
+        assert secret.group(1) in failed["fault"]["message"], failed["fault"]
+        assert f"{made['id']}_disk" not in _rbd(up, "ls", "vms")  # cleaned up
+        ok(openstack(up, *VERSION, "server", "delete", "--wait", made["id"]))
+    finally:
+        assert run_shoal_cli(up.data_dir, "virsh", "secret-set-value", "--secret",
+                             secret.group(1), "--base64",
+                             right.stdout.strip()).returncode == 0

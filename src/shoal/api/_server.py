@@ -56,6 +56,10 @@ class Binding:
             raise ValueError(f"{self.name}: port must be 0..65535, got {self.port}")
 
 
+#: Seconds an idle keep-alive connection stays open.
+KEEP_ALIVE_S = 75
+
+
 class _UvicornServer(uvicorn.Server):
     """A uvicorn server that leaves signal handling to :class:`Server`."""
 
@@ -135,6 +139,11 @@ class Server:
                 log_config=None,  # the process's logging is the caller's (shoal.deploy)
                 access_log=False,  # the apps write their own (ApiSettings.access_log)
                 server_header=False,
+                # an idle connection is kept 75 s (nginx's default), not uvicorn's 5 s: a
+                # client that reuses it just as the server drops it gets "Remote end
+                # closed connection" (keystoneauth does not retry), which a slow client
+                # on a busy machine met between two requests of one command
+                timeout_keep_alive=KEEP_ALIVE_S,
             )
             server = _UvicornServer(config)
             self._servers[binding.name] = server

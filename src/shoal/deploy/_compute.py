@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from shoal import errors
 from shoal._time import utcnow
 from shoal.api.nova import HostFacts
 from shoal.cluster import Session
@@ -31,7 +33,14 @@ from shoal.services.compute import (
     ServerVolumes,
     ServerWork,
 )
+from shoal.services.compute._domains import (
+    ensure_host_secret,
+    guest_secret_check,
+    server_guest,
+    user_key,
+)
 from shoal.services.compute.disks import DiskImage, DiskOptions, DiskPlan, GuestDisks
+from shoal.services.compute.libvirt import SecretStore
 from shoal.services.image import ImageService
 from shoal.services.tasks import TaskRunner
 from shoal.services.volume import VolumeServices
@@ -69,6 +78,45 @@ class ImageDisks:
         return self.disks.remove(server_id)
 
 
+def _define_secrets(cfg: ShoalConfig, store: SecretStore, hosts: tuple[str, ...],
+                    session: Session) -> None:
+    """Define the guide's libvirt secret (``rbd_secret_uuid`` holding ``rbd_user``'s key)
+    on every compute host that has none with that UUID, as devstack's ceph plugin does
+    for its compute host; an existing secret is left as it is (a wrong one then fails
+    the servers with a fault naming it)."""
+    libvirt = cfg.libvirt
+    if not libvirt.rbd_user or not libvirt.rbd_secret_uuid:
+        return
+    try:
+        key, _path = user_key(session, libvirt.rbd_user)
+    except errors.ShoalError as exc:
+        log.warning("libvirt secret %s not defined: the key of client.%s is unreadable "
+                    "here (%s); define it with shoal virsh", libvirt.rbd_secret_uuid,
+                    libvirt.rbd_user, exc)
+        return
+    for host in hosts:
+        try:
+            if ensure_host_secret(store, host, libvirt.rbd_secret_uuid, key,
+                                  user=libvirt.rbd_user):
+                log.info("compute host %s: libvirt secret %s defined with the key of "
+                         "client.%s", host, libvirt.rbd_secret_uuid, libvirt.rbd_user)
+        except errors.ShoalError as exc:
+            log.warning("compute host %s: libvirt secret %s not defined: %s", host,
+                        libvirt.rbd_secret_uuid, exc)
+
+
+def _secret_check(cfg: ShoalConfig, db: Database, store: SecretStore, session: Session
+                  ) -> Callable[[str], None]:
+    """What a build checks before its server may run: the secrets of its host."""
+
+    def check(server_id: str) -> None:
+        server, connections = server_guest(db, server_id)
+        guest_secret_check(store, server.host or "", cfg, session,
+                           connections=connections.values())
+
+    return check
+
+
 @dataclass
 class ComputeStack:
     """What ``shoal up`` serves for compute (``servers`` None: not served)."""
@@ -90,7 +138,8 @@ class ComputeStack:
 
 def compute_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: ImageService,
                   flavors: Flavors, session_for: SessionFor,
-                  volumes: VolumeServices | None = None) -> ComputeStack:
+                  volumes: VolumeServices | None = None, data_dir: Path | None = None
+                  ) -> ComputeStack:
     """Build the compute service and register its tasks (before ``tasks.recover()``).
 
     Raises:
@@ -112,7 +161,12 @@ def compute_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Ima
         host = hosts.hosts[0]
         attached = None if volumes is None else ServerVolumes(
             db, volumes.volumes, volumes.attachments, host, utcnow)
-        ServerWork(disks, utcnow, attached).register(tasks)
+        check = None
+        if data_dir is not None:
+            store = SecretStore(data_dir / "compute")
+            _define_secrets(cfg, store, hosts.hosts, session)
+            check = _secret_check(cfg, db, store, session)
+        ServerWork(disks, utcnow, attached, check).register(tasks)
         servers = Servers(db, tasks, flavors, disks.images, keypairs, utcnow,
                           ServerOptions(host=host, availability_zone=zone), attached, hosts)
 

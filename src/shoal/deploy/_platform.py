@@ -525,7 +525,7 @@ def prepare(opts: UpOptions) -> Deployment:
         compute = compute_stack(
             cfg, db, tasks, images, flavors,
             lambda user, conf: _service_session(cfg, data_dir, user, conf or ""),
-            None if volumes is None else volumes.services)
+            None if volumes is None else volumes.services, data_dir)
         undo.callback(compute.close)
         recovery = tasks.recover()
         if recovery.resumed or recovery.failed or recovery.unknown:

@@ -23,6 +23,7 @@ server's user with the ``member`` role, as Nova passes the user's context to Cin
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -58,6 +59,17 @@ _POLL_S: Final = 0.5
 
 def _member(row: Server) -> Caller:
     return Caller(row.user_id, row.project_id, frozenset({"member", "reader"}))
+
+
+def _local_devices(row: Server) -> set[str]:
+    """The devices the server's own disks take, as Nova names them: the root ``vda``,
+    then the flavor's ephemeral disk and swap (``vdb``, ``vdc``) when it has them."""
+    flavor = json.loads(row.flavor)
+    taken = {"/dev/vda"}
+    for size in (int(flavor.get("ephemeral_gb") or 0), int(flavor.get("swap") or 0)):
+        if size > 0:
+            taken.add(_device(taken))
+    return taken
 
 
 def _device(used: set[str]) -> str:
@@ -128,7 +140,7 @@ class ServerVolumes:
                     f"Invalid volume: volume {volume_id} is already attached to the "
                     f"instance {server_id}")
             used = {b.device_name for b in row.block_devices if b.device_name}
-            used.add("/dev/vda")
+            used |= _local_devices(row)
         self.volumes.get_volume(caller, volume_id)  # 404 in the volume service's words
         name = device if device and device not in used else _device(used)
         attachment = self._connect(caller, volume_id, server_id, name)
@@ -241,8 +253,9 @@ class ServerVolumes:
             device = bdm.device_name or ("/dev/vda" if bdm.boot_index == 0 else None)
             used = {b.device_name for b in session.scalars(select(BlockDeviceMapping).where(
                 BlockDeviceMapping.server_id == server_id)) if b.device_name}
+            used |= _local_devices(session.get_one(Server, server_id))
         if device is None:
-            device = _device(used | {"/dev/vda"})
+            device = _device(used)
         existing = [a for a in self.volumes.get_volume(caller, volume_id).attachments
                     if a.instance_uuid == server_id]
         attachment = existing[0].id if existing else self._connect(caller, volume_id,

@@ -73,10 +73,13 @@ class ServerWork:
     detached at deletion) ``volumes``."""
 
     def __init__(self, disks: DiskMaker, now: Callable[[], datetime],
-                 volumes: ServerVolumes | None = None) -> None:
+                 volumes: ServerVolumes | None = None,
+                 secret_check: Callable[[str], None] | None = None) -> None:
         self.disks = disks
         self.now = now
         self.volumes = volumes
+        #: checks the host's libvirt secrets before the server may run (raises the fault)
+        self.secret_check = secret_check
 
     def register(self, tasks: TaskRunner) -> None:
         """Register the three kinds on ``tasks`` (before ``tasks.recover()``)."""
@@ -104,6 +107,8 @@ class ServerWork:
             self.disks.create_for(server_id, image_id, flavor, ctx.heartbeat)
             if self.volumes is not None:
                 self.volumes.prepare_boot(server_id, ctx.heartbeat)
+            if self.secret_check is not None:
+                self.secret_check(server_id)
         except TaskInterrupted:
             raise  # resumed later: keep what was made
         except Exception:
@@ -134,7 +139,7 @@ class ServerWork:
             return  # the delete task ends it
         row.vm_state, row.task_state, row.power_state = "error", None, NOSTATE
         row.updated_at = now
-        add_fault(session, row, 500, message, "", now)
+        add_fault(session, row, 500, message, message if len(message) > 255 else "", now)
         finish_event(session, row.id, _BUILD_EVENT, now, error=message)
 
     # --- delete -----------------------------------------------------------------------
