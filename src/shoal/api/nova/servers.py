@@ -202,7 +202,28 @@ def _block_devices(spec: dict[str, Any]) -> tuple[BlockDevice, ...]:
             uuid=item.get("uuid"), volume_size=_int(item.get("volume_size"), "volume_size"),
             delete_on_termination=_bool(item.get("delete_on_termination", False)),
             device_name=item.get("device_name"), tag=item.get("tag")))
-    return tuple(out)
+    return (*out, *_legacy_block_devices(spec.get("block_device_mapping") or ()))
+
+
+def _legacy_block_devices(items: Any) -> list[BlockDevice]:
+    """Nova's legacy ``block_device_mapping`` (v1, what novaclient and Rally send for a
+    ``{"vda": "<volume id>:::1"}``): each names a volume or snapshot by id at a device;
+    the one at ``vda`` (or the first) boots."""
+    out = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or item.get("no_device"):
+            continue
+        source = "snapshot" if item.get("snapshot_id") else "volume"
+        device = str(item.get("device_name") or "")
+        boot = device.rsplit("/", 1)[-1] in ("vda", "xvda", "sda") or (index == 0 and not device)
+        out.append(BlockDevice(
+            source_type=source, destination_type="volume", boot_index=0 if boot else None,
+            uuid=item.get("snapshot_id") or item.get("volume_id"),
+            volume_size=_int(item.get("volume_size"), "volume_size"),
+            delete_on_termination=_bool(item.get("delete_on_termination", False)),
+            device_name=f"/dev/{device}" if device and not device.startswith("/") else
+            device or None))
+    return out
 
 
 def _when(value: str | None, what: str) -> datetime | None:
