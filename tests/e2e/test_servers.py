@@ -422,3 +422,26 @@ def test_a_wrong_libvirt_secret_fails_the_build_with_a_fault(up: ShoalUp, image:
         assert run_shoal_cli(up.data_dir, "virsh", "secret-set-value", "--secret",
                              secret.group(1), "--base64",
                              right.stdout.strip()).returncode == 0
+
+
+def test_swap_volume_copies_the_data(up: ShoalUp, image: str, tmp_path: Path) -> None:
+    server = _server(up, "swapper", image)
+    old = _os(up, "volume", "create", "--image", image, "--size", "1", "old-vol")
+    new = _os(up, "volume", "create", "--size", "1", "new-vol")
+    _volume_status(up, "old-vol", "available")
+    _volume_status(up, "new-vol", "available")
+    ok(openstack(up, *VERSION, "server", "add", "volume", "swapper", "old-vol"))
+    _volume_status(up, "old-vol", "in-use")
+    reply = httpx.put(f"{up.urls['compute']}/servers/{server['id']}/os-volume_attachments/"
+                      f"{old['id']}", json={"volumeAttachment": {"volumeId": new["id"]}},
+                      headers=_api(up).headers, timeout=60)
+    assert reply.status_code == 202, reply.text
+    moved = _volume_status(up, "new-vol", "in-use")
+    assert moved["attachments"][0]["device"] == "/dev/vdb"
+    _volume_status(up, "old-vol", "available")
+    assert _export_head(up, f"volumes/volume-{new['id']}", tmp_path, 4 << 20) == \
+        _export_head(up, f"volumes/volume-{old['id']}", tmp_path, 4 << 20)
+    listed = _os(up, "server", "volume", "list", "swapper")
+    assert [v["Volume ID"] for v in listed] == [new["id"]]
+    ok(openstack(up, *VERSION, "server", "delete", "--wait", "swapper"))
+    ok(openstack(up, *VERSION, "volume", "delete", "old-vol", "new-vol"))

@@ -160,7 +160,7 @@ def compute_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Ima
         hosts.ensure_services()
         host = hosts.hosts[0]
         attached = None if volumes is None else ServerVolumes(
-            db, volumes.volumes, volumes.attachments, host, utcnow)
+            db, volumes.volumes, volumes.attachments, host, utcnow, session)
         check = None
         if data_dir is not None:
             store = SecretStore(data_dir / "compute")

@@ -3,7 +3,7 @@
 
 Views per microversion: ``tag`` from 2.70, ``delete_on_termination`` from 2.79,
 ``attachment_id`` and ``bdm_uuid`` from 2.89 (which drops ``id``). Swapping a volume
-(``PUT``, an admin's ``swap_volume_attachment``) is not built yet: 400 says so.
+(``PUT``, admins): its data copied to the new volume, which takes the old one's device.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from starlette.routing import BaseRoute, Route
 
 from shoal.api._body import read_json
 from shoal.api._context import request_context
-from shoal.api._errors import BadRequest
 from shoal.api._microversion import APIVersion, api_version
 from shoal.api._validation import CINDER
 from shoal.services.compute import ServerVolumes, VolumeAttached
@@ -45,6 +44,15 @@ def _schema(version: APIVersion) -> dict[str, Any]:
             "properties": {"volumeAttachment": {
                 "type": "object", "properties": properties, "required": ["volumeId"],
                 "additionalProperties": False}}}
+
+
+_SWAP_SCHEMA: Final = {"type": "object", "required": ["volumeAttachment"],
+                       "additionalProperties": False, "properties": {"volumeAttachment": {
+                           "type": "object", "required": ["volumeId"],
+                           "properties": {"volumeId": {"type": "string", "format": "uuid"},
+                                          "device": {}, "tag": {},
+                                          "delete_on_termination": {}},
+                           "additionalProperties": False}}}
 
 
 def _view(item: VolumeAttached, server_id: str, version: APIVersion) -> dict[str, Any]:
@@ -96,9 +104,15 @@ class _Handlers:
                                                        api_version(request))})
 
     async def swap(self, request: Request) -> Response:
-        await request_context(request)
-        raise BadRequest("Swapping a server's volume is not available in shoal yet: "
-                         "detach the volume and attach the other one.")
+        """``PUT .../os-volume_attachments/{old}`` with ``{"volumeAttachment":
+        {"volumeId": new}}`` (admins): 202 once the new volume holds the data."""
+        context = await request_context(request)
+        body = await read_json(request)
+        CINDER.check(_SWAP_SCHEMA, body)
+        new = body["volumeAttachment"]["volumeId"]
+        await run_in_threadpool(self.volumes.swap, context, request.path_params["server_id"],
+                                request.path_params["volume_id"], new)
+        return Response(status_code=202)
 
     async def detach(self, request: Request) -> Response:
         context = await request_context(request)

@@ -26,20 +26,22 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import select
 
 from shoal import errors
+from shoal.cluster import Session
 from shoal.db import Database
+from shoal.rbd.backend import rbd_lib_for
 from shoal.services._caller import Caller
 from shoal.services.compute._server_models import BlockDeviceMapping, Server
 from shoal.services.compute._server_rows import visible_row
 from shoal.services.compute._server_types import VolumeAttached
 from shoal.services.volume import VolumeAttachments, VolumeService, VolumeSource
-from shoal.services.volume.policy import CallerLike
+from shoal.services.volume.policy import CallerLike, PolicyNotAuthorized
 
 __all__ = ["ServerVolumes"]
 
@@ -90,7 +92,10 @@ class ServerVolumes:
     """Attach and detach volumes of servers of this compute ``host``."""
 
     def __init__(self, db: Database, volumes: VolumeService, attachments: VolumeAttachments,
-                 host: str, now: Callable[[], datetime]) -> None:
+                 host: str, now: Callable[[], datetime], session: Session | None = None
+                 ) -> None:
+        #: the compute host's cluster session (its rbd_user): a swap copies the data
+        self.session = session
         self.db = db
         self.volumes = volumes
         self.attachments = attachments
@@ -190,6 +195,48 @@ class ServerVolumes:
                 return item
         raise errors.NotFound(f"Volume {volume_id} is not attached to instance {server_id}")
 
+    def swap(self, caller: CallerLike, server_id: str, old_id: str, new_id: str) -> None:
+        """Replace attached volume ``old_id`` by ``new_id`` at the same device, its data
+        copied first, as Nova's ``swap_volume`` (libvirt's block copy) does — what Cinder's
+        volume migration asks of Nova; admins only. The old volume ends ``available``.
+
+        Raises:
+            PolicyNotAuthorized: not an admin (403).
+            errors.NotFound: ``old_id`` is not attached to the server (404).
+            errors.InvalidArgument: ``new_id`` is smaller, or cannot be attached (400).
+        """
+        if "admin" not in caller.roles:
+            raise PolicyNotAuthorized("Policy doesn't allow os_compute_api:os-volumes-"
+                                      "attachments:swap to be performed.")
+        if self.session is None:
+            raise errors.NotSupported("this compute host has no cluster session to copy "
+                                      "volumes with")
+        with self.db.session(readonly=True) as session:
+            row = visible_row(session, caller, server_id)
+            _check_state(row, "swap_volume")
+            bdm = next((b for b in row.block_devices if b.volume_id == old_id), None)
+            if bdm is None or bdm.attachment_id is None:
+                raise errors.NotFound(f"volume_id not found: {old_id}")
+            bdm_id, device, old_attachment = bdm.id, bdm.device_name, bdm.attachment_id
+        old, new = (self.volumes.get_volume(caller, v) for v in (old_id, new_id))
+        if new.size < old.size:
+            raise errors.InvalidArgument(f"Invalid volume: volume {new_id} ({new.size} GiB) "
+                                         f"is smaller than volume {old_id} ({old.size} GiB)")
+        source = self.attachments.get(caller, old_attachment).connection_info
+        made = self.attachments.create(caller, new_id, server_id)
+        try:
+            target = self.attachments.update(caller, made.id,
+                                             self._connector(device)).connection_info
+            _copy_volume(self.session, source, target)
+            self.attachments.complete(caller, made.id)
+        except BaseException:
+            self._forget(caller, made.id)
+            raise
+        with self.db.session() as session:
+            found = session.get_one(BlockDeviceMapping, bdm_id)
+            found.volume_id, found.attachment_id = new_id, made.id
+        self._forget(caller, old_attachment)
+
     # --- boot from volume (the build task) ----------------------------------------------
     def prepare_boot(self, server_id: str, heartbeat: Callable[[], None]) -> None:
         """Make the volumes the mappings ask for, then attach every volume mapping (each
@@ -285,6 +332,44 @@ class ServerVolumes:
                 pass
             except errors.InvalidArgument as exc:  # deleting already, or attached elsewhere
                 log.warning("server %s: volume %s not deleted: %s", server_id, volume_id, exc)
+
+
+def _rbd_name(info: Mapping[str, Any] | None) -> tuple[str, str]:
+    """(pool, image) of an RBD ``connection_info`` (``data.name`` = ``POOL/IMAGE``)."""
+    data = (info or {}).get("data")
+    name = data.get("name") if isinstance(data, Mapping) else None
+    if not isinstance(name, str) or "/" not in name:
+        raise errors.InvalidArgument(f"not an RBD connection: {info!r}")
+    pool, image = name.split("/", 1)
+    return pool, image
+
+
+def _copy_volume(session: Session, source: Mapping[str, Any] | None,
+                 target: Mapping[str, Any] | None) -> None:
+    """Copy the data of the RBD image of ``source`` into that of ``target`` (their
+    connections), extent by extent (holes stay holes), then flush."""
+    (src_pool, src_name), (dst_pool, dst_name) = _rbd_name(source), _rbd_name(target)
+    src_io, dst_io = session.open_ioctx(src_pool), session.open_ioctx(dst_pool)
+    try:
+        lib = rbd_lib_for(src_io)
+        with lib.Image(src_io, src_name, read_only=True) as src, \
+                lib.Image(dst_io, dst_name) as dst:
+            extents: list[tuple[int, int]] = []
+            src.diff_iterate(0, src.size(), None,
+                             lambda off, n, exists: extents.append((off, n)) if exists
+                             else None, include_parent=True, whole_object=False)
+            for offset, length in extents:
+                for at in range(offset, offset + length, _COPY_BYTES):
+                    n = min(_COPY_BYTES, offset + length - at)
+                    dst.write(bytes(src.read(at, n)), at)
+            dst.flush()
+    finally:
+        src_io.close()
+        dst_io.close()
+
+
+#: Bytes a swap copies at a time.
+_COPY_BYTES: Final = 4 << 20
 
 
 def _check_state(row: Server, action: str) -> None:
