@@ -179,11 +179,13 @@ class ServerImages:
         server_id, image_id = ctx.resource.id, str(ctx.params["image_id"])
         with ctx.db.session() as session:
             row = session.get(Server, server_id)
-            if row is None or row.deleted_at is not None:
-                self.sink.discard(image_id)
-                return self._done(ctx)
-            start_event(session, server_id, _EVENT, self.now(), row.host)
-            project_id, user_id = row.project_id, row.user_id
+            gone = row is None or row.deleted_at is not None
+            if row is not None and not gone:
+                start_event(session, server_id, _EVENT, self.now(), row.host)
+                project_id, user_id = row.project_id, row.user_id
+        if gone:  # the image service is called with no transaction of ours open
+            self.sink.discard(image_id)
+            return
         try:
             self._save(ctx, server_id, image_id, project_id, user_id)
         except TaskInterrupted:
@@ -239,9 +241,3 @@ class ServerImages:
             row.task_state = None
             row.updated_at = self.now()
         finish_event(session, task.resource.id, _EVENT, self.now(), error=message)
-
-    @staticmethod
-    def _done(ctx: TaskContext) -> None:
-        with ctx.finish():
-            pass
-

@@ -91,17 +91,23 @@ class ServerWork:
 
     # --- build ------------------------------------------------------------------------
     def build(self, ctx: TaskContext) -> None:
-        """Make the disks, then ACTIVE (see the module doc)."""
+        """Make the disks, then ACTIVE (see the module doc). Only short transactions of
+        its own are held while other services (the volume service's, the image
+        service's) are called: SQLite has one writer at a time."""
         server_id = ctx.resource.id
         with ctx.db.session() as session:
             row = session.get(Server, server_id)
-            if row is None or row.vm_state != "building":
-                return self._done(ctx)
-            if row.task_state != "deleting":
-                row.task_state = "spawning"
-            row.updated_at = self.now()
-            start_event(session, server_id, _BUILD_EVENT, self.now(), row.host)
-            image_id, flavor = row.image_id, json.loads(row.flavor)
+            building = row is not None and row.deleted_at is None and \
+                row.vm_state == "building"
+            if row is not None and building:
+                if row.task_state != "deleting":
+                    row.task_state = "spawning"
+                row.updated_at = self.now()
+                start_event(session, server_id, _BUILD_EVENT, self.now(), row.host)
+                image_id, flavor = row.image_id, json.loads(row.flavor)
+        if not building:
+            self._discard(server_id)  # deleted before (or while) an earlier run built
+            return
         ctx.heartbeat()
         try:
             self.disks.create_for(server_id, image_id, flavor, ctx.heartbeat)
@@ -114,29 +120,40 @@ class ServerWork:
         except Exception:
             self._release(server_id)
             raise
-        with ctx.finish() as session:
-            row = session.get(Server, server_id, with_for_update=True)
-            if row is None or row.task_state == "deleting" or row.deleted_at is not None:
-                self._release(server_id)  # deleted meanwhile: nothing may outlive it
-                self.disks.remove(server_id)
+        while True:
+            with ctx.db.session(readonly=True) as session:
+                unwanted = _unwanted(session.get(Server, server_id))
+            if unwanted:
+                self._discard(server_id)  # deleted meanwhile: nothing may outlive it
                 return
-            now = self.now()
-            row.vm_state, row.task_state, row.power_state = "active", None, RUNNING
-            row.launched_at = row.updated_at = now
-            finish_event(session, server_id, _BUILD_EVENT, now)
-        return None
+            try:
+                with ctx.finish() as session:
+                    row = session.get(Server, server_id, with_for_update=True)
+                    if row is None or _unwanted(row):
+                        raise _Changed  # rolled back; the loop discards
+                    now = self.now()
+                    row.vm_state, row.task_state, row.power_state = "active", None, RUNNING
+                    row.launched_at = row.updated_at = now
+                    finish_event(session, server_id, _BUILD_EVENT, now)
+                return
+            except _Changed:
+                continue
+
+    def _discard(self, server_id: str) -> None:
+        """What a build made for a server that is no more (or no longer building)."""
+        self._release(server_id)
+        self.disks.remove(server_id)
 
     def _build_failed(self, session: Session, task: TaskInfo, message: str) -> None:
         row = session.get(Server, task.resource.id)
-        if row is None:
-            return
         try:
-            self.disks.remove(row.id)
+            self.disks.remove(task.resource.id)
         except Exception as exc:  # the fault says what was left; the delete retries
-            log.warning("server %s: disks not removed after a failed build: %s", row.id, exc)
+            log.warning("server %s: disks not removed after a failed build: %s",
+                        task.resource.id, exc)
+        if row is None or _unwanted(row):
+            return  # deleted, being deleted, or failed otherwise meanwhile: its state stays
         now = self.now()
-        if row.task_state == "deleting":
-            return  # the delete task ends it
         row.vm_state, row.task_state, row.power_state = "error", None, NOSTATE
         row.updated_at = now
         add_fault(session, row, 500, message, message if len(message) > 255 else "", now)
@@ -148,9 +165,11 @@ class ServerWork:
         server_id = ctx.resource.id
         with ctx.db.session() as session:
             row = session.get(Server, server_id)
-            if row is None or row.deleted_at is not None:
-                return self._done(ctx)
-            start_event(session, server_id, _DELETE_EVENT, self.now(), row.host)
+            gone = row is None or row.deleted_at is not None
+            if row is not None and not gone:
+                start_event(session, server_id, _DELETE_EVENT, self.now(), row.host)
+        if gone:
+            return
         ctx.heartbeat()
         if self.volumes is not None:
             self.volumes.release(server_id)
@@ -210,7 +229,14 @@ class ServerWork:
             log.warning("server %s: volumes not released after a failed build: %s",
                         server_id, exc)
 
-    @staticmethod
-    def _done(ctx: TaskContext) -> None:
-        with ctx.finish():
-            pass
+
+
+class _Changed(Exception):
+    """The server changed under a finishing build (its transaction rolled back)."""
+
+
+def _unwanted(row: Server | None) -> bool:
+    """Whether a build's result is not wanted any more: the server is gone, being
+    deleted, or no longer building (a failed delete put it in ERROR)."""
+    return (row is None or row.deleted_at is not None or row.task_state == "deleting"
+            or row.vm_state != "building")
