@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
-__all__ = ["FREE_PORTS", "SHOAL", "start", "token"]
+__all__ = ["FREE_PORTS", "PIECE", "SHOAL", "configure", "random_pieces", "sparse_pieces",
+           "start", "token"]
 
 SHOAL = str(Path(sys.executable).with_name("shoal"))
 FREE_PORTS = ["--port", "identity=0", "--port", "image=0", "--port", "volume=0",
@@ -42,3 +45,38 @@ def token(urls: dict[str, str], data_dir: Path) -> str:
     reply = httpx.post(urls["identity"] + "/v3/auth/tokens", json=body)
     reply.raise_for_status()
     return reply.headers["X-Subject-Token"]
+
+
+MiB = 1 << 20
+#: The pieces image data is sent in (bytes).
+PIECE = 4 * MiB
+
+
+def random_pieces(total: int) -> Iterator[bytes]:
+    """``total`` bytes of random data, :data:`PIECE` at a time."""
+    sent = 0
+    while sent < total:
+        n = min(PIECE, total - sent)
+        yield os.urandom(n)
+        sent += n
+
+
+def sparse_pieces(total: int) -> Iterator[bytes]:
+    """A first MiB of random data, then zeros (a thin store skips writing them)."""
+    zeros = bytes(PIECE)
+    yield os.urandom(MiB)
+    sent = MiB
+    while sent < total:
+        n = min(PIECE, total - sent)
+        yield zeros if n == PIECE else bytes(n)
+        sent += n
+
+
+def configure(data_dir: Path, section: str, key: str, value: str) -> None:
+    """Set ``key = value`` in ``[section]`` of the data directory's ``shoal.conf``."""
+    conf = data_dir / "shoal.conf"
+    lines = [line for line in conf.read_text().splitlines()
+             if not line.replace(" ", "").startswith(f"{key}=")]
+    at = lines.index(f"[{section}]") + 1
+    lines.insert(at, f"{key} = {value}")
+    conf.write_text("\n".join(lines) + "\n")

@@ -42,30 +42,11 @@ except ModuleNotFoundError:  # run as a script: bench/ itself is on sys.path
 
 MiB = 1 << 20
 GiB = 1 << 30
-PIECE = 4 * MiB
+PIECE = _up.PIECE
 POLL_S = 0.02
 TIMEOUT_S = 3600.0
 #: The migrated image's data: one random block repeated (bytes).
 BLOCK = 64 * MiB
-
-
-def _random_pieces(total: int) -> Iterator[bytes]:
-    sent = 0
-    while sent < total:
-        n = min(PIECE, total - sent)
-        yield os.urandom(n)
-        sent += n
-
-
-def _sparse_pieces(total: int) -> Iterator[bytes]:
-    """A first MiB of random data, then zeros (the store skips writing them)."""
-    zeros = bytes(PIECE)
-    yield os.urandom(MiB)
-    sent = MiB
-    while sent < total:
-        n = min(PIECE, total - sent)
-        yield zeros if n == PIECE else bytes(n)
-        sent += n
 
 
 def _full_pieces(total: int, copy: Path) -> Iterator[bytes]:
@@ -177,16 +158,6 @@ class Cloud:
         self.proc.stdout.close()
 
 
-def _configure(data_dir: Path, section: str, key: str, value: str) -> None:
-    """Set ``key = value`` in ``[section]`` of the data directory's ``shoal.conf``."""
-    conf = data_dir / "shoal.conf"
-    lines = [line for line in conf.read_text().splitlines()
-             if not line.replace(" ", "").startswith(f"{key}=")]
-    at = lines.index(f"[{section}]") + 1
-    lines.insert(at, f"{key} = {value}")
-    conf.write_text("\n".join(lines) + "\n")
-
-
 def _copy_s(source: Path, base: Path) -> float:
     """Seconds of ``cp --reflink=never`` of ``source`` (page cache dropped where allowed
     is not attempted: ``sync`` first), then ``fsync`` of the copy."""
@@ -209,14 +180,14 @@ def run(small_mib: int, large_gib: int, migrate_gib: int, repeats: int, base: Pa
     """Every figure of the module docstring (seconds and ratios)."""
     data_dir = base / "shoal"
     Cloud(data_dir).stop()  # the first start writes the guide's configuration
-    _configure(data_dir, "glance_store", "rbd_thin_provisioning", "True")
-    _configure(data_dir, "shoal", "compute_hosts", "compute1,compute2")
+    _up.configure(data_dir, "glance_store", "rbd_thin_provisioning", "True")
+    _up.configure(data_dir, "shoal", "compute_hosts", "compute1,compute2")
     cloud = Cloud(data_dir)
     copy_source = base / "migrated.raw"
     try:
         small_gib = -(-small_mib * MiB // GiB)
-        small = cloud.image("small", small_mib * MiB, _random_pieces(small_mib * MiB))
-        large = cloud.image("large", large_gib * GiB, _sparse_pieces(large_gib * GiB))
+        small = cloud.image("small", small_mib * MiB, _up.random_pieces(small_mib * MiB))
+        large = cloud.image("large", large_gib * GiB, _up.sparse_pieces(large_gib * GiB))
         create_small = cloud.timed_create(small, cloud.flavor("b.small", small_gib), repeats)
         create_large = cloud.timed_create(large, cloud.flavor("b.large", large_gib), repeats)
         full = cloud.image("full", migrate_gib * GiB,

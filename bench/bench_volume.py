@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -42,28 +41,9 @@ except ModuleNotFoundError:  # run as a script: bench/ itself is on sys.path
 
 MiB = 1 << 20
 GiB = 1 << 30
-PIECE = 4 * MiB
+PIECE = _up.PIECE
 POLL_S = 0.02
 TIMEOUT_S = 3600.0
-
-
-def _random_pieces(total: int) -> Iterator[bytes]:
-    sent = 0
-    while sent < total:
-        n = min(PIECE, total - sent)
-        yield os.urandom(n)
-        sent += n
-
-
-def _sparse_pieces(total: int) -> Iterator[bytes]:
-    """A first MiB of random data, then zeros (the store skips writing them)."""
-    zeros = bytes(PIECE)
-    yield os.urandom(MiB)
-    sent = MiB
-    while sent < total:
-        n = min(PIECE, total - sent)
-        yield zeros if n == PIECE else bytes(n)
-        sent += n
 
 
 class Cloud:
@@ -151,27 +131,17 @@ def _rate(work: Any, ops: int, concurrency: int) -> float:
     return ops / (time.perf_counter() - began)
 
 
-def _configure(data_dir: Path, section: str, key: str, value: str) -> None:
-    """Set ``key = value`` in ``[section]`` of the data directory's ``shoal.conf``."""
-    conf = data_dir / "shoal.conf"
-    lines = [line for line in conf.read_text().splitlines()
-             if not line.replace(" ", "").startswith(f"{key}=")]
-    at = lines.index(f"[{section}]") + 1
-    lines.insert(at, f"{key} = {value}")
-    conf.write_text("\n".join(lines) + "\n")
-
-
 def run(small_mib: int, large_gib: int, ops: int, repeats: int, base: Path
         ) -> dict[str, float]:
     """Every figure of the module docstring (seconds, operations per second, ratios)."""
     data_dir = base / "shoal"
     Cloud(data_dir).stop()  # the first start writes the guide's configuration
     # thin provisioning, so that the sparse image's zeros are not written (glance_store)
-    _configure(data_dir, "glance_store", "rbd_thin_provisioning", "True")
+    _up.configure(data_dir, "glance_store", "rbd_thin_provisioning", "True")
     cloud = Cloud(data_dir)
     try:
-        small = cloud.image("small", small_mib * MiB, _random_pieces(small_mib * MiB))
-        large = cloud.image("large", large_gib * GiB, _sparse_pieces(large_gib * GiB))
+        small = cloud.image("small", small_mib * MiB, _up.random_pieces(small_mib * MiB))
+        large = cloud.image("large", large_gib * GiB, _up.sparse_pieces(large_gib * GiB))
         small_gib = -(-small_mib * MiB // GiB)
         clone_small = cloud.timed_volume(small_gib, small, repeats)
         clone_large = cloud.timed_volume(large_gib, large, repeats)
@@ -183,7 +153,7 @@ def run(small_mib: int, large_gib: int, ops: int, repeats: int, base: Path
                                                                ops * 20, concurrency)
     finally:
         cloud.stop()
-    _configure(data_dir, "glance_store", "show_image_direct_url", "False")
+    _up.configure(data_dir, "glance_store", "show_image_direct_url", "False")
     cloud = Cloud(data_dir)
     try:
         download_small = cloud.timed_volume(small_gib, small, max(1, repeats // 2))

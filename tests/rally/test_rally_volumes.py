@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,11 @@ def _summary(report: dict[str, Any]) -> tuple[list[str], list[str]]:
     return lines, problems
 
 
-def test_rally_cinder_scenarios(tmp_path: Path) -> None:
+def run_task(tmp_path: Path, task: Path,
+             before_stop: Callable[[ShoalUp], None] | None = None) -> dict[str, Any]:
+    """Run Rally's ``task`` file against a new ``shoal up`` (the image "rally-raw"
+    uploaded first); Rally's JSON report. ``before_stop(up)`` runs once the task is done,
+    while shoal up still serves."""
     bin_dir = rally_bin()
     with ShoalUp.start(tmp_path / "data") as up:
         raw = tmp_path / "rally.raw"
@@ -102,11 +107,18 @@ def test_rally_cinder_scenarios(tmp_path: Path) -> None:
         rally("db", "create")
         rally("env", "create", "--name", "shoal", "--spec", str(spec))
         assert "OK" in rally("env", "check")
-        rally("task", "start", str(TASK), "--tag", "shoal", timeout=RUN_TIMEOUT_S,
+        rally("task", "start", str(task), "--tag", "shoal", timeout=RUN_TIMEOUT_S,
               codes=(0, 1, 2))
         report_file = tmp_path / "rally-report.json"
         rally("task", "report", "--json", "--out", str(report_file))
-    lines, problems = _summary(json.loads(report_file.read_text()))
+        if before_stop is not None:
+            before_stop(up)
+    report: dict[str, Any] = json.loads(report_file.read_text())
+    return report
+
+
+def test_rally_cinder_scenarios(tmp_path: Path) -> None:
+    lines, problems = _summary(run_task(tmp_path, TASK))
     print("\n".join(lines))
     assert len(lines) == 10, lines  # every subtask of the task file ran
     assert not problems, "\n".join(problems)
