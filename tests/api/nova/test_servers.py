@@ -687,3 +687,15 @@ def test_an_admin_sees_the_empty_events_before_2_51(api: ComputeApi) -> None:
     lock = api("GET", base).json()["instanceActions"][0]
     shown = api("GET", f"{base}/{lock['request_id']}").json()["instanceAction"]
     assert shown["events"] == []
+
+
+@pytest.mark.parametrize("action", ["confirmResize", "revertResize"])
+@pytest.mark.parametrize("value", [None, {}])
+def test_resize_answers_take_null_and_empty_bodies(api: ComputeApi, action: str,
+                                                   value: dict[str, Any] | None) -> None:
+    """novaclient sends ``null``, Tempest ``{}``: both pass the schema (then: not resized)."""
+    server_id = api.boot("unresized")
+    reply = api("POST", f"/servers/{server_id}/action", json={action: value})
+    assert reply.status_code in (400, 409), reply.text
+    assert "is not of type" not in reply.text
+    assert _state(api, server_id) == ("ACTIVE", "active", 1)

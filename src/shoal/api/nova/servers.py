@@ -138,8 +138,9 @@ _MOVES: Final[dict[str, Any]] = {
         "flavorRef": {"type": ["string", "integer"], "minLength": 1},
         "OS-DCF:diskConfig": {"type": "string", "enum": ["AUTO", "MANUAL"]}},
         "additionalProperties": False},
-    "confirmResize": {"type": "null"},
-    "revertResize": {"type": "null"},
+    # null from novaclient and the SDK, {} from Tempest: Nova takes both
+    "confirmResize": {"type": ["object", "null"], "additionalProperties": False},
+    "revertResize": {"type": ["object", "null"], "additionalProperties": False},
     "evacuate": {"type": "object", "properties": {
         "host": _HOST, "adminPass": {"type": "string"},
         "onSharedStorage": {"type": ["boolean", "string"]},
