@@ -516,6 +516,9 @@ def test_actions_on_an_unknown_server_are_404(api: ComputeApi) -> None:
     reply = api("POST", f"/servers/{missing}/action", json={"os-stop": None})
     assert reply.status_code == 404
     assert api("POST", f"/servers/{missing}/action", json={"lock": None}).status_code == 404
+    # an action shoal has not built: still 404 first, as Nova looks the server up first
+    assert api("POST", f"/servers/{missing}/action",
+               json={"os-resetState": {"state": "error"}}).status_code == 404
 
 
 def test_lock_by_a_member_and_by_an_admin(api: ComputeApi) -> None:
