@@ -56,6 +56,7 @@ _MODULES: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
     "services": (("2.53", "v2_53"), ("2.11", "v2_11"), ("2.1", "v2_1")),
     "limits": (("2.57", "v2_57"), ("2.39", "v2_39"), ("2.36", "v2_36"), ("2.1", "v2_1")),
     "availability_zone": (("2.1", "v2_1"),),
+    "extensions": (("2.1", "v2_1"),),
 }
 
 def tempest_module(resource: str, version: str) -> str:

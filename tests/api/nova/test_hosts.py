@@ -248,3 +248,13 @@ def test_limits(api: ComputeApi, version: str) -> None:
     assert denied.status_code == 403
     assert denied.json()["forbidden"]["message"] == \
         "Policy doesn't allow os_compute_api:limits:other_project to be performed."
+
+
+def test_extensions(api: ComputeApi) -> None:
+    listed = api("GET", "/extensions", token="member-token",
+                 schema="extensions.list_extensions").json()["extensions"]
+    aliases = {e["alias"] for e in listed}
+    assert {"os-hypervisors", "os-migrate-server", "os-flavor-access"} <= aliases
+    one = api("GET", "/extensions/os-keypairs", token="member-token").json()["extension"]
+    assert one["name"] == "Keypairs" and one["links"] == []
+    assert api("GET", "/extensions/os-consoles").status_code == 404  # no consoles here

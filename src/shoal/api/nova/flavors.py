@@ -2,8 +2,8 @@
 
 ``/flavors`` (list, create: admins, 200 as Nova), ``/flavors/detail``, ``/flavors/{id}``
 (show, update: 2.55+ admins, delete: admins, 202), ``/flavors/{id}/os-extra_specs`` (list,
-create: admins; ``/{key}`` show, update, delete), ``/flavors/{id}/os-flavor-access`` (admins)
-and ``/flavors/{id}/action`` (``addTenantAccess``/``removeTenantAccess``, admins).
+create: admins; ``/{key}`` show, update, delete: 200 as Nova), ``/flavors/{id}/os-flavor-access``
+(admins) and ``/flavors/{id}/action`` (``addTenantAccess``/``removeTenantAccess``, admins).
 
 Bodies are checked against Nova's JSON schemas (Nova's 400 wording); views follow Nova's
 microversions: ``description`` from 2.55, ``extra_specs`` in the flavor from 2.61, ``swap``
@@ -254,7 +254,7 @@ class _FlavorHandlers:
         flavorid, key = request.path_params["flavor_id"], request.path_params["key"]
         if request.method == "DELETE":
             await run_in_threadpool(self.flavors.delete_extra_spec, context, flavorid, key)
-            return Response(status_code=202)
+            return Response(status_code=200)  # Nova answers 200 here
         if request.method == "PUT":
             body = await read_json(request)
             CINDER.check({**_EXTRA_SPECS, "maxProperties": 1}, body)

@@ -12,7 +12,8 @@ a hypervisor's ``cpu_info`` is an object from 2.28 (a JSON string before); lists
 the statistics go and the detail carries ``uptime``. ``updated_at`` of the services and
 zones is a naive UTC time with microseconds. ``limits`` drops the network limits (-1
 before) from 2.36, ``maxImageMeta`` from 2.39 and the personality ones from 2.57; another
-project's (``tenant_id``) are for admins.
+project's (``tenant_id``) are for admins. ``/extensions`` (any caller) lists the legacy
+extensions whose routes shoal serves, as Nova's frozen list does (``/{alias}``: one, else 404).
 """
 
 from __future__ import annotations
@@ -451,6 +452,57 @@ class _HostHandlers:
         return JSONResponse({"limits": {"rate": [], "absolute": absolute}})
 
 
+#: The legacy extensions whose routes shoal serves: (name, alias, description).
+_EXTENSIONS: Final = (
+    ("AdminActions", "os-admin-actions", "Server actions for admins (reset state)."),
+    ("AvailabilityZone", "os-availability-zone", "Zones of the servers and hosts."),
+    ("DiskConfig", "OS-DCF", "The diskConfig of servers."),
+    ("ExtendedServerAttributes", "OS-EXT-SRV-ATTR", "Host and instance name of servers."),
+    ("ExtendedStatus", "OS-EXT-STS", "vm_state, task_state and power_state of servers."),
+    ("ExtendedVolumes", "os-extended-volumes", "Volumes attached to servers."),
+    ("FlavorAccess", "os-flavor-access", "Projects that may use a private flavor."),
+    ("FlavorExtraSpecs", "os-flavor-extra-specs", "Extra specs of flavors."),
+    ("FlavorManage", "os-flavor-manage", "Creating and deleting flavors."),
+    ("Hypervisors", "os-hypervisors", "The compute hosts' hypervisors (admins)."),
+    ("InstanceActions", "os-instance-actions", "Actions taken on servers, with events."),
+    ("Keypairs", "os-keypairs", "Key pairs."),
+    ("Lock", "os-lock-server", "Locking and unlocking servers."),
+    ("MigrateServer", "os-migrate-server", "Cold and live migration of servers."),
+    ("Migrations", "os-migrations", "Migrations of servers (admins)."),
+    ("PauseServer", "os-pause-server", "Pausing and unpausing servers."),
+    ("QuotaSets", "os-quota-sets", "Quotas of projects."),
+    ("ServerExternalEvents", "os-server-external-events", "Events from other services."),
+    ("ServerMetadata", "server-metadata", "Metadata of servers."),
+    ("Services", "os-services", "The compute services (admins)."),
+    ("ServerStartStop", "os-server-start-stop", "Starting and stopping servers."),
+    ("SuspendServer", "os-suspend-server", "Suspending and resuming servers."),
+    ("VolumeAttachments", "os-volumes", "Volumes attached to servers."),
+)
+#: What every entry carries besides its name, alias and description (Nova's constants).
+_EXTENSION_STAMP: Final = {"namespace": "http://docs.openstack.org/compute/ext/fake_xml",
+                           "updated": "2014-12-03T00:00:00Z", "links": []}
+
+
+def _extension(name: str, alias: str, description: str) -> dict[str, Any]:
+    return {"name": name, "alias": alias, "description": description, **_EXTENSION_STAMP}
+
+
+async def _extensions(request: Request) -> Response:
+    """``GET /extensions``: every entry of :data:`_EXTENSIONS` (any authenticated caller)."""
+    await request_context(request)
+    return JSONResponse({"extensions": [_extension(*entry) for entry in _EXTENSIONS]})
+
+
+async def _one_extension(request: Request) -> Response:
+    """``GET /extensions/{alias}``: that entry; 404 for an alias not in the list."""
+    await request_context(request)
+    alias = request.path_params["alias"]
+    for entry in _EXTENSIONS:
+        if entry[1] == alias:
+            return JSONResponse({"extension": _extension(*entry)})
+    raise errors.NotFound("The resource could not be found.")
+
+
 def host_routes(servers: Servers, facts: HostFacts) -> list[BaseRoute]:
     """The host, zone and limits routes under ``/compute/v2.1``."""
     h = _HostHandlers(servers, facts)
@@ -466,6 +518,8 @@ def host_routes(servers: Servers, facts: HostFacts) -> list[BaseRoute]:
         ("/os-availability-zone", h.zones),
         ("/os-availability-zone/detail", h.zones),
         ("/limits", h.limits),
+        ("/extensions", _extensions),
+        ("/extensions/{alias}", _one_extension),
     )
     return [*(Route(path, handler, methods=["GET"]) for path, handler in table),
             Route("/os-services/{service_id}", h.update_service, methods=["PUT"])]

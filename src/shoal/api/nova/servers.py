@@ -138,8 +138,9 @@ _MOVES: Final[dict[str, Any]] = {
         "flavorRef": {"type": ["string", "integer"], "minLength": 1},
         "OS-DCF:diskConfig": {"type": "string", "enum": ["AUTO", "MANUAL"]}},
         "additionalProperties": False},
-    "confirmResize": {"type": "null"},
-    "revertResize": {"type": "null"},
+    # null from novaclient and the SDK, {} from Tempest: Nova takes both
+    "confirmResize": {"type": ["object", "null"], "additionalProperties": False},
+    "revertResize": {"type": ["object", "null"], "additionalProperties": False},
     "evacuate": {"type": "object", "properties": {
         "host": _HOST, "adminPass": {"type": "string"},
         "onSharedStorage": {"type": ["boolean", "string"]},
@@ -396,8 +397,11 @@ class _ServerHandlers:
             return await self._move(request, context, server_id, name, args)
         action = _ACTIONS.get(name)
         if action is None:
-            raise BadRequest(f"There is no such action: {name}" if name not in _LATER else
-                             f"The server action {name} is not available in shoal yet.")
+            if name not in _LATER:
+                raise BadRequest(f"There is no such action: {name}")
+            # Nova finds the server first: an unknown one is 404 whatever the action
+            await run_in_threadpool(self.servers.get, context, server_id)
+            raise BadRequest(f"The server action {name} is not available in shoal yet.")
         reason = None
         hard = False
         if action == "lock" and isinstance(args, dict):
