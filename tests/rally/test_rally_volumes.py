@@ -58,9 +58,12 @@ class Rally:
     def __call__(self, *args: str, timeout: float = 120, codes: tuple[int, ...] = (0,)) -> str:
         """Run ``rally ARGS``; its output. ``codes``: the exit statuses that are no failure
         (``task start`` exits 1 or 2 when iterations failed: the report says which)."""
+        # HOME too: Rally keeps its "current" environment and task in ~/.rally/globals,
+        # which two runs at once (two xdist workers) would share
         done = subprocess.run([str(self.bin), "--config-file", str(self.conf), *args],
                               capture_output=True, text=True, timeout=timeout, check=False,
-                              cwd=self.home, stdin=subprocess.DEVNULL)
+                              cwd=self.home, stdin=subprocess.DEVNULL,
+                              env={**os.environ, "HOME": str(self.home)})
         assert done.returncode in codes, (f"rally {' '.join(args)}:\n{done.stdout}\n"
                                           f"{done.stderr}")
         return done.stdout
