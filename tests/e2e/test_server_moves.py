@@ -167,3 +167,16 @@ def test_non_admins_may_not_migrate(up: ShoalUp, tmp_path: Path) -> None:
                          headers={"X-Auth-Token": token(up, "shoal-demo"),
                                   "OpenStack-API-Version": "compute 2.79"}, timeout=30)
     assert refused.status_code in (403, 404)
+
+
+def test_resize_over_quota_is_refused(up: ShoalUp, server: str) -> None:
+    project = _server(up, server)["tenant_id"]
+    ok(openstack(up, "quota", "set", "--cores", "1", project))
+    try:
+        refused = openstack(up, *VERSION, "server", "resize", "--flavor", "m1.medium", server)
+        assert refused.returncode != 0
+        assert "Quota exceeded for cores: Requested 1, but already used 1 of 1 cores" \
+            in refused.stderr, refused.stderr
+        assert _server(up, server)["status"] == "ACTIVE"
+    finally:
+        ok(openstack(up, "quota", "set", "--cores", "20", project))

@@ -183,6 +183,7 @@ def compute_stack(cfg: ShoalConfig, db: Database, tasks: TaskRunner, images: Ima
         moves.register(tasks)
         quotas = ComputeQuotas(db, servers.project_usage, utcnow)
         servers.quotas = quotas
+        moves.quota = lambda project: (servers.limits(project), servers.project_usage(project))
     except BaseException:
         session.shutdown()
         raise

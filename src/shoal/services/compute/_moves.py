@@ -49,7 +49,7 @@ from shoal.services.compute._server_rows import (
     visible_row,
 )
 from shoal.services.compute._server_types import RUNNING, SHUTDOWN
-from shoal.services.compute._servers import GiB, flavor_json
+from shoal.services.compute._servers import GiB, QuotaExceeded, flavor_json
 from shoal.services.compute.disks import DiskSnapshots
 from shoal.services.tasks import ResourceRef, TaskContext, TaskInfo, TaskRunner
 from shoal.services.volume.policy import CallerLike, PolicyNotAuthorized
@@ -89,6 +89,8 @@ class ServerMoves:
         self.flavors = flavors
         self.snapshots = snapshots
         self.now = now
+        #: ``quota(project) -> (limits, usage)``: a resize to a bigger flavor is checked
+        self.quota: Callable[[str], tuple[Mapping[str, int], Mapping[str, int]]] | None = None
 
     def register(self, tasks: TaskRunner) -> None:
         tasks.register("server.move", self.work, resumable=True, on_failure=self._failed)
@@ -168,11 +170,26 @@ class ServerMoves:
                 raise errors.InvalidArgument("Resize error: Unable to resize disk down.")
             if not booted_from_volume and new["root_gb"] == 0 and old["root_gb"] != 0:
                 raise errors.InvalidArgument("Resize to zero disk flavor is not allowed.")
+            if self.quota is not None:
+                self._check_resize_quota(row.project_id, old, new)
 
         return self._start(caller, server_id, action="resize", kind="resize",
                            states=frozenset({"active", "stopped"}), task_state="resize_prep",
                            status="pre-migrating", request_id=request_id, new_flavor=new,
                            check=check)
+
+    def _check_resize_quota(self, project_id: str, old: Mapping[str, Any],
+                            new: Mapping[str, Any]) -> None:
+        """A bigger flavor must fit the project's ``cores`` and ``ram`` (Nova's 403)."""
+        assert self.quota is not None
+        limits, used = self.quota(project_id)
+        for resource, key in (("cores", "vcpus"), ("ram", "memory_mb")):
+            more = int(new[key]) - int(old[key])
+            limit = limits.get(resource, -1)
+            if more > 0 and limit >= 0 and used.get(resource, 0) + more > limit:
+                raise QuotaExceeded(f"Quota exceeded for {resource}: Requested {more}, but "
+                                    f"already used {used.get(resource, 0)} of {limit} "
+                                    f"{resource}")
 
     def evacuate(self, caller: CallerLike, server_id: str, host: str | None,
                  request_id: str, *, stop: bool = False) -> str:
